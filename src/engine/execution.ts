@@ -1,0 +1,527 @@
+// One execution of a program: the threads' generators, the shared memory, and the events so far.
+// Explorers decide which thread steps next (and which outcome each choice takes, through the
+// Oracle); this class only executes, records and checks. It knows nothing of any domain.
+import { cellHash1, cellHash2, hashString, mix32 } from "./hash.js";
+import { K, M, isBlocking, pendingMode, type Mode, type Op } from "./ops.js";
+import type { Program, ThreadApi } from "./program.js";
+
+/** Chooses the outcome of nondeterministic choices. */
+export interface Oracle {
+  choose(tid: number, k: number, op: Op): number;
+}
+
+export interface Violation {
+  property: string;
+  message: string;
+  /** Thread whose step revealed it (-1 for global checks such as deadlock). */
+  thread: number;
+  /** Number of events executed when it was detected. */
+  step: number;
+  /** Ends the execution (assertions, invariants) or not (reported events such as KVM_BUG_ON). */
+  fatal: boolean;
+  /** For livelocks: the event index where the cycle starts. */
+  cycleStart?: number;
+}
+
+class AssertionFailure extends Error {
+  constructor(
+    readonly property: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const NONE = 0x7fffffff; // "nothing written" marker in evWrite
+
+class ThreadCtx implements ThreadApi {
+  constructor(
+    private readonly ex: Execution,
+    readonly id: number,
+    readonly name: string,
+  ) {}
+  assert(cond: boolean, message: string, property = "assertion"): asserts cond {
+    if (!cond) throw new AssertionFailure(property, message);
+  }
+  report(property: string, message: string): void {
+    this.ex.addViolation(property, message, this.id, false);
+  }
+  enter(key: number): void {
+    this.ex.windowEnter(key);
+  }
+  exit(key: number): void {
+    this.ex.windowExit(key);
+  }
+  loopHead(label: string, ...locals: number[]): void {
+    let h1 = hashString(label) ^ Math.imul(this.id + 1, 0x27d4eb2d);
+    let h2 = mix32(h1 ^ 0x165667b1);
+    for (const v of locals) {
+      h1 = mix32(h1 ^ Math.imul(v | 0, 0x9e3779b1));
+      h2 = mix32(h2 + Math.imul(v | 0, 0x85ebca77));
+    }
+    this.ex.l1[this.id] = h1;
+    this.ex.l2[this.id] = h2;
+  }
+  progress(): void {
+    this.ex.markProgress();
+  }
+}
+
+export class Execution {
+  readonly n: number;
+  readonly mem: Int32Array;
+  readonly pending: (Op | null)[];
+  readonly done: boolean[];
+  /** Per-thread local-state fingerprint lanes. */
+  readonly l1: Int32Array;
+  readonly l2: Int32Array;
+  private readonly gens: (Generator<Op, void, number> | null)[];
+  private readonly ctxs: ThreadCtx[];
+
+  // Events (one per executed visible step), as parallel arrays.
+  readonly evTid: number[] = [];
+  readonly evKind: number[] = [];
+  readonly evObj: number[] = [];
+  readonly evObjs: (readonly number[] | null)[] = [];
+  readonly evMode: Mode[] = [];
+  readonly evRead: number[] = [];
+  readonly evWrite: number[] = [];
+  readonly evLabel: string[] = [];
+  readonly evChoices: (number[] | null)[] = [];
+  readonly evChoiceK: (number[] | null)[] = [];
+  /** The step took an environment-injected failure (a choice with env and outcome != 0). */
+  readonly evEnvFail: boolean[] = [];
+  /** The step completed something (thread end or ThreadApi.progress()). */
+  readonly evProgress: boolean[] = [];
+  rootChoices: number[] = [];
+  rootChoiceK: number[] = [];
+
+  violations: Violation[] = [];
+  /** A fatal violation ended this execution. */
+  fatal = false;
+  /** Labels of every step and choice executed by this Execution object (across resets): coverage. */
+  readonly coverage = new Set<string>();
+
+  private memH1 = 0;
+  private memH2 = 0;
+  private readonly initH1: number;
+  private readonly initH2: number;
+  private windows = new Map<number, number>();
+  private exited: number[] = [];
+  private qObjKeys: Map<number, number[]>[] = [];
+  private readonly props: ReadonlySet<string> | null;
+
+  constructor(
+    readonly program: Program,
+    public oracle: Oracle,
+    properties: ReadonlySet<string> | null = null,
+  ) {
+    this.props = properties;
+    const n = program.threads.length;
+    this.n = n;
+    program.world.reset();
+    this.mem = program.world.mem;
+    this.pending = new Array<Op | null>(n).fill(null);
+    this.done = new Array<boolean>(n).fill(false);
+    this.l1 = new Int32Array(n);
+    this.l2 = new Int32Array(n);
+    this.gens = new Array(n).fill(null);
+    this.ctxs = program.threads.map((t, i) => new ThreadCtx(this, i, t.name));
+    let h1 = 0;
+    let h2 = 0;
+    const init = program.world.initial;
+    for (let i = 0; i < init.length; i++) {
+      h1 = (h1 + cellHash1(i, init[i]!)) | 0;
+      h2 = (h2 + cellHash2(i, init[i]!)) | 0;
+    }
+    this.initH1 = h1;
+    this.initH2 = h2;
+    this.qObjKeys = program.quiescent.map((q) => {
+      const m = new Map<number, number[]>();
+      for (const key of q.keys)
+        for (const o of q.objsOf(key)) {
+          const l = m.get(o);
+          if (l) l.push(key);
+          else m.set(o, [key]);
+        }
+      return m;
+    });
+  }
+
+  get length(): number {
+    return this.evTid.length;
+  }
+
+  /** Start a fresh execution: initial memory, new generators, each run to its first visible op. */
+  reset(): void {
+    this.program.world.reset();
+    this.memH1 = this.initH1;
+    this.memH2 = this.initH2;
+    for (const a of [this.evTid, this.evKind, this.evObj, this.evObjs, this.evMode, this.evRead, this.evWrite,
+      this.evLabel, this.evChoices, this.evChoiceK, this.evEnvFail, this.evProgress] as unknown[][])
+      a.length = 0;
+    this.rootChoices = [];
+    this.rootChoiceK = [];
+    this.violations = [];
+    this.fatal = false;
+    this.windows.clear();
+    this.exited.length = 0;
+    for (let t = 0; t < this.n; t++) {
+      this.done[t] = false;
+      this.pending[t] = null;
+      this.l1[t] = mix32(t + 0x1234567);
+      this.l2[t] = mix32(t + 0x7654321);
+      this.gens[t] = this.program.threads[t]!.body(this.ctxs[t]!);
+    }
+    for (let t = 0; t < this.n && !this.fatal; t++) this.resume(t, 0);
+  }
+
+  isEnabled(t: number): boolean {
+    const op = this.pending[t];
+    if (op === null || op === undefined) return false;
+    const mem = this.mem;
+    switch (op.k) {
+      case K.Wait:
+        return op.pred!();
+      case K.WaitLoad:
+        return op.vpred!(mem[op.s]!);
+      case K.Lock:
+      case K.RLock:
+      case K.WAnnounce:
+        return mem[op.s] === 0;
+      case K.WAcquire:
+        return mem[op.s + 1] === 0;
+      default:
+        return true;
+    }
+  }
+
+  /** Bitmask of enabled threads. */
+  enabledMask(): number {
+    let m = 0;
+    for (let t = 0; t < this.n; t++) if (this.isEnabled(t)) m |= 1 << t;
+    return m;
+  }
+
+  allDone(): boolean {
+    for (let t = 0; t < this.n; t++) if (!this.done[t]) return false;
+    return true;
+  }
+
+  /** Does thread `t`'s pending op conflict with executed event `e`? (Conservative for the pending op.) */
+  pendingConflictsWith(t: number, e: number): boolean {
+    const op = this.pending[t];
+    if (!op) return false;
+    const pm = pendingMode(op);
+    if (pm === M.None) return false;
+    const em = this.evMode[e]!;
+    if (em === M.None) return false;
+    if (!(pm === M.W || em === M.W || pm !== em)) return false;
+    return overlap(op.objs ?? null, op.o, this.evObjs[e]!, this.evObj[e]!);
+  }
+
+  /** Execute thread t's pending op, then run the thread's local code to its next visible op. */
+  step(t: number): void {
+    const op = this.pending[t]!;
+    const mem = this.mem;
+    const s = op.s;
+    let r = 0;
+    let mode: Mode = M.W;
+    let w = NONE;
+    switch (op.k) {
+      case K.Load:
+        r = mem[s]!;
+        mode = M.R;
+        break;
+      case K.Store:
+        r = mem[s]!;
+        w = op.a;
+        this.write(s, w);
+        r = 0;
+        break;
+      case K.Cas:
+        r = mem[s]!;
+        if (r === op.a) {
+          w = op.b;
+          this.write(s, w);
+        } else mode = M.R;
+        break;
+      case K.Xchg:
+        r = mem[s]!;
+        w = op.a;
+        this.write(s, w);
+        break;
+      case K.Rmw:
+        r = mem[s]!;
+        w = op.fn!(r) | 0;
+        if (w === r) {
+          mode = M.R;
+          w = NONE;
+        } else this.write(s, w);
+        break;
+      case K.Wait:
+        mode = M.R;
+        break;
+      case K.WaitLoad:
+        r = mem[s]!;
+        mode = M.R;
+        break;
+      case K.Lock:
+        w = t + 1;
+        this.write(s, w);
+        break;
+      case K.Unlock:
+        if (mem[s] !== t + 1) this.lockMisuse(t, op, "unlock of a lock this thread does not hold");
+        w = 0;
+        this.write(s, 0);
+        break;
+      case K.RLock:
+        mode = M.S;
+        this.write(s + 1, mem[s + 1]! + 1);
+        break;
+      case K.RUnlock:
+        mode = M.S;
+        if (mem[s + 1]! <= 0) this.lockMisuse(t, op, "read_unlock without readers");
+        this.write(s + 1, mem[s + 1]! - 1);
+        break;
+      case K.WAnnounce:
+        w = -(t + 1);
+        this.write(s, w);
+        break;
+      case K.WAcquire:
+        if (mem[s] !== -(t + 1)) this.lockMisuse(t, op, "write_lock acquire without queueing");
+        w = t + 1;
+        this.write(s, w);
+        break;
+      case K.WUnlock:
+        if (mem[s] !== t + 1) this.lockMisuse(t, op, "write_unlock of a lock this thread does not hold");
+        w = 0;
+        this.write(s, 0);
+        break;
+      case K.TryEx:
+        if (mem[s] === 0) {
+          r = 1;
+          w = 1;
+          this.write(s, 1);
+        } else mode = M.R;
+        break;
+      case K.TryShared:
+        if ((mem[s]! & 1) === 0) {
+          r = 1;
+          mode = M.S;
+          this.write(s, mem[s]! + 2);
+        } else mode = M.R;
+        break;
+      case K.ReleaseEx:
+        if (mem[s] !== 1) this.lockMisuse(t, op, "exclusive release of a lock not held exclusively");
+        w = 0;
+        this.write(s, 0);
+        break;
+      case K.ReleaseShared:
+        if (mem[s]! < 2 || (mem[s]! & 1) === 1) this.lockMisuse(t, op, "shared release of a lock not held shared");
+        mode = M.S;
+        this.write(s, mem[s]! - 2);
+        break;
+      default:
+        throw new Error(`unknown op kind ${op.k}`);
+    }
+    this.evTid.push(t);
+    this.evKind.push(op.k);
+    this.evObj.push(op.o);
+    this.evObjs.push(op.objs ?? null);
+    this.evMode.push(mode);
+    this.evRead.push(r);
+    this.evWrite.push(w);
+    this.evLabel.push(op.label);
+    this.evChoices.push(null);
+    this.evChoiceK.push(null);
+    this.evEnvFail.push(false);
+    this.evProgress.push(false);
+    this.coverage.add(op.label);
+    const e = this.evTid.length - 1;
+    this.pending[t] = null;
+    this.mixLocal(t, r);
+    if (!this.fatal) this.resume(t, r);
+    if (!this.fatal) this.check(e);
+  }
+
+  private lockMisuse(t: number, op: Op, msg: string): void {
+    this.addViolation("assertion", `${msg}: ${op.label} on ${this.program.world.name(op.o)}`, t, true);
+  }
+
+  private write(i: number, v: number): void {
+    const old = this.mem[i]!;
+    if (old === v) return;
+    this.memH1 = (this.memH1 - cellHash1(i, old) + cellHash1(i, v)) | 0;
+    this.memH2 = (this.memH2 - cellHash2(i, old) + cellHash2(i, v)) | 0;
+    this.mem[i] = v;
+  }
+
+  private mixLocal(t: number, v: number): void {
+    this.l1[t] = mix32(this.l1[t]! ^ Math.imul(v, 0x9e3779b1));
+    this.l2[t] = mix32((this.l2[t]! + Math.imul(v ^ 0x2545f491, 0x85ebca77)) | 0);
+  }
+
+  private resume(t: number, v: number): void {
+    const gen = this.gens[t]!;
+    let val = v;
+    for (;;) {
+      let res: IteratorResult<Op, void>;
+      try {
+        res = gen.next(val);
+      } catch (err) {
+        if (err instanceof AssertionFailure) {
+          this.addViolation(err.property, err.message, t, true);
+          this.done[t] = true;
+          this.pending[t] = null;
+          return;
+        }
+        throw err;
+      }
+      if (res.done) {
+        this.done[t] = true;
+        this.pending[t] = null;
+        this.l1[t] = mix32(this.l1[t]! ^ 0x0d0e0d0e);
+        this.markProgress();
+        return;
+      }
+      const op = res.value;
+      if (op.k === K.Choice) {
+        const c = this.oracle.choose(t, op.a, op);
+        if (!(c >= 0 && c < op.a)) throw new Error(`oracle chose ${c} for a ${op.a}-way choice '${op.label}'`);
+        this.recordChoice(c, op.a, op.env === true && c !== 0);
+        this.coverage.add(op.label);
+        this.mixLocal(t, c);
+        val = c;
+        continue;
+      }
+      this.pending[t] = op;
+      return;
+    }
+  }
+
+  private recordChoice(c: number, k: number, envFail: boolean): void {
+    const e = this.evTid.length - 1;
+    if (e < 0) {
+      this.rootChoices.push(c);
+      this.rootChoiceK.push(k);
+      return;
+    }
+    (this.evChoices[e] ??= []).push(c);
+    (this.evChoiceK[e] ??= []).push(k);
+    if (envFail) this.evEnvFail[e] = true;
+  }
+
+  markProgress(): void {
+    const e = this.evTid.length - 1;
+    if (e >= 0) this.evProgress[e] = true;
+  }
+
+  addViolation(property: string, message: string, thread: number, fatal: boolean, cycleStart?: number): void {
+    if (fatal) this.fatal = true;
+    if (this.props && !this.props.has(property)) return;
+    const v: Violation = { property, message, thread, step: this.evTid.length, fatal };
+    if (cycleStart !== undefined) v.cycleStart = cycleStart;
+    this.violations.push(v);
+  }
+
+  windowEnter(key: number): void {
+    this.windows.set(key, (this.windows.get(key) ?? 0) + 1);
+  }
+
+  windowExit(key: number): void {
+    const c = (this.windows.get(key) ?? 0) - 1;
+    if (c < 0) throw new Error(`window ${key} exited more often than entered`);
+    this.windows.set(key, c);
+    this.exited.push(key);
+  }
+
+  inWindow(key: number): boolean {
+    return (this.windows.get(key) ?? 0) > 0;
+  }
+
+  private selected(name: string): boolean {
+    return this.props === null || this.props.has(name);
+  }
+
+  /** Invariants after event e: the always-invariants, then the quiescent ones on the keys e touched. */
+  private check(e: number): void {
+    const p = this.program;
+    for (const inv of p.invariants) {
+      if (!this.selected(inv.name)) continue;
+      const msg = inv.check();
+      if (msg !== null) {
+        this.addViolation(inv.name, msg, this.evTid[e]!, true);
+        return;
+      }
+    }
+    for (let qi = 0; qi < p.quiescent.length; qi++) {
+      const q = p.quiescent[qi]!;
+      if (!this.selected(q.name)) continue;
+      const map = this.qObjKeys[qi]!;
+      const keys: number[] = [];
+      if (this.evMode[e] === M.W || this.evMode[e] === M.S) {
+        const objs = this.evObjs[e];
+        if (objs) for (const o of objs) keys.push(...(map.get(o) ?? []));
+        else keys.push(...(map.get(this.evObj[e]!) ?? []));
+      }
+      for (const k of this.exited) if (q.keys.includes(k)) keys.push(k);
+      for (const k of keys) {
+        if (this.inWindow(k)) continue;
+        const msg = q.check(k);
+        if (msg !== null) {
+          this.addViolation(q.name, msg, this.evTid[e]!, true);
+          this.exited.length = 0;
+          return;
+        }
+      }
+    }
+    this.exited.length = 0;
+  }
+
+  /** End-of-execution checks; call when every thread has finished. */
+  checkFinal(): void {
+    for (const inv of this.program.final) {
+      if (!this.selected(inv.name)) continue;
+      const msg = inv.check();
+      if (msg !== null) this.addViolation(inv.name, msg, -1, true);
+    }
+  }
+
+  /** Fingerprint of the current state (shared memory + each thread's local state), two 32-bit lanes. */
+  fp1 = 0;
+  fp2 = 0;
+  fingerprint(): void {
+    let h1 = this.memH1;
+    let h2 = this.memH2;
+    for (let t = 0; t < this.n; t++) {
+      h1 = (h1 + mix32(this.l1[t]! ^ Math.imul(t + 1, 0x2c1b3c6d))) | 0;
+      h2 = (h2 + mix32(this.l2[t]! ^ Math.imul(t + 3, 0x297a2d39))) | 0;
+    }
+    this.fp1 = mix32(h1 ^ 0x51ed270b);
+    this.fp2 = mix32(h2 ^ 0x2f7d8e1b);
+  }
+
+  /** Is the pending op of thread t one that may block? */
+  pendingBlocking(t: number): boolean {
+    const op = this.pending[t];
+    return op !== null && op !== undefined && isBlocking(op.k);
+  }
+}
+
+function overlap(aObjs: readonly number[] | null, a: number, bObjs: readonly number[] | null, b: number): boolean {
+  if (aObjs === null && bObjs === null) return a === b;
+  if (aObjs === null) return bObjs!.includes(a);
+  if (bObjs === null) return aObjs.includes(b);
+  for (const x of aObjs) if (bObjs.includes(x)) return true;
+  return false;
+}
+
+/** Do executed events e and f conflict (same object, not both reads / both shared)? */
+export function eventsConflict(ex: Execution, e: number, f: number): boolean {
+  const a = ex.evMode[e]!;
+  const b = ex.evMode[f]!;
+  if (a === M.None || b === M.None) return false;
+  if (a === b && a !== M.W) return false;
+  return overlap(ex.evObjs[e]!, ex.evObj[e]!, ex.evObjs[f]!, ex.evObj[f]!);
+}

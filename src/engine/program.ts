@@ -1,0 +1,95 @@
+// What a model hands to the engine: shared objects (in a World), threads, and properties.
+import type { Op } from "./ops.js";
+import { World } from "./world.js";
+
+/** Thread code: a generator that yields one op per visible step and receives each op's result. */
+export type ThreadBody = (t: ThreadApi) => Generator<Op, void, number>;
+
+export interface ThreadSpec {
+  name: string;
+  body: ThreadBody;
+}
+
+/** What thread code may do besides yielding visible ops. None of these is a step. */
+export interface ThreadApi {
+  readonly id: number;
+  readonly name: string;
+  /** An assertion inside thread code: a violation of `property` that ends the execution. */
+  assert(cond: boolean, message: string, property?: string): asserts cond;
+  /**
+   * A reportable event that does not stop the thread (a KVM_BUG_ON or WARN site): recorded as a
+   * violation of `property`, and the execution continues so that what follows can still be checked.
+   */
+  report(property: string, message: string): void;
+  /** Enter / leave a critical window on `key`; per-key quiescent invariants wait for all windows to close. */
+  enter(key: number): void;
+  exit(key: number): void;
+  /**
+   * Declare the head of a loop and the locals live there. The thread's local state is then
+   * (label, locals) plus what it observed since, so a retry that returns here with the same locals
+   * and shared state closes a cycle the engine can detect. The author must pass every live local.
+   */
+  loopHead(label: string, ...locals: number[]): void;
+  /** Mark progress (a completed operation) for livelock detection. */
+  progress(): void;
+}
+
+export interface Invariant {
+  name: string;
+  /** null when it holds; otherwise a message. Reads shared state with `peek()`. */
+  check(): string | null;
+}
+
+/** An invariant over one key (a slot, a GFN), checked when no thread has a window open on it. */
+export interface QuiescentInvariant {
+  name: string;
+  keys: readonly number[];
+  /** Objects whose writes may change the invariant's value for `key`. */
+  objsOf(key: number): readonly number[];
+  check(key: number): string | null;
+}
+
+export interface Program {
+  readonly name: string;
+  readonly world: World;
+  readonly threads: readonly ThreadSpec[];
+  /** Checked after every step. */
+  readonly invariants: readonly Invariant[];
+  readonly quiescent: readonly QuiescentInvariant[];
+  /** Checked at the end of every complete execution (all threads finished). */
+  readonly final: readonly Invariant[];
+  /** Named properties the program can violate, beyond assertion, deadlock and livelock. */
+  readonly properties: readonly string[];
+}
+
+export interface ProgramParts {
+  threads: ThreadSpec[];
+  invariants?: Invariant[];
+  quiescent?: QuiescentInvariant[];
+  final?: Invariant[];
+  /** Extra property names used by `assert`/`report` in thread code. */
+  properties?: string[];
+}
+
+/** Build a program: `build` allocates shared objects in a fresh World and returns the threads. */
+export function defineProgram(name: string, build: (w: World) => ProgramParts): Program {
+  const world = new World();
+  const parts = build(world);
+  world.seal();
+  if (parts.threads.length === 0) throw new Error(`program '${name}' has no threads`);
+  if (parts.threads.length > 30) throw new Error(`program '${name}': at most 30 threads`);
+  const props = new Set<string>(["assertion", "deadlock", "livelock"]);
+  for (const i of parts.invariants ?? []) props.add(i.name);
+  for (const i of parts.quiescent ?? []) props.add(i.name);
+  for (const i of parts.final ?? []) props.add(i.name);
+  for (const p of parts.properties ?? []) props.add(p);
+  return {
+    name,
+    world,
+    threads: parts.threads,
+    invariants: parts.invariants ?? [],
+    quiescent: parts.quiescent ?? [],
+    final: parts.final ?? [],
+    properties: [...props],
+  };
+}

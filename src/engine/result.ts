@@ -1,0 +1,152 @@
+// What every strategy returns: verdict, counterexamples, statistics, coverage.
+import type { Execution, Violation } from "./execution.js";
+import { KIND_NAMES, K } from "./ops.js";
+import { formatSchedule, type Schedule } from "./schedule.js";
+
+export interface ExploreOptions {
+  /** Stop after this many executions (complete or not). */
+  maxExecutions?: number;
+  /** Stop after this many stored states (state caching). */
+  maxStates?: number;
+  /** Wall-clock limit in milliseconds. */
+  timeLimitMs?: number;
+  /** Heap limit in MB (checked periodically). */
+  maxMemoryMb?: number;
+  /** Only these properties are checked/reported (default: all). */
+  properties?: readonly string[];
+  /** Keep exploring after the first violation and report one counterexample per property. */
+  allViolations?: boolean;
+  /** Seed for randomized strategies. */
+  seed?: number;
+  /** Called every ~100 ms with the running statistics (progress lines). */
+  onProgress?: (s: Stats) => void;
+  /** An external stop request (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+export interface Stats {
+  strategy: string;
+  /** Executions that ran to the end with every thread finished. */
+  complete: number;
+  /** Executions that ended with unfinished threads all blocked (deadlocks, whether reported or filtered). */
+  blocked: number;
+  /** Executions cut because they closed a cycle (a retry returning to a state on the current path). */
+  cycles: number;
+  /** Executions abandoned because every enabled thread was in the sleep set. */
+  sleepPruned: number;
+  /** Executions cut because they reached a state already stored (state caching). */
+  cachePruned: number;
+  /** Executions ended by a fatal violation. */
+  violating: number;
+  /** All executions started. */
+  executions: number;
+  /** Steps executed, including steps re-executed to rebuild a prefix (`replaySteps`). */
+  steps: number;
+  replaySteps: number;
+  statesStored: number;
+  maxDepth: number;
+  wallMs: number;
+  /** Milliseconds until the first violation, or -1. */
+  firstViolationMs: number;
+}
+
+export function newStats(strategy: string): Stats {
+  return {
+    strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0,
+    steps: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1,
+  };
+}
+
+export interface StepRecord {
+  index: number;
+  thread: number;
+  threadName: string;
+  op: string;
+  object: string;
+  /** Value read, formatted by the object's formatter (absent for pure writes). */
+  read?: string;
+  /** Value written (absent when nothing was written). */
+  written?: string;
+  label: string;
+  choices?: number[];
+  envFailure?: boolean;
+}
+
+export interface Counterexample {
+  property: string;
+  message: string;
+  /** Replayable schedule string (see schedule.ts). */
+  schedule: string;
+  steps: StepRecord[];
+  /** Livelocks: index of the first step of the repeating cycle. */
+  cycleStart?: number;
+  preemptions: number;
+  thread: number;
+}
+
+export type Verdict = "verified" | "violated" | "incomplete" | "no-violation-found";
+
+export interface ExploreResult {
+  program: string;
+  verdict: Verdict;
+  /** The whole (reduced) state space was explored. */
+  exhaustive: boolean;
+  /** Why exploration stopped early, if it did (limit name). */
+  stopReason?: string;
+  violations: Counterexample[];
+  stats: Stats;
+  /** Labels of every step reached at least once, sorted. */
+  coverage: string[];
+}
+
+/** Count preemptions: switches away from a thread that could have continued. */
+export function countPreemptions(tids: readonly number[], enabledBefore: readonly number[]): number {
+  let p = 0;
+  for (let i = 1; i < tids.length; i++) {
+    const prev = tids[i - 1]!;
+    if (tids[i] !== prev && (enabledBefore[i]! & (1 << prev)) !== 0) p++;
+  }
+  return p;
+}
+
+export function scheduleOf(ex: Execution, upTo = ex.length): Schedule {
+  const steps: Schedule["steps"] = [];
+  for (let i = 0; i < upTo; i++) steps.push({ tid: ex.evTid[i]!, choices: ex.evChoices[i] ?? [] });
+  return { rootChoices: [...ex.rootChoices], steps };
+}
+
+export function stepRecords(ex: Execution, upTo = ex.length): StepRecord[] {
+  const w = ex.program.world;
+  const out: StepRecord[] = [];
+  for (let i = 0; i < upTo; i++) {
+    const k = ex.evKind[i]!;
+    const t = ex.evTid[i]!;
+    const objs = ex.evObjs[i];
+    const obj = objs ? objs.map((o) => w.name(o)).join(",") : w.name(ex.evObj[i]!);
+    const fmt = objs ? String : (w.objs[ex.evObj[i]!]?.fmt ?? String);
+    const rec: StepRecord = { index: i, thread: t, threadName: ex.program.threads[t]!.name, op: KIND_NAMES[k]!, object: obj, label: ex.evLabel[i]! };
+    if (k === K.Load || k === K.Cas || k === K.Xchg || k === K.Rmw || k === K.WaitLoad) rec.read = fmt(ex.evRead[i]!);
+    if (k === K.TryEx || k === K.TryShared) rec.read = ex.evRead[i] ? "acquired" : "busy";
+    if (ex.evWrite[i] !== 0x7fffffff && !(k === K.Lock || k === K.Unlock || k === K.WAnnounce || k === K.WAcquire || k === K.WUnlock || k === K.TryEx || k === K.ReleaseEx))
+      rec.written = fmt(ex.evWrite[i]!);
+    const ch = ex.evChoices[i];
+    if (ch) rec.choices = [...ch];
+    if (ex.evEnvFail[i]) rec.envFailure = true;
+    out.push(rec);
+  }
+  return out;
+}
+
+export function makeCounterexample(ex: Execution, v: Violation, enabledBefore: readonly number[]): Counterexample {
+  const upTo = Math.min(v.step, ex.length);
+  const c: Counterexample = {
+    property: v.property,
+    message: v.message,
+    schedule: formatSchedule(scheduleOf(ex, upTo)),
+    steps: stepRecords(ex, upTo),
+    preemptions: countPreemptions(ex.evTid.slice(0, upTo), enabledBefore.slice(0, upTo)),
+    thread: v.thread,
+  };
+  if (v.cycleStart !== undefined) c.cycleStart = v.cycleStart;
+  return c;
+}

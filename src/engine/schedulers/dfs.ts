@@ -1,0 +1,409 @@
+// Depth-first exploration of the execution tree by re-execution (stateless search, as in loom,
+// CHESS and Nidhugg): every execution starts from the initial state and replays the decisions on
+// the stack, then extends them with fresh decisions until the execution ends. One engine, three
+// ways of choosing which threads a node must explore:
+//   - "exhaustive": every enabled thread (plain enumeration), optionally with sleep sets and/or a
+//     visited set of state fingerprints;
+//   - "dpor": source-set DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, POPL 2014);
+//   - "bounded": every enabled thread, within a preemption bound (Musuvathi & Qadeer, PLDI 2007).
+// Choice outcomes are explored at the node whose step made them (an odometer per node).
+import { judgeCycle } from "../cycle.js";
+import { Execution, eventsConflict, type Oracle } from "../execution.js";
+import { FingerprintSet } from "../fpset.js";
+import type { Op } from "../ops.js";
+import type { Program } from "../program.js";
+import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
+
+export interface DfsConfig {
+  mode: "exhaustive" | "dpor" | "bounded";
+  sleepSets: boolean;
+  stateCaching: boolean;
+  /** Preemption bound ("bounded" mode). */
+  preemptionBound?: number;
+  /** Detect cycles on the current path (retry loops, livelocks). Default on. */
+  cycles?: boolean;
+  /** Stop at the first violation whose step count is at most this (used by minimization). */
+  maxDepth?: number;
+  /** Only violations of this property count (minimization). */
+  onlyProperty?: string;
+  /** Keep searching for shorter violations of `onlyProperty` (minimization). */
+  shortest?: boolean;
+}
+
+interface Node {
+  tid: number;
+  choices: number[];
+  choiceK: number[];
+  enabled: number;
+  backtrack: number;
+  done: number;
+  sleep: number;
+  preemptions: number;
+  fp1: number;
+  fp2: number;
+}
+
+function lowestBit(m: number): number {
+  return 31 - Math.clz32(m & -m);
+}
+
+class StackOracle implements Oracle {
+  /** Choices to replay for the node being executed; beyond them, outcome 0. */
+  replay: number[] = [];
+  pos = 0;
+  choose(_tid: number, _k: number, _op: Op): number {
+    return this.pos < this.replay.length ? this.replay[this.pos++]! : (this.pos++, 0);
+  }
+}
+
+/** Increment an odometer of choice outcomes from the last position; false when exhausted. */
+function nextChoices(c: number[], k: number[]): boolean {
+  for (let j = c.length - 1; j >= 0; j--) {
+    if (c[j]! + 1 < k[j]!) {
+      c[j]!++;
+      c.length = j + 1;
+      k.length = j + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions = {}): ExploreResult {
+  const t0 = Date.now();
+  const strategyName = cfg.mode === "bounded" ? `bounded(${cfg.preemptionBound ?? 0})` : cfg.mode + (cfg.stateCaching ? "+cache" : "");
+  const stats: Stats = newStats(strategyName);
+  const oracle = new StackOracle();
+  const props = opts.properties ? new Set(opts.properties) : null;
+  const ex = new Execution(program, oracle, props);
+  const n = ex.n;
+  const stack: Node[] = [];
+  let rootChoices: number[] = [];
+  let rootChoiceK: number[] = [];
+  const useSleep = cfg.sleepSets && cfg.mode !== "bounded" && !cfg.stateCaching;
+  const visited = cfg.stateCaching ? new FingerprintSet(16, opts.maxStates ?? 1 << 27) : null;
+  const cycles = cfg.cycles !== false;
+  const onStack = new Map<number, number[]>(); // fp1 -> node indices (nodes currently on the stack)
+  const violations: Counterexample[] = [];
+  const seenProps = new Set<string>();
+  let stopReason: string | undefined;
+  let replayLen = 0;
+  let bestDepth = cfg.maxDepth ?? Infinity;
+  // Vector clocks for DPOR: one row of n per event.
+  let vc = new Int32Array(0);
+  const seq: number[] = [];
+  const enabledAt: number[] = [];
+
+  const dpor = cfg.mode === "dpor";
+  const bound = cfg.preemptionBound ?? Infinity;
+  let lastProgress = t0;
+
+  function pushOnStack(i: number): void {
+    const nd = stack[i]!;
+    const l = onStack.get(nd.fp1);
+    if (l) l.push(i);
+    else onStack.set(nd.fp1, [i]);
+  }
+  function popOnStack(i: number): void {
+    const nd = stack[i]!;
+    const l = onStack.get(nd.fp1);
+    if (!l) return;
+    const j = l.lastIndexOf(i);
+    if (j >= 0) l.splice(j, 1);
+    if (l.length === 0) onStack.delete(nd.fp1);
+  }
+
+  function recordViolations(): boolean {
+    // returns true if exploration should stop
+    let stop = false;
+    for (const v of ex.violations) {
+      if (cfg.onlyProperty !== undefined && v.property !== cfg.onlyProperty) continue;
+      if (cfg.shortest) {
+        if (v.step <= bestDepth) {
+          const c = makeCounterexample(ex, v, enabledAt);
+          if (violations.length === 0 || c.steps.length < violations[0]!.steps.length) violations[0] = c;
+          bestDepth = v.step - 1;
+        }
+        continue;
+      }
+      if (seenProps.has(v.property)) continue;
+      seenProps.add(v.property);
+      if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;
+      violations.push(makeCounterexample(ex, v, enabledAt));
+      if (!opts.allViolations) stop = true;
+    }
+    return stop;
+  }
+
+  /** Run one execution: replay stack[0..replayLen) then extend. Returns true to stop exploring. */
+  function runOne(): boolean {
+    stats.executions++;
+    oracle.replay = rootChoices;
+    oracle.pos = 0;
+    ex.reset();
+    rootChoices = ex.rootChoices.slice();
+    rootChoiceK = ex.rootChoiceK.slice();
+    seq.length = 0;
+    enabledAt.length = 0;
+    const seqCount = new Array<number>(n).fill(0);
+    for (let i = 0; i < replayLen; i++) {
+      const nd = stack[i]!;
+      oracle.replay = nd.choices;
+      oracle.pos = 0;
+      enabledAt.push(nd.enabled);
+      ex.step(nd.tid);
+      seq.push(++seqCount[nd.tid]!);
+      nd.choices = ex.evChoices[i]?.slice() ?? [];
+      nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
+      if (i < replayLen - 1) stats.replaySteps++;
+      stats.steps++;
+    }
+    let ended = false;
+    if (replayLen > 0) ended = afterStep(replayLen - 1);
+    // Extend with fresh decisions.
+    while (!ended) {
+      if (ex.fatal) break;
+      const i = stack.length;
+      if (i >= bestDepth) break;
+      const enabled = ex.enabledMask();
+      if (enabled === 0) {
+        if (ex.allDone()) {
+          stats.complete++;
+          ex.checkFinal();
+        } else {
+          stats.blocked++;
+          const names = [];
+          for (let t = 0; t < n; t++) if (!ex.done[t]) names.push(`${program.threads[t]!.name} at ${ex.pending[t]?.label ?? "?"}`);
+          ex.addViolation("deadlock", `every unfinished thread is blocked: ${names.join("; ")}`, -1, true);
+        }
+        break;
+      }
+      let sleep = 0;
+      if (useSleep && i > 0) {
+        const parent = stack[i - 1]!;
+        const cand = (parent.sleep | parent.done) & ~(1 << parent.tid);
+        for (let q = cand; q !== 0; q &= q - 1) {
+          const t = lowestBit(q);
+          if (!ex.pendingConflictsWith(t, i - 1)) sleep |= 1 << t;
+        }
+      }
+      const avail = enabled & ~sleep;
+      if (avail === 0) {
+        stats.sleepPruned++;
+        break;
+      }
+      let tid = lowestBit(avail);
+      let preemptions = 0;
+      if (cfg.mode === "bounded" && i > 0) {
+        // Preemptions before node i: the parent's, plus one if the parent's step switched away
+        // from a thread that could have continued.
+        const p = stack[i - 1]!;
+        const gp = i > 1 ? stack[i - 2]!.tid : -1;
+        preemptions = p.preemptions + (gp >= 0 && p.tid !== gp && (p.enabled & (1 << gp)) !== 0 ? 1 : 0);
+        if ((avail & (1 << p.tid)) !== 0) tid = p.tid;
+      }
+      ex.fingerprint();
+      const nd: Node = {
+        tid, choices: [], choiceK: [], enabled, backtrack: dpor ? 1 << tid : avail, done: 0, sleep, preemptions,
+        fp1: ex.fp1, fp2: ex.fp2,
+      };
+      stack.push(nd);
+      if (cycles) pushOnStack(i);
+      if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
+      oracle.replay = [];
+      oracle.pos = 0;
+      enabledAt.push(enabled);
+      ex.step(tid);
+      seq.push(++seqCount[tid]!);
+      nd.choices = ex.evChoices[i]?.slice() ?? [];
+      nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
+      stats.steps++;
+      ended = afterStep(i);
+    }
+    if (ex.fatal) stats.violating++;
+    if (dpor) analyzeRaces(Math.max(0, replayLen - 1));
+    return recordViolations();
+  }
+
+  /** Cycle and cache checks after event i. Returns true if the execution ends here. */
+  function afterStep(i: number): boolean {
+    if (ex.fatal) return true;
+    if (!cycles && !visited) return false;
+    ex.fingerprint();
+    if (cycles) {
+      const l = onStack.get(ex.fp1);
+      if (l) {
+        for (const j of l) {
+          const nd = stack[j]!;
+          if (nd.fp2 !== ex.fp2) continue;
+          stats.cycles++;
+          judgeCycle(ex, j, i, enabledAt);
+          return true;
+        }
+      }
+    }
+    if (visited) {
+      if (!visited.add(ex.fp1, ex.fp2)) {
+        stats.cachePruned++;
+        return true;
+      }
+      stats.statesStored = visited.size;
+      if (visited.full) {
+        stopReason = "max-states";
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Source-DPOR race detection over the events from `from` on (earlier ones were analysed before). */
+  function analyzeRaces(from: number): void {
+    const len = ex.length;
+    if (vc.length < len * n) vc = new Int32Array(Math.max(len * n, vc.length * 2, 64 * n));
+    // Vector clocks (recomputed for the whole trace; traces are short).
+    const lastOf = new Array<number>(n).fill(-1);
+    for (let e = 0; e < len; e++) {
+      const t = ex.evTid[e]!;
+      const row = e * n;
+      const p = lastOf[t]!;
+      if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
+      else for (let u = 0; u < n; u++) vc[row + u] = 0;
+      for (let f = 0; f < e; f++) {
+        if (ex.evTid[f] === t || !eventsConflict(ex, f, e)) continue;
+        const fr = f * n;
+        for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
+      }
+      vc[row + t] = seq[e]!;
+      lastOf[t] = e;
+    }
+    const prevOf = new Array<number>(len).fill(-1);
+    lastOf.fill(-1);
+    for (let e = 0; e < len; e++) {
+      prevOf[e] = lastOf[ex.evTid[e]!]!;
+      lastOf[ex.evTid[e]!] = e;
+    }
+    for (let e2 = Math.max(from, 1); e2 < len; e2++) {
+      const t2 = ex.evTid[e2]!;
+      const pp = prevOf[e2]!;
+      for (let e1 = 0; e1 < e2; e1++) {
+        const t1 = ex.evTid[e1]!;
+        if (t1 === t2 || !eventsConflict(ex, e1, e2)) continue;
+        // e1 happens-before e2 through e2's own thread: not a race.
+        if (pp >= 0 && vc[pp * n + t1]! >= seq[e1]!) continue;
+        addBacktrack(e1, e2);
+      }
+    }
+  }
+
+  /** Reverse the race e1 -> e2: make an initial of notdep(e1).e2 explorable at node e1. */
+  function addBacktrack(e1: number, e2: number): void {
+    const nd = stack[e1]!;
+    const t1 = ex.evTid[e1]!;
+    const s1 = seq[e1]!;
+    const firstSeq = new Array<number>(n).fill(Infinity);
+    let initials = 0;
+    const consider = (f: number): void => {
+      const tf = ex.evTid[f]!;
+      if (firstSeq[tf] !== Infinity) return;
+      let isInitial = true;
+      for (let u = 0; u < n; u++) {
+        if (u !== tf && firstSeq[u] !== Infinity && vc[f * n + u]! >= firstSeq[u]!) {
+          isInitial = false;
+          break;
+        }
+      }
+      firstSeq[tf] = seq[f]!;
+      if (isInitial) initials |= 1 << tf;
+    };
+    for (let f = e1 + 1; f < e2; f++) {
+      if (vc[f * n + t1]! >= s1) continue; // happens after e1
+      consider(f);
+    }
+    consider(e2);
+    if ((initials & (nd.backtrack | nd.sleep)) !== 0) return;
+    const en = initials & nd.enabled;
+    if (en !== 0) nd.backtrack |= 1 << lowestBit(en);
+    else nd.backtrack |= nd.enabled & ~nd.sleep;
+  }
+
+  function limitsHit(): boolean {
+    if (opts.maxExecutions !== undefined && stats.executions >= opts.maxExecutions) {
+      stopReason = "max-executions";
+      return true;
+    }
+    if ((stats.executions & 255) === 0) {
+      const now = Date.now();
+      if (opts.timeLimitMs !== undefined && now - t0 >= opts.timeLimitMs) {
+        stopReason = "time-limit";
+        return true;
+      }
+      if (opts.maxMemoryMb !== undefined && process.memoryUsage().heapUsed / 1048576 > opts.maxMemoryMb) {
+        stopReason = "max-memory";
+        return true;
+      }
+      if (opts.shouldStop?.()) {
+        stopReason = "interrupted";
+        return true;
+      }
+      if (opts.onProgress && now - lastProgress >= 100) {
+        lastProgress = now;
+        stats.wallMs = now - t0;
+        opts.onProgress(stats);
+      }
+    }
+    return false;
+  }
+
+  /** Pick the next branch; false when the tree is exhausted. */
+  function backtrack(): boolean {
+    while (stack.length > 0) {
+      const i = stack.length - 1;
+      const nd = stack[i]!;
+      if (nextChoices(nd.choices, nd.choiceK)) {
+        replayLen = i + 1;
+        return true;
+      }
+      nd.done |= 1 << nd.tid;
+      let cand = nd.backtrack & ~nd.done & ~nd.sleep & nd.enabled;
+      if (cfg.mode === "bounded") {
+        const prev = i > 0 ? stack[i - 1]!.tid : -1;
+        let allowed = 0;
+        for (let q = cand; q !== 0; q &= q - 1) {
+          const t = lowestBit(q);
+          const pre = prev >= 0 && t !== prev && (nd.enabled & (1 << prev)) !== 0 ? 1 : 0;
+          if (nd.preemptions + pre <= bound) allowed |= 1 << t;
+        }
+        cand = allowed;
+      }
+      if (cand !== 0) {
+        nd.tid = lowestBit(cand);
+        nd.choices = [];
+        nd.choiceK = [];
+        replayLen = i + 1;
+        return true;
+      }
+      if (cycles) popOnStack(i);
+      stack.pop();
+    }
+    if (nextChoices(rootChoices, rootChoiceK)) {
+      replayLen = 0;
+      return true;
+    }
+    return false;
+  }
+
+  let stop = false;
+  for (;;) {
+    stop = runOne();
+    if (stop) break;
+    if (stopReason) break;
+    if (!backtrack()) break;
+    if (limitsHit()) break;
+  }
+  stats.wallMs = Date.now() - t0;
+  const exhaustive = !stop && stopReason === undefined;
+  const verdict = violations.length > 0 ? "violated" : exhaustive ? (cfg.mode === "bounded" ? "no-violation-found" : "verified") : "incomplete";
+  const res: ExploreResult = { program: program.name, verdict, exhaustive, violations, stats, coverage: [...ex.coverage].sort() };
+  if (stopReason) res.stopReason = stopReason;
+  return res;
+}

@@ -1,0 +1,9 @@
+// Source-set DPOR with sleep sets (Abdulla, Aronis, Jonsson, Sagonas, "Optimal dynamic partial
+// order reduction", POPL 2014, Algorithm 1). See dfs.ts for the race analysis.
+import type { Program } from "../program.js";
+import type { ExploreOptions, ExploreResult } from "../result.js";
+import { dfsExplore } from "./dfs.js";
+
+export function dporExplore(program: Program, opts: ExploreOptions = {}): ExploreResult {
+  return dfsExplore(program, { mode: "dpor", sleepSets: true, stateCaching: false }, opts);
+}

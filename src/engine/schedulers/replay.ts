@@ -1,0 +1,69 @@
+// Replay of a recorded schedule. A model that behaves differently from when the schedule was
+// recorded (a thread not enabled where the schedule runs it, a choice with another number of
+// outcomes, a step making more or fewer choices) is reported as a divergence, never followed.
+import { Execution, type Oracle } from "../execution.js";
+import type { Op } from "../ops.js";
+import type { Program } from "../program.js";
+import { makeCounterexample, stepRecords, type Counterexample, type StepRecord } from "../result.js";
+import type { Schedule } from "../schedule.js";
+import { walk, type WalkEnd } from "./walk.js";
+
+export class ReplayDivergence extends Error {}
+
+export interface ReplayResult {
+  /** How the replayed execution ended ("picker-stop": the schedule ended before the execution did). */
+  end: WalkEnd;
+  violations: Counterexample[];
+  steps: StepRecord[];
+  execution: Execution;
+}
+
+class ScheduleOracle implements Oracle {
+  list: number[] = [];
+  pos = 0;
+  where = "root";
+  choose(_tid: number, k: number, op: Op): number {
+    if (this.pos >= this.list.length)
+      throw new ReplayDivergence(`${this.where}: the model makes a choice ('${op.label}') the schedule does not record`);
+    const c = this.list[this.pos++]!;
+    if (c >= k) throw new ReplayDivergence(`${this.where}: choice '${op.label}' has ${k} outcomes, the schedule says ${c}`);
+    return c;
+  }
+}
+
+export function replay(program: Program, schedule: Schedule, properties?: readonly string[]): ReplayResult {
+  const oracle = new ScheduleOracle();
+  const ex = new Execution(program, oracle, properties ? new Set(properties) : null);
+  oracle.list = schedule.rootChoices;
+  ex.reset();
+  if (oracle.pos !== oracle.list.length)
+    throw new ReplayDivergence(`root: the schedule records ${oracle.list.length} choices, the model made ${oracle.pos}`);
+  const enabledAt: number[] = [];
+  let pendingCheck = -1;
+  const checkConsumed = (): void => {
+    if (pendingCheck >= 0 && oracle.pos !== oracle.list.length && !ex.fatal)
+      throw new ReplayDivergence(`step ${pendingCheck + 1}: the schedule records ${oracle.list.length} choices, the model made ${oracle.pos}`);
+  };
+  const end = walk(ex, (enabled, i) => {
+    checkConsumed();
+    const st = schedule.steps[i];
+    if (!st) return -1;
+    if (st.tid >= ex.n) throw new ReplayDivergence(`step ${i + 1}: thread ${st.tid} does not exist (the program has ${ex.n})`);
+    if ((enabled & (1 << st.tid)) === 0)
+      throw new ReplayDivergence(`step ${i + 1}: thread ${st.tid} (${program.threads[st.tid]!.name}) is not enabled here`);
+    oracle.list = st.choices;
+    oracle.pos = 0;
+    oracle.where = `step ${i + 1}`;
+    pendingCheck = i;
+    return st.tid;
+  }, enabledAt);
+  checkConsumed();
+  if (end !== "picker-stop" && ex.length < schedule.steps.length)
+    throw new ReplayDivergence(`the execution ended (${end}) after ${ex.length} steps; the schedule has ${schedule.steps.length}`);
+  return {
+    end,
+    violations: ex.violations.map((v) => makeCounterexample(ex, v, enabledAt)),
+    steps: stepRecords(ex),
+    execution: ex,
+  };
+}

@@ -1,0 +1,60 @@
+// The shared state of a program: one flat Int32Array of cells, carved into named objects.
+//
+// Every shared object (atomic cell, lock, counter, ...) owns a few consecutive cells. Cells hold
+// small integers or interned tokens; a model that needs a 64-bit encoding (an SPTE, a TDX status)
+// keeps a small token in the cell and produces the 64-bit form only when printing (`fmt`).
+// Because all shared state is in one typed array, an execution can be reset by one copy, and a
+// state can be fingerprinted without knowing what the objects mean.
+
+export type Formatter = (v: number) => string;
+
+export interface ObjInfo {
+  readonly id: number;
+  readonly name: string;
+  /** Primitive kind ("cell", "rwlock", ...) — for printing only. */
+  readonly kind: string;
+  /** Index of the object's first cell in `World.mem`. */
+  readonly base: number;
+  readonly size: number;
+  readonly fmt: Formatter;
+}
+
+export const decimal: Formatter = (v) => String(v);
+
+export class World {
+  readonly objs: ObjInfo[] = [];
+  private readonly initCells: number[] = [];
+  private sealed = false;
+  /** The memory of the execution currently running. Explorers swap/reset it; models read it via primitives. */
+  mem: Int32Array = new Int32Array(0);
+
+  alloc(name: string, kind: string, init: readonly number[], fmt: Formatter = decimal): ObjInfo {
+    if (this.sealed) throw new Error(`World: cannot allocate '${name}' after the program started`);
+    const info: ObjInfo = { id: this.objs.length, name, kind, base: this.initCells.length, size: init.length, fmt };
+    for (const v of init) this.initCells.push(v | 0);
+    this.objs.push(info);
+    return info;
+  }
+
+  /** Freeze the layout; from now on `reset()` restores the initial values. */
+  seal(): void {
+    if (!this.sealed) {
+      this.sealed = true;
+      this.mem = Int32Array.from(this.initCells);
+    }
+  }
+
+  get initial(): readonly number[] {
+    return this.initCells;
+  }
+
+  reset(): void {
+    this.seal();
+    this.mem.set(this.initCells);
+  }
+
+  /** Name of object `id`, for traces. */
+  name(id: number): string {
+    return this.objs[id]?.name ?? `#${id}`;
+  }
+}
