@@ -52,7 +52,10 @@ export function peterson(broken = false): Program {
   });
 }
 
-/** Dekker's algorithm for two threads; `broken` drops the turn back-off. */
+/**
+ * Dekker's algorithm for two threads. `broken` is the classic wrong first attempt: test the other
+ * thread's flag, then raise your own — both can pass the test before either raises its flag.
+ */
 export function dekker(broken = false): Program {
   return defineProgram(broken ? "dekker-broken" : "dekker", (w) => {
     const flag = new AtomicArray(w, "wants", 2);
@@ -61,17 +64,21 @@ export function dekker(broken = false): Program {
     const body = (me: number) =>
       function* (t: ThreadApi): Generator<Op, void, number> {
         const other = 1 - me;
-        yield flag.at(me).store(1, "wants[me] = 1");
-        for (;;) {
-          t.loopHead("dekker: while wants[other]");
-          const f = yield flag.at(other).load("load wants[other]");
-          if (f === 0) break;
-          if (broken) continue;
-          const tu = yield turn.load("load turn");
-          if (tu !== me) {
-            yield flag.at(me).store(0, "wants[me] = 0");
-            yield waitUntil([turn], () => turn.peek() === me, "await turn == me");
-            yield flag.at(me).store(1, "wants[me] = 1");
+        if (broken) {
+          yield flag.at(other).waitLoad((v) => v === 0, "await wants[other] == 0");
+          yield flag.at(me).store(1, "wants[me] = 1");
+        } else {
+          yield flag.at(me).store(1, "wants[me] = 1");
+          for (;;) {
+            t.loopHead("dekker: while wants[other]");
+            const f = yield flag.at(other).load("load wants[other]");
+            if (f === 0) break;
+            const tu = yield turn.load("load turn");
+            if (tu !== me) {
+              yield flag.at(me).store(0, "wants[me] = 0");
+              yield waitUntil([turn], () => turn.peek() === me, "await turn == me");
+              yield flag.at(me).store(1, "wants[me] = 1");
+            }
           }
         }
         const c = yield inCs.load("cs: load");
@@ -83,6 +90,24 @@ export function dekker(broken = false): Program {
         yield flag.at(me).store(0, "wants[me] = 0");
       };
     return { threads: [0, 1].map((i) => ({ name: `P${i}`, body: body(i) })), properties: ["mutual-exclusion"] };
+  });
+}
+
+/** Two threads busy-wait on each other's flag, neither backing off: a livelock under fairness. */
+export function mutualSpin(): Program {
+  return defineProgram("mutual-spin", (w) => {
+    const flag = new AtomicArray(w, "wants", 2);
+    const body = (me: number) =>
+      function* (t: ThreadApi): Generator<Op, void, number> {
+        yield flag.at(me).store(1, "wants[me] = 1");
+        for (;;) {
+          t.loopHead("spin: while wants[other]");
+          const f = yield flag.at(1 - me).load("load wants[other]");
+          if (f === 0) break;
+        }
+        yield flag.at(me).store(0, "wants[me] = 0");
+      };
+    return { threads: [0, 1].map((i) => ({ name: `T${i}`, body: body(i) })) };
   });
 }
 
@@ -165,4 +190,5 @@ export const CLASSIC: Record<string, () => Program> = {
   "philosophers-ordered": () => philosophers(3, true),
   handshake: () => handshake(2),
   "polite-spin": () => politeSpin(),
+  "mutual-spin": () => mutualSpin(),
 };

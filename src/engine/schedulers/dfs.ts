@@ -10,6 +10,9 @@
 import { judgeCycle } from "../cycle.js";
 import { Execution, eventsConflict, type Oracle } from "../execution.js";
 import { FingerprintSet } from "../fpset.js";
+import { formatSchedule } from "../schedule.js";
+import { StateGraph } from "../stategraph.js";
+import { replay } from "./replay.js";
 import type { Op } from "../ops.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
@@ -41,6 +44,8 @@ interface Node {
   preemptions: number;
   fp1: number;
   fp2: number;
+  /** State id in the visited set (state caching), else -1. */
+  sid: number;
 }
 
 function lowestBit(m: number): number {
@@ -83,6 +88,10 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const useSleep = cfg.sleepSets && cfg.mode !== "bounded" && !cfg.stateCaching;
   const visited = cfg.stateCaching ? new FingerprintSet(16, opts.maxStates ?? 1 << 27) : null;
   const cycles = cfg.cycles !== false;
+  // With state caching the whole state graph is recorded and livelocks are found as fair
+  // non-progress cycles in it (stategraph.ts); without it only cycles closed on the current path are judged.
+  const graph = visited && (props === null || props.has("livelock")) ? new StateGraph() : null;
+  let curSid = -1;
   const onStack = new Map<number, number[]>(); // fp1 -> node indices (nodes currently on the stack)
   const violations: Counterexample[] = [];
   const seenProps = new Set<string>();
@@ -143,6 +152,16 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     ex.reset();
     rootChoices = ex.rootChoices.slice();
     rootChoiceK = ex.rootChoiceK.slice();
+    if (visited && replayLen === 0) {
+      ex.fingerprint();
+      const isNew = visited.add(ex.fp1, ex.fp2);
+      curSid = visited.lastId;
+      graph?.addRoot(curSid, rootChoices);
+      if (!isNew) {
+        stats.cachePruned++;
+        return false;
+      }
+    }
     seq.length = 0;
     enabledAt.length = 0;
     const seqCount = new Array<number>(n).fill(0);
@@ -164,7 +183,6 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     while (!ended) {
       if (ex.fatal) break;
       const i = stack.length;
-      if (i >= bestDepth) break;
       const enabled = ex.enabledMask();
       if (enabled === 0) {
         if (ex.allDone()) {
@@ -178,6 +196,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         }
         break;
       }
+      if (i >= bestDepth) break; // minimization: no shorter violation below here
       let sleep = 0;
       if (useSleep && i > 0) {
         const parent = stack[i - 1]!;
@@ -205,8 +224,9 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       ex.fingerprint();
       const nd: Node = {
         tid, choices: [], choiceK: [], enabled, backtrack: dpor ? 1 << tid : avail, done: 0, sleep, preemptions,
-        fp1: ex.fp1, fp2: ex.fp2,
+        fp1: ex.fp1, fp2: ex.fp2, sid: curSid,
       };
+      graph?.setEnabled(curSid, enabled);
       stack.push(nd);
       if (cycles) pushOnStack(i);
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
@@ -230,26 +250,28 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     if (ex.fatal) return true;
     if (!cycles && !visited) return false;
     ex.fingerprint();
-    if (cycles) {
-      const l = onStack.get(ex.fp1);
-      if (l) {
-        for (const j of l) {
-          const nd = stack[j]!;
-          if (nd.fp2 !== ex.fp2) continue;
-          stats.cycles++;
-          judgeCycle(ex, j, i, enabledAt);
-          return true;
-        }
-      }
-    }
     if (visited) {
-      if (!visited.add(ex.fp1, ex.fp2)) {
-        stats.cachePruned++;
+      const isNew = visited.add(ex.fp1, ex.fp2);
+      graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew);
+      curSid = visited.lastId;
+      stats.statesStored = visited.size;
+      if (!isNew) {
+        if (cycles && onStack.has(ex.fp1)) stats.cycles++;
+        else stats.cachePruned++;
         return true;
       }
-      stats.statesStored = visited.size;
       if (visited.full) {
         stopReason = "max-states";
+        return true;
+      }
+      return false;
+    }
+    const l = onStack.get(ex.fp1);
+    if (l) {
+      for (const j of l) {
+        if (stack[j]!.fp2 !== ex.fp2) continue;
+        stats.cycles++;
+        judgeCycle(ex, j, i, enabledAt);
         return true;
       }
     }
@@ -399,6 +421,20 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     if (stopReason) break;
     if (!backtrack()) break;
     if (limitsHit()) break;
+  }
+  if (graph && !stop && stopReason === undefined) {
+    if (graph.truncated) stopReason = "max-graph-edges";
+    else {
+      const lv = graph.findLivelock();
+      if (lv) {
+        const r = replay(program, lv.schedule, opts.properties);
+        const v = r.violations.find((x) => x.property === "livelock");
+        if (!v) throw new Error(`internal: livelock witness ${formatSchedule(lv.schedule)} does not replay to a livelock`);
+        if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;
+        violations.push(v);
+        stop = !opts.allViolations;
+      }
+    }
   }
   stats.wallMs = Date.now() - t0;
   const exhaustive = !stop && stopReason === undefined;

@@ -6,6 +6,7 @@ import type { Op } from "../ops.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, stepRecords, type Counterexample, type StepRecord } from "../result.js";
 import type { Schedule } from "../schedule.js";
+import { judgeCycle } from "../cycle.js";
 import { walk, type WalkEnd } from "./walk.js";
 
 export class ReplayDivergence extends Error {}
@@ -39,6 +40,7 @@ export function replay(program: Program, schedule: Schedule, properties?: readon
   if (oracle.pos !== oracle.list.length)
     throw new ReplayDivergence(`root: the schedule records ${oracle.list.length} choices, the model made ${oracle.pos}`);
   const enabledAt: number[] = [];
+  const fps = { fp1: [] as number[], fp2: [] as number[] };
   let pendingCheck = -1;
   const checkConsumed = (): void => {
     if (pendingCheck >= 0 && oracle.pos !== oracle.list.length && !ex.fatal)
@@ -56,8 +58,9 @@ export function replay(program: Program, schedule: Schedule, properties?: readon
     oracle.where = `step ${i + 1}`;
     pendingCheck = i;
     return st.tid;
-  }, enabledAt);
+  }, enabledAt, 1_000_000, false, fps);
   checkConsumed();
+  if (end === "picker-stop") judgeFinalCycle(ex, fps, enabledAt);
   if (end !== "picker-stop" && ex.length < schedule.steps.length)
     throw new ReplayDivergence(`the execution ended (${end}) after ${ex.length} steps; the schedule has ${schedule.steps.length}`);
   return {
@@ -66,4 +69,18 @@ export function replay(program: Program, schedule: Schedule, properties?: readon
     steps: stepRecords(ex),
     execution: ex,
   };
+}
+
+/**
+ * A schedule that ends in the state it passed through at step j recorded a cycle (a livelock
+ * counterexample is a prefix plus one turn of the cycle): judge the longest such cycle.
+ */
+function judgeFinalCycle(ex: Execution, fps: { fp1: number[]; fp2: number[] }, enabledAt: number[]): void {
+  ex.fingerprint();
+  for (let j = 0; j < fps.fp1.length; j++) {
+    if (fps.fp1[j] === ex.fp1 && fps.fp2[j] === ex.fp2) {
+      judgeCycle(ex, j, ex.length - 1, enabledAt);
+      return;
+    }
+  }
 }

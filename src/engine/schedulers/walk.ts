@@ -8,9 +8,16 @@ export type WalkEnd = "complete" | "deadlock" | "violation" | "cycle" | "step-li
  * `pick(enabledMask, stepIndex)` returns the thread to run, or -1 to stop here.
  * The caller has reset `ex`. `enabledAt` receives the enabled mask before each step.
  */
-export function walk(ex: Execution, pick: (enabled: number, i: number) => number, enabledAt: number[], maxSteps = 1_000_000): WalkEnd {
+export function walk(
+  ex: Execution,
+  pick: (enabled: number, i: number) => number,
+  enabledAt: number[],
+  maxSteps = 1_000_000,
+  cutCycles = true,
+  fps: { fp1: number[]; fp2: number[] } = { fp1: [], fp2: [] },
+): WalkEnd {
   const seen = new Map<number, number[]>(); // fp1 -> step indices whose pre-state had it
-  const fp2s: number[] = [];
+  const fp2s = fps.fp2;
   for (let i = 0; ; i++) {
     if (ex.fatal) return "violation";
     const enabled = ex.enabledMask();
@@ -33,9 +40,11 @@ export function walk(ex: Execution, pick: (enabled: number, i: number) => number
     if (l) l.push(i);
     else seen.set(ex.fp1, [i]);
     fp2s.push(ex.fp2);
+    fps.fp1.push(ex.fp1);
     enabledAt.push(enabled);
     ex.step(tid);
     if (ex.fatal) return "violation";
+    if (!cutCycles) continue;
     ex.fingerprint();
     const back = seen.get(ex.fp1);
     if (back) {
