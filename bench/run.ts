@@ -1,0 +1,433 @@
+// `npm run bench`: the race benchmark family (bench/race.ts) under each relevant strategy, each run
+// in its own child process with a time cap, plus SPIN on the same Promela files when `spin` is
+// installed. Writes bench/results.json (fields documented in docs/bench.md).
+//
+//   node dist/bench/run.js [--quick] [--no-spin] [--only MODEL[:NxM]] [--out FILE] [--cap SECONDS]
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { boundedExplore, dporExplore, exhaustiveExplore, type ExploreResult } from "../src/engine/index.js";
+import { EXPECTED, RACE_MODELS, SIZES, raceModel, spinSource, type RaceModel } from "./race.js";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Repository root: this file runs from dist/bench/ (compiled) or bench/ (tsx). */
+const ROOT = path.basename(path.dirname(HERE)) === "dist" ? path.resolve(HERE, "../..") : path.resolve(HERE, "..");
+
+export type Strategy = "dpor" | "cache" | "exhaustive" | "bounded2";
+export const STRATEGY_DESCRIPTIONS: Record<Strategy, string> = {
+  dpor: "stateless DFS, source-set DPOR + sleep sets, cycle detection on the current path",
+  cache: "stateful DFS: plain enumeration + visited set of 64-bit state fingerprints (no POR), cycle detection",
+  exhaustive: "stateless DFS, plain enumeration of all interleavings, cycle detection",
+  bounded2: "iterative preemption bounding 0, 1, 2 (not exhaustive: 'no-violation-found' at best)",
+};
+
+interface ChildJob {
+  model: RaceModel;
+  n: number;
+  m: number;
+  strategy: Strategy;
+  timeLimitMs: number;
+}
+
+export interface EngineRun {
+  strategy: Strategy;
+  engineStrategy: string;
+  timeLimitMs: number;
+  verdict: string;
+  /** Verdict (and violated property) is the expected one. */
+  ok: boolean;
+  stopReason: string | null;
+  violations: { property: string; steps: number; preemptions: number }[];
+  complete: number;
+  blocked: number;
+  cycles: number;
+  sleepPruned: number;
+  cachePruned: number;
+  executions: number;
+  statesStored: number;
+  steps: number;
+  replaySteps: number;
+  freshSteps: number;
+  maxDepth: number;
+  wallMs: number;
+  stepsPerSec: number;
+  freshStepsPerSec: number;
+  executionsPerSec: number;
+  firstViolationMs: number | null;
+  coverage: number;
+  heapMb: number;
+  rssMb: number;
+  error?: string;
+}
+
+export interface SpinRun {
+  verdict: "verified" | "violated" | "incomplete" | "error";
+  ok: boolean;
+  error: string | null;
+  stopReason: string | null;
+  states: number | null;
+  transitions: number | null;
+  depth: number | null;
+  memoryMb: number | null;
+  panElapsedS: number | null;
+  wallMs: number;
+  compileMs: number;
+  timeLimitMs: number;
+  defines: string[];
+  /** First line of pan's error report, if any. */
+  errorLine: string | null;
+}
+
+export interface RaceEntry {
+  model: RaceModel;
+  size: string;
+  n: number;
+  m: number;
+  expected: { verdict: string; property: string | null };
+  runs: Partial<Record<Strategy, EngineRun>>;
+  spin: SpinRun | null;
+  /** Fastest engine run that reached the expected verdict. */
+  best: {
+    strategy: Strategy;
+    wallMs: number;
+    spinWallMs: number | null;
+    /** best.wallMs / spin.wallMs (< 1: the engine reached the verdict sooner). */
+    ratioToSpin: number | null;
+    /** best.wallMs / (pan's own "elapsed time"), which leaves out pan's start-up (allocating the -w27 hash table). */
+    ratioToSpinElapsed: number | null;
+  } | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one model × size × strategy, result as JSON on stdout.
+
+function runChild(job: ChildJob): EngineRun {
+  const program = raceModel(job.model, job.n, job.m);
+  const opts = { timeLimitMs: job.timeLimitMs };
+  let r: ExploreResult;
+  switch (job.strategy) {
+    case "dpor":
+      r = dporExplore(program, opts);
+      break;
+    case "cache":
+      r = exhaustiveExplore(program, { ...opts, stateCaching: true });
+      break;
+    case "exhaustive":
+      r = exhaustiveExplore(program, opts);
+      break;
+    case "bounded2":
+      r = boundedExplore(program, 2, opts);
+      break;
+  }
+  const s = r.stats;
+  const exp = EXPECTED[job.model];
+  const props = r.violations.map((v) => v.property);
+  const ok = exp.verdict === "verified" ? r.verdict === "verified" : r.verdict === "violated" && props.includes(exp.property!);
+  const secs = Math.max(s.wallMs, 1) / 1000;
+  const mem = process.memoryUsage();
+  return {
+    strategy: job.strategy,
+    engineStrategy: s.strategy,
+    timeLimitMs: job.timeLimitMs,
+    verdict: r.verdict,
+    ok,
+    stopReason: r.stopReason ?? null,
+    violations: r.violations.map((v) => ({ property: v.property, steps: v.steps.length, preemptions: v.preemptions })),
+    complete: s.complete,
+    blocked: s.blocked,
+    cycles: s.cycles,
+    sleepPruned: s.sleepPruned,
+    cachePruned: s.cachePruned,
+    executions: s.executions,
+    statesStored: s.statesStored,
+    steps: s.steps,
+    replaySteps: s.replaySteps,
+    freshSteps: s.steps - s.replaySteps,
+    maxDepth: s.maxDepth,
+    wallMs: s.wallMs,
+    stepsPerSec: Math.round(s.steps / secs),
+    freshStepsPerSec: Math.round((s.steps - s.replaySteps) / secs),
+    executionsPerSec: Math.round(s.executions / secs),
+    firstViolationMs: s.firstViolationMs >= 0 ? s.firstViolationMs : null,
+    coverage: r.coverage.length,
+    heapMb: Math.round(mem.heapUsed / 1048576),
+    rssMb: Math.round(mem.rss / 1048576),
+  };
+}
+
+function spawnEngine(job: ChildJob): EngineRun {
+  const self = fileURLToPath(import.meta.url);
+  const args = [...process.execArgv, self, "--child", JSON.stringify(job)];
+  const res = spawnSync(process.execPath, args, { encoding: "utf8", timeout: job.timeLimitMs + 60_000, maxBuffer: 64 << 20 });
+  const line = res.stdout?.trim().split("\n").pop() ?? "";
+  if (res.status === 0 && line.startsWith("{")) return JSON.parse(line) as EngineRun;
+  const why = res.error ? String(res.error) : `exit ${res.status ?? res.signal}: ${(res.stderr ?? "").trim().split("\n").slice(-3).join(" | ")}`;
+  return {
+    strategy: job.strategy, engineStrategy: job.strategy, timeLimitMs: job.timeLimitMs, verdict: "error", ok: false, stopReason: "error", violations: [],
+    complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, executions: 0, statesStored: 0, steps: 0, replaySteps: 0, freshSteps: 0,
+    maxDepth: 0, wallMs: 0, stepsPerSec: 0, freshStepsPerSec: 0, executionsPerSec: 0, firstViolationMs: null, coverage: 0, heapMb: 0, rssMb: 0,
+    error: why,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SPIN
+
+function spinVersion(): string | null {
+  const r = spawnSync("spin", ["-V"], { encoding: "utf8" });
+  if (r.status !== 0 || !r.stdout) return null;
+  return r.stdout.trim();
+}
+
+function spinDir(): string | null {
+  for (const d of [process.env["TDXMC_SPIN_DIR"], path.resolve(ROOT, "../shared/bench/spin"), path.join(ROOT, "bench/spin")])
+    if (d && existsSync(path.join(d, "race.pml")) && existsSync(path.join(d, "race_fixed.pml"))) return d;
+  return null;
+}
+
+function num(out: string, re: RegExp): number | null {
+  const m = re.exec(out);
+  return m ? Number(m[1]) : null;
+}
+
+function runSpin(dir: string, model: RaceModel, n: number, m: number, capMs: number): SpinRun {
+  const { file, defines } = spinSource(model);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "tdxmc-spin-"));
+  const base: SpinRun = {
+    verdict: "error", ok: false, error: null, stopReason: null, states: null, transitions: null, depth: null, memoryMb: null, panElapsedS: null,
+    wallMs: 0, compileMs: 0, timeLimitMs: capMs, defines: [`-DN=${n}`, `-DM=${m}`, ...defines], errorLine: null,
+  };
+  try {
+    copyFileSync(path.join(dir, file), path.join(tmp, file));
+    const c0 = Date.now();
+    const gen = spawnSync("spin", [...base.defines, "-a", file], { cwd: tmp, encoding: "utf8" });
+    if (gen.status !== 0) return { ...base, error: `spin -a: ${gen.stderr || gen.stdout}` };
+    const cc = spawnSync("gcc", ["-O2", "-w", "-DSAFETY", "-DMEMLIM=16000", "-o", "pan", "pan.c"], { cwd: tmp, encoding: "utf8" });
+    if (cc.status !== 0) return { ...base, error: `gcc: ${cc.stderr}` };
+    const compileMs = Date.now() - c0;
+    const capS = Math.ceil(capMs / 1000);
+    const t0 = Date.now();
+    const pan = spawnSync("timeout", ["-s", "INT", "-k", "15", String(capS), "./pan", "-m1000000", "-w27"], {
+      cwd: tmp, encoding: "utf8", maxBuffer: 64 << 20,
+    });
+    const wallMs = Date.now() - t0;
+    const out = `${pan.stdout ?? ""}\n${pan.stderr ?? ""}`;
+    const errors = num(out, /errors:\s*(\d+)/);
+    const timedOut = pan.status === 124 || pan.status === 137 || /Interrupted/.test(out) || wallMs >= capS * 1000;
+    const outOfMemory = /out of memory|pan: reached -DMEMLIM bound/i.test(out);
+    const errLine = /^pan:\d+: .*$/m.exec(out)?.[0] ?? null;
+    const truncated = /max search depth too small/.test(out) && !/errors: [1-9]/.test(out);
+    let verdict: SpinRun["verdict"];
+    let stopReason: string | null = null;
+    if (errors !== null && errors > 0) verdict = "violated";
+    else if (timedOut) {
+      verdict = "incomplete";
+      stopReason = "time-limit";
+    } else if (outOfMemory) {
+      verdict = "incomplete";
+      stopReason = "max-memory";
+    } else if (errors === 0 && !truncated) verdict = "verified";
+    else if (errors === 0) {
+      verdict = "incomplete";
+      stopReason = "max-depth";
+    } else verdict = "error";
+    const exp = EXPECTED[model];
+    const deadlockSeen = errLine !== null && /invalid end state/.test(errLine);
+    const assertSeen = errLine !== null && /assertion violated/.test(errLine);
+    const ok = exp.verdict === "verified" ? verdict === "verified" : verdict === "violated" && (exp.property === "deadlock" ? deadlockSeen : assertSeen);
+    return {
+      ...base,
+      verdict,
+      ok,
+      error: verdict === "error" ? out.trim().split("\n").slice(-5).join(" | ") : null,
+      stopReason,
+      states: num(out, /([\d.e+]+) states, stored/),
+      transitions: num(out, /([\d.e+]+) transitions \(= stored\+matched\)/),
+      depth: num(out, /depth reached (\d+)/),
+      memoryMb: num(out, /([\d.]+)\s+total actual memory usage/),
+      panElapsedS: num(out, /pan: elapsed time ([\d.e+-]+) seconds/),
+      wallMs,
+      compileMs,
+      errorLine: errLine,
+    };
+  } catch (e) {
+    return { ...base, error: String(e) };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan: which strategies, with which time caps.
+
+interface Plan {
+  sizes: readonly (readonly [number, number])[];
+  models: readonly RaceModel[];
+  strategies(model: RaceModel, n: number, m: number): { strategy: Strategy; capMs: number }[];
+  spinCapMs: number;
+}
+
+function fullPlan(capMs: number): Plan {
+  return {
+    sizes: SIZES,
+    models: RACE_MODELS,
+    spinCapMs: 150_000,
+    strategies(model, n, m) {
+      const small = n * m <= 4;
+      if (model !== "race-fixed") {
+        // The bugs are found within milliseconds by every strategy; the caps only guard against surprises.
+        return (["dpor", "cache", "exhaustive", "bounded2"] as const).map((strategy) => ({ strategy, capMs: Math.min(capMs, 60_000) }));
+      }
+      // race-fixed must be explored completely. Plain stateless enumeration (with or without DPOR)
+      // unrolls the BUSY/CAS-failure retries into ever longer paths and is hopeless beyond 2×2:
+      // it gets a short cap to show that; state caching is the strategy that must verify.
+      return [
+        { strategy: "cache", capMs },
+        { strategy: "dpor", capMs: small ? capMs : n * m <= 12 ? 60_000 : 30_000 },
+        { strategy: "exhaustive", capMs: n * m <= 2 ? capMs : 20_000 },
+      ];
+    },
+  };
+}
+
+function quickPlan(capMs: number): Plan {
+  return {
+    sizes: [[2, 1], [2, 2], [3, 4]],
+    models: RACE_MODELS,
+    spinCapMs: 30_000,
+    strategies: (model, n, m) =>
+      model === "race-fixed" && n * m > 4
+        ? [{ strategy: "cache", capMs }, { strategy: "dpor", capMs: 5_000 }]
+        : [{ strategy: "cache", capMs }, { strategy: "dpor", capMs }],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The engine's source revision: commit, and whether the work tree differs from it under src/. */
+function gitInfo(): { commit: string | null; dirtySrc: boolean | null } {
+  const rev = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" });
+  if (rev.status !== 0) return { commit: null, dirtySrc: null };
+  const st = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: ROOT, encoding: "utf8" });
+  return { commit: rev.stdout.trim(), dirtySrc: st.status === 0 ? st.stdout.trim() !== "" : null };
+}
+
+function sha256(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16);
+}
+
+/** a / b to three significant digits. */
+function ratio(a: number, b: number): number {
+  return Number((Math.max(a, 0.5) / Math.max(b, 1)).toPrecision(3));
+}
+
+function fmtMs(ms: number | null): string {
+  if (ms === null) return "-";
+  return ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms} ms`;
+}
+
+function fmtNum(x: number | null): string {
+  if (x === null) return "-";
+  if (x >= 1e6) return `${(x / 1e6).toFixed(1)} M`;
+  if (x >= 1e4) return `${(x / 1e3).toFixed(0)} K`;
+  return String(x);
+}
+
+function main(argv: string[]): number {
+  const childAt = argv.indexOf("--child");
+  if (childAt >= 0) {
+    const job = JSON.parse(argv[childAt + 1]!) as ChildJob;
+    process.stdout.write(`${JSON.stringify(runChild(job))}\n`);
+    return 0;
+  }
+  const quick = argv.includes("--quick");
+  const noSpin = argv.includes("--no-spin");
+  const opt = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const capMs = Number(opt("--cap") ?? (quick ? 20 : 150)) * 1000;
+  const only = opt("--only");
+  const out = opt("--out") ?? (quick ? path.join(os.tmpdir(), "tdxmc-bench-quick.json") : path.join(ROOT, "bench/results.json"));
+  const plan = quick ? quickPlan(capMs) : fullPlan(capMs);
+  const version = noSpin ? null : spinVersion();
+  const dir = version ? spinDir() : null;
+  const t0 = Date.now();
+  const entries: RaceEntry[] = [];
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  log(`tdxmc bench${quick ? " --quick" : ""}: ${os.cpus().length} cpus, node ${process.version}, ${version ? `SPIN: ${version.split("\n")[0]} (${dir})` : "SPIN not run"}`);
+  for (const model of plan.models) {
+    for (const [n, m] of plan.sizes) {
+      const size = `${n}x${m}`;
+      if (only && only !== model && only !== `${model}:${size}`) continue;
+      const exp = EXPECTED[model];
+      const entry: RaceEntry = { model, size, n, m, expected: { verdict: exp.verdict, property: exp.property ?? null }, runs: {}, spin: null, best: null };
+      for (const { strategy, capMs: cap } of plan.strategies(model, n, m)) {
+        const r = spawnEngine({ model, n, m, strategy, timeLimitMs: cap });
+        entry.runs[strategy] = r;
+        log(
+          `  ${model.padEnd(16)} ${size.padEnd(4)} ${strategy.padEnd(10)} ${r.verdict.padEnd(10)} ${r.ok ? "ok " : "BAD"} ${fmtMs(r.wallMs).padStart(7)}` +
+            `  steps ${fmtNum(r.steps).padStart(7)} (${fmtNum(r.stepsPerSec)}/s)  states ${fmtNum(r.statesStored).padStart(7)}  execs ${fmtNum(r.executions).padStart(7)}` +
+            `${r.stopReason ? `  stop: ${r.stopReason}` : ""}${r.error ? `  ERROR ${r.error}` : ""}`,
+        );
+      }
+      if (dir) {
+        const s = runSpin(dir, model, n, m, plan.spinCapMs);
+        entry.spin = s;
+        log(
+          `  ${model.padEnd(16)} ${size.padEnd(4)} ${"SPIN".padEnd(10)} ${s.verdict.padEnd(10)} ${s.ok ? "ok " : "BAD"} ${fmtMs(s.wallMs).padStart(7)}` +
+            `  states ${fmtNum(s.states)}  mem ${s.memoryMb ?? "-"} MB${s.stopReason ? `  stop: ${s.stopReason}` : ""}${s.error ? `  ERROR ${s.error}` : ""}`,
+        );
+      }
+      let best: RaceEntry["best"] = null;
+      for (const r of Object.values(entry.runs)) {
+        if (!r.ok || r.strategy === "bounded2") continue;
+        if (best === null || r.wallMs < best.wallMs) best = { strategy: r.strategy, wallMs: r.wallMs, spinWallMs: null, ratioToSpin: null, ratioToSpinElapsed: null };
+      }
+      if (best && entry.spin && entry.spin.ok) {
+        best.spinWallMs = entry.spin.wallMs;
+        best.ratioToSpin = ratio(best.wallMs, entry.spin.wallMs);
+        if (entry.spin.panElapsedS !== null && entry.spin.panElapsedS > 0) best.ratioToSpinElapsed = ratio(best.wallMs, entry.spin.panElapsedS * 1000);
+      }
+      entry.best = best;
+      entries.push(entry);
+    }
+  }
+  const result = {
+    schema: "tdxmc-bench/1",
+    generatedAt: new Date().toISOString(),
+    quick,
+    source: gitInfo(),
+    totalWallMs: Date.now() - t0,
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      totalMemGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      v8: process.versions.v8,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    },
+    spin: version
+      ? {
+          version: version.split("\n")[0],
+          sources: dir ? Object.fromEntries(["race.pml", "race_fixed.pml"].map((f) => [f, { path: path.relative(ROOT, path.join(dir, f)), sha256_16: sha256(path.join(dir, f)) }])) : null,
+          command: "spin -DN=.. -DM=.. [-DQUIESCENT|-DBUG_LEAK] -a FILE; gcc -O2 -w -DSAFETY -DMEMLIM=16000 -o pan pan.c; ./pan -m1000000 -w27",
+        }
+      : null,
+    strategies: STRATEGY_DESCRIPTIONS,
+    race: entries,
+  };
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  const bad = entries.flatMap((e) => Object.values(e.runs).filter((r) => r.verdict !== "incomplete" && r.verdict !== "no-violation-found" && !r.ok).map((r) => `${e.model} ${e.size} ${r.strategy}: ${r.verdict}`));
+  log(`wrote ${out} in ${fmtMs(Date.now() - t0)}`);
+  if (bad.length > 0) {
+    log(`WRONG VERDICTS:\n  ${bad.join("\n  ")}`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));
