@@ -1,0 +1,53 @@
+// TDH.MEM.PAGE.AUG (leaf 6) — models tdh_mem_page_aug.c: tdh_mem_page_aug() (tdx-module-spec §4.3).
+// Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk -> entry host lock (BUSY|RCX).
+// FREE -> PENDING; the PENDING write also releases TDEL and keeps TDHP.
+import type { Gen } from "./locks.js";
+import { entryCommit, entryLockHost } from "./locks.js";
+import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
+import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
+import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
+import { Held, OPSTATE, type Td } from "./td.js";
+
+const L = "tdh_mem_page_aug";
+
+/**
+ * check_and_lock_free_range_hpa (helpers.c), PAMT as ownership only: claim each 4K PFN of the
+ * range with one cmpxchg NDA -> PT_REG; roll back on the first one already owned.
+ */
+export function* claimRange(td: Td, pfn: number, level: number, gpa: number, label: string): Gen<Status> {
+  const n = td.geo.span(level);
+  if (!Number.isInteger(pfn) || pfn < 0 || pfn + n > td.nPfns || pfn % n !== 0) return st(C.OPERAND_INVALID, OP.R8);
+  for (let i = 0; i < n; i++) {
+    const want = pamtPack({ pt: PT.REG, size: level, owner: gpa + i });
+    const seen = yield td.pamt[pfn + i]!.cmpxchg(PAMT_NDA, want, `${label}: PAMT claim pfn ${pfn + i} (PT_NDA -> PT_REG)`);
+    if (seen !== PAMT_NDA) {
+      for (let j = i - 1; j >= 0; j--) yield td.pamt[pfn + j]!.store(PAMT_NDA, `${label}: PAMT claim rollback pfn ${pfn + j}`);
+      return st(C.PAGE_METADATA_INCORRECT, OP.R8);
+    }
+  }
+  return TDX_SUCCESS;
+}
+
+export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number): Gen<Status> {
+  // verify_page_info_input / check_gpa_validity: level 0 (4K) or 1 (2M)
+  if (!td.geo.validPageInfo(gpa, level, 0, 1)) return st(C.OPERAND_INVALID, OP.RCX);
+  const held = new Held();
+  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  s = yield* td.lockTree(held, "sh", L);
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  const w = yield* td.walk(gpa, level, L);
+  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
+  const cell = td.entry(gpa, level);
+  const lk = yield* entryLockHost(cell, L);
+  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
+  held.entry = cell;
+  if (!ALLOWED.PAGE_AUG!.includes(stateOf(lk.value))) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  s = yield* claimRange(td, pfn, level, gpa, L);
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept.
+  yield* entryCommit(cell, lk.value, mkEntry(S.PENDING, pfn), true, L);
+  held.entry = null;
+  yield td.chldcnt.add(td.geo.span(level), `${L}: chldcnt += ${td.geo.span(level)}`);
+  return yield* td.finish(held, TDX_SUCCESS, L);
+}

@@ -1,0 +1,47 @@
+// TDH.MEM.PAGE.REMOVE (leaf 29) — models tdh_mem_page_remove.c: tdh_mem_page_remove()
+// (tdx-module-spec §4.4). Locks: TDR SH -> op_state SH -> tree SH -> walk -> entry host lock.
+// Leaf -> FREE; while the TD runs the leaf must be blocked and the block TLB-tracked.
+import type { Gen } from "./locks.js";
+import { entryCommit, entryLockHost } from "./locks.js";
+import { PAMT_NDA, pamtBepoch } from "./pamt.js";
+import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
+import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
+import { Held, OPSTATE, Td } from "./td.js";
+import { isTlbTracked } from "./tlb.js";
+
+const L = "tdh_mem_page_remove";
+
+export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Status> {
+  if (!td.geo.validPageInfo(gpa, level, 0, 2)) return st(C.OPERAND_INVALID, OP.RCX);
+  const held = new Held();
+  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  const running = Td.running(held.tdState);
+  s = yield* td.lockTree(held, "sh", L);
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  const w = yield* td.walk(gpa, level, L);
+  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
+  const cell = td.entry(gpa, level);
+  const lk = yield* entryLockHost(cell, L);
+  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
+  held.entry = cell;
+  const cur = stateOf(lk.value);
+  // 1. a leaf in an allowed state (a FREE entry at that level is STATE_INCORRECT)
+  if (!ALLOWED.PAGE_REMOVE!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  const pfn = pfnOf(lk.value);
+  // 3. the removed page's PAMT entry (ownership only: read, no lock)
+  const pv = yield td.pamt[pfn]!.load(`${L}: PAMT entry of removed page`);
+  // 4. blocked + tracked while running
+  if (running && stateNeedsTracking(cur)) {
+    if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+  }
+  // Commit: entry := FREE (TDHP kept, TDEL released by the write); chldcnt; PAMT := PT_NDA.
+  yield* entryCommit(cell, lk.value, SEPTE_INIT_VALUE, true, L);
+  held.entry = null;
+  const n = td.geo.span(level);
+  yield td.chldcnt.add(-n, `${L}: chldcnt -= ${n}`);
+  for (let i = 0; i < n; i++) yield td.pamt[pfn + i]!.store(PAMT_NDA, `${L}: PAMT pfn ${pfn + i} := PT_NDA`);
+  return yield* td.finish(held, TDX_SUCCESS, L);
+}

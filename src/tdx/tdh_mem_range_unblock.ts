@@ -1,0 +1,39 @@
+// TDH.MEM.RANGE.UNBLOCK (leaf 39) — models tdh_mem_range_unblock.c: tdh_mem_range_unblock()
+// (tdx-module-spec §4.7). Locks: TDR SH -> op_state SH -> tree EX -> walk -> entry host lock.
+// NL_BLOCKED/BLOCKED/PENDING_BLOCKED -> unblocked; while the TD runs the BLOCK must be TLB-tracked.
+import type { Gen } from "./locks.js";
+import { entryCommit, entryLockHost } from "./locks.js";
+import { pamtBepoch } from "./pamt.js";
+import { ALLOWED, pfnOf, stateNeedsTracking, stateOf, unblockedOf, withState } from "./sept.js";
+import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
+import { Held, OPSTATE, Td } from "./td.js";
+import { isTlbTracked } from "./tlb.js";
+
+const L = "tdh_mem_range_unblock";
+
+export function* tdhMemRangeUnblock(td: Td, gpa: number, level: number): Gen<Status> {
+  if (!td.geo.validPageInfo(gpa, level, 0, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
+  const held = new Held();
+  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  const running = Td.running(held.tdState); // op_state cannot change while the TDR lock is held SH
+  s = yield* td.lockTree(held, "ex", L);
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  const w = yield* td.walk(gpa, level, L);
+  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
+  const cell = td.entry(gpa, level);
+  const lk = yield* entryLockHost(cell, L);
+  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
+  held.entry = cell;
+  const cur = stateOf(lk.value);
+  if (!ALLOWED.RANGE_UNBLOCK!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  if (running && stateNeedsTracking(cur)) {
+    const pv = yield td.pamt[pfnOf(lk.value)]!.load(`${L}: read PAMT.bepoch`);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+  }
+  // Restore NL_MAPPED/MAPPED/PENDING; the same write releases TDEL.
+  yield* entryCommit(cell, lk.value, withState(lk.value, unblockedOf(cur)), true, L);
+  held.entry = null;
+  return yield* td.finish(held, TDX_SUCCESS, L);
+}

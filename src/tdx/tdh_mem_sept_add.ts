@@ -1,0 +1,45 @@
+// TDH.MEM.SEPT.ADD (leaf 3, version 0) — models tdh_mem_sept_add.c: tdh_mem_sept_add()
+// (tdx-module-spec §4.1). Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk to the parent
+// level L -> entry host lock (BUSY|RCX). FREE -> NL_MAPPED pointing at a new table of FREE entries.
+// Version 1 (L2 pages, TDX_INTERRUPTED_RESUMABLE/_BUSY) is not modelled.
+import type { Gen } from "./locks.js";
+import { entryCommit, entryLockHost } from "./locks.js";
+import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
+import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
+import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
+import { Held, OPSTATE, type Td } from "./td.js";
+
+const L = "tdh_mem_sept_add";
+
+export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: number, allowExisting = false): Gen<Status> {
+  if (!td.geo.validPageInfo(gpa, level, 1, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
+  if (!Number.isInteger(tablePfn) || tablePfn < 0 || tablePfn >= td.nPfns) return st(C.OPERAND_INVALID, OP.R8);
+  const held = new Held();
+  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  s = yield* td.lockTree(held, "sh", L);
+  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  const w = yield* td.walk(gpa, level, L);
+  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
+  const cell = td.entry(gpa, level);
+  const lk = yield* entryLockHost(cell, L);
+  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
+  held.entry = cell;
+  const cur = stateOf(lk.value);
+  if (cur === S.NL_MAPPED && allowExisting) return yield* td.finish(held, TDX_SUCCESS, L); // page not consumed
+  if (cur !== S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  // New S-EPT page: PAMT check+lock EX expecting PT_NDA (ownership-only: one cmpxchg).
+  const seen = yield td.pamt[tablePfn]!.cmpxchg(PAMT_NDA, pamtPack({ pt: PT.EPT, owner: gpa, ownerLevel: level }), `${L}: PAMT claim pfn ${tablePfn} (PT_NDA -> PT_EPT)`);
+  if (seen !== PAMT_NDA) return yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.R8), L);
+  // Fill the new page with SEPTE_INIT_VALUE: the child entries of this parent.
+  const g = td.geo;
+  for (let k = 0; k < g.fanout; k++) {
+    const child = td.entry(gpa + k * g.span(level - 1), level - 1);
+    yield child.store(SEPTE_INIT_VALUE, `${L}: init new S-EPT page entry ${k}`);
+  }
+  yield td.chldcnt.add(1, `${L}: chldcnt += 1`);
+  // Parent := NL_MAPPED (RWX=7), written still locked; unlocked at exit.
+  yield* entryCommit(cell, lk.value, mkEntry(S.NL_MAPPED, tablePfn), false, L);
+  return yield* td.finish(held, TDX_SUCCESS, L);
+}
+

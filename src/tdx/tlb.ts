@@ -1,0 +1,44 @@
+// TLB tracking / epochs (tdx-module-spec §5). Sources: helpers.c adjust_tlb_tracking_state(),
+// helpers.h revert_tlb_tracking_state() and is_tlb_tracked(), tdh_mem_track.c, td_exit.c.
+//
+// TDCS.epoch_tracking.epoch_and_refcount is read atomically as 128 bits by is_tlb_tracked; the
+// model packs td_epoch and the two refcounts into ONE cell so that this read is one step:
+//   bits 0-7 refcount[0], bits 8-15 refcount[1], bits 16-30 td_epoch (starts at 1, TDH.MNG.INIT).
+import type { Atomic } from "../engine/index.js";
+import type { Gen } from "./locks.js";
+
+export function epochOf(v: number): number {
+  return v >>> 16;
+}
+export function refcountOf(v: number, i: number): number {
+  return (v >> ((i & 1) * 8)) & 0xff;
+}
+export function packEpoch(epoch: number, rc0 = 0, rc1 = 0): number {
+  return (epoch << 16) | (rc1 << 8) | rc0;
+}
+export function formatEpoch(v: number): string {
+  return `epoch=${epochOf(v)} refcount=[${refcountOf(v, 0)},${refcountOf(v, 1)}]`;
+}
+
+/**
+ * is_tlb_tracked(bepoch) (helpers.h), on one atomic snapshot of epoch and refcounts: true iff a
+ * TRACK happened after the BLOCK and every vCPU in the guest at BLOCK time has exited.
+ * (mig_flag is never set: no migration.)
+ */
+export function isTlbTracked(epochCell: number, bepoch: number): boolean {
+  const e = epochOf(epochCell);
+  if (bepoch === e - 1) return refcountOf(epochCell, bepoch) === 0;
+  return bepoch < e - 1;
+}
+
+/** Increment refcount[td_epoch & 1] and return td_epoch (adjust_tlb_tracking_state, under epoch_lock SH). */
+export function* refcountInc(cell: Atomic, label: string): Gen<number> {
+  const old = yield cell.rmw((v) => v + (1 << ((epochOf(v) & 1) * 8)), `${label}: refcount[td_epoch&1]++`);
+  return epochOf(old);
+}
+
+/** Decrement refcount[epoch & 1] (TD exit in td_exit.c, or revert_tlb_tracking_state). */
+export function* refcountDec(cell: Atomic, epoch: number, label: string): Gen<void> {
+  const old = yield cell.rmw((v) => v - (1 << ((epoch & 1) * 8)), `${label}: refcount[${epoch & 1}]--`);
+  if (refcountOf(old, epoch) === 0) throw new Error(`TDX model: refcount[${epoch & 1}] underflow`);
+}
