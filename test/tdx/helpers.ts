@@ -1,30 +1,22 @@
-// Test helpers: run one thread's leaves sequentially, or explore small racing programs.
-import { defineProgram, explore, type Op, type Program, type ThreadApi, type World } from "../../src/engine/index.js";
-import { TdxModule, type Status, type TdxConfig } from "../../src/tdx/index.js";
+// Test helpers: run leaves sequentially, or explore small racing programs over one TdxModule.
+import { defineProgram, explore, formatStepTable, type ExploreResult, type Op, type StrategyOptions, type ThreadApi, type World } from "../../src/engine/index.js";
+import { TdxModule, statusName, type InitialMapping, type Status, type TdxConfig } from "../../src/tdx/index.js";
 
-export type Body = (tdx: TdxModule, t: ThreadApi) => Generator<Op, void, number>;
+export type Gen<T> = Generator<Op, T, number>;
 
-/**
- * A program of racing threads over one TdxModule. Each thread records its statuses in `out`
- * (per execution; reset by the engine's re-run of the generators, since `out` is rebuilt on each
- * execution start through `onStart`).
- */
-export function race(name: string, cfg: TdxConfig, bodies: Record<string, Body>, final?: (tdx: TdxModule) => string | null): { program: Program; tdx: () => TdxModule } {
-  let tdx!: TdxModule;
-  const program = defineProgram(name, (w: World) => {
-    tdx = new TdxModule(w, cfg);
-    return {
-      threads: Object.entries(bodies).map(([n, b]) => ({ name: n, body: (t: ThreadApi) => b(tdx, t) })),
-      final: final ? [{ name: "final", check: () => final(tdx) }] : [],
-      properties: ["found"],
-    };
-  });
-  return { program, tdx: () => tdx };
+/** 3 levels x fan-out 2 (GPAs 0..7), 12 PFNs; tables: L2@0 -> pfn 8, L1@0 -> pfn 9, L1@2 -> pfn 10. */
+export const TABLES: InitialMapping[] = [
+  { gpa: 0, level: 2, state: "NL_MAPPED", pfn: 8 },
+  { gpa: 0, level: 1, state: "NL_MAPPED", pfn: 9 },
+  { gpa: 2, level: 1, state: "NL_MAPPED", pfn: 10 },
+];
+export function cfgWith(extra: InitialMapping[] = [], more: TdxConfig = {}): TdxConfig {
+  return { levels: 3, fanout: 2, pfns: 12, vcpus: 2, initial: [...TABLES, ...extra], ...more };
 }
 
-/** Run `body` alone (single thread, one execution) and return what it returned plus the module. */
-export function runSeq(cfg: TdxConfig, body: (tdx: TdxModule, t: ThreadApi) => Generator<Op, Status[] | void, number>): { tdx: TdxModule; results: Status[] } {
-  let results: Status[] = [];
+/** Run `body` alone (one thread, one execution); returns its statuses (as names) and the module after it. */
+export function seq(cfg: TdxConfig, body: (tdx: TdxModule, t: ThreadApi) => Gen<Status[]>): { tdx: TdxModule; names: string[]; raw: Status[] } {
+  let raw: Status[] = [];
   let tdx!: TdxModule;
   const program = defineProgram("seq", (w: World) => {
     tdx = new TdxModule(w, cfg);
@@ -33,14 +25,62 @@ export function runSeq(cfg: TdxConfig, body: (tdx: TdxModule, t: ThreadApi) => G
         {
           name: "T0",
           body: function* (t: ThreadApi) {
-            const r = yield* body(tdx, t);
-            if (r) results = r;
+            raw = yield* body(tdx, t);
           },
         },
       ],
     };
   });
-  const res = explore(program, { strategy: "exhaustive", maxExecutions: 2 });
-  if (res.stats.complete !== 1) throw new Error(`sequential run did not complete: ${JSON.stringify(res.stats)} ${JSON.stringify(res.violations.map((v) => v.message))}`);
-  return { tdx, results };
+  // exhaustive DFS over the (single-thread) program: env choices (if any) take outcome 0 first
+  const res = explore(program, { strategy: "exhaustive", maxExecutions: 1 });
+  if (res.stats.complete !== 1) throw new Error(`sequential run did not complete: ${JSON.stringify(res.violations.map((v) => v.message))}`);
+  return { tdx, names: raw.map(statusName), raw };
+}
+
+export type Results = Record<string, Status[]>;
+
+export interface RaceRun {
+  result: ExploreResult;
+  tdx: TdxModule;
+  threadNames: string[];
+  /** The step table of the first counterexample. */
+  table(): string;
+}
+
+/**
+ * Explore threads racing on one module. Each body returns the statuses it got; `check` runs at
+ * the end of every complete execution and returns a message when the execution is the one
+ * looked for (property "found"), or null.
+ */
+export function race(cfg: TdxConfig, bodies: Record<string, (tdx: TdxModule, t: ThreadApi) => Gen<Status[]>>, check: (r: Results, tdx: TdxModule) => string | null, opts: StrategyOptions = {}): RaceRun {
+  let tdx!: TdxModule;
+  let results: Results = {};
+  const names = Object.keys(bodies);
+  const program = defineProgram("race", (w: World) => {
+    tdx = new TdxModule(w, cfg);
+    return {
+      threads: names.map((n, i) => ({
+        name: n,
+        body: function* (t: ThreadApi) {
+          if (i === 0) results = {};
+          results[n] = [];
+          const out = yield* bodies[n]!(tdx, t);
+          results[n] = out;
+        },
+      })),
+      final: [{ name: "found", check: () => check(results, tdx) }],
+    };
+  });
+  const result = explore(program, { strategy: "dpor", timeLimitMs: 20_000, ...opts });
+  return {
+    result,
+    tdx,
+    threadNames: names,
+    table: () => (result.violations[0] ? formatStepTable(names, result.violations[0].steps) : "(no counterexample)"),
+  };
+}
+
+/** Names of a thread's statuses. */
+export function n(r: Results, t: string): string[] {
+  return (r[t] ?? []).map(statusName);
 }
