@@ -1,0 +1,57 @@
+// What every modelled kernel function receives: the thread, the VM, the TDX module, the protocol.
+import type { Op, ThreadApi } from "../engine/index.js";
+import type { Kvm } from "./kvm.js";
+import type { Protocol } from "./protocol.js";
+import type { TdxLeaves } from "./tdx_leaves.js";
+
+export type Gen<T = void> = Generator<Op, T, number>;
+
+/** Named properties the KVM model reports or checks (kvm-mirror-spec §4). */
+export const PROP = {
+  agreement: "mirror-sept-agreement",
+  agreementFinal: "mirror-sept-agreement-final",
+  freedWhileMapped: "no-free-while-mapped",
+  bugOn: "no-kvm-bug-on",
+  warn: "no-warn",
+  removalProtocol: "removal-protocol",
+  noVcpuRetryBusy: "no-vcpu-retry-never-busy",
+  frozenSeenByWriter: "write-lock-never-sees-frozen",
+  faultCompletes: "fault-completes",
+} as const;
+
+export interface Ctx {
+  readonly t: ThreadApi;
+  readonly kvm: Kvm;
+  readonly tdx: TdxLeaves;
+  readonly proto: Protocol;
+  /** vCPU index of this thread, or -1 for a userspace / ioctl thread. */
+  readonly vcpu: number;
+  /** SEAMCALL names into which the environment may inject TDX_OPERAND_BUSY. */
+  readonly inject: ReadonlySet<string>;
+}
+
+/**
+ * KVM_BUG_ON(cond, kvm) (include/linux/kvm_host.h): WARN once and kvm_vm_bugged() — the VM is marked
+ * bugged/dead (one visible store) and every vCPU stops entering. Exploration continues.
+ */
+export function* kvmBugOn(c: Ctx, cond: boolean, where: string): Gen<boolean> {
+  if (!cond) return false;
+  c.t.report(PROP.bugOn, `KVM_BUG_ON at ${where}`);
+  yield c.kvm.vmBugged.store(1, `kvm_vm_bugged() [${where}]`);
+  return true;
+}
+
+/** WARN_ON_ONCE(cond) at `where`: a reportable event; nothing else changes. */
+export function warnOn(c: Ctx, cond: boolean, where: string): boolean {
+  if (cond) c.t.report(PROP.warn, `WARN at ${where}`);
+  return cond;
+}
+
+/** lockdep_assert_held_write(&kvm->mmu_lock) */
+export function assertHeldWrite(c: Ctx, where: string): void {
+  if (c.kvm.mmuLock.heldBy(c.t.id) !== "write") c.t.report(PROP.warn, `lockdep: mmu_lock not held for write at ${where}`);
+}
+/** lockdep_assert_held(&kvm->mmu_lock) */
+export function assertHeld(c: Ctx, where: string): void {
+  if (c.kvm.mmuLock.heldBy(c.t.id) === "none") c.t.report(PROP.warn, `lockdep: mmu_lock not held at ${where}`);
+}

@@ -1,0 +1,189 @@
+// Userspace-driven flows (ioctls, file operations, teardown), each the sequence of atomic steps of
+// kvm-mirror-spec §2.8–§2.13.
+import { waitUntil } from "../engine/index.js";
+import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
+import { kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
+import { PAGE, SLOT, TD_STATE } from "./kvm.js";
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmUnmapGfnRangePrivate } from "./mmu.js";
+import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
+import { EIO, seamcall, tdxOperandBusy } from "./tdx.js";
+
+/**
+ * A bare zap of the private leaves of [start, end) under the lock the preset prescribes:
+ * write (kvm_tdp_mmu_unmap_gfn_range() → tdp_mmu_zap_leafs() under write_lock) or, under the
+ * seed preset, read (the diagram's read-lock zap).
+ */
+export function* zapPrivateRange(c: Ctx, start: number, end: number): Gen<void> {
+  const k = c.kvm;
+  if (c.proto.is("zap-lock", "read")) {
+    yield* k.mmuLock.readLock(c.t.id, "zap: read_lock(&kvm->mmu_lock)");
+    yield* tdpMmuZapLeafs(c, start, end);
+    yield* k.mmuLock.readUnlock(c.t.id, "zap: read_unlock(&kvm->mmu_lock)");
+  } else {
+    yield* k.mmuLock.writeLock(c.t.id, "zap: write_lock(&kvm->mmu_lock)");
+    yield* tdpMmuZapLeafs(c, start, end);
+    yield* k.mmuLock.writeUnlock(c.t.id, "zap: write_unlock(&kvm->mmu_lock)");
+  }
+  c.t.progress();
+}
+
+/** One locked section of kvm_handle_gfn_range(): on_lock (invalidate begin/end) + handler. */
+function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, zap: boolean, who: string): Gen<void> {
+  const k = c.kvm;
+  yield* k.mmuLock.writeLock(c.t.id, `${who}: KVM_MMU_LOCK (write_lock)`);
+  if (begin) {
+    yield* kvmMmuInvalidateBegin(c, start, end);
+    if (zap) yield* kvmUnmapGfnRangePrivate(c, start, end);
+  } else yield* kvmMmuInvalidateEnd(c);
+  yield* k.mmuLock.writeUnlock(c.t.id, `${who}: KVM_MMU_UNLOCK`);
+}
+
+/**
+ * KVM_SET_MEMORY_ATTRIBUTES (virt/kvm/kvm_main.c kvm_vm_set_mem_attributes()): slots_lock;
+ * WL section #1 (invalidate begin; private→shared zaps the mirror leaves); store the attributes;
+ * WL section #2 (invalidate end).
+ */
+export function* setMemoryAttributes(c: Ctx, start: number, end: number, toPrivate: boolean): Gen<void> {
+  const k = c.kvm;
+  const who = "kvm_vm_set_mem_attributes";
+  yield k.slotsLock.lock(`${who}: mutex_lock(&kvm->slots_lock)`);
+  yield* invalidateSection(c, true, start, end, !toPrivate, `${who}: kvm_pre_set_memory_attributes`);
+  for (let g = start; g < end; g++) yield k.attrs[g]!.store(toPrivate ? 1 : 0, `${who}: xa_store(mem_attr_array, ${g}, ${toPrivate ? "PRIVATE" : "0"})`);
+  yield* invalidateSection(c, false, start, end, false, `${who}: kvm_arch_post_set_memory_attributes`);
+  yield k.slotsLock.unlock(`${who}: mutex_unlock(&kvm->slots_lock)`);
+  c.t.progress();
+}
+
+/**
+ * fallocate(PUNCH_HOLE) on guest_memfd (virt/kvm/guest_memfd.c kvm_gmem_punch_hole()):
+ * kvm_gmem_invalidate_begin() (WL: invalidate begin + zap private leaves), truncate the folios
+ * (each page freed unless pinned: a pinned page is leaked), kvm_gmem_invalidate_end().
+ */
+export function* punchHole(c: Ctx, start: number, end: number): Gen<void> {
+  const k = c.kvm;
+  const who = "kvm_gmem_punch_hole";
+  yield* invalidateSection(c, true, start, end, true, `${who}: kvm_gmem_invalidate_begin`);
+  for (let g = start; g < end; g++) {
+    const pfn = yield k.gmem[g]!.xchg(0, `${who}: truncate_inode_pages_range (gfn ${g})`);
+    if (pfn === 0) continue;
+    yield k.pages[pfn]!.rmw((v) => ((v >> 2) === 0 ? PAGE.FREED : (v & ~3) | PAGE.LEAKED), `${who}: folio_put → free pfn ${pfn} (leaked if pinned)`);
+  }
+  yield* invalidateSection(c, false, start, end, false, `${who}: kvm_gmem_invalidate_end`);
+  c.t.progress();
+}
+
+/** synchronize_srcu(&kvm->srcu): wait until no vCPU is inside an SRCU read-side section. */
+function* synchronizeSrcu(c: Ctx, who: string): Gen<void> {
+  const k = c.kvm;
+  if (k.srcuReaders.length === 0) return;
+  yield waitUntil(k.srcuReaders, () => k.srcuReaders.every((r) => r.peek() === 0), `${who}: synchronize_srcu(&kvm->srcu)`);
+}
+
+/**
+ * KVM_SET_USER_MEMORY_REGION2 deleting the memslot (kvm_set_memslot(): mark the slot
+ * KVM_MEMSLOT_INVALID, synchronize_srcu, kvm_arch_flush_shadow_memslot() → kvm_mmu_zap_memslot()
+ * under write_lock (private leaves too unless the "memslot-zap" switch says shared-only), delete
+ * the slot, synchronize_srcu).
+ */
+export function* memslotDelete(c: Ctx): Gen<void> {
+  const k = c.kvm;
+  const who = "kvm_set_memslot(DELETE)";
+  yield k.slotsLock.lock(`${who}: mutex_lock(&kvm->slots_lock)`);
+  yield k.slot.store(SLOT.INVALID, `${who}: install copy with KVM_MEMSLOT_INVALID`);
+  yield* synchronizeSrcu(c, who);
+  yield* k.mmuLock.writeLock(c.t.id, `kvm_mmu_zap_memslot: write_lock(&kvm->mmu_lock)`);
+  if (c.proto.is("memslot-zap", "private-leaves")) yield* tdpMmuZapLeafs(c, 0, k.nGfns);
+  yield* k.mmuLock.writeUnlock(c.t.id, `kvm_mmu_zap_memslot: write_unlock(&kvm->mmu_lock)`);
+  yield k.slot.store(SLOT.DELETED, `${who}: remove the slot`);
+  yield* synchronizeSrcu(c, who);
+  yield k.slotsLock.unlock(`${who}: mutex_unlock(&kvm->slots_lock)`);
+  c.t.progress();
+}
+
+/**
+ * KVM_TDX_INIT_MEM_REGION for one page (tdx_vcpu_init_mem_region() → kvm_gmem_populate() →
+ * tdx_gmem_post_populate()), slots_lock held:
+ *   6.19 (in-freeze): page_add_src = src; kvm_tdp_mmu_map_private_pfn() (read lock, RET_PF_RETRY
+ *        loop) whose leaf install issues PAGE.ADD inside the freeze; page_add_src = NULL; MR.EXTEND.
+ *   ≤6.18 (premap): kvm_tdp_map_page() pre-maps the mirror leaf (nr_premapped++); then outside
+ *        mmu_lock TDH.MEM.PAGE.ADD, nr_premapped--, MR.EXTEND.
+ */
+export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
+  const k = c.kvm;
+  const who = "tdx_gmem_post_populate";
+  const pfn = k.pfnOf(gfn);
+  yield k.slotsLock.lock("kvm_gmem_populate: mutex_lock(&kvm->slots_lock)");
+  const inFreeze = c.proto.is("page-add", "in-freeze");
+  if (inFreeze) yield k.pageAddSrc.store(1, `${who}: kvm_tdx->page_add_src = src`);
+  for (;;) {
+    c.t.loopHead("kvm_tdp_mmu_map_private_pfn: retry", gfn);
+    const dead = yield k.vmBugged.load("kvm_tdp_mmu_map_private_pfn: kvm_check_request(KVM_REQ_VM_DEAD)");
+    if (dead) break;
+    yield* k.mmuLock.readLock(c.t.id, "kvm_tdp_mmu_map_private_pfn: read_lock(&kvm->mmu_lock)");
+    const r = yield* kvmTdpMmuMap(c, gfn, pfn);
+    yield* k.mmuLock.readUnlock(c.t.id, "kvm_tdp_mmu_map_private_pfn: read_unlock(&kvm->mmu_lock)");
+    if (r === RET_PF.RETRY) continue;
+    warnOn(c, r !== RET_PF.FIXED, `kvm_tdp_mmu_map_private_pfn: ${r} is not RET_PF_FIXED`);
+    if (!inFreeze) {
+      const s = yield* seamcall(c, "TDH.MEM.PAGE.ADD", () => c.tdx.tdhMemPageAdd(gfn, 1, pfn, 1), { locked: true });
+      if (!tdxOperandBusy(s) && !(yield* kvmBugOn(c, s !== TDX_SUCCESS, `${who}: TDH.MEM.PAGE.ADD ${statusName(s)}`))) {
+        const n = yield k.nrPremapped.add(-1, `${who}: atomic64_dec(&kvm_tdx->nr_premapped)`);
+        yield* kvmBugOn(c, n <= 0, `${who}: nr_premapped was 0`);
+      }
+    }
+    break;
+  }
+  if (inFreeze) yield k.pageAddSrc.store(0, `${who}: kvm_tdx->page_add_src = NULL`);
+  const s = yield* seamcall(c, "TDH.MR.EXTEND", () => c.tdx.tdhMrExtend(gfn));
+  yield* kvmBugOn(c, s !== TDX_SUCCESS && statusCode(s) !== C.OPERAND_BUSY, `${who}: TDH.MR.EXTEND ${statusName(s)}`);
+  yield k.slotsLock.unlock("kvm_gmem_populate: mutex_unlock(&kvm->slots_lock)");
+  c.t.progress();
+}
+
+/**
+ * KVM_TDX_INIT_VCPU (tdx_td_vcpu_init()): TDH.VP.INIT, with mmu_lock held for write since Rick
+ * Edgecombe's fix of 02ab57707bdb (VP.INIT may take the TDR exclusively).
+ */
+export function* vpInit(c: Ctx, vcpu: number): Gen<void> {
+  const k = c.kvm;
+  const locked = c.proto.is("vp-init-lock", "write");
+  if (locked) yield* k.mmuLock.writeLock(c.t.id, "tdx_td_vcpu_init: write_lock(&kvm->mmu_lock)");
+  const s = yield* seamcall(c, "TDH.VP.INIT", () => c.tdx.tdhVpInit(vcpu));
+  if (locked) yield* k.mmuLock.writeUnlock(c.t.id, "tdx_td_vcpu_init: write_unlock(&kvm->mmu_lock)");
+  if (!tdxOperandBusy(s)) yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_td_vcpu_init: TDH.VP.INIT ${statusName(s)}`);
+  c.t.progress();
+}
+
+/**
+ * TD teardown (§2.13). leaves-first (upstream): kvm_gmem_release() zaps every private leaf with the
+ * HKID assigned (full BLOCK/TRACK/REMOVE), tdx_mmu_release_hkid() (VP.FLUSH, VPFLUSHDONE,
+ * cache WB + KEY.FREEID), then the mirror root is torn down and S-EPT pages reclaimed.
+ * hkid-first (v11-018): release the HKID first, then kvm_mmu_zap_all() drops leaves with RECLAIM.
+ */
+export function* teardown(c: Ctx): Gen<void> {
+  const k = c.kvm;
+  const hkidFirst = c.proto.is("teardown-order", "hkid-first");
+  if (!hkidFirst) {
+    yield* invalidateSection(c, true, 0, k.nGfns, true, "kvm_gmem_release: kvm_gmem_invalidate_begin");
+    yield* invalidateSection(c, false, 0, k.nGfns, false, "kvm_gmem_release: kvm_gmem_invalidate_end");
+  }
+  // tdx_mmu_release_hkid()
+  for (let v = 0; v < k.nVcpus; v++) {
+    const s = yield* seamcall(c, "TDH.VP.FLUSH", () => c.tdx.tdhVpFlush(v));
+    warnOn(c, s !== TDX_SUCCESS && statusCode(s) !== C.VCPU_NOT_ASSOCIATED, `tdx_mmu_release_hkid: TDH.VP.FLUSH ${statusName(s)}`);
+  }
+  let s = yield* seamcall(c, "TDH.MNG.VPFLUSHDONE", () => c.tdx.tdhMngVpflushdone());
+  if (!warnOn(c, s !== TDX_SUCCESS, `tdx_mmu_release_hkid: TDH.MNG.VPFLUSHDONE ${statusName(s)}`)) {
+    s = yield* seamcall(c, "TDH.MNG.KEY.FREEID", () => c.tdx.tdhMngKeyFreeid());
+    if (!warnOn(c, s !== TDX_SUCCESS, `tdx_mmu_release_hkid: TDH.MNG.KEY.FREEID ${statusName(s)}`))
+      yield k.hkid.store(0, "tdx_mmu_release_hkid: tdx_hkid_free() (is_hkid_assigned() now false)");
+  }
+  // kvm_mmu_uninit_tdp_mmu(): zap the mirror root
+  yield* k.mmuLock.writeLock(c.t.id, "kvm_mmu_zap_all: write_lock(&kvm->mmu_lock)");
+  yield* tdpMmuTeardownRoot(c);
+  yield* k.mmuLock.writeUnlock(c.t.id, "kvm_mmu_zap_all: write_unlock(&kvm->mmu_lock)");
+  c.t.progress();
+  void EIO;
+  void TD_STATE;
+  void tdpMmuZapLeafs;
+}

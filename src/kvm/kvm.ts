@@ -1,0 +1,131 @@
+// The VM-wide KVM state the flows share: struct kvm / struct kvm_tdx fields the model needs.
+//
+// Models (fields of) struct kvm (mmu_lock, mmu_invalidate_seq/in_progress/range, vm_bugged,
+// mem_attr_array, slots_lock), struct kvm_tdx (state, hkid, wait_for_sept_zap, nr_premapped,
+// page_add_src, tdh_mem_track), struct kvm_vcpu (mode), guest_memfd's GFN → PFN binding and the
+// host's page ownership, so that "freed while still mapped" is observable.
+import { Atomic, Counter, Mutex, SpinLock, type World } from "../engine/index.js";
+import { nGfns, type Geometry } from "./geometry.js";
+import { Mirror, type MirrorInit } from "./mirror.js";
+import { MmuLock } from "./mmu_lock.js";
+import type { Protocol } from "./protocol.js";
+
+/** kvm_tdx->state */
+export const TD_STATE = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
+/** vcpu->mode (include/linux/kvm_host.h): OUTSIDE_GUEST_MODE, IN_GUEST_MODE. */
+export const VCPU_MODE = { OUTSIDE: 0, IN_GUEST: 1 } as const;
+/** Memslot state: valid, KVM_MEMSLOT_INVALID (being deleted), gone. */
+export const SLOT = { VALID: 0, INVALID: 1, DELETED: 2 } as const;
+/** Page (folio) ownership, low 2 bits of a page cell; bits 2.. count extra references (pins). */
+export const PAGE = { GMEM: 0, FREED: 1, LEAKED: 2 } as const;
+
+const fmtTdState = (v: number) => ["UNINITIALIZED", "INITIALIZED", "RUNNABLE"][v] ?? String(v);
+const fmtMode = (v: number) => (v === 0 ? "OUTSIDE_GUEST_MODE" : v === 1 ? "IN_GUEST_MODE" : String(v));
+const fmtSlot = (v: number) => ["valid", "KVM_MEMSLOT_INVALID", "deleted"][v] ?? String(v);
+const fmtPage = (v: number) => `${["gmem", "freed", "leaked"][v & 3]}${v >> 2 ? ` pins=${v >> 2}` : ""}`;
+const fmtBool = (v: number) => (v ? "true" : "false");
+
+/** The in-progress invalidation, packed in one cell: count, [start, end). */
+export function packInvalidate(count: number, start: number, end: number): number {
+  return (count << 16) | (start << 8) | end;
+}
+export function unpackInvalidate(v: number): { count: number; start: number; end: number } {
+  return { count: v >>> 16, start: (v >> 8) & 0xff, end: v & 0xff };
+}
+const fmtInvalidate = (v: number) => {
+  const u = unpackInvalidate(v);
+  return u.count === 0 ? "none" : `in_progress=${u.count} [${u.start},${u.end})`;
+};
+
+export interface KvmInit {
+  mirror?: MirrorInit;
+  /** GFNs whose attribute is shared (default: all private). */
+  shared?: readonly number[];
+  /** GFNs that are holes in guest_memfd. */
+  holes?: readonly number[];
+  tdState?: number;
+  hkidAssigned?: boolean;
+  nrPremapped?: number;
+  /** Model kvm->srcu readers (only needed when a memslot is deleted). */
+  trackSrcu?: boolean;
+  /** Pins initially held on PFNs (≤6.18 pinning of pages already mapped). */
+  pins?: readonly { pfn: number; count: number }[];
+}
+
+export class Kvm {
+  readonly mmuLock: MmuLock;
+  readonly mirror: Mirror;
+  readonly nGfns: number;
+  /** kvm->mem_attr_array: 1 = KVM_MEMORY_ATTRIBUTE_PRIVATE. */
+  readonly attrs: Atomic[];
+  /** guest_memfd binding: the PFN backing each GFN (0 = hole). */
+  readonly gmem: Atomic[];
+  /** Per PFN (index = pfn): ownership and pins. */
+  readonly pages: Atomic[];
+  readonly invalidateSeq: Counter;
+  readonly invalidate: Atomic;
+  readonly slot: Atomic;
+  readonly vmBugged: Atomic;
+  readonly waitForSeptZap: Atomic;
+  readonly tdState: Atomic;
+  readonly preFaultAllowed: Atomic;
+  readonly hkid: Atomic;
+  readonly nrPremapped: Counter;
+  /** v11 kvm_tdx->tdh_mem_track: vCPUs spin in tdx_flush_tlb while non-zero. */
+  readonly tdhMemTrack: Counter;
+  readonly pageAddSrc: Atomic;
+  readonly seamcallLock: SpinLock;
+  readonly slotsLock: Mutex;
+  readonly vcpuMode: Atomic[];
+  /** Per vCPU: inside an SRCU read-side section of kvm->srcu (vcpu_run / fault handling). */
+  readonly srcuReaders: Atomic[];
+
+  constructor(
+    world: World,
+    readonly geo: Geometry,
+    readonly proto: Protocol,
+    nThreads: number,
+    readonly nVcpus: number,
+    init: KvmInit = {},
+  ) {
+    this.nGfns = nGfns(geo);
+    this.mmuLock = new MmuLock(world);
+    this.mirror = new Mirror(world, geo, nThreads, init.mirror ?? {}, proto.frozenName, 2 * this.nGfns + 1);
+    const shared = new Set(init.shared ?? []);
+    const holes = new Set(init.holes ?? []);
+    this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `mem_attr[${g}]`, shared.has(g) ? 0 : 1, (v) => (v ? "private" : "shared")));
+    this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `gmem[${g}]`, holes.has(g) ? 0 : gmemPfn(g), (v) => (v ? `pfn ${v}` : "hole")));
+    const pins = new Map((init.pins ?? []).map((p) => [p.pfn, p.count]));
+    this.pages = Array.from({ length: 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, `page[pfn ${p}]`, (pins.get(p) ?? 0) << 2, fmtPage));
+    this.invalidateSeq = new Counter(world, "mmu_invalidate_seq", 0);
+    this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0, fmtInvalidate);
+    this.slot = new Atomic(world, "memslot", SLOT.VALID, fmtSlot);
+    this.vmBugged = new Atomic(world, "vm_bugged", 0, fmtBool);
+    this.waitForSeptZap = new Atomic(world, "wait_for_sept_zap", 0, fmtBool);
+    const td = init.tdState ?? TD_STATE.RUNNABLE;
+    this.tdState = new Atomic(world, "kvm_tdx->state", td, fmtTdState);
+    this.preFaultAllowed = new Atomic(world, "pre_fault_allowed", td === TD_STATE.RUNNABLE ? 1 : 0, fmtBool);
+    this.hkid = new Atomic(world, "hkid_assigned", init.hkidAssigned === false ? 0 : 1, fmtBool);
+    this.nrPremapped = new Counter(world, "nr_premapped", init.nrPremapped ?? 0);
+    this.tdhMemTrack = new Counter(world, "tdh_mem_track", 0);
+    this.pageAddSrc = new Atomic(world, "page_add_src", 0);
+    this.seamcallLock = new SpinLock(world, "seamcall_lock");
+    this.slotsLock = new SpinLock(world, "slots_lock");
+    this.srcuReaders = Array.from({ length: init.trackSrcu ? nVcpus : 0 }, (_, v) => new Atomic(world, `vcpu${v}.srcu_read_lock`, 0, fmtBool));
+    this.vcpuMode = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.mode`, VCPU_MODE.OUTSIDE, fmtMode));
+  }
+
+  /** The PFN guest_memfd initially backs `gfn` with. */
+  pfnOf(gfn: number): number {
+    return gmemPfn(gfn);
+  }
+  /** The PFN of the folio guest_memfd allocates for `gfn` after a hole was punched. */
+  altPfnOf(gfn: number): number {
+    return this.nGfns + 1 + gfn;
+  }
+}
+
+/** guest_memfd backs GFN g with PFN g+1 (PFN 0 is never used, so 0 can mean "hole"). */
+export function gmemPfn(gfn: number): number {
+  return gfn + 1;
+}

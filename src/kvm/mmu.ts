@@ -1,0 +1,79 @@
+// The fault path and the invalidation fence: arch/x86/kvm/mmu/mmu.c (and virt/kvm/kvm_main.c).
+import { PROP, type Ctx, type Gen } from "./context.js";
+import { packInvalidate, SLOT, unpackInvalidate } from "./kvm.js";
+import { kvmTdpMmuMap, RET_PF, tdpMmuZapLeafs } from "./tdp_mmu.js";
+import { EFAULT } from "./tdx.js";
+
+function inRange(v: number, gfn: number): boolean {
+  const u = unpackInvalidate(v);
+  return u.count > 0 && gfn >= u.start && gfn < u.end;
+}
+
+/**
+ * kvm_mmu_page_fault() → kvm_tdp_page_fault() → kvm_tdp_mmu_page_fault() for a private GPA.
+ * Returns a RET_PF_* value (positive) or -errno (exit to userspace).
+ *   kvm_mmu_faultin_pfn(): snapshot mmu_invalidate_seq (smp_rmb), KVM_MEMSLOT_INVALID → retry,
+ *   unlocked in-progress pre-check → retry, private/shared attribute mismatch → memory-fault exit
+ *   (-EFAULT), kvm_gmem_get_pfn() (allocates a folio for a hole);
+ *   read_lock(mmu_lock); is_page_fault_stale() → retry; kvm_tdp_mmu_map(); read_unlock().
+ */
+export function* kvmMmuPageFault(c: Ctx, gfn: number): Gen<number> {
+  const k = c.kvm;
+  const mmuSeq = yield k.invalidateSeq.read("kvm_mmu_faultin_pfn: fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb()");
+  const slot = yield k.slot.load("kvm_mmu_faultin_pfn: slot->flags & KVM_MEMSLOT_INVALID");
+  if (slot === SLOT.INVALID) return RET_PF.RETRY;
+  if (slot === SLOT.DELETED) return EFAULT; // no memslot: private access → memory-fault exit
+  const inv = yield k.invalidate.load("kvm_mmu_faultin_pfn: mmu_invalidate_retry_gfn_unsafe()");
+  if (inRange(inv, gfn)) return RET_PF.RETRY;
+  const attr = yield k.attrs[gfn]!.load("kvm_mmu_faultin_pfn: kvm_mem_is_private(kvm, gfn)");
+  if (attr === 0) return EFAULT; // kvm_mmu_prepare_memory_fault_exit(): private fault on a shared GFN
+  // kvm_gmem_get_pfn(): the folio backing gfn; a hole is filled with a new folio.
+  const alt = k.altPfnOf(gfn);
+  const prev = yield k.gmem[gfn]!.rmw((v) => (v === 0 ? alt : v), "kvm_mmu_faultin_pfn_private: kvm_gmem_get_pfn()");
+  const pfn = prev === 0 ? alt : prev;
+
+  yield* k.mmuLock.readLock(c.t.id, "kvm_tdp_mmu_page_fault: read_lock(&kvm->mmu_lock)");
+  let r: number;
+  let stale = false;
+  if (c.proto.is("stale-check", "on")) {
+    // is_page_fault_stale() → mmu_invalidate_retry_gfn(): in_progress covering gfn, or seq changed.
+    const inv2 = yield k.invalidate.load("is_page_fault_stale: mmu_invalidate_in_progress / range");
+    stale = inRange(inv2, gfn);
+    if (!stale) {
+      const seq2 = yield k.invalidateSeq.read("is_page_fault_stale: mmu_invalidate_seq != fault->mmu_seq");
+      stale = seq2 !== mmuSeq;
+    }
+  }
+  if (stale) r = RET_PF.RETRY;
+  else r = yield* kvmTdpMmuMap(c, gfn, pfn);
+  yield* k.mmuLock.readUnlock(c.t.id, "kvm_tdp_mmu_page_fault: read_unlock(&kvm->mmu_lock)");
+  return r;
+}
+
+/** kvm_mmu_invalidate_begin() + kvm_mmu_invalidate_range_add(), mmu_lock held for write. */
+export function* kvmMmuInvalidateBegin(c: Ctx, start: number, end: number): Gen<void> {
+  yield c.kvm.invalidate.rmw((v) => {
+    const u = unpackInvalidate(v);
+    if (u.count === 0) return packInvalidate(1, start, end);
+    return packInvalidate(u.count + 1, Math.min(u.start, start), Math.max(u.end, end));
+  }, `kvm_mmu_invalidate_begin: mmu_invalidate_in_progress++, range_add [${start},${end})`);
+}
+
+/** kvm_mmu_invalidate_end(), mmu_lock held for write: seq++ (smp_wmb) then in_progress--. */
+export function* kvmMmuInvalidateEnd(c: Ctx): Gen<void> {
+  yield c.kvm.invalidateSeq.add(1, "kvm_mmu_invalidate_end: mmu_invalidate_seq++; smp_wmb()");
+  yield c.kvm.invalidate.rmw((v) => {
+    const u = unpackInvalidate(v);
+    return u.count <= 1 ? 0 : packInvalidate(u.count - 1, u.start, u.end);
+  }, "kvm_mmu_invalidate_end: mmu_invalidate_in_progress--");
+}
+
+/**
+ * kvm_unmap_gfn_range() with the PRIVATE filter → kvm_tdp_mmu_unmap_gfn_range() on the mirror
+ * root → tdp_mmu_zap_leafs(); mmu_lock held by the caller (for write upstream).
+ */
+export function* kvmUnmapGfnRangePrivate(c: Ctx, start: number, end: number): Gen<void> {
+  yield* tdpMmuZapLeafs(c, start, end);
+}
+
+export { PROP };

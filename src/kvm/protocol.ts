@@ -1,0 +1,274 @@
+// Protocols: named sets of design decisions of KVM's TDX private-memory code.
+//
+// Each switch is one decision of the real kernel history; each value names the commit, patch or
+// function it comes from and is labelled: "upstream" (merged), "historical" (posted but replaced),
+// "seed" (as the seed's diagram draws it) or "hypothetical" (an ablation nobody shipped). The flows
+// in this folder differ between presets only where a switch says so.
+
+export type ValueKind = "upstream" | "historical" | "seed" | "hypothetical";
+
+export interface SwitchValue {
+  readonly value: string;
+  readonly kind: ValueKind;
+  /** Commit, patch or kernel function the value comes from. */
+  readonly source: string;
+}
+
+export interface Switch {
+  readonly id: string;
+  readonly title: string;
+  readonly values: readonly SwitchValue[];
+  /** Other switches this one only makes sense with, in words. */
+  readonly depends?: string;
+}
+
+export const SWITCHES: readonly Switch[] = [
+  {
+    id: "install",
+    title: "how a read-lock install reaches the S-EPT",
+    values: [
+      { value: "freeze", kind: "upstream", source: "77ac7079e66d set_external_spte_present() (FROZEN_SPTE); v10/v11 tdp_mmu_set_spte_atomic() freeze_spte (REMOVED_SPTE)" },
+      { value: "mirror-first", kind: "seed", source: "seed diagram / [SEAN23] timeline: cmpxchg the final value, SEAMCALL from handle_changed_spte() afterwards" },
+    ],
+  },
+  {
+    id: "seamcall-lock",
+    title: "per-VM SEAMCALL spinlock around AUG/ADD, PAGE.REMOVE and RECLAIM",
+    values: [
+      { value: "off", kind: "upstream", source: "v10 changelog: 'removed seamcall_lock and return -EAGAIN'" },
+      { value: "on", kind: "historical", source: "pre-v10 'KVM: TDX: Protect private mapping related SEAMCALLs with spinlock' (kvm_tdx->seamcall_lock)" },
+    ],
+  },
+  {
+    id: "zap-lock",
+    title: "which mmu_lock mode private leaf zaps take",
+    values: [
+      { value: "write", kind: "upstream", source: "tdp_mmu_zap_leafs() under write lock; tdx_sept_remove_private_spte() lockdep_assert_held_write (6.19); v11-043" },
+      { value: "read", kind: "seed", source: "seed diagram: xchg to REMOVED_SPTE under the read lock (21a36ac6b6c7-style atomic zap)" },
+    ],
+  },
+  {
+    id: "install-busy",
+    title: "how TDX_OPERAND_BUSY from AUG/SEPT.ADD is handled",
+    values: [
+      { value: "ebusy", kind: "upstream", source: "tdx_mem_page_aug()/tdx_sept_link_private_spt(): -EBUSY → RET_PF_RETRY (6.16+)" },
+      { value: "retry-eagain", kind: "historical", source: "v10-088 seamcall_sept(): up to SEAMCALL_RETRY_MAX=16 extra tries, then -EAGAIN → fault retried by re-entering the guest" },
+    ],
+  },
+  {
+    id: "removal-failure",
+    title: "what a BUSY or failed removal SEAMCALL does",
+    values: [
+      { value: "no-vcpu-retry", kind: "upstream", source: "tdh_do_no_vcpus() (6.19) / tdx_no_vcpus_enter_start() (6.16): set wait_for_sept_zap, kick, retry once, then KVM_BUG_ON" },
+      { value: "v11", kind: "historical", source: "v11-057 tdx_sept_zap_private_spte(): BLOCK -EAGAIN only WARNed, nothing rolled back; PAGE.REMOVE and WBINVD retried without bound; other errors KVM_BUG_ON" },
+      { value: "bug", kind: "hypothetical", source: "no retry at all: any error, BUSY included, is KVM_BUG_ON" },
+    ],
+    depends: "The entry gate (wait_for_sept_zap checked in tdx_vcpu_run) exists only with no-vcpu-retry.",
+  },
+  {
+    id: "tlb-track",
+    title: "TLB tracking inside the removal",
+    values: [
+      { value: "track-then-kick", kind: "upstream", source: "tdx_track(): TDH.MEM.TRACK then kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE)" },
+      { value: "kick-then-track", kind: "historical", source: "v11-057 tdx_track(): atomic_inc(tdh_mem_track), kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) (vCPUs spin until TRACK done), TDH.MEM.TRACK, atomic_dec; via kvm_flush_remote_tlbs()" },
+      { value: "no-kick", kind: "hypothetical", source: "TDH.MEM.TRACK without forcing vCPUs out" },
+    ],
+  },
+  {
+    id: "restore-on-failure",
+    title: "restore the old mirror value when the install SEAMCALL fails",
+    values: [
+      { value: "on", kind: "upstream", source: "set_external_spte_present(): __kvm_tdp_mmu_write_spte(sptep, old_spte) on error; v10-049 the same" },
+      { value: "off", kind: "hypothetical", source: "leave the entry as it is on failure (FROZEN forever under freeze)" },
+    ],
+  },
+  {
+    id: "local-retry",
+    title: "local retry of RET_PF_RETRY in the EPT-violation handler",
+    values: [
+      { value: "break-invalid-slot", kind: "upstream", source: "tdx_handle_ept_violation() local retry loop; 6.18 'do not retry locally when the retry is caused by an invalid memslot'" },
+      { value: "on", kind: "upstream", source: "[YAN24] 'KVM: TDX: Retry locally in TDX EPT violation handler on RET_PF_RETRY' (6.16), no invalid-memslot break" },
+      { value: "off", kind: "historical", source: "v11: RET_PF_RETRY re-enters the guest" },
+    ],
+    depends: "The invalid-memslot break exists only from 6.18, so upstream-6.16 uses 'on'.",
+  },
+  {
+    id: "stale-check",
+    title: "is_page_fault_stale() re-check of the invalidation sequence under mmu_lock",
+    values: [
+      { value: "on", kind: "upstream", source: "mmu.c is_page_fault_stale() / mmu_invalidate_retry_gfn()" },
+      { value: "off", kind: "hypothetical", source: "install without re-checking mmu_invalidate_seq" },
+    ],
+  },
+  {
+    id: "vp-init-lock",
+    title: "mmu_lock held for write around TDH.VP.INIT",
+    values: [
+      { value: "write", kind: "upstream", source: "Rick Edgecombe's fix of 02ab57707bdb (6.19 work): tdx_td_vcpu_init() takes mmu_lock for write" },
+      { value: "none", kind: "historical", source: "a50f673f25e0 tdx_td_vcpu_init() as merged in 6.16" },
+    ],
+  },
+  {
+    id: "teardown-order",
+    title: "teardown order",
+    values: [
+      { value: "leaves-first", kind: "upstream", source: "kvm_gmem_release() zaps every private leaf with the HKID assigned; tdx_mmu_release_hkid(); then handle_removed_pt() reclaims tables" },
+      { value: "hkid-first", kind: "historical", source: "v11-018 kvm_arch_flush_shadow_all(): flush_shadow_all_private (release HKID) then kvm_mmu_zap_all() with RECLAIM" },
+    ],
+  },
+  {
+    id: "vp-enter-busy",
+    title: "TDH.VP.ENTER returning BUSY",
+    values: [
+      { value: "fastpath", kind: "upstream", source: "tdx_vcpu_run(): BUSY → EXIT_FASTPATH_EXIT_HANDLED (vCPU goes through the run loop and services requests)" },
+      { value: "reenter", kind: "historical", source: "v10-088 tdx_handle_exit(): exit reason TDX_OPERAND_BUSY|SEPT → return 1 (re-enter)" },
+    ],
+  },
+  {
+    id: "memslot-zap",
+    title: "what memslot deletion zaps",
+    values: [
+      { value: "private-leaves", kind: "upstream", source: "kvm_arch_flush_shadow_memslot() → kvm_mmu_zap_memslot() with PRIVATE|SHARED filter (also v11-043)" },
+      { value: "shared-only", kind: "hypothetical", source: "kvm_mmu_zap_all_fast(): direct roots only" },
+    ],
+  },
+  {
+    id: "page-add",
+    title: "where build-time TDH.MEM.PAGE.ADD is issued",
+    values: [
+      { value: "in-freeze", kind: "upstream", source: "6.19 [PP619] 'ADD pages to the TD image while populating mirror EPT entries' (page_add_src)" },
+      { value: "premap", kind: "upstream", source: "6.16–6.18 tdx_gmem_post_populate(): mirror pre-mapped (nr_premapped), PAGE.ADD later outside mmu_lock" },
+    ],
+  },
+  {
+    id: "pinning",
+    title: "page pinning in the S-EPT paths",
+    values: [
+      { value: "off", kind: "upstream", source: "6.19 [PIN] 'Drop superfluous page pinning in S-EPT management'" },
+      { value: "on", kind: "upstream", source: "≤6.18 get_page() in tdx_sept_set_private_spte(), put_page() after REMOVE/WBINVD" },
+    ],
+  },
+] as const;
+
+export type SwitchValues = Readonly<Record<string, string>>;
+
+export interface Preset {
+  readonly name: string;
+  readonly description: string;
+  readonly values: SwitchValues;
+  /** Switch ids whose value in this preset is assumed (not documented for that version). */
+  readonly assumed: readonly string[];
+  /** REMOVED_SPTE before the v19 rename. */
+  readonly frozenName: string;
+}
+
+const V11: Record<string, string> = {
+  install: "freeze",
+  "seamcall-lock": "off",
+  "zap-lock": "write",
+  "install-busy": "retry-eagain",
+  "removal-failure": "v11",
+  "tlb-track": "kick-then-track",
+  "restore-on-failure": "on",
+  "local-retry": "off",
+  "stale-check": "on",
+  "vp-init-lock": "none",
+  "teardown-order": "hkid-first",
+  "vp-enter-busy": "reenter",
+  "memslot-zap": "private-leaves",
+  "page-add": "premap",
+  pinning: "on",
+};
+
+const U616: Record<string, string> = {
+  install: "freeze",
+  "seamcall-lock": "off",
+  "zap-lock": "write",
+  "install-busy": "ebusy",
+  "removal-failure": "no-vcpu-retry",
+  "tlb-track": "track-then-kick",
+  "restore-on-failure": "on",
+  "local-retry": "on",
+  "stale-check": "on",
+  "vp-init-lock": "none",
+  "teardown-order": "leaves-first",
+  "vp-enter-busy": "fastpath",
+  "memslot-zap": "private-leaves",
+  "page-add": "premap",
+  pinning: "on",
+};
+
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  seed: {
+    name: "seed",
+    description: "the design as the seed's diagram draws it: mirror-first installs, private zaps under the read lock, everything else as v11",
+    values: { ...V11, install: "mirror-first", "zap-lock": "read" },
+    assumed: ["page-add"],
+    frozenName: "REMOVED_SPTE",
+  },
+  "seed-seamcall-lock": {
+    name: "seed-seamcall-lock",
+    description: "seed plus the pre-v10 per-VM seamcall_lock around AUG/ADD, PAGE.REMOVE and RECLAIM",
+    values: { ...V11, install: "mirror-first", "zap-lock": "read", "seamcall-lock": "on" },
+    assumed: ["page-add"],
+    frozenName: "REMOVED_SPTE",
+  },
+  v11: {
+    name: "v11",
+    description: "the v10/v11 TDX patches as posted (kvm-v11-design.md)",
+    values: V11,
+    assumed: ["page-add"],
+    frozenName: "REMOVED_SPTE",
+  },
+  "upstream-6.16": {
+    name: "upstream-6.16",
+    description: "Linux 6.16 (TDX host support merged)",
+    values: U616,
+    assumed: ["vp-enter-busy"],
+    frozenName: "FROZEN_SPTE",
+  },
+  "upstream-6.19": {
+    name: "upstream-6.19",
+    description: "Linux 6.19 (post-populate cleanups, no pinning, PAGE.ADD inside the freeze)",
+    values: { ...U616, "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off" },
+    assumed: [],
+    frozenName: "FROZEN_SPTE",
+  },
+};
+
+export const DEFAULT_PRESET = "upstream-6.19";
+
+/** The resolved protocol a model instance runs: the preset's values plus overrides, validated. */
+export class Protocol {
+  readonly values: Readonly<Record<string, string>>;
+  constructor(
+    readonly preset: Preset,
+    overrides: Readonly<Record<string, string>> = {},
+  ) {
+    const v: Record<string, string> = { ...preset.values };
+    for (const [id, val] of Object.entries(overrides)) {
+      const sw = SWITCHES.find((s) => s.id === id);
+      if (!sw) throw new Error(`unknown switch '${id}' (known: ${SWITCHES.map((s) => s.id).join(", ")})`);
+      if (!sw.values.some((x) => x.value === val)) throw new Error(`switch '${id}': unknown value '${val}' (values: ${sw.values.map((x) => x.value).join(", ")})`);
+      v[id] = val;
+    }
+    this.values = v;
+  }
+  get(id: string): string {
+    const v = this.values[id];
+    if (v === undefined) throw new Error(`protocol: switch '${id}' has no value`);
+    return v;
+  }
+  is(id: string, value: string): boolean {
+    return this.get(id) === value;
+  }
+  get frozenName(): string {
+    return this.preset.frozenName;
+  }
+}
+
+export function resolveProtocol(preset: string, overrides: Readonly<Record<string, string>> = {}): Protocol {
+  const p = PRESETS[preset];
+  if (!p) throw new Error(`unknown preset '${preset}' (known: ${Object.keys(PRESETS).join(", ")})`);
+  return new Protocol(p, overrides);
+}

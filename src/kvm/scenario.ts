@@ -1,0 +1,208 @@
+// Scenarios: geometry, initial state, threads, protocol, properties, witnesses and expected
+// verdicts — and the builder that turns one into an engine Program under a preset.
+import { defineProgram, type Program, type QuiescentInvariant, type ThreadApi } from "../engine/index.js";
+import type { TdxVersion } from "../tdx/td.js";
+import { PROP, type Ctx } from "./context.js";
+import { kvmMmuPageFault } from "./mmu.js";
+import { flowsFor } from "./threads.js";
+import { DEFAULT_GEOMETRY, nGfns, type Geometry } from "./geometry.js";
+import { gmemPfn, Kvm, PAGE, TD_STATE } from "./kvm.js";
+import { resolveProtocol, type Protocol } from "./protocol.js";
+import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
+import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
+import type { GuestAction } from "./vcpu.js";
+
+export type ThreadDecl =
+  | { kind: "fault"; name?: string; vcpu: number; gfn: number; events?: boolean }
+  | { kind: "vcpu"; name?: string; vcpu: number; actions: GuestAction[] }
+  | { kind: "zap"; name?: string; start: number; end: number }
+  | { kind: "set-attributes"; name?: string; start: number; end: number; to: "private" | "shared" }
+  | { kind: "punch-hole"; name?: string; start: number; end: number }
+  | { kind: "memslot-delete"; name?: string }
+  | { kind: "init-mem-region"; name?: string; gfn: number }
+  | { kind: "vp-init"; name?: string; vcpu: number }
+  | { kind: "teardown"; name?: string };
+
+export type Expect = "verified" | { violated: string };
+
+export interface Scenario {
+  name: string;
+  description: string;
+  geometry?: Geometry;
+  initial?: {
+    /** TD state: built and runnable (default) or still being built (INITIALIZED). */
+    td?: "runnable" | "building";
+    /** Mirror tables (and their S-EPT pages) linked: the table at KVM `level` covering `gfn`. */
+    tables?: { level: number; gfn: number }[];
+    /** Private 4K pages mapped in both the mirror and the S-EPT (PENDING = AUGed, not yet accepted). */
+    leaves?: { gfn: number; state?: "MAPPED" | "PENDING" }[];
+    /** GFNs whose attribute is shared. */
+    shared?: number[];
+    /** TDH.VP.INIT already done (default true). */
+    vcpusInitialized?: boolean;
+  };
+  threads: ThreadDecl[];
+  /** Switch overrides on top of the preset. */
+  overrides?: Record<string, string>;
+  /** TDX module version (default: the module model's default). */
+  module?: { version?: TdxVersion; zeroStepThreshold?: number };
+  /** SEAMCALL names into which the environment may inject TDX_OPERAND_BUSY (default none). */
+  inject?: string[];
+  /** Properties checked (default: all). */
+  properties?: string[];
+  /** Label substrings that must be reached somewhere in the exploration. */
+  witnesses?: string[];
+  /** Expected verdict per preset. */
+  expected: Record<string, Expect>;
+  /** Strategy hint for runners (default dpor). */
+  strategy?: "dpor" | "exhaustive" | "cache";
+}
+
+export interface BuiltModel {
+  kvm: Kvm;
+  tdx: TdxAdapter;
+  proto: Protocol;
+}
+
+/** Check agreement of one entry (kvm-mirror-spec §4 I-1); null when it holds. */
+export function agreementMessage(m: BuiltModel, level: number, gfn: number, final: boolean): string | null {
+  const { kvm, tdx, proto } = m;
+  const me = kvm.mirror.peekEntry(level, gfn);
+  const mv = me ? me.value : SPTE_NP;
+  const fm = (v: number) => formatSpte(v, proto.frozenName);
+  if (isFrozen(mv)) return final ? `L${level} gfn ${gfn}: mirror entry still ${proto.frozenName} at the end` : null;
+  const s = tdx.peekEntry(level, gfn);
+  const st = s?.state ?? "FREE";
+  const where = `L${level} gfn ${gfn}`;
+  const sdesc = `S-EPT ${st}${s && s.pfn >= 0 ? ` pfn ${s.pfn}` : ""}`;
+  if (level === 1) {
+    if (isLeaf(mv)) {
+      const p = spteToPfn(mv);
+      if ((st === "PENDING" || st === "MAPPED") && s!.pfn === p) return null;
+      // ≤6.18: a pre-mapped entry (mirror LEAF, S-EPT FREE) counted by nr_premapped before RUNNABLE.
+      if (st === "FREE" && proto.is("page-add", "premap") && kvm.tdState.peek() !== TD_STATE.RUNNABLE && kvm.nrPremapped.peek() > 0) return null;
+      return `${where}: mirror ${fm(mv)} but ${sdesc}`;
+    }
+    if (st === "FREE") return null;
+    return `${where}: mirror ${fm(mv)} (not present) but ${sdesc}`;
+  }
+  if (isTable(mv)) {
+    const sp = kvm.mirror.sp(spteToSp(mv));
+    if (st === "NL_MAPPED" && s!.pfn === sp.externalPfn) return null;
+    return `${where}: mirror ${fm(mv)} (external page ${sp.externalPfn}) but ${sdesc}`;
+  }
+  if (st === "FREE" || s === null) return null;
+  return `${where}: mirror ${fm(mv)} but ${sdesc}`;
+}
+
+/** Build the engine program of `scenario` under `preset` (+ overrides). */
+export function buildProgram(scenario: Scenario, preset = "upstream-6.19", overrides: Record<string, string> = {}): Program {
+  const geo = scenario.geometry ?? DEFAULT_GEOMETRY;
+  const name = `${scenario.name}@${preset}${Object.keys(overrides).length ? "+" + Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(",") : ""}`;
+  return defineProgram(name, (w) => {
+    const proto = resolveProtocol(preset, { ...(scenario.overrides ?? {}), ...overrides });
+    const init = scenario.initial ?? {};
+    const nThreads = scenario.threads.length;
+    const vcpuIdx = scenario.threads.flatMap((t) => ("vcpu" in t ? [t.vcpu] : []));
+    const nVcpus = vcpuIdx.length ? Math.max(...vcpuIdx) + 1 : 0;
+    const building = init.td === "building";
+    const leaves = (init.leaves ?? []).map((l) => ({ gfn: l.gfn, pfn: gmemPfn(l.gfn), state: l.state ?? "MAPPED" }));
+    const pinning = proto.is("pinning", "on");
+    const kvm = new Kvm(w, geo, proto, nThreads, nVcpus, {
+      mirror: { tables: init.tables ?? [], leaves },
+      shared: init.shared ?? [],
+      tdState: building ? TD_STATE.INITIALIZED : TD_STATE.RUNNABLE,
+      trackSrcu: scenario.threads.some((t) => t.kind === "memslot-delete"),
+      pins: pinning ? leaves.map((l) => ({ pfn: l.pfn, count: 1 })) : [],
+    });
+    // The S-EPT mirrors the initial mirror: every linked table's parent entry NL_MAPPED, every leaf.
+    const initial: InitialMapping[] = [];
+    for (const e of kvm.mirror.allEntries()) {
+      const mv = kvm.mirror.initialEntry(e.level, e.gfn);
+      if (mv === null) continue;
+      if (isTable(mv)) {
+        const sp = kvm.mirror.sp(spteToSp(mv));
+        initial.push({ gpa: e.gfn, level: e.level - 1, state: "NL_MAPPED", pfn: sp.externalPfn });
+      } else if (isLeaf(mv)) {
+        const l = leaves.find((x) => x.gfn === e.gfn)!;
+        initial.push({ gpa: e.gfn, level: 0, state: l.state, pfn: spteToPfn(mv) });
+      }
+    }
+    const tdx = new TdxAdapter(w, {
+      levels: geo.levels,
+      fanout: geo.fanout,
+      version: scenario.module?.version,
+      zeroStepThreshold: scenario.module?.zeroStepThreshold,
+      vcpus: Math.max(1, nVcpus),
+      pfns: kvm.mirror.externalBase + kvm.mirror.sps.length,
+      opState: building ? "INITIALIZED" : "RUNNABLE",
+      vcpusInitialized: init.vcpusInitialized ?? true,
+      initial,
+    });
+    const model: BuiltModel = { kvm, tdx, proto };
+    const inject = new Set(scenario.inject ?? []);
+    const threads = scenario.threads.map((d, i) => ({
+      name: d.name ?? defaultName(d, i),
+      body: function* (t: ThreadApi) {
+        kvm.mmuLock.resetThread(t.id);
+        const c: Ctx = { t, kvm, tdx, proto, vcpu: "vcpu" in d ? d.vcpu : -1, inject };
+        yield* flowsFor(c, d);
+      },
+    }));
+    const entries = kvm.mirror.allEntries();
+    const quiescent: QuiescentInvariant = {
+      name: PROP.agreement,
+      keys: entries.map((e) => kvm.mirror.key(e.level, e.gfn)),
+      objsOf: (key) => {
+        const e = entries.find((x) => kvm.mirror.key(x.level, x.gfn) === key)!;
+        return [...kvm.mirror.cellsFor(e.level, e.gfn), ...tdx.objsOf(e.level, e.gfn), kvm.tdState.id, kvm.nrPremapped.id];
+      },
+      check: (key) => {
+        const e = entries.find((x) => kvm.mirror.key(x.level, x.gfn) === key)!;
+        return agreementMessage(model, e.level, e.gfn, false);
+      },
+    };
+    const n = nGfns(geo);
+    return {
+      threads,
+      quiescent: [quiescent],
+      invariants: [
+        {
+          name: PROP.freedWhileMapped,
+          check: () => {
+            for (let p = 1; p < kvm.pages.length; p++)
+              if ((kvm.pages[p]!.peek() & 3) === PAGE.FREED && tdx.mapsPfn(p)) return `pfn ${p} was freed by guest_memfd while the S-EPT still maps it`;
+            return null;
+          },
+        },
+      ],
+      final: [
+        {
+          name: PROP.agreementFinal,
+          check: () => {
+            for (const e of entries) {
+              const m = agreementMessage(model, e.level, e.gfn, true);
+              if (m) return m;
+            }
+            return null;
+          },
+        },
+      ],
+      properties: Object.values(PROP),
+    };
+    void n;
+    void kvmMmuPageFault;
+  });
+}
+
+function defaultName(d: ThreadDecl, i: number): string {
+  switch (d.kind) {
+    case "fault":
+    case "vcpu":
+      return `vCPU${d.vcpu}`;
+    case "zap":
+      return "zapper";
+    default:
+      return `${d.kind}${i}`;
+  }
+}

@@ -1,0 +1,207 @@
+// The TDP MMU on the mirror root: arch/x86/kvm/mmu/tdp_mmu.c as each preset has it.
+import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
+import { pagesPerEntry, spteIndex } from "./geometry.js";
+import type { MirrorSp } from "./mirror.js";
+import {
+  isFrozen, isLeaf, isShadowPresent, isTable, leafSpte, SPTE_FROZEN, SPTE_NP, spteToPfn, spteToSp, tableSpte,
+} from "./spte.js";
+import { TdpIter } from "./tdp_iter.js";
+import { EBUSY, EIO, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte } from "./tdx.js";
+
+/** RET_PF_* (arch/x86/kvm/mmu/mmu_internal.h). */
+export const RET_PF = { CONTINUE: 0, RETRY: 1, EMULATE: 2, WRITE_PROTECTED: 3, INVALID: 4, FIXED: 5, SPURIOUS: 6 } as const;
+export const RET_PF_NAMES = ["RET_PF_CONTINUE", "RET_PF_RETRY", "RET_PF_EMULATE", "RET_PF_WRITE_PROTECTED", "RET_PF_INVALID", "RET_PF_FIXED", "RET_PF_SPURIOUS"];
+
+/** Goal level of every private fault: tdx_gmem_private_max_mapping_level() is PG_LEVEL_4K. */
+export const GOAL_LEVEL = 1;
+
+function keyOf(c: Ctx, iter: TdpIter): number {
+  return c.kvm.mirror.key(iter.level, iter.gfn);
+}
+
+/**
+ * Install `newSpte` into a mirror entry whose value the caller loaded as iter.oldSpte, under the
+ * read lock. Returns 0 or -errno (-EBUSY: lost the race; the hook's error otherwise).
+ *   freeze (77ac7079e66d set_external_spte_present(); v10/v11 tdp_mmu_set_spte_atomic() with
+ *           freeze_spte): cmpxchg old → FROZEN, hook (SEAMCALL), then store new or restore old;
+ *   mirror-first (seed): cmpxchg old → new, then handle_changed_spte() → hook (SEAMCALL).
+ * The window on the entry spans "mirror update → end of the S-EPT install".
+ */
+export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Gen<number> {
+  assertHeld(c, "tdp_mmu_set_spte_atomic");
+  warnOn(c, isFrozen(iter.oldSpte), "tdp_mmu_set_spte_atomic: WARN_ON_ONCE(is_frozen_spte(iter->old_spte))");
+  if (yield* kvmBugOn(c, !isShadowPresent(newSpte), "__tdp_mmu_set_spte_atomic: atomic zap of a mirror SPTE")) return EBUSY;
+  if (yield* kvmBugOn(c, isShadowPresent(iter.oldSpte), "set_external_spte_present: KVM_BUG_ON(was_present)")) return EIO;
+  const old = iter.oldSpte;
+  const key = keyOf(c, iter);
+  const freeze = c.proto.is("install", "freeze");
+  const what = isLeaf(newSpte) ? "leaf" : "table";
+  c.t.enter(key);
+  const found = yield iter.sptep.cmpxchg(
+    old,
+    freeze ? SPTE_FROZEN : newSpte,
+    freeze ? `set_external_spte_present: try_cmpxchg64(sptep, old, ${c.proto.frozenName}) [${what}]` : `tdp_mmu_set_spte_atomic: try_cmpxchg64(sptep, old, new) [${what}, mirror first]`,
+  );
+  if (found !== old) {
+    iter.oldSpte = found; // 02eaaffdd865 refreshes iter->old_spte; callers here retry the fault anyway
+    c.t.exit(key);
+    return EBUSY;
+  }
+  // The hook: set_external_spte / link_external_spt (v11: handle_changed_private_spte()).
+  const ret = isLeaf(newSpte)
+    ? yield* tdxSeptSetPrivateSpte(c, iter.gfn, iter.level, spteToPfn(newSpte))
+    : yield* tdxSeptLinkPrivateSpt(c, iter.gfn, iter.level, c.kvm.mirror.sp(spteToSp(newSpte)).externalPfn);
+  if (ret !== 0) {
+    if (!freeze) warnOn(c, true, "tdp_mmu_set_spte_atomic: WARN_ON_ONCE(!freeze_spte) on hook failure");
+    if (c.proto.is("restore-on-failure", "on")) yield iter.sptep.store(old, `__kvm_tdp_mmu_write_spte(sptep, old_spte) [restore after ${ret}]`);
+  } else if (freeze) {
+    yield iter.sptep.store(newSpte, `__kvm_tdp_mmu_write_spte(sptep, new_spte) [unfreeze ${what}]`);
+  }
+  c.t.exit(key);
+  if (ret === 0) iter.oldSpte = newSpte;
+  return ret;
+}
+
+/** tdp_mmu_link_sp(kvm, iter, sp, shared=true): publish TABLE(sp) through the atomic install. */
+export function* tdpMmuLinkSp(c: Ctx, iter: TdpIter, sp: MirrorSp): Gen<number> {
+  return yield* tdpMmuSetSpteAtomic(c, iter, tableSpte(sp.id));
+}
+
+/**
+ * tdp_mmu_map_handle_target_level(): spurious if a present leaf is already there (TDX forces
+ * every private fault to "write" and mirror leaves are RWX); else install LEAF(pfn) atomically.
+ */
+export function* tdpMmuMapHandleTargetLevel(c: Ctx, iter: TdpIter, pfn: number): Gen<number> {
+  if (warnOn(c, iter.level !== GOAL_LEVEL, "tdp_mmu_map_handle_target_level: sp->role.level != fault->goal_level")) return RET_PF.RETRY;
+  if (isShadowPresent(iter.oldSpte) && isLeaf(iter.oldSpte)) {
+    warnOn(c, spteToPfn(iter.oldSpte) !== pfn, "tdp_mmu_map_handle_target_level: WARN_ON_ONCE(fault->pfn != spte_to_pfn(iter->old_spte))");
+    return RET_PF.SPURIOUS;
+  }
+  if ((yield* tdpMmuSetSpteAtomic(c, iter, leafSpte(pfn))) !== 0) return RET_PF.RETRY;
+  return RET_PF.FIXED;
+}
+
+/**
+ * kvm_tdp_mmu_map() on the mirror root for a private 4K fault, mmu_lock held for read: walk with
+ * one load per level; FROZEN → RET_PF_RETRY; a missing table is allocated and linked (SEPT.ADD);
+ * at the goal level, tdp_mmu_map_handle_target_level().
+ */
+export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number): Gen<number> {
+  const mirror = c.kvm.mirror;
+  const iter = new TdpIter(mirror, gfn);
+  yield* iter.start(`kvm_tdp_mmu_map: tdp_iter_start: read L${mirror.geo.levels} SPTE (gfn ${gfn})`);
+  for (;;) {
+    // "If SPTE has been frozen by another thread, just give up and retry."
+    if (isFrozen(iter.oldSpte)) return RET_PF.RETRY;
+    if (iter.level === GOAL_LEVEL) return yield* tdpMmuMapHandleTargetLevel(c, iter, pfn);
+    if (!(isShadowPresent(iter.oldSpte) && isTable(iter.oldSpte))) {
+      // Not present: tdp_mmu_alloc_sp() + tdp_mmu_init_child_sp() + kvm_mmu_alloc_external_spt().
+      if (yield* kvmBugOn(c, isShadowPresent(iter.oldSpte), "kvm_tdp_mmu_map: split of a mirror huge page")) return RET_PF.RETRY;
+      const sp = mirror.allocSp(iter.level - 1, gfn, c.t.id);
+      if ((yield* tdpMmuLinkSp(c, iter, sp)) !== 0) return RET_PF.RETRY; // tdp_mmu_free_sp(sp); goto retry
+    }
+    if (!(yield* iter.stepDown(`kvm_tdp_mmu_map: try_step_down: read L${iter.level - 1} SPTE (gfn ${gfn})`))) {
+      // The walk ended before the goal level: WARN_ON_ONCE(iter.level == fault->goal_level); retry.
+      return RET_PF.RETRY;
+    }
+  }
+}
+
+/**
+ * Zap one present mirror leaf under the write lock: tdp_mmu_iter_set_spte() → tdp_mmu_set_spte():
+ * WARN if FROZEN is seen; store NP first (kvm_tdp_mmu_write_spte); handle_changed_spte();
+ * remove_external_spte() → the S-EPT removal. v11 __tdp_mmu_set_spte() has the same order.
+ */
+export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number, old: number): Gen<void> {
+  assertHeldWrite(c, "tdp_mmu_set_spte");
+  if (isFrozen(old)) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_set_spte: write-lock holder saw ${c.proto.frozenName} at gfn ${gfn}`);
+  const key = c.kvm.mirror.key(1, gfn);
+  c.t.enter(key);
+  const was = yield sptep.xchg(SPTE_NP, `tdp_mmu_set_spte: kvm_tdp_mmu_write_spte(sptep, old, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
+  if (isLeaf(was)) yield* tdxSeptRemovePrivateSpte(c, gfn, 1, spteToPfn(was));
+  c.t.exit(key);
+}
+
+/**
+ * The seed's read-lock zap of one leaf (hypothetical, as the diagram draws it): exchange the mirror
+ * SPTE to REMOVED_SPTE, run the S-EPT removal for the old value (a not-mapped S-EPT entry counts as
+ * already removed), and leave the mirror entry not present whatever the removal returned.
+ */
+export function* tdpMmuZapLeafShared(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number): Gen<void> {
+  const key = c.kvm.mirror.key(1, gfn);
+  c.t.enter(key);
+  let old: number;
+  for (;;) {
+    c.t.loopHead("seed zap: xchg until not REMOVED", gfn);
+    old = yield sptep.xchg(SPTE_FROZEN, `seed zap: old = xchg(sptep, ${c.proto.frozenName}) (gfn ${gfn})`);
+    if (!isFrozen(old)) break;
+  }
+  if (isLeaf(old)) yield* tdxSeptRemovePrivateSpte(c, gfn, 1, spteToPfn(old));
+  yield sptep.store(old === SPTE_NP || isLeaf(old) ? SPTE_NP : old, `seed zap: WRITE_ONCE(sptep, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
+  c.t.exit(key);
+}
+
+/**
+ * tdp_mmu_zap_leafs() over [start, end) of the mirror root (via kvm_tdp_mmu_unmap_gfn_range()),
+ * pre-order with one load per visited entry; the lock is whatever the caller holds (write
+ * upstream; read under the seed preset). The writer does not yield between entries (see docs).
+ */
+export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
+  const mirror = c.kvm.mirror;
+  const shared = c.proto.is("zap-lock", "read");
+  const geo = mirror.geo;
+  function* visit(level: number, table: import("./mirror.js").PageTable, base: number): Gen<void> {
+    const span = pagesPerEntry(geo, level);
+    for (let i = 0; i < geo.fanout; i++) {
+      const g = base + i * span;
+      if (g + span <= start || g >= end) continue;
+      const cell = table.at(i);
+      const v = yield cell.load(`tdp_mmu_zap_leafs: read L${level} SPTE (gfn ${g})`);
+      if (isShadowPresent(v) && isTable(v)) {
+        yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g);
+        continue;
+      }
+      if (!isShadowPresent(v) || !isLeaf(v)) {
+        if (isFrozen(v) && !shared) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_zap_leafs: write-lock holder saw ${c.proto.frozenName} at L${level} gfn ${g}`);
+        continue;
+      }
+      if (shared) yield* tdpMmuZapLeafShared(c, cell, g);
+      else yield* tdpMmuZapLeafLocked(c, cell, g, v);
+    }
+  }
+  void spteIndex;
+  yield* visit(geo.levels, mirror.root, 0);
+}
+
+/**
+ * Teardown of the whole mirror root after the VM is dead (kvm_mmu_uninit_tdp_mmu → zap of the
+ * invalidated mirror root): post-order handle_removed_pt() — every child entry frozen, leaves go
+ * through remove_external_spte() (KVM_BUG_ON(!hkid) → leaked) or, under the v11 order (HKID already
+ * released), tdx_sept_drop_private_spte() → RECLAIM; each table's external page is then reclaimed
+ * by free_external_spt() (tdx_sept_free_private_spt()).
+ */
+export function* tdpMmuTeardownRoot(c: Ctx): Gen<void> {
+  const mirror = c.kvm.mirror;
+  const geo = mirror.geo;
+  const hkidFirst = c.proto.is("teardown-order", "hkid-first");
+  function* removePt(level: number, sp: MirrorSp): Gen<void> {
+    for (let i = 0; i < geo.fanout; i++) {
+      const cell = sp.spt.at(i);
+      const g = sp.gfn + i * pagesPerEntry(geo, level);
+      const old = yield cell.load(`handle_removed_pt: read L${level} SPTE (gfn ${g})`);
+      if (!isShadowPresent(old)) continue;
+      yield cell.store(SPTE_FROZEN, `handle_removed_pt: kvm_tdp_mmu_write_spte(sptep, old, ${c.proto.frozenName}) (gfn ${g})`);
+      if (isTable(old)) yield* removePt(level - 1, mirror.sp(spteToSp(old)));
+      else if (hkidFirst) yield* tdxReclaimLeaf(c, spteToPfn(old));
+      else yield* tdxSeptRemovePrivateSpte(c, g, level, spteToPfn(old));
+    }
+    yield* tdxSeptFreePrivateSpt(c, sp.externalPfn);
+  }
+  for (let i = 0; i < geo.fanout; i++) {
+    const cell = mirror.root.at(i);
+    const old = yield cell.load(`__tdp_mmu_zap_root: read root SPTE ${i}`);
+    if (!isShadowPresent(old)) continue;
+    yield cell.store(SPTE_NP, `__tdp_mmu_zap_root: tdp_mmu_iter_set_spte(root[${i}], SHADOW_NONPRESENT_VALUE)`);
+    if (isTable(old)) yield* removePt(geo.levels - 1, mirror.sp(spteToSp(old)));
+  }
+}

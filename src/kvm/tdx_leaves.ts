@@ -1,0 +1,49 @@
+// The boundary between the KVM model and the TDX-module model: the host SEAMCALL wrappers of
+// arch/x86/virt/vmx/tdx/tdx.c (tdh_mem_page_aug(), tdh_mem_sept_add(), tdh_mem_range_block(), ...)
+// plus the guest actions a vCPU thread performs while in the TD. Levels are KVM's pg_level
+// (PG_LEVEL_4K = 1), as the wrappers take them since 4487492b92a4; the adapter converts to the
+// module's 0-based levels (pg_level_to_tdx_sept_level()).
+//
+// Every leaf is a generator of engine steps (the module's lock acquisitions, its body, its
+// releases); it returns a status token of src/tdx/status.ts.
+import type { Gen } from "./context.js";
+
+export interface SeptView {
+  /** Module state name: FREE, NL_MAPPED, NL_BLOCKED, MAPPED, BLOCKED, PENDING, PENDING_BLOCKED. */
+  state: string;
+  /** Mapped page (leaf) or child S-EPT page (non-leaf), -1 if none. */
+  pfn: number;
+}
+
+export interface TdxLeaves {
+  tdhMemSeptAdd(gfn: number, level: number, pagePfn: number): Gen<number>;
+  tdhMemPageAug(gfn: number, level: number, pfn: number): Gen<number>;
+  tdhMemPageAdd(gfn: number, level: number, pfn: number, srcPfn: number): Gen<number>;
+  tdhMemRangeBlock(gfn: number, level: number): Gen<number>;
+  tdhMemTrack(): Gen<number>;
+  tdhMemPageRemove(gfn: number, level: number): Gen<number>;
+  tdhMemSeptRemove(gfn: number, level: number): Gen<number>;
+  tdhPhymemPageWbinvd(pfn: number): Gen<number>;
+  tdhPhymemPageReclaim(pfn: number): Gen<number>;
+  tdhMrExtend(gfn: number): Gen<number>;
+  tdhMrFinalize(): Gen<number>;
+  tdhVpInit(vcpu: number): Gen<number>;
+  /** TDH.VP.ENTER up to VM entry: success (0) means the vCPU now runs in the guest. */
+  tdhVpEnter(vcpu: number): Gen<number>;
+  /** The TD exit of a vCPU that is in the guest (td_exit.c): drops its epoch reference. */
+  tdExit(vcpu: number): Gen<void>;
+  tdhVpFlush(vcpu: number): Gen<number>;
+  tdhMngVpflushdone(): Gen<number>;
+  tdhMngKeyFreeid(): Gen<number>;
+  /** Guest TDG.MEM.PAGE.ACCEPT of a 4K page while vCPU `vcpu` is in the guest. */
+  guestAccept(vcpu: number, gfn: number): Gen<number>;
+  /** Guest access to private `gfn`: 0 = access ok, #VE or an EPT-violation TD exit otherwise. */
+  guestAccess(vcpu: number, gfn: number): Gen<number>;
+
+  // Observation for invariants and printing: never steps.
+  peekEntry(level: number, gfn: number): SeptView | null;
+  /** Does any S-EPT leaf map (PENDING, MAPPED or blocked) `pfn`? */
+  mapsPfn(pfn: number): boolean;
+  /** Objects whose writes may change peekEntry(level, gfn). */
+  objsOf(level: number, gfn: number): readonly number[];
+}

@@ -1,0 +1,35 @@
+// Thread bodies of scenario thread declarations.
+import type { Ctx, Gen } from "./context.js";
+import { initMemRegion, memslotDelete, punchHole, setMemoryAttributes, teardown, vpInit, zapPrivateRange } from "./flows.js";
+import type { ThreadDecl } from "./scenario.js";
+import { tdxHandleEptViolation, vcpuRun } from "./vcpu.js";
+
+export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
+  const k = c.kvm;
+  switch (d.kind) {
+    case "fault": {
+      // A vCPU that starts at the EPT-violation handler (it holds kvm->srcu while handling it).
+      const srcu = k.srcuReaders[d.vcpu];
+      if (srcu) yield srcu.store(1, "kvm_vcpu_srcu_read_lock()");
+      yield* tdxHandleEptViolation(c, d.gfn, { events: d.events === true });
+      if (srcu) yield srcu.store(0, "kvm_vcpu_srcu_read_unlock()");
+      return;
+    }
+    case "vcpu":
+      return yield* vcpuRun(c, d.actions);
+    case "zap":
+      return yield* zapPrivateRange(c, d.start, d.end);
+    case "set-attributes":
+      return yield* setMemoryAttributes(c, d.start, d.end, d.to === "private");
+    case "punch-hole":
+      return yield* punchHole(c, d.start, d.end);
+    case "memslot-delete":
+      return yield* memslotDelete(c);
+    case "init-mem-region":
+      return yield* initMemRegion(c, d.gfn);
+    case "vp-init":
+      return yield* vpInit(c, d.vcpu);
+    case "teardown":
+      return yield* teardown(c);
+  }
+}

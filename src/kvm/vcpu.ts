@@ -1,0 +1,117 @@
+// The vCPU side: the TDX EPT-violation handler with its local retry loop, and the run loop.
+//   tdx_handle_ept_violation() (arch/x86/kvm/vmx/tdx.c): private GPA → __vmx_handle_ept_violation()
+//   → kvm_mmu_page_fault(); while RET_PF_RETRY and local retry is on: break on pending events or
+//   signals (off unless a scenario declares them), -EIO if the VM is dead, (6.18+) break if the
+//   memslot is being deleted, cond_resched(), and fault again.
+//   vcpu_enter_guest() / tdx_vcpu_run() (arch/x86/kvm/x86.c, vmx/tdx.c): publish IN_GUEST_MODE,
+//   check the entry gate (wait_for_sept_zap), TDH.VP.ENTER, run guest code until a TD exit, back
+//   to OUTSIDE_GUEST_MODE; a pending kick (kvm_make_all_cpus_request) forces the exit.
+import { choose, waitUntil } from "../engine/index.js";
+import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
+import { PROP, kvmBugOn, type Ctx, type Gen } from "./context.js";
+import { SLOT, VCPU_MODE } from "./kvm.js";
+import { kvmMmuPageFault } from "./mmu.js";
+import { RET_PF } from "./tdp_mmu.js";
+import { EIO, tdxOperandBusy } from "./tdx.js";
+
+export interface FaultOptions {
+  /** kvm_vcpu_has_events()/signal_pending() may become true (a nondeterministic choice). */
+  events?: boolean;
+}
+
+/** tdx_handle_ept_violation() for a private GPA; returns RET_PF_* or -errno. */
+export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions = {}): Gen<number> {
+  const k = c.kvm;
+  const lr = c.proto.get("local-retry");
+  const localRetry = lr !== "off";
+  for (;;) {
+    c.t.loopHead("tdx_handle_ept_violation: local retry", gfn);
+    const ret = yield* kvmMmuPageFault(c, gfn);
+    if (ret !== RET_PF.RETRY || !localRetry) {
+      if (ret !== RET_PF.RETRY) c.t.progress();
+      return ret;
+    }
+    if (opts.events) {
+      const ev = yield choose(2, "tdx_handle_ept_violation: kvm_vcpu_has_events() || signal_pending()");
+      if (ev === 1) return ret;
+    }
+    const dead = yield k.vmBugged.load("tdx_handle_ept_violation: kvm_check_request(KVM_REQ_VM_DEAD)");
+    if (dead) return EIO;
+    if (lr === "break-invalid-slot") {
+      const slot = yield k.slot.load("tdx_handle_ept_violation: memslot KVM_MEMSLOT_INVALID → no local retry");
+      if (slot !== SLOT.VALID) return ret;
+    }
+    // cond_resched(); retry
+  }
+}
+
+/** What the guest does on a vCPU once it runs. */
+export type GuestAction = { op: "access"; gfn: number } | { op: "accept"; gfn: number };
+
+/**
+ * The vCPU run loop for a list of guest actions: each action is retried (re-entering the TD after
+ * handling the exit) until it completes. Returns when all actions completed or the VM is dead.
+ */
+export function* vcpuRun(c: Ctx, actions: readonly GuestAction[], opts: { zeroStep?: boolean } = {}): Gen<void> {
+  const k = c.kvm;
+  const v = c.vcpu;
+  const mode = k.vcpuMode[v]!;
+  let i = 0;
+  while (i < actions.length) {
+    c.t.loopHead("vcpu_run: enter guest", i);
+    const dead = yield k.vmBugged.load("vcpu_enter_guest: kvm_request_pending(KVM_REQ_VM_DEAD)");
+    if (dead) return;
+    if (c.proto.is("tlb-track", "kick-then-track"))
+      yield waitUntil([k.tdhMemTrack], () => k.tdhMemTrack.peek() === 0, "tdx_flush_tlb: wait for tdh_mem_track == 0 (v11)");
+    // Publish IN_GUEST_MODE (smp_store_mb) before reading the gate: the kick either sees it or the
+    // vCPU sees the flag (kvm-mirror-spec §1.8).
+    yield mode.store(VCPU_MODE.IN_GUEST, "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");
+    if (c.proto.is("removal-failure", "no-vcpu-retry")) {
+      const gate = yield k.waitForSeptZap.load("tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)");
+      if (gate) {
+        yield mode.store(VCPU_MODE.OUTSIDE, "tdx_vcpu_run: EXIT_FASTPATH_EXIT_HANDLED (entry gate), vcpu->mode = OUTSIDE_GUEST_MODE");
+        continue;
+      }
+    }
+    const s = yield* c.tdx.tdhVpEnter(v);
+    if (s !== TDX_SUCCESS) {
+      yield mode.store(VCPU_MODE.OUTSIDE, `vcpu_enter_guest: TDH.VP.ENTER ${statusName(s)}, vcpu->mode = OUTSIDE_GUEST_MODE`);
+      if (tdxOperandBusy(s)) continue; // fastpath EXIT_HANDLED (6.16+) / tdx_handle_exit() returns 1 (v11): enter again
+      if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
+        // zero-step: the module emulated an EPT violation without entering
+        const r = yield* tdxHandleEptViolation(c, s & 0xff);
+        if (r < 0) return;
+        continue;
+      }
+      yield* kvmBugOn(c, true, `tdx_vcpu_run: TDH.VP.ENTER ${statusName(s)}`);
+      return;
+    }
+    // In the guest: the guest runs one action, then the TD exits (an EPT violation, or a
+    // voluntary exit once the action is done). A kick that arrives meanwhile is acknowledged by
+    // that exit: the kicker waits for OUTSIDE_GUEST_MODE.
+    const a = actions[i]!;
+    let exit = -1;
+    const r = a.op === "access" ? yield* c.tdx.guestAccess(v, a.gfn) : yield* c.tdx.guestAccept(v, a.gfn);
+    const code = statusCode(r);
+    if (code === C.TD_EXIT_EPT_VIOLATION) exit = r & 0xff;
+    else if (code === C.GUEST_VE && a.op === "access") {
+      // #VE on a PENDING page: the guest's #VE handler accepts it; the access is retried later.
+      const r2 = yield* c.tdx.guestAccept(v, a.gfn);
+      if (statusCode(r2) === C.TD_EXIT_EPT_VIOLATION) exit = r2 & 0xff;
+      else yield* c.tdx.tdExit(v);
+    } else {
+      if (!(a.op === "accept" && statusCode(r) === C.OPERAND_BUSY)) {
+        i++;
+        c.t.progress();
+      }
+      yield* c.tdx.tdExit(v);
+    }
+    yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: TD exit, vcpu->mode = OUTSIDE_GUEST_MODE");
+    if (exit >= 0) {
+      const r = yield* tdxHandleEptViolation(c, exit);
+      if (r < 0) return;
+    }
+  }
+  void opts;
+  void PROP;
+}
