@@ -51,6 +51,8 @@ export interface TdxConfig {
   fatal?: boolean;
   /** Initial td_epoch (default 1, as after TDH.MNG.INIT). */
   initialEpoch?: number;
+  /** Zero-step state at the start: GPAs already in a vCPU's last_epf_gpa_list (count at threshold). */
+  initialEpf?: { vcpu: number; gpas: number[] }[];
   /** S-EPT entries present at the start (parents first), with PAMT ownership and chldcnt set to match. */
   initial?: InitialMapping[];
 }
@@ -172,6 +174,7 @@ export class Td {
     if (!["1.5.16", "1.5.20", "1.5.25"].includes(this.version)) throw new RangeError(`unsupported version ${this.version}`);
     this.hpTree = this.version !== "1.5.16";
     this.zeroStepThreshold = cfg.zeroStepThreshold ?? 6;
+    if (!Number.isInteger(this.zeroStepThreshold) || this.zeroStepThreshold < 0 || this.zeroStepThreshold > 15) throw new RangeError("zeroStepThreshold must be 0..15");
     this.nVcpus = cfg.vcpus ?? 1;
     this.nPfns = cfg.pfns ?? 8;
     if (this.nVcpus < 1 || this.nVcpus > 14) throw new RangeError("vcpus must be 1..14");
@@ -238,8 +241,11 @@ export class Td {
     for (let v = 0; v < this.nVcpus; v++) {
       this.vcpu.push(new Atomic(world, `vcpu${v}`, packVcpu(vs, false, -1, epoch0), formatVcpu));
       this.tdvprLock.push(new TryLock(world, `vcpu${v}.tdvpr_lock`));
-      this.stepping.push(new Atomic(world, `vcpu${v}.stepping`, 0, (x) => `epf-count=${stepCountOf(x)} last-rip=${lastRipOf(x)} entry-rip=${entryRipOf(x)}${hpBusyOf(x) ? " hp_lock_busy" : ""}`));
-      this.epfList.push(new Atomic(world, `vcpu${v}.last_epf_gpa_list`, 0, (x) => `{${maskList(x).join(",")}}`));
+      const epf = (cfg.initialEpf ?? []).filter((e) => e.vcpu === v).flatMap((e) => e.gpas);
+      for (const gpa of epf) if (!Number.isInteger(gpa) || gpa < 0 || gpa > 30 || gpa >= g.pages) throw new RangeError(`initialEpf: bad GPA ${gpa}`);
+      const epfMask = epf.reduce((m, gpa) => m | (1 << gpa), 0);
+      this.stepping.push(new Atomic(world, `vcpu${v}.stepping`, epf.length ? packStepping(this.zeroStepThreshold, 0, 0, false) : 0, (x) => `epf-count=${stepCountOf(x)} last-rip=${lastRipOf(x)} entry-rip=${entryRipOf(x)}${hpBusyOf(x) ? " hp_lock_busy" : ""}`));
+      this.epfList.push(new Atomic(world, `vcpu${v}.last_epf_gpa_list`, epfMask, (x) => `{${maskList(x).join(",")}}`));
     }
   }
 

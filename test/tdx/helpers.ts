@@ -52,7 +52,13 @@ export interface RaceRun {
  * the end of every complete execution and returns a message when the execution is the one
  * looked for (property "found"), or null.
  */
-export function race(cfg: TdxConfig, bodies: Record<string, (tdx: TdxModule, t: ThreadApi) => Gen<Status[]>>, check: (r: Results, tdx: TdxModule) => string | null, opts: StrategyOptions = {}): RaceRun {
+export function race(
+  cfg: TdxConfig,
+  bodies: Record<string, (tdx: TdxModule, t: ThreadApi) => Gen<Status[]>>,
+  check: (r: Results, tdx: TdxModule) => string | null,
+  opts: StrategyOptions = {},
+  always?: (tdx: TdxModule) => string | null,
+): RaceRun {
   let tdx!: TdxModule;
   let results: Results = {};
   const names = Object.keys(bodies);
@@ -69,6 +75,7 @@ export function race(cfg: TdxConfig, bodies: Record<string, (tdx: TdxModule, t: 
         },
       })),
       final: [{ name: "found", check: () => check(results, tdx) }],
+      invariants: always ? [{ name: "always", check: () => always(tdx) }] : [],
     };
   });
   const result = explore(program, { strategy: "dpor", timeLimitMs: 20_000, ...opts });
