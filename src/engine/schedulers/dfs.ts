@@ -101,6 +101,9 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   // Vector clocks for DPOR: one row of n per event.
   let vc = new Int32Array(0);
   const seq: number[] = [];
+  const objEvents: number[][] = program.world.objs.map(() => []);
+  let stamp = new Int32Array(1024);
+  let stampNow = 0;
   const enabledAt: number[] = [];
 
   const dpor = cfg.mode === "dpor";
@@ -281,39 +284,57 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   /** Source-DPOR race detection over the events from `from` on (earlier ones were analysed before). */
   function analyzeRaces(from: number): void {
     const len = ex.length;
-    if (vc.length < len * n) vc = new Int32Array(Math.max(len * n, vc.length * 2, 64 * n));
-    // Vector clocks (recomputed for the whole trace; traces are short).
+    if (stamp.length < len) stamp = new Int32Array(Math.max(len, stamp.length * 2));
+    if (vc.length < len * n) {
+      const bigger = new Int32Array(Math.max(len * n, vc.length * 2, 64 * n));
+      bigger.set(vc);
+      vc = bigger;
+    }
+    // Events per object, so each event only meets the events it can conflict with.
+    for (const l of objEvents) l.length = 0;
     const lastOf = new Array<number>(n).fill(-1);
+    const prevOf = new Array<number>(len).fill(-1);
     for (let e = 0; e < len; e++) {
       const t = ex.evTid[e]!;
-      const row = e * n;
-      const p = lastOf[t]!;
-      if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
-      else for (let u = 0; u < n; u++) vc[row + u] = 0;
-      for (let f = 0; f < e; f++) {
-        if (ex.evTid[f] === t || !eventsConflict(ex, f, e)) continue;
-        const fr = f * n;
-        for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
-      }
-      vc[row + t] = seq[e]!;
+      prevOf[e] = lastOf[t]!;
       lastOf[t] = e;
     }
-    const prevOf = new Array<number>(len).fill(-1);
-    lastOf.fill(-1);
+    const objsOfEvent = (e: number): readonly number[] => ex.evObjs[e] ?? (ex.evObj[e]! >= 0 ? [ex.evObj[e]!] : []);
     for (let e = 0; e < len; e++) {
-      prevOf[e] = lastOf[ex.evTid[e]!]!;
-      lastOf[ex.evTid[e]!] = e;
-    }
-    for (let e2 = Math.max(from, 1); e2 < len; e2++) {
-      const t2 = ex.evTid[e2]!;
-      const pp = prevOf[e2]!;
-      for (let e1 = 0; e1 < e2; e1++) {
-        const t1 = ex.evTid[e1]!;
-        if (t1 === t2 || !eventsConflict(ex, e1, e2)) continue;
-        // e1 happens-before e2 through e2's own thread: not a race.
-        if (pp >= 0 && vc[pp * n + t1]! >= seq[e1]!) continue;
-        addBacktrack(e1, e2);
+      if (e >= from) {
+        // Vector clock of e (those of earlier events are kept from the previous execution: same prefix).
+        const t = ex.evTid[e]!;
+        const row = e * n;
+        const p = prevOf[e]!;
+        if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
+        else for (let u = 0; u < n; u++) vc[row + u] = 0;
+        stampNow++;
+        for (const o of objsOfEvent(e)) {
+          for (const f of objEvents[o]!) {
+            if (stamp[f] === stampNow) continue;
+            stamp[f] = stampNow;
+            if (ex.evTid[f] === t || !eventsConflict(ex, f, e)) continue;
+            const fr = f * n;
+            for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
+          }
+        }
+        vc[row + t] = seq[e]!;
+        // Races e1 -> e: conflicting, other thread, not ordered before e through e's own thread.
+        if (e > 0) {
+          stampNow++;
+          for (const o of objsOfEvent(e)) {
+            for (const e1 of objEvents[o]!) {
+              if (stamp[e1] === stampNow) continue;
+              stamp[e1] = stampNow;
+              const t1 = ex.evTid[e1]!;
+              if (t1 === t || !eventsConflict(ex, e1, e)) continue;
+              if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) continue;
+              addBacktrack(e1, e);
+            }
+          }
+        }
       }
+      for (const o of objsOfEvent(e)) objEvents[o]!.push(e);
     }
   }
 
