@@ -14,10 +14,14 @@ export type LockMode = "sh" | "ex";
  *
  * The exclusive bit and reader count live in an engine TryLock (so that two shared acquisitions
  * commute for the explorer, as the real `lock xadd` of readers does); the HP flag lives in its own
- * cell. The real lock keeps both in one 16-bit word and changes HP with a separate atomic
- * (`_lock_or_16b` / `_lock_and_16b`) after the xadd/cmpxchg, so a split into two steps is faithful
- * for the failure path; for the success path the real code decides to clear HP from the value its
- * own xadd returned, the model re-reads the HP cell one step later (documented approximation).
+ * cell. The real lock keeps both in one 16-bit word; its acquire is one atomic (xadd / cmpxchg)
+ * whose returned value decides whether HP is then changed by a second atomic (`_lock_or_16b` on
+ * failure, `_lock_and_16b` / the HP->EX cmpxchg on success). The model reads HP *before* the
+ * try-lock step (so the decision is about an HP bit set before the acquisition, as in the module),
+ * and clears it afterwards with a cmpxchg. Approximation: an HP bit set between the read and the
+ * try-lock is left set, and one re-set between the try-lock and the clear is cleared. Only the
+ * host role uses these locks in the model, where the HP bit has no visible effect on the modelled
+ * leaves (it would on TDX_INTERRUPTED_BUSY of DEMOTE/PROMOTE/SEPT.ADD v1, not modelled).
  *
  * Host-role semantics modelled (acquire_sharex_lock_hp_sh/_ex with is_guest=false):
  *  - shared: fails iff held exclusively, then sets HP; on success clears HP;
@@ -36,16 +40,16 @@ export class SharexLock {
   }
   /** Host acquire; result true = acquired. */
   *acquireHost(mode: LockMode, label: string): Gen<boolean> {
+    const h = this.hp === null ? 0 : yield this.hp.load(`${label}: read HP`);
     const ok = mode === "sh" ? yield this.word.tryShared(`${label}: try_lock SH`) : yield this.word.tryExclusive(`${label}: try_lock EX`);
     if (this.hp === null) return ok === 1;
     if (ok !== 1) {
       // _lock_or_16b(HOST_PRIORITY) after the failed xadd/cmpxchg
-      yield this.hp.store(1, `${label}: set HP (busy)`);
+      if (h === 0) yield this.hp.store(1, `${label}: set HP (busy)`);
       return false;
     }
     // success from a state with HP set clears it (xadd path: _lock_and_16b; ex path: cmpxchg HP->EX)
-    const h = yield this.hp.load(`${label}: read HP`);
-    if (h !== 0) yield this.hp.store(0, `${label}: clear HP`);
+    if (h !== 0) yield this.hp.cmpxchg(1, 0, `${label}: clear HP`);
     return true;
   }
   *release(mode: LockMode, label: string): Gen<void> {
