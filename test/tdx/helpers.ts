@@ -57,13 +57,16 @@ export function race(
   bodies: Record<string, (tdx: TdxModule, t: ThreadApi) => Gen<Status[]>>,
   check: (r: Results, tdx: TdxModule) => string | null,
   opts: StrategyOptions = {},
-  always?: (tdx: TdxModule) => string | null,
+  always?: { check: (tdx: TdxModule) => string | null; objs: (tdx: TdxModule) => readonly { id: number }[] },
 ): RaceRun {
   let tdx!: TdxModule;
   let results: Results = {};
   const names = Object.keys(bodies);
   const program = defineProgram("race", (w: World) => {
     tdx = new TdxModule(w, cfg);
+    // An invariant checked after every step, with its footprint (the objects it reads) so that
+    // partial-order reduction only orders the writes it can observe.
+    const inv = always ? { name: "always", check: () => always.check(tdx), objs: always.objs(tdx).map((o) => o.id) } : null;
     return {
       threads: names.map((n, i) => ({
         name: n,
@@ -75,7 +78,7 @@ export function race(
         },
       })),
       final: [{ name: "found", check: () => check(results, tdx) }],
-      invariants: always ? [{ name: "always", check: () => always(tdx) }] : [],
+      invariants: inv ? [inv] : [],
     };
   });
   const result = explore(program, { strategy: "dpor", timeLimitMs: 20_000, ...opts });

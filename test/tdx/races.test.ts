@@ -153,7 +153,10 @@ describe("§9.3.6/7 REMOVE / SEPT.REMOVE / UNBLOCK and TLB tracking", () => {
     expect(statusHex(notDone)).toBe("0xC0000B0800000001");
     // Safety, checked after every step of every explored execution: once the page is freed
     // (PT_NDA), no vCPU that entered in an epoch <= the BLOCK epoch (1) is still in the guest.
-    const safe = race(cfg, bodies, () => null, {}, (tdx) => (tdx.pfnInfo(1).ptName === "PT_NDA" && tdx.vcpuInGuest(0) && tdx.vcpuEpoch(0) <= 1 ? "page freed under a pre-BLOCK vCPU" : null));
+    const safe = race(cfg, bodies, () => null, {}, {
+      check: (tdx) => (tdx.pfnInfo(1).ptName === "PT_NDA" && tdx.vcpuInGuest(0) && tdx.vcpuEpoch(0) <= 1 ? "page freed under a pre-BLOCK vCPU" : null),
+      objs: (tdx) => [tdx.pamtObj(1), tdx.objects.vcpus[0]!],
+    });
     expect(safe.result.violations).toEqual([]);
     expect(safe.result.exhaustive).toBe(true);
     // ... and the check is not vacuous: some execution frees the page.
