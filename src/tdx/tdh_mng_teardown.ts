@@ -1,9 +1,9 @@
 // TD teardown leaves, in their simplest faithful form (tdx-module-spec §1.5, §4.15):
-//  - TDH.MNG.VPFLUSHDONE (tdh_mng_vpflushdone.c: tdh_mng_vpflushdone()): TDR EX (BUSY|RCX);
+//  - TDH.MNG.VPFLUSHDONE (leaf 19; tdh_mng_vpflushdone.c: tdh_mng_vpflushdone()): TDR EX (BUSY|RCX);
 //    lifecycle KEYS_CONFIGURED or HKID_ASSIGNED (else TDX_LIFECYCLE_STATE_INCORRECT); no associated
 //    vCPU (else TDX_FLUSHVP_NOT_DONE); lifecycle := TD_BLOCKED, and the HKID needs a cache WB.
 //  - TDH.PHYMEM.CACHE.WB (tdh_phymem_cache_wb.c): one package; clears the pending WB.
-//  - TDH.MNG.KEY.FREEID (tdh_mng_key_freeid.c: tdh_mng_key_freeid()): TDR EX (BUSY|RCX); lifecycle
+//  - TDH.MNG.KEY.FREEID (leaf 20; tdh_mng_key_freeid.c: tdh_mng_key_freeid()): TDR EX (BUSY|RCX); lifecycle
 //    TD_BLOCKED (else TDX_LIFECYCLE_STATE_INCORRECT); cache WB done (else TDX_WBCACHE_NOT_COMPLETE);
 //    lifecycle := TD_TEARDOWN.
 // The global KOT lock (BUSY|KOT) is not modelled: there is a single TD.

@@ -1,4 +1,4 @@
-// TDH.VP.FLUSH (leaf 9) — models tdh_vp_flush.c: tdh_vp_flush(): TDVPR EX (BUSY|RCX; fails while
+// TDH.VP.FLUSH (leaf 18) — models tdh_vp_flush.c: tdh_vp_flush(): TDVPR EX (BUSY|RCX; fails while
 // the vCPU is in the guest, since VP.ENTER holds it SH), implicit TDR SH (BUSY|TDR), lifecycle
 // TD_KEYS_CONFIGURED (else TDX_TD_KEYS_NOT_CONFIGURED), vCPU associated with this LP (else
 // TDX_VCPU_NOT_ASSOCIATED); then dissociate and num_assoc_vcpus--. (INVEPT/VMCLEAR not modelled.)
