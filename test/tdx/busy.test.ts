@@ -29,6 +29,13 @@ describe("entry-lock BUSY|RCX", () => {
     }, (r) => (has(r, "host", st(C.OPERAND_BUSY, OP.RCX)) ? `guest ${n(r, "guest")} host ${n(r, "host")}` : null));
     expect(found(run)).toBe("guest TDX_SUCCESS,TDX_PAGE_SIZE_MISMATCH|1,TD_EXIT(EXTERNAL_INTERRUPT) host TDX_OPERAND_BUSY|RCX");
   });
+  it("§9.3.8 with PAGE.REMOVE: ACCEPT holding TDEL makes REMOVE fail BUSY|RCX (before its blocked check) and sets TDHP", () => {
+    const run = race(cfgWith([{ gpa: 1, level: 0, state: "PENDING", pfn: 1 }], { vcpus: 1 }), {
+      guest: function* (tdx) { const e = yield* tdx.vpEnter(0); return e === 0 ? [e, yield* tdx.guestAccept(0, 1)] : [e]; },
+      host: function* (tdx) { return [yield* tdx.memPageRemove(1, 0)]; },
+    }, (r, tdx) => (has(r, "host", st(C.OPERAND_BUSY, OP.RCX)) ? `guest ${n(r, "guest")} host ${n(r, "host")} tdhp=${tdx.entry(1, 0).tdhp}` : null));
+    expect(found(run)).toBe("guest TDX_SUCCESS,TDX_SUCCESS host TDX_OPERAND_BUSY|RCX tdhp=true");
+  });
   it("guest ACCEPT while a host holds TDEL: BUSY|RCX without host priority", () => {
     const run = race(cfgWith([{ gpa: 1, level: 0, state: "PENDING", pfn: 1 }], { vcpus: 1 }), {
       guest: function* (tdx) { const e = yield* tdx.vpEnter(0); return e === 0 ? [e, yield* tdx.guestAccept(0, 1)] : [e]; },
