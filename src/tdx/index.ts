@@ -40,6 +40,8 @@
 //   pfnInfo(pfn) -> PamtInfo (+ptName);  pamtObj(pfn) -> Atomic;  pfnOwnedBy(pfn) -> {gpa, level} | null
 //   tdEpoch(), refcount(i), vcpuInGuest(v), vcpuEpoch(v), vcpuAssoc(v), epfList(v), lifecycle(), opState(), chldcnt()
 //   treeLockState() -> {ex, readers, hp}; statusName(tok), statusHex(tok), statusString(tok)
+//   consistency() -> null | message: the module invariants of spec §9.4 at a quiescent point
+//     (PAMT ownership <-> S-EPT leaves, chldcnt, refcounts vs vCPUs in the guest, no lock left held)
 //   objects: { tdState, epoch, treeLock, ... } for invariant footprints
 import type { World } from "../engine/index.js";
 import type { Gen } from "./locks.js";
@@ -47,6 +49,7 @@ import { PT_NAMES, PT, pamtUnpack, type PamtInfo } from "./pamt.js";
 import { SEPT_STATE_NAMES, TDEL, TDHP, acceptCounterOf, pfnOf, stateOf, type SeptState } from "./sept.js";
 import { C, st, statusHex, statusName, statusString, type Status } from "./status.js";
 import { LIFECYCLE_NAMES, Td, assocOf, inGuestOf, lifecycleOf, maskList, opStateOf, vcpuEpochOf, type TdxConfig } from "./td.js";
+import { moduleConsistency } from "./invariants.js";
 import { tdgMemPageAccept } from "./tdg_mem_page_accept.js";
 import { guestAccess } from "./td_ept_violation.js";
 import { tdhMemPageAdd } from "./tdh_mem_page_add.js";
@@ -243,6 +246,11 @@ export class TdxModule {
   get objects() {
     const td = this.td;
     return { tdState: td.tdState, epoch: td.epoch, chldcnt: td.chldcnt, treeLock: td.treeLock.word, tdrLock: td.tdrLock.word, epochLock: td.epochLock, vcpus: td.vcpu, pamt: td.pamt, entries: td.entries };
+  }
+
+  /** Module invariants (spec §9.4) at a quiescent point: null, or the first problem. */
+  consistency(): string | null {
+    return moduleConsistency(this.td);
   }
 
   statusName(s: Status): string {

@@ -6,6 +6,7 @@ import { TABLES, cfgWith, n, race, type Results } from "./helpers.js";
 
 function found(run: ReturnType<typeof race>): string {
   expect(run.result.verdict, run.result.violations[0]?.message ?? "nothing found").toBe("violated");
+  expect(run.result.violations[0]!.property, run.result.violations[0]!.message).toBe("found");
   return run.result.violations[0]!.message;
 }
 const has = (r: Results, t: string, s: Status): boolean => (r[t] ?? []).includes(s);

@@ -34,6 +34,8 @@ export function seq(cfg: TdxConfig, body: (tdx: TdxModule, t: ThreadApi) => Gen<
   // exhaustive DFS over the (single-thread) program: env choices (if any) take outcome 0 first
   const res = explore(program, { strategy: "exhaustive", maxExecutions: 1 });
   if (res.stats.complete !== 1) throw new Error(`sequential run did not complete: ${JSON.stringify(res.violations.map((v) => v.message))}`);
+  const bad = tdx.consistency();
+  if (bad !== null) throw new Error(`module inconsistent after the run: ${bad}`);
   return { tdx, names: raw.map(statusName), raw };
 }
 
@@ -77,7 +79,8 @@ export function race(
           results[n] = out;
         },
       })),
-      final: [{ name: "found", check: () => check(results, tdx) }],
+      // module consistency (spec §9.4) first: every explored execution must end consistent
+      final: [{ name: "module-consistency", check: () => tdx.consistency() }, { name: "found", check: () => check(results, tdx) }],
       invariants: inv ? [inv] : [],
     };
   });
