@@ -336,3 +336,27 @@ describe("§9.3.12 PAGE.ADD (TDR EX) vs other SEAMCALLs of the TD: BUSY on the T
   });
 });
 
+
+describe("three threads: vCPU (ACCEPT, access) vs AUG vs BLOCK/TRACK/REMOVE", () => {
+  it("every explored execution ends consistent (spec §9.4) and never frees a page under a pre-BLOCK vCPU", () => {
+    const cfg = cfgWith([{ gpa: 1, level: 0, state: "MAPPED", pfn: 1 }, { gpa: 0, level: 0, state: "PENDING", pfn: 0 }], { vcpus: 1 });
+    const run = race(cfg, {
+      vcpu: function* (tdx) {
+        const e = yield* tdx.vpEnter(0);
+        if (e !== 0) return [e];
+        const a = yield* tdx.guestAccept(0, 0);
+        if (isTdExit(a)) return [e, a];
+        const b = yield* tdx.guestAccess(0, 1);
+        return isTdExit(b) ? [e, a, b] : [e, a, b, yield* tdx.tdExit(0)];
+      },
+      aug: function* (tdx) { return [yield* tdx.memPageAug(2, 0, 2)]; },
+      rm: function* (tdx) { return [yield* tdx.memRangeBlock(1, 0), yield* tdx.memTrack(), yield* tdx.memPageRemove(1, 0)]; },
+    }, () => null, {}, {
+      check: (tdx) => (tdx.pfnInfo(1).ptName === "PT_NDA" && tdx.vcpuInGuest(0) && tdx.vcpuEpoch(0) <= 1 ? "page freed under a pre-BLOCK vCPU" : null),
+      objs: (tdx) => [tdx.pamtObj(1), tdx.objects.vcpus[0]!],
+    });
+    expect(run.result.violations).toEqual([]);
+    expect(run.result.verdict).toBe("verified");
+    expect(run.result.stats.complete).toBeGreaterThan(50);
+  });
+});
