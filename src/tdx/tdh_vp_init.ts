@@ -12,8 +12,8 @@ export function* tdhVpInit(td: Td, v: number, lp: number): Gen<Status> {
   const held = new Held();
   if ((yield td.tdvprLock[v]!.tryExclusive(`${L}: TDVPR lock EX`)) !== 1) return st(C.OPERAND_BUSY, OP.RCX);
   held.tdvpr = { v, mode: "ex" };
-  // op_state: allowed while INITIALIZED and RUNNABLE (uncertain; KVM only calls it before finalize).
-  const s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.TDR, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  // op_state: INITIALIZED only (seamcall_state_lookup[22], include/auto_gen/op_state_lookup.c).
+  const s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.TDR, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED], label: L });
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   const cell = td.vcpu[v]!;
   const old = yield cell.rmw((x) => (vcpuStateOf(x) === VCPU_STATE.UNINITIALIZED ? packVcpu(VCPU_STATE.READY, false, lp, vcpuEpochOf(x)) : x), `${L}: state := READY, associate`);

@@ -394,3 +394,10 @@ describe("guest: TDG.MEM.PAGE.ACCEPT and access", () => {
     expect(st(C.OPERAND_BUSY, OP.RCX)).toBe(st(C.OPERAND_BUSY, 1));
   });
 });
+
+describe("op_state gating of TDH.VP.INIT (seamcall_state_lookup[22])", () => {
+  it("VP.INIT only before finalize", () => {
+    const r = seq(cfgWith([], { vcpusInitialized: false }), function* (tdx) { return [yield* tdx.vpInit(0)]; });
+    expect(r.names).toEqual(["TDX_OP_STATE_INCORRECT|2"]);
+  });
+});
