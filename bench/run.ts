@@ -53,6 +53,8 @@ export interface EngineRun {
   freshSteps: number;
   maxDepth: number;
   wallMs: number;
+  /** CPU time (user + system) of the child process during the exploration. */
+  cpuMs: number;
   stepsPerSec: number;
   freshStepsPerSec: number;
   executionsPerSec: number;
@@ -74,6 +76,8 @@ export interface SpinRun {
   memoryMb: number | null;
   panElapsedS: number | null;
   wallMs: number;
+  /** CPU time (user + system) of pan, from bash's `time`. */
+  cpuMs: number | null;
   compileMs: number;
   timeLimitMs: number;
   defines: string[];
@@ -98,6 +102,10 @@ export interface RaceEntry {
     ratioToSpin: number | null;
     /** best.wallMs / (pan's own "elapsed time"), which leaves out pan's start-up (allocating the -w27 hash table). */
     ratioToSpinElapsed: number | null;
+    cpuMs: number;
+    spinCpuMs: number | null;
+    /** best.cpuMs / spin.cpuMs: less sensitive than wall time to other load on the machine. */
+    ratioToSpinCpu: number | null;
   } | null;
 }
 
@@ -107,6 +115,7 @@ export interface RaceEntry {
 function runChild(job: ChildJob): EngineRun {
   const program = raceModel(job.model, job.n, job.m);
   const opts = { timeLimitMs: job.timeLimitMs };
+  const cpu0 = process.cpuUsage();
   let r: ExploreResult;
   switch (job.strategy) {
     case "dpor":
@@ -122,6 +131,7 @@ function runChild(job: ChildJob): EngineRun {
       r = boundedExplore(program, 2, opts);
       break;
   }
+  const cpu = process.cpuUsage(cpu0);
   const s = r.stats;
   const exp = EXPECTED[job.model];
   const props = r.violations.map((v) => v.property);
@@ -148,6 +158,7 @@ function runChild(job: ChildJob): EngineRun {
     freshSteps: s.steps - s.replaySteps,
     maxDepth: s.maxDepth,
     wallMs: s.wallMs,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     stepsPerSec: Math.round(s.steps / secs),
     freshStepsPerSec: Math.round((s.steps - s.replaySteps) / secs),
     executionsPerSec: Math.round(s.executions / secs),
@@ -168,7 +179,7 @@ function spawnEngine(job: ChildJob): EngineRun {
   return {
     strategy: job.strategy, engineStrategy: job.strategy, timeLimitMs: job.timeLimitMs, verdict: "error", ok: false, stopReason: "error", violations: [],
     complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, executions: 0, statesStored: 0, steps: 0, replaySteps: 0, freshSteps: 0,
-    maxDepth: 0, wallMs: 0, stepsPerSec: 0, freshStepsPerSec: 0, executionsPerSec: 0, firstViolationMs: null, coverage: 0, heapMb: 0, rssMb: 0,
+    maxDepth: 0, wallMs: 0, cpuMs: 0, stepsPerSec: 0, freshStepsPerSec: 0, executionsPerSec: 0, firstViolationMs: null, coverage: 0, heapMb: 0, rssMb: 0,
     error: why,
   };
 }
@@ -198,7 +209,7 @@ function runSpin(dir: string, model: RaceModel, n: number, m: number, capMs: num
   const tmp = mkdtempSync(path.join(os.tmpdir(), "tdxmc-spin-"));
   const base: SpinRun = {
     verdict: "error", ok: false, error: null, stopReason: null, states: null, transitions: null, depth: null, memoryMb: null, panElapsedS: null,
-    wallMs: 0, compileMs: 0, timeLimitMs: capMs, defines: [`-DN=${n}`, `-DM=${m}`, ...defines], errorLine: null,
+    wallMs: 0, cpuMs: null, compileMs: 0, timeLimitMs: capMs, defines: [`-DN=${n}`, `-DM=${m}`, ...defines], errorLine: null,
   };
   try {
     copyFileSync(path.join(dir, file), path.join(tmp, file));
@@ -210,12 +221,13 @@ function runSpin(dir: string, model: RaceModel, n: number, m: number, capMs: num
     const compileMs = Date.now() - c0;
     const capS = Math.ceil(capMs / 1000);
     const t0 = Date.now();
-    const pan = spawnSync("timeout", ["-s", "INT", "-k", "15", String(capS), "./pan", "-m1000000", "-w27"], {
-      cwd: tmp, encoding: "utf8", maxBuffer: 64 << 20,
-    });
+    const script = `TIMEFORMAT='__CPU %U %S'; time timeout -s INT -k 15 ${capS} ./pan -m1000000 -w27`;
+    const pan = spawnSync("bash", ["-c", script], { cwd: tmp, encoding: "utf8", maxBuffer: 64 << 20 });
     const wallMs = Date.now() - t0;
     const out = `${pan.stdout ?? ""}\n${pan.stderr ?? ""}`;
     const errors = num(out, /errors:\s*(\d+)/);
+    const cpuM = /__CPU ([\d.]+) ([\d.]+)/.exec(out);
+    const cpuMs = cpuM ? Math.round((Number(cpuM[1]) + Number(cpuM[2])) * 1000) : null;
     const timedOut = pan.status === 124 || pan.status === 137 || /Interrupted/.test(out) || wallMs >= capS * 1000;
     const outOfMemory = /out of memory|pan: reached -DMEMLIM bound/i.test(out);
     const errLine = /^pan:\d+: .*$/m.exec(out)?.[0] ?? null;
@@ -250,6 +262,7 @@ function runSpin(dir: string, model: RaceModel, n: number, m: number, capMs: num
       memoryMb: num(out, /([\d.]+)\s+total actual memory usage/),
       panElapsedS: num(out, /pan: elapsed time ([\d.e+-]+) seconds/),
       wallMs,
+      cpuMs,
       compileMs,
       errorLine: errLine,
     };
@@ -336,7 +349,31 @@ function fmtNum(x: number | null): string {
   return String(x);
 }
 
+/** A markdown table of a results file (for docs/bench.md). */
+export function markdownTable(res: { race: RaceEntry[] }): string {
+  const rows = ["| model | N×M | strategy | verdict | executions | states | steps (replay %) | steps/s | wall | CPU | 1st violation | stop |", "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|"];
+  for (const e of res.race) {
+    for (const r of Object.values(e.runs)) {
+      const rp = r.steps > 0 ? ` (${Math.round((100 * r.replaySteps) / r.steps)} %)` : "";
+      rows.push(
+        `| ${e.model} | ${e.n}×${e.m} | ${r.strategy} | ${r.ok ? "" : "**"}${r.verdict}${r.ok ? "" : "**"} | ${fmtNum(r.executions)} | ${fmtNum(r.statesStored)} | ${fmtNum(r.steps)}${rp} | ${fmtNum(r.stepsPerSec)} | ${fmtMs(r.wallMs)} | ${fmtMs(r.cpuMs ?? null)} | ${fmtMs(r.firstViolationMs)} | ${r.stopReason ?? ""} |`,
+      );
+    }
+    const s = e.spin;
+    if (s)
+      rows.push(
+        `| ${e.model} | ${e.n}×${e.m} | SPIN | ${s.ok ? "" : "**"}${s.verdict}${s.ok ? "" : "**"} | | ${fmtNum(s.states)} | | | ${fmtMs(s.wallMs)} (pan ${s.panElapsedS ?? "-"} s) | ${fmtMs(s.cpuMs ?? null)} | | ${s.stopReason ?? ""} |`,
+      );
+  }
+  return rows.join("\n");
+}
+
 function main(argv: string[]): number {
+  const tableAt = argv.indexOf("--table");
+  if (tableAt >= 0) {
+    process.stdout.write(`${markdownTable(JSON.parse(readFileSync(argv[tableAt + 1]!, "utf8")) as { race: RaceEntry[] })}\n`);
+    return 0;
+  }
   const childAt = argv.indexOf("--child");
   if (childAt >= 0) {
     const job = JSON.parse(argv[childAt + 1]!) as ChildJob;
@@ -356,6 +393,7 @@ function main(argv: string[]): number {
   const version = noSpin ? null : spinVersion();
   const dir = version ? spinDir() : null;
   const t0 = Date.now();
+  const load0 = Math.round(os.loadavg()[0]! * 100) / 100;
   const entries: RaceEntry[] = [];
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   log(`tdxmc bench${quick ? " --quick" : ""}: ${os.cpus().length} cpus, node ${process.version}, ${version ? `SPIN: ${version.split("\n")[0]} (${dir})` : "SPIN not run"}`);
@@ -385,12 +423,14 @@ function main(argv: string[]): number {
       let best: RaceEntry["best"] = null;
       for (const r of Object.values(entry.runs)) {
         if (!r.ok || r.strategy === "bounded2") continue;
-        if (best === null || r.wallMs < best.wallMs) best = { strategy: r.strategy, wallMs: r.wallMs, spinWallMs: null, ratioToSpin: null, ratioToSpinElapsed: null };
+        if (best === null || r.wallMs < best.wallMs) best = { strategy: r.strategy, wallMs: r.wallMs, spinWallMs: null, ratioToSpin: null, ratioToSpinElapsed: null, cpuMs: r.cpuMs, spinCpuMs: null, ratioToSpinCpu: null };
       }
       if (best && entry.spin && entry.spin.ok) {
         best.spinWallMs = entry.spin.wallMs;
         best.ratioToSpin = ratio(best.wallMs, entry.spin.wallMs);
         if (entry.spin.panElapsedS !== null && entry.spin.panElapsedS > 0) best.ratioToSpinElapsed = ratio(best.wallMs, entry.spin.panElapsedS * 1000);
+        best.spinCpuMs = entry.spin.cpuMs;
+        if (entry.spin.cpuMs !== null) best.ratioToSpinCpu = ratio(best.cpuMs, entry.spin.cpuMs);
       }
       entry.best = best;
       entries.push(entry);
@@ -409,6 +449,9 @@ function main(argv: string[]): number {
       node: process.version,
       v8: process.versions.v8,
       platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      /** 1-minute load average when the run started and ended: other work on the machine skews wall times. */
+      loadAvgStart: load0,
+      loadAvgEnd: Math.round(os.loadavg()[0]! * 100) / 100,
     },
     spin: version
       ? {
