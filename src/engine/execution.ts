@@ -93,12 +93,20 @@ export class Execution {
   readonly evEnvFail: boolean[] = [];
   /** The step completed something (thread end or ThreadApi.progress()). */
   readonly evProgress: boolean[] = [];
+  /** Observer groups the step touched (objects of invariants it wrote, windows it opened/closed). */
+  readonly evGroup: number[] = [];
   rootChoices: number[] = [];
   rootChoiceK: number[] = [];
 
   violations: Violation[] = [];
   /** A fatal violation ended this execution. */
   fatal = false;
+  /**
+   * End the execution at the first fatal violation (default). Explorers that collect every
+   * violated property turn this off: the failing thread is still terminated (an assertion), but
+   * the other threads go on, so that violations and races behind it are still reached.
+   */
+  stopOnFatal = true;
   /** Labels of every step and choice executed by this Execution object (across resets): coverage. */
   readonly coverage = new Set<string>();
 
@@ -158,7 +166,7 @@ export class Execution {
     this.memH1 = this.initH1;
     this.memH2 = this.initH2;
     for (const a of [this.evTid, this.evKind, this.evObj, this.evObjs, this.evMode, this.evRead, this.evWrite,
-      this.evLabel, this.evChoices, this.evChoiceK, this.evEnvFail, this.evProgress] as unknown[][])
+      this.evLabel, this.evChoices, this.evChoiceK, this.evEnvFail, this.evProgress, this.evGroup] as unknown[][])
       a.length = 0;
     this.rootChoices = [];
     this.rootChoiceK = [];
@@ -173,7 +181,9 @@ export class Execution {
       this.l2[t] = mix32(t + 0x7654321);
       this.gens[t] = this.program.threads[t]!.body(this.ctxs[t]!);
     }
-    for (let t = 0; t < this.n && !this.fatal; t++) this.resume(t, 0);
+    // Every thread starts (runs to its first visible op) even if one fails on the way, so that
+    // the root choices recorded do not depend on whether the execution stops at violations.
+    for (let t = 0; t < this.n; t++) this.resume(t, 0);
   }
 
   isEnabled(t: number): boolean {
@@ -210,6 +220,13 @@ export class Execution {
 
   /** Does thread `t`'s pending op conflict with executed event `e`? (Conservative for the pending op.) */
   pendingConflictsWith(t: number, e: number): boolean {
+    // The local code after t's op may open or close a window: unknown before it runs.
+    if (this.pending[t] && this.evGroup[e] !== 0) return true;
+    return this.pendingTouches(t, e);
+  }
+
+  /** The object part of `pendingConflictsWith` (observer groups ignored). */
+  pendingTouches(t: number, e: number): boolean {
     const op = this.pending[t];
     if (!op) return false;
     const pm = pendingMode(op);
@@ -337,6 +354,13 @@ export class Execution {
     this.evChoiceK.push(null);
     this.evEnvFail.push(false);
     this.evProgress.push(false);
+    let grp = 0;
+    if (mode === M.W || mode === M.S) {
+      const g = this.program.objGroups;
+      if (op.objs) for (const o of op.objs) grp |= g[o]!;
+      else if (op.o >= 0) grp = g[op.o]!;
+    }
+    this.evGroup.push(grp);
     this.coverage.add(op.label);
     const e = this.evTid.length - 1;
     this.pending[t] = null;
@@ -364,6 +388,7 @@ export class Execution {
 
   private resume(t: number, v: number): void {
     const gen = this.gens[t]!;
+    this.program.world.current = this.ctxs[t]!;
     let val = v;
     for (;;) {
       let res: IteratorResult<Op, void>;
@@ -418,8 +443,9 @@ export class Execution {
   }
 
   addViolation(property: string, message: string, thread: number, fatal: boolean, cycleStart?: number): void {
-    if (fatal) this.fatal = true;
     if (this.props && !this.props.has(property)) return;
+    if (fatal && this.stopOnFatal) this.fatal = true;
+    if (this.violations.some((v) => v.property === property)) return;
     const v: Violation = { property, message, thread, step: this.evTid.length, fatal };
     if (cycleStart !== undefined) v.cycleStart = cycleStart;
     this.violations.push(v);
@@ -427,6 +453,12 @@ export class Execution {
 
   windowEnter(key: number): void {
     this.windows.set(key, (this.windows.get(key) ?? 0) + 1);
+    this.touchKey(key);
+  }
+
+  private touchKey(key: number): void {
+    const e = this.evTid.length - 1;
+    if (e >= 0) this.evGroup[e]! |= this.program.keyGroups.get(key) ?? 0;
   }
 
   windowExit(key: number): void {
@@ -434,6 +466,7 @@ export class Execution {
     if (c < 0) throw new Error(`window ${key} exited more often than entered`);
     this.windows.set(key, c);
     this.exited.push(key);
+    this.touchKey(key);
   }
 
   inWindow(key: number): boolean {
@@ -519,6 +552,7 @@ function overlap(aObjs: readonly number[] | null, a: number, bObjs: readonly num
 
 /** Do executed events e and f conflict (same object, not both reads / both shared)? */
 export function eventsConflict(ex: Execution, e: number, f: number): boolean {
+  if ((ex.evGroup[e]! & ex.evGroup[f]!) !== 0) return true;
   const a = ex.evMode[e]!;
   const b = ex.evMode[f]!;
   if (a === M.None || b === M.None) return false;

@@ -38,6 +38,12 @@ export interface Invariant {
   name: string;
   /** null when it holds; otherwise a message. Reads shared state with `peek()`. */
   check(): string | null;
+  /**
+   * Objects the check reads. DPOR treats writes to any two of them as dependent so that every
+   * state the invariant can tell apart is still visited; without it, every object counts.
+   * (Only used for invariants checked after every step.)
+   */
+  objs?: readonly number[];
 }
 
 /** An invariant over one key (a slot, a GFN), checked when no thread has a window open on it. */
@@ -60,6 +66,12 @@ export interface Program {
   readonly final: readonly Invariant[];
   /** Named properties the program can violate, beyond assertion, deadlock and livelock. */
   readonly properties: readonly string[];
+  /**
+   * Observer groups for partial-order reduction: bit set per object (the invariants that read it,
+   * folded modulo 31) and per window key. Steps that touch a common group are dependent.
+   */
+  readonly objGroups: Int32Array;
+  readonly keyGroups: ReadonlyMap<number, number>;
 }
 
 export interface ProgramParts {
@@ -83,7 +95,23 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
   for (const i of parts.quiescent ?? []) props.add(i.name);
   for (const i of parts.final ?? []) props.add(i.name);
   for (const p of parts.properties ?? []) props.add(p);
+  const objGroups = new Int32Array(world.objs.length);
+  const keyGroups = new Map<number, number>();
+  let g = 0;
+  for (const inv of parts.invariants ?? []) {
+    const bit = 1 << g++ % 31;
+    for (const o of inv.objs ?? world.objs.map((x) => x.id)) objGroups[o]! |= bit;
+  }
+  for (const q of parts.quiescent ?? []) {
+    for (const key of q.keys) {
+      const bit = 1 << g++ % 31;
+      for (const o of q.objsOf(key)) objGroups[o]! |= bit;
+      keyGroups.set(key, (keyGroups.get(key) ?? 0) | bit);
+    }
+  }
   return {
+    objGroups,
+    keyGroups,
     name,
     world,
     threads: parts.threads,

@@ -97,6 +97,12 @@ export interface ExploreResult {
   stats: Stats;
   /** Labels of every step reached at least once, sorted. */
   coverage: string[];
+  /**
+   * Selected properties this strategy does not decide completely even when exhaustive (livelock
+   * outside state caching: only cycles closed on the current path are judged). A "verified"
+   * verdict says nothing about these.
+   */
+  notDecided: string[];
 }
 
 /** Count preemptions: switches away from a thread that could have continued. */

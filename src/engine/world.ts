@@ -27,6 +27,11 @@ export class World {
   private sealed = false;
   /** The memory of the execution currently running. Explorers swap/reset it; models read it via primitives. */
   mem: Int32Array = new Int32Array(0);
+  /**
+   * The thread whose code is running now (set by the engine around every resume), so that library
+   * code called from thread code (a SEAMCALL leaf) can assert or report without being handed it.
+   */
+  current: import("./program.js").ThreadApi | null = null;
 
   alloc(name: string, kind: string, init: readonly number[], fmt: Formatter = decimal): ObjInfo {
     if (this.sealed) throw new Error(`World: cannot allocate '${name}' after the program started`);

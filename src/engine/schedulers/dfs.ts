@@ -81,6 +81,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const oracle = new StackOracle();
   const props = opts.properties ? new Set(opts.properties) : null;
   const ex = new Execution(program, oracle, props);
+  ex.stopOnFatal = !opts.allViolations;
   const n = ex.n;
   const stack: Node[] = [];
   let rootChoices: number[] = [];
@@ -102,6 +103,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   let vc = new Int32Array(0);
   const seq: number[] = [];
   const objEvents: number[][] = program.world.objs.map(() => []);
+  const groupEvents: number[][] = Array.from({ length: 31 }, () => []);
   let stamp = new Int32Array(1024);
   let stampNow = 0;
   const enabledAt: number[] = [];
@@ -243,7 +245,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       stats.steps++;
       ended = afterStep(i);
     }
-    if (ex.fatal) stats.violating++;
+    if (ex.violations.some((v) => v.fatal)) stats.violating++;
     if (dpor) analyzeRaces(Math.max(0, replayLen - 1));
     return recordViolations();
   }
@@ -284,14 +286,15 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   /** Source-DPOR race detection over the events from `from` on (earlier ones were analysed before). */
   function analyzeRaces(from: number): void {
     const len = ex.length;
-    if (stamp.length < len) stamp = new Int32Array(Math.max(len, stamp.length * 2));
-    if (vc.length < len * n) {
-      const bigger = new Int32Array(Math.max(len * n, vc.length * 2, 64 * n));
+    if (stamp.length < len + n) stamp = new Int32Array(Math.max(len + n, stamp.length * 2));
+    if (vc.length < (len + n) * n) {
+      const bigger = new Int32Array(Math.max((len + n) * n, vc.length * 2, 64 * n));
       bigger.set(vc);
       vc = bigger;
     }
-    // Events per object, so each event only meets the events it can conflict with.
+    // Events per object and per observer group, so each event meets only what it can conflict with.
     for (const l of objEvents) l.length = 0;
+    for (const l of groupEvents) l.length = 0;
     const lastOf = new Array<number>(n).fill(-1);
     const prevOf = new Array<number>(len).fill(-1);
     for (let e = 0; e < len; e++) {
@@ -300,6 +303,18 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       lastOf[t] = e;
     }
     const objsOfEvent = (e: number): readonly number[] => ex.evObjs[e] ?? (ex.evObj[e]! >= 0 ? [ex.evObj[e]!] : []);
+    const candidates = (e: number, visit: (f: number) => void): void => {
+      stampNow++;
+      const go = (list: number[]): void => {
+        for (const f of list) {
+          if (stamp[f] === stampNow) continue;
+          stamp[f] = stampNow;
+          visit(f);
+        }
+      };
+      for (const o of objsOfEvent(e)) go(objEvents[o]!);
+      for (let g = ex.evGroup[e]!; g !== 0; g &= g - 1) go(groupEvents[lowestBit(g)]!);
+    };
     for (let e = 0; e < len; e++) {
       if (e >= from) {
         // Vector clock of e (those of earlier events are kept from the previous execution: same prefix).
@@ -308,61 +323,75 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         const p = prevOf[e]!;
         if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
         else for (let u = 0; u < n; u++) vc[row + u] = 0;
-        stampNow++;
-        for (const o of objsOfEvent(e)) {
-          for (const f of objEvents[o]!) {
-            if (stamp[f] === stampNow) continue;
-            stamp[f] = stampNow;
-            if (ex.evTid[f] === t || !eventsConflict(ex, f, e)) continue;
-            const fr = f * n;
-            for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
-          }
-        }
+        candidates(e, (f) => {
+          if (ex.evTid[f] === t || !eventsConflict(ex, f, e)) return;
+          const fr = f * n;
+          for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
+        });
         vc[row + t] = seq[e]!;
         // Races e1 -> e: conflicting, other thread, not ordered before e through e's own thread.
-        if (e > 0) {
-          stampNow++;
-          for (const o of objsOfEvent(e)) {
-            for (const e1 of objEvents[o]!) {
-              if (stamp[e1] === stampNow) continue;
-              stamp[e1] = stampNow;
-              const t1 = ex.evTid[e1]!;
-              if (t1 === t || !eventsConflict(ex, e1, e)) continue;
-              if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) continue;
-              addBacktrack(e1, e);
-            }
-          }
-        }
+        candidates(e, (e1) => {
+          const t1 = ex.evTid[e1]!;
+          if (t1 === t || !eventsConflict(ex, e1, e)) return;
+          if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) return;
+          addBacktrack(e1, e, t, row, seq[e]!);
+        });
       }
       for (const o of objsOfEvent(e)) objEvents[o]!.push(e);
+      for (let g = ex.evGroup[e]!; g !== 0; g &= g - 1) groupEvents[lowestBit(g)]!.push(e);
+    }
+    // The execution may have ended early (a violation, a cycle, a deadlock, sleep-set blocking):
+    // the pending op of every unfinished thread is a next event whose races must be reversed too.
+    for (let q = 0; q < n; q++) {
+      if (ex.done[q] || !ex.pending[q]) continue;
+      const row = (len + q) * n;
+      const p = lastOf[q]!;
+      if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
+      else for (let u = 0; u < n; u++) vc[row + u] = 0;
+      const sq = (p >= 0 ? seq[p]! : 0) + 1;
+      for (let f = 0; f < len; f++) {
+        if (ex.evTid[f] === q || !ex.pendingConflictsWith(q, f)) continue;
+        if (!ex.pendingTouches(q, f)) continue; // a group-only conflict orders nothing yet
+        const fr = f * n;
+        for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
+      }
+      vc[row + q] = sq;
+      for (let e1 = 0; e1 < len; e1++) {
+        const t1 = ex.evTid[e1]!;
+        if (t1 === q || !ex.pendingConflictsWith(q, e1)) continue;
+        if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) continue;
+        addBacktrack(e1, len, q, row, sq);
+      }
     }
   }
 
-  /** Reverse the race e1 -> e2: make an initial of notdep(e1).e2 explorable at node e1. */
-  function addBacktrack(e1: number, e2: number): void {
+  /**
+   * Reverse the race e1 -> e2: make an initial of notdep(e1).e2 explorable at node e1.
+   * e2 is given by position (events before it are considered), thread, vector-clock row and sequence number.
+   */
+  function addBacktrack(e1: number, e2: number, t2: number, row2: number, seq2: number): void {
     const nd = stack[e1]!;
     const t1 = ex.evTid[e1]!;
     const s1 = seq[e1]!;
     const firstSeq = new Array<number>(n).fill(Infinity);
     let initials = 0;
-    const consider = (f: number): void => {
-      const tf = ex.evTid[f]!;
+    const consider = (tf: number, row: number, sq: number): void => {
       if (firstSeq[tf] !== Infinity) return;
       let isInitial = true;
       for (let u = 0; u < n; u++) {
-        if (u !== tf && firstSeq[u] !== Infinity && vc[f * n + u]! >= firstSeq[u]!) {
+        if (u !== tf && firstSeq[u] !== Infinity && vc[row + u]! >= firstSeq[u]!) {
           isInitial = false;
           break;
         }
       }
-      firstSeq[tf] = seq[f]!;
+      firstSeq[tf] = sq;
       if (isInitial) initials |= 1 << tf;
     };
     for (let f = e1 + 1; f < e2; f++) {
       if (vc[f * n + t1]! >= s1) continue; // happens after e1
-      consider(f);
+      consider(ex.evTid[f]!, f * n, seq[f]!);
     }
-    consider(e2);
+    consider(t2, row2, seq2);
     if ((initials & (nd.backtrack | nd.sleep)) !== 0) return;
     const en = initials & nd.enabled;
     if (en !== 0) nd.backtrack |= 1 << lowestBit(en);
@@ -460,7 +489,9 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   stats.wallMs = Date.now() - t0;
   const exhaustive = !stop && stopReason === undefined;
   const verdict = violations.length > 0 ? "violated" : exhaustive ? (cfg.mode === "bounded" ? "no-violation-found" : "verified") : "incomplete";
-  const res: ExploreResult = { program: program.name, verdict, exhaustive, violations, stats, coverage: [...ex.coverage].sort() };
+  const livelockSelected = props === null || props.has("livelock");
+  const notDecided = livelockSelected && !graph && !violations.some((v) => v.property === "livelock") ? ["livelock"] : [];
+  const res: ExploreResult = { program: program.name, verdict, exhaustive, violations, stats, coverage: [...ex.coverage].sort(), notDecided };
   if (stopReason) res.stopReason = stopReason;
   return res;
 }

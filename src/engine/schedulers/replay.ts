@@ -35,6 +35,9 @@ class ScheduleOracle implements Oracle {
 export function replay(program: Program, schedule: Schedule, properties?: readonly string[]): ReplayResult {
   const oracle = new ScheduleOracle();
   const ex = new Execution(program, oracle, properties ? new Set(properties) : null);
+  // Follow the whole schedule: a counterexample recorded while collecting every violation may
+  // pass an earlier fatal one.
+  ex.stopOnFatal = false;
   oracle.list = schedule.rootChoices;
   ex.reset();
   if (oracle.pos !== oracle.list.length)

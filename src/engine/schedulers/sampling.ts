@@ -28,6 +28,7 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
   const random = rng(opts.seed ?? 1);
   const oracle = new RandomOracle(random);
   const ex = new Execution(program, oracle, opts.properties ? new Set(opts.properties) : null);
+  ex.stopOnFatal = !opts.allViolations;
   const violations: Counterexample[] = [];
   const seen = new Set<string>();
   const max = opts.maxExecutions ?? DEFAULT_SAMPLES;
@@ -61,7 +62,7 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
     if (end === "complete") stats.complete++;
     else if (end === "deadlock") stats.blocked++;
     else if (end === "cycle") stats.cycles++;
-    if (ex.fatal) stats.violating++;
+    if (ex.violations.some((v) => v.fatal)) stats.violating++;
     let stop = false;
     for (const v of ex.violations) {
       if (seen.has(v.property)) continue;
@@ -80,6 +81,7 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
     violations,
     stats,
     coverage: [...ex.coverage].sort(),
+    notDecided: [],
   };
   if (stopReason) res.stopReason = stopReason;
   return res;
