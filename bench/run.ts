@@ -5,7 +5,7 @@
 //   node dist/bench/run.js [--quick] [--no-spin] [--only MODEL[:NxM]] [--out FILE] [--cap SECONDS]
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -169,8 +169,22 @@ function runChild(job: ChildJob): EngineRun {
   };
 }
 
+/**
+ * The children run from a private copy of the compiled tree, taken when the run starts, so that a
+ * rebuild of dist/ by other work during a long run cannot change the engine being measured.
+ */
+let childEntry = fileURLToPath(import.meta.url);
+function snapshotBuild(): string | null {
+  if (path.basename(path.dirname(HERE)) !== "dist") return null;
+  const snap = mkdtempSync(path.join(os.tmpdir(), "tdxmc-bench-dist-"));
+  for (const d of ["src", "bench"]) cpSync(path.join(ROOT, "dist", d), path.join(snap, d), { recursive: true });
+  writeFileSync(path.join(snap, "package.json"), '{"type":"module"}\n');
+  childEntry = path.join(snap, "bench", path.basename(fileURLToPath(import.meta.url)));
+  return snap;
+}
+
 function spawnEngine(job: ChildJob): EngineRun {
-  const self = fileURLToPath(import.meta.url);
+  const self = childEntry;
   const args = [...process.execArgv, self, "--child", JSON.stringify(job)];
   const res = spawnSync(process.execPath, args, { encoding: "utf8", timeout: job.timeLimitMs + 60_000, maxBuffer: 64 << 20 });
   const line = res.stdout?.trim().split("\n").pop() ?? "";
@@ -392,6 +406,7 @@ function main(argv: string[]): number {
   const plan = quick ? quickPlan(capMs) : fullPlan(capMs);
   const version = noSpin ? null : spinVersion();
   const dir = version ? spinDir() : null;
+  const snap = snapshotBuild();
   const t0 = Date.now();
   const load0 = Math.round(os.loadavg()[0]! * 100) / 100;
   const entries: RaceEntry[] = [];
@@ -464,6 +479,7 @@ function main(argv: string[]): number {
     race: entries,
   };
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  if (snap) rmSync(snap, { recursive: true, force: true });
   const bad = entries.flatMap((e) => Object.values(e.runs).filter((r) => r.verdict !== "incomplete" && r.verdict !== "no-violation-found" && !r.ok).map((r) => `${e.model} ${e.size} ${r.strategy}: ${r.verdict}`));
   log(`wrote ${out} in ${fmtMs(Date.now() - t0)}`);
   if (bad.length > 0) {
