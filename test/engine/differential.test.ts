@@ -2,7 +2,7 @@
 // same final states and violate the same properties as plain exhaustive enumeration.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ExploreResult } from "../../src/engine/index.js";
+import { exhaustiveExplore, type ExploreResult } from "../../src/engine/index.js";
 import { build, progArb, type Built, type GenOptions, type ProgDesc } from "./gen.js";
 import { cache, dpor, plain, replaysAll, run, sleep } from "./helpers.js";
 
@@ -87,6 +87,18 @@ describe("differential soundness against plain exhaustive enumeration", () => {
     fc.assert(fc.property(progArb(FULL), (d) => same(d, dpor)), { numRuns: 3000, seed: SEED + 3 });
   });
 
+  // ENGINE BUG: wait-until disabled again by a later write (see engine-bugs.test.ts). Unskip
+  // when DPOR analyses the races of blocked threads' pending waits.
+  it.skip("DPOR: same final states and violated properties (no in-execution fatal checks, waits included)", () => {
+    fc.assert(fc.property(progArb({ fatal: false }), (d) => same(d, dpor)), { numRuns: 2000, seed: SEED + 10 });
+  });
+
+  // ENGINE BUG: DPOR cuts an execution at a retry loop's cycle without reversing the races of the
+  // other threads' pending steps (see engine-bugs.test.ts). Unskip when fixed.
+  it.skip("DPOR: retry loops reach the same final states", () => {
+    fc.assert(fc.property(progArb({ spin: true, fatal: false, waits: false }), (d) => same(d, dpor, ["livelock"])), { numRuns: 1000, seed: SEED + 11 });
+  });
+
   it("retry loops (spin on a load, declared with loopHead): sleep sets and caching reach the same final states", () => {
     // Livelock verdicts differ by design (only `cache` decides livelock): see the next test and engine-bugs.test.ts.
     const opts: GenOptions = { spin: true };
@@ -147,6 +159,19 @@ describe("differential soundness against plain exhaustive enumeration", () => {
       }),
       { numRuns: 1000, seed: SEED + 6 },
     );
+  });
+
+  it("the comparison has teeth: a 'reduction' that stops after 3 executions is caught", () => {
+    const truncated = (b: Built): ExploreResult => exhaustiveExplore(b.program, { allViolations: true, maxExecutions: 3 });
+    const ds = fc.sample(progArb(FULL), { numRuns: 200, seed: SEED + 12 });
+    let caught = 0;
+    for (const d of ds) {
+      const b = build(d);
+      const ref = run(b, plain);
+      const got = run(b, truncated);
+      if (JSON.stringify(got.finals) !== JSON.stringify(ref.finals) || JSON.stringify(got.violated) !== JSON.stringify(ref.violated)) caught++;
+    }
+    expect(caught).toBeGreaterThan(50);
   });
 
   it("a reduction that really reduces: DPOR explores strictly fewer executions on some programs", () => {
