@@ -9,7 +9,7 @@ import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { boundedExplore, dporExplore, exhaustiveExplore, type ExploreResult } from "../src/engine/index.js";
+import { Execution, boundedExplore, dporExplore, exhaustiveExplore, type ExploreResult } from "../src/engine/index.js";
 import { EXPECTED, RACE_MODELS, SIZES, raceModel, spinSource, type RaceModel } from "./race.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -51,6 +51,12 @@ export interface EngineRun {
   steps: number;
   replaySteps: number;
   freshSteps: number;
+  /**
+   * How the engine goes back to a branch point: "re-execute" (the prefix's steps run again from the
+   * initial state; they are counted in `steps` and `replaySteps`) or "restore" (a snapshot is
+   * restored and the threads' generators re-fed; `steps` are all fresh, `replaySteps` counts re-fed values).
+   */
+  replayMode: "re-execute" | "restore";
   maxDepth: number;
   wallMs: number;
   /** CPU time (user + system) of the child process during the exploration. */
@@ -137,6 +143,8 @@ function runChild(job: ChildJob): EngineRun {
   const props = r.violations.map((v) => v.property);
   const ok = exp.verdict === "verified" ? r.verdict === "verified" : r.verdict === "violated" && props.includes(exp.property!);
   const secs = Math.max(s.wallMs, 1) / 1000;
+  const restoreMode = typeof (Execution.prototype as unknown as Record<string, unknown>)["restore"] === "function";
+  const fresh = restoreMode ? s.steps : s.steps - s.replaySteps;
   const mem = process.memoryUsage();
   return {
     strategy: job.strategy,
@@ -155,12 +163,13 @@ function runChild(job: ChildJob): EngineRun {
     statesStored: s.statesStored,
     steps: s.steps,
     replaySteps: s.replaySteps,
-    freshSteps: s.steps - s.replaySteps,
+    freshSteps: fresh,
+    replayMode: restoreMode ? "restore" : "re-execute",
     maxDepth: s.maxDepth,
     wallMs: s.wallMs,
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     stepsPerSec: Math.round(s.steps / secs),
-    freshStepsPerSec: Math.round((s.steps - s.replaySteps) / secs),
+    freshStepsPerSec: Math.round(fresh / secs),
     executionsPerSec: Math.round(s.executions / secs),
     firstViolationMs: s.firstViolationMs >= 0 ? s.firstViolationMs : null,
     coverage: r.coverage.length,
@@ -192,7 +201,7 @@ function spawnEngine(job: ChildJob): EngineRun {
   const why = res.error ? String(res.error) : `exit ${res.status ?? res.signal}: ${(res.stderr ?? "").trim().split("\n").slice(-3).join(" | ")}`;
   return {
     strategy: job.strategy, engineStrategy: job.strategy, timeLimitMs: job.timeLimitMs, verdict: "error", ok: false, stopReason: "error", violations: [],
-    complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, executions: 0, statesStored: 0, steps: 0, replaySteps: 0, freshSteps: 0,
+    complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, executions: 0, statesStored: 0, steps: 0, replaySteps: 0, freshSteps: 0, replayMode: "re-execute",
     maxDepth: 0, wallMs: 0, cpuMs: 0, stepsPerSec: 0, freshStepsPerSec: 0, executionsPerSec: 0, firstViolationMs: null, coverage: 0, heapMb: 0, rssMb: 0,
     error: why,
   };
@@ -365,10 +374,10 @@ function fmtNum(x: number | null): string {
 
 /** A markdown table of a results file (for docs/bench.md). */
 export function markdownTable(res: { race: RaceEntry[] }): string {
-  const rows = ["| model | N×M | strategy | verdict | executions | states | steps (replay %) | steps/s | wall | CPU | 1st violation | stop |", "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|"];
+  const rows = ["| model | N×M | strategy | verdict | executions | states | steps | steps/s | wall | CPU | 1st violation | stop |", "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|"];
   for (const e of res.race) {
     for (const r of Object.values(e.runs)) {
-      const rp = r.steps > 0 ? ` (${Math.round((100 * r.replaySteps) / r.steps)} %)` : "";
+      const rp = r.replayMode === "restore" ? ` (+${fmtNum(r.replaySteps)} re-fed)` : r.steps > 0 ? ` (${Math.round((100 * r.replaySteps) / r.steps)} % replay)` : "";
       rows.push(
         `| ${e.model} | ${e.n}×${e.m} | ${r.strategy} | ${r.ok ? "" : "**"}${r.verdict}${r.ok ? "" : "**"} | ${fmtNum(r.executions)} | ${fmtNum(r.statesStored)} | ${fmtNum(r.steps)}${rp} | ${fmtNum(r.stepsPerSec)} | ${fmtMs(r.wallMs)} | ${fmtMs(r.cpuMs ?? null)} | ${fmtMs(r.firstViolationMs)} | ${r.stopReason ?? ""} |`,
       );
