@@ -41,18 +41,19 @@ class ThreadCtx implements ThreadApi {
     readonly name: string,
   ) {}
   assert(cond: boolean, message: string, property = "assertion"): asserts cond {
-    if (!cond) throw new AssertionFailure(property, message);
+    if (!cond && !this.ex.restoring) throw new AssertionFailure(property, message);
   }
   report(property: string, message: string): void {
-    this.ex.addViolation(property, message, this.id, false);
+    if (!this.ex.restoring) this.ex.addViolation(property, message, this.id, false);
   }
   enter(key: number): void {
-    this.ex.windowEnter(key);
+    if (!this.ex.restoring) this.ex.windowEnter(key);
   }
   exit(key: number): void {
-    this.ex.windowExit(key);
+    if (!this.ex.restoring) this.ex.windowExit(key);
   }
   loopHead(label: string, ...locals: number[]): void {
+    if (this.ex.restoring) return;
     let h1 = hashString(label) ^ Math.imul(this.id + 1, 0x27d4eb2d);
     let h2 = mix32(h1 ^ 0x165667b1);
     for (const v of locals) {
@@ -63,8 +64,29 @@ class ThreadCtx implements ThreadApi {
     this.ex.l2[this.id] = h2;
   }
   progress(): void {
-    this.ex.markProgress();
+    if (!this.ex.restoring) this.ex.markProgress();
   }
+}
+
+/**
+ * Everything needed to bring an execution back to an earlier point without re-running it from the
+ * start: shared memory, hashes, per-thread bookkeeping, and how many values each thread had been
+ * fed (a thread's generator is rebuilt by feeding its own recorded values again).
+ */
+export interface Snapshot {
+  mem: Int32Array;
+  memH1: number;
+  memH2: number;
+  l1: Int32Array;
+  l2: Int32Array;
+  pending: (Op | null)[];
+  done: boolean[];
+  windows: Map<number, number> | null;
+  histLen: Int32Array;
+  peekLen: Int32Array;
+  evLen: number;
+  violations: number;
+  fatal: boolean;
 }
 
 export class Execution {
@@ -76,6 +98,29 @@ export class Execution {
   readonly l1: Int32Array;
   readonly l2: Int32Array;
   private readonly gens: (Generator<Op, void, number> | null)[];
+  /** Values fed to each thread's generator since it started (op results and choice outcomes). */
+  private readonly hist: number[][];
+  /** True while generators are rebuilt from their history: thread-API side effects are suppressed. */
+  restoring = false;
+  /** Values fed to generators while rebuilding them (the cost of going back). */
+  refed = 0;
+  /** Per thread: values its code read with peek() (outside steps), in order. */
+  private readonly peeks: number[][];
+  private peekThread = 0;
+  private peekPos = 0;
+  /** While thread code runs: record what it peeks and fold it into its local state. */
+  private readonly recordPeek = (v: number): number => {
+    const t = this.peekThread;
+    this.peeks[t]!.push(v);
+    this.mixLocal(t, v);
+    return v;
+  };
+  /** While a thread is rebuilt: give back what it peeked the first time. */
+  private readonly replayPeek = (_v: number): number => {
+    const l = this.peeks[this.peekThread]!;
+    if (this.peekPos >= l.length) throw new Error(`thread ${this.program.threads[this.peekThread]!.name} is not deterministic: it peeks more when rebuilt`);
+    return l[this.peekPos++]!;
+  };
   private readonly ctxs: ThreadCtx[];
 
   // Events (one per executed visible step), as parallel arrays.
@@ -134,6 +179,8 @@ export class Execution {
     this.l1 = new Int32Array(n);
     this.l2 = new Int32Array(n);
     this.gens = new Array(n).fill(null);
+    this.hist = Array.from({ length: n }, () => []);
+    this.peeks = Array.from({ length: n }, () => []);
     this.ctxs = program.threads.map((t, i) => new ThreadCtx(this, i, t.name));
     let h1 = 0;
     let h2 = 0;
@@ -180,10 +227,78 @@ export class Execution {
       this.l1[t] = mix32(t + 0x1234567);
       this.l2[t] = mix32(t + 0x7654321);
       this.gens[t] = this.program.threads[t]!.body(this.ctxs[t]!);
+      this.hist[t]!.length = 0;
+      this.peeks[t]!.length = 0;
     }
     // Every thread starts (runs to its first visible op) even if one fails on the way, so that
     // the root choices recorded do not depend on whether the execution stops at violations.
-    for (let t = 0; t < this.n; t++) this.resume(t, 0);
+    for (let t = 0; t < this.n; t++) this.resume(t, 0, true);
+  }
+
+  snapshot(): Snapshot {
+    return {
+      mem: this.mem.slice(),
+      memH1: this.memH1,
+      memH2: this.memH2,
+      l1: this.l1.slice(),
+      l2: this.l2.slice(),
+      pending: this.pending.slice(),
+      done: this.done.slice(),
+      windows: this.windows.size > 0 ? new Map(this.windows) : null,
+      histLen: Int32Array.from(this.hist, (h) => h.length),
+      peekLen: Int32Array.from(this.peeks, (p) => p.length),
+      evLen: this.evTid.length,
+      violations: this.violations.length,
+      fatal: this.fatal,
+    };
+  }
+
+  /**
+   * Go back to `s`, taken earlier in this same execution (the events before it are unchanged).
+   * Threads that have not stepped since keep their generators; the others are rebuilt by feeding
+   * them their recorded values (deterministic thread code gives back the same pending op).
+   */
+  restore(s: Snapshot): void {
+    this.mem.set(s.mem);
+    this.memH1 = s.memH1;
+    this.memH2 = s.memH2;
+    this.l1.set(s.l1);
+    this.l2.set(s.l2);
+    this.windows = s.windows ? new Map(s.windows) : new Map();
+    this.exited.length = 0;
+    for (const a of [this.evTid, this.evKind, this.evObj, this.evObjs, this.evMode, this.evRead, this.evWrite,
+      this.evLabel, this.evChoices, this.evChoiceK, this.evEnvFail, this.evProgress, this.evGroup] as unknown[][])
+      a.length = s.evLen;
+    this.violations.length = s.violations;
+    this.fatal = s.fatal;
+    for (let t = 0; t < this.n; t++) {
+      const h = this.hist[t]!;
+      const len = s.histLen[t]!;
+      this.done[t] = s.done[t]!;
+      this.pending[t] = s.pending[t]!;
+      if (h.length === len) continue;
+      h.length = len;
+      this.peeks[t]!.length = s.peekLen[t]!;
+      if (s.done[t]) continue;
+      const gen = this.program.threads[t]!.body(this.ctxs[t]!);
+      this.gens[t] = gen;
+      this.restoring = true;
+      this.program.world.current = this.ctxs[t]!;
+      this.peekThread = t;
+      this.peekPos = 0;
+      this.program.world.onPeek = this.replayPeek;
+      try {
+        let r = gen.next(0);
+        for (let i = 0; i < len; i++) r = gen.next(h[i]!);
+        this.refed += len;
+        if (r.done || r.value.k !== s.pending[t]!.k || r.value.o !== s.pending[t]!.o)
+          throw new Error(`thread ${this.program.threads[t]!.name} is not deterministic: rebuilding it from its history gave another pending op`);
+        this.pending[t] = r.value;
+      } finally {
+        this.restoring = false;
+        this.program.world.onPeek = null;
+      }
+    }
   }
 
   isEnabled(t: number): boolean {
@@ -386,15 +501,20 @@ export class Execution {
     this.l2[t] = mix32((this.l2[t]! + Math.imul(v ^ 0x2545f491, 0x85ebca77)) | 0);
   }
 
-  private resume(t: number, v: number): void {
+  private resume(t: number, v: number, first = false): void {
     const gen = this.gens[t]!;
+    const hist = this.hist[t]!;
     this.program.world.current = this.ctxs[t]!;
     let val = v;
+    if (!first) hist.push(v);
     for (;;) {
       let res: IteratorResult<Op, void>;
+      this.peekThread = t;
+      this.program.world.onPeek = this.recordPeek;
       try {
         res = gen.next(val);
       } catch (err) {
+        this.program.world.onPeek = null;
         if (err instanceof AssertionFailure) {
           this.addViolation(err.property, err.message, t, true);
           this.done[t] = true;
@@ -403,6 +523,7 @@ export class Execution {
         }
         throw err;
       }
+      this.program.world.onPeek = null;
       if (res.done) {
         this.done[t] = true;
         this.pending[t] = null;
@@ -418,6 +539,7 @@ export class Execution {
         this.coverage.add(op.label);
         this.mixLocal(t, c);
         val = c;
+        hist.push(c);
         continue;
       }
       this.pending[t] = op;

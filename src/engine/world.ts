@@ -32,6 +32,18 @@ export class World {
    * code called from thread code (a SEAMCALL leaf) can assert or report without being handed it.
    */
   current: import("./program.js").ThreadApi | null = null;
+  /**
+   * Set by the engine while thread code runs: a thread that reads shared state outside a visible
+   * step (a sanity check with `peek()`) has its future depend on what it read, so the engine records
+   * the value (and replays it when it rebuilds the thread). Null outside thread code.
+   */
+  onPeek: ((v: number) => number) | null = null;
+
+  /** Read cell `i` (what every primitive's `peek()` uses). */
+  read(i: number): number {
+    const v = this.mem[i]!;
+    return this.onPeek === null ? v : this.onPeek(v);
+  }
 
   alloc(name: string, kind: string, init: readonly number[], fmt: Formatter = decimal): ObjInfo {
     if (this.sealed) throw new Error(`World: cannot allocate '${name}' after the program started`);

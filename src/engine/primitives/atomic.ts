@@ -43,7 +43,7 @@ export class Atomic {
   }
   /** The current value, for predicates, invariants and printing — never for thread code (not a step). */
   peek(): number {
-    return this.world.mem[this.info.base]!;
+    return this.world.read(this.info.base);
   }
 }
 

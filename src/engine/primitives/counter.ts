@@ -21,6 +21,6 @@ export class Counter {
     return op;
   }
   peek(): number {
-    return this.world.mem[this.info.base]!;
+    return this.world.read(this.info.base);
   }
 }

@@ -39,11 +39,11 @@ export class RwLock {
     yield this.writeAcquire(label);
   }
   readers(): number {
-    return this.world.mem[this.info.base + 1]!;
+    return this.world.read(this.info.base + 1);
   }
   /** Thread id of the writer holding the lock, or -1. */
   writer(): number {
-    const w = this.world.mem[this.info.base]!;
+    const w = this.world.read(this.info.base);
     return w > 0 ? w - 1 : -1;
   }
 }

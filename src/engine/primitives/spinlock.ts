@@ -20,7 +20,7 @@ export class SpinLock {
   }
   /** Owner thread id, or -1. */
   owner(): number {
-    return this.world.mem[this.info.base]! - 1;
+    return this.world.read(this.info.base) - 1;
   }
 }
 

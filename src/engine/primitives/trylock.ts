@@ -27,12 +27,12 @@ export class TryLock {
     return mkOp(K.ReleaseShared, this.info.id, this.info.base, 0, 0, label);
   }
   isFree(): boolean {
-    return this.world.mem[this.info.base] === 0;
+    return this.world.read(this.info.base) === 0;
   }
   heldExclusive(): boolean {
-    return (this.world.mem[this.info.base]! & 1) === 1;
+    return (this.world.read(this.info.base) & 1) === 1;
   }
   sharedCount(): number {
-    return this.world.mem[this.info.base]! >> 1;
+    return this.world.read(this.info.base) >> 1;
   }
 }

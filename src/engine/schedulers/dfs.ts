@@ -8,7 +8,7 @@
 //   - "bounded": every enabled thread, within a preemption bound (Musuvathi & Qadeer, PLDI 2007).
 // Choice outcomes are explored at the node whose step made them (an odometer per node).
 import { judgeCycle } from "../cycle.js";
-import { Execution, eventsConflict, type Oracle } from "../execution.js";
+import { Execution, eventsConflict, type Oracle, type Snapshot } from "../execution.js";
 import { FingerprintSet } from "../fpset.js";
 import { formatSchedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
@@ -46,6 +46,10 @@ interface Node {
   fp2: number;
   /** State id in the visited set (state caching), else -1. */
   sid: number;
+  /** The execution's state before this node's step, to come back to it without re-running the prefix. */
+  snap: Snapshot;
+  /** Events per thread before this node (for DPOR's vector clocks). */
+  seqCount: number[];
 }
 
 function lowestBit(m: number): number {
@@ -152,26 +156,37 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   /** Run one execution: replay stack[0..replayLen) then extend. Returns true to stop exploring. */
   function runOne(): boolean {
     stats.executions++;
-    oracle.replay = rootChoices;
-    oracle.pos = 0;
-    ex.reset();
-    rootChoices = ex.rootChoices.slice();
-    rootChoiceK = ex.rootChoiceK.slice();
-    if (visited && replayLen === 0) {
-      ex.fingerprint();
-      const isNew = visited.add(ex.fp1, ex.fp2);
-      curSid = visited.lastId;
-      graph?.addRoot(curSid, rootChoices);
-      if (!isNew) {
-        stats.cachePruned++;
-        return false;
+    let seqCount: number[];
+    if (replayLen === 0) {
+      oracle.replay = rootChoices;
+      oracle.pos = 0;
+      ex.reset();
+      rootChoices = ex.rootChoices.slice();
+      rootChoiceK = ex.rootChoiceK.slice();
+      seq.length = 0;
+      enabledAt.length = 0;
+      seqCount = new Array<number>(n).fill(0);
+      if (visited) {
+        ex.fingerprint();
+        const isNew = visited.add(ex.fp1, ex.fp2);
+        curSid = visited.lastId;
+        graph?.addRoot(curSid, rootChoices);
+        if (!isNew) {
+          stats.cachePruned++;
+          return false;
+        }
       }
-    }
-    seq.length = 0;
-    enabledAt.length = 0;
-    const seqCount = new Array<number>(n).fill(0);
-    for (let i = 0; i < replayLen; i++) {
+    } else {
+      // Go back to the state before node replayLen-1 and take its new branch.
+      const i = replayLen - 1;
       const nd = stack[i]!;
+      const before = ex.refed;
+      ex.restore(nd.snap);
+      stats.replaySteps += ex.refed - before;
+      seq.length = i;
+      enabledAt.length = i;
+      seqCount = nd.seqCount.slice();
+      curSid = nd.sid;
       oracle.replay = nd.choices;
       oracle.pos = 0;
       enabledAt.push(nd.enabled);
@@ -179,7 +194,6 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       seq.push(++seqCount[nd.tid]!);
       nd.choices = ex.evChoices[i]?.slice() ?? [];
       nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
-      if (i < replayLen - 1) stats.replaySteps++;
       stats.steps++;
     }
     let ended = false;
@@ -229,7 +243,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       ex.fingerprint();
       const nd: Node = {
         tid, choices: [], choiceK: [], enabled, backtrack: dpor ? 1 << tid : avail, done: 0, sleep, preemptions,
-        fp1: ex.fp1, fp2: ex.fp2, sid: curSid,
+        fp1: ex.fp1, fp2: ex.fp2, sid: curSid, snap: ex.snapshot(), seqCount: seqCount.slice(),
       };
       graph?.setEnabled(curSid, enabled);
       stack.push(nd);
