@@ -125,11 +125,16 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
     if (r === RET_PF.RETRY) continue;
     warnOn(c, r !== RET_PF.FIXED, `kvm_tdp_mmu_map_private_pfn: ${r} is not RET_PF_FIXED`);
     if (!inFreeze) {
+      // ≤6.18: TDH.MEM.PAGE.ADD outside mmu_lock; BUSY → -EBUSY to userspace, other → -EIO; the
+      // pre-mapped mirror entry stays (nr_premapped keeps counting it, finalize is refused).
       const s = yield* seamcall(c, "TDH.MEM.PAGE.ADD", () => c.tdx.tdhMemPageAdd(gfn, 1, pfn, 1), { locked: true });
-      if (!tdxOperandBusy(s) && !(yield* kvmBugOn(c, s !== TDX_SUCCESS, `${who}: TDH.MEM.PAGE.ADD ${statusName(s)}`))) {
-        const n = yield k.nrPremapped.add(-1, `${who}: atomic64_dec(&kvm_tdx->nr_premapped)`);
-        yield* kvmBugOn(c, n <= 0, `${who}: nr_premapped was 0`);
+      if (s !== TDX_SUCCESS) {
+        yield k.slotsLock.unlock("kvm_gmem_populate: mutex_unlock(&kvm->slots_lock) [-EBUSY/-EIO]");
+        c.t.progress();
+        return;
       }
+      const n = yield k.nrPremapped.add(-1, `${who}: atomic64_dec(&kvm_tdx->nr_premapped)`);
+      yield* kvmBugOn(c, n <= 0, `${who}: nr_premapped was 0`);
     }
     break;
   }

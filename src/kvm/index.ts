@@ -51,7 +51,7 @@ export function checkScenario(
   const exp = scenario.expected[preset];
   const expectedProp = exp !== undefined && exp !== "verified" && !opts.overrides ? exp.violated : undefined;
   const properties = opts.properties ?? (expectedProp ? [expectedProp] : scenario.properties);
-  const result = explore(program, { strategy: scenario.strategy ?? "dpor", ...opts, properties });
+  const result = explore(program, { ...opts, strategy: opts.strategy ?? scenario.strategy ?? "cache", properties });
   const cov = result.coverage;
   const missingWitnesses = (scenario.witnesses ?? []).filter((w) => !cov.some((l) => l.includes(w)));
   let verdict: string;

@@ -54,7 +54,7 @@ export interface Scenario {
   witnesses?: string[];
   /** Expected verdict per preset. */
   expected: Record<string, Expect>;
-  /** Strategy hint for runners (default dpor). */
+  /** Strategy hint for runners (default cache: stateful search). */
   strategy?: "dpor" | "exhaustive" | "cache";
 }
 
@@ -67,6 +67,8 @@ export interface BuiltModel {
 /** Check agreement of one entry (kvm-mirror-spec §4 I-1); null when it holds. */
 export function agreementMessage(m: BuiltModel, level: number, gfn: number, final: boolean): string | null {
   const { kvm, tdx, proto } = m;
+  // Once the HKID is released the TD's S-EPT is dead: only reclaim remains (no agreement to keep).
+  if (kvm.hkid.peek() === 0) return null;
   const me = kvm.mirror.peekEntry(level, gfn);
   const mv = me ? me.value : SPTE_NP;
   const fm = (v: number) => formatSpte(v, proto.frozenName);

@@ -20,6 +20,132 @@ export const seedRace: Scenario = {
   },
 };
 
+/** Two vCPUs fault the same GFN: one installs, the other retries or finds it spurious. */
+export const twoVcpusSameGfn: Scenario = {
+  name: "two-vcpus-same-gfn",
+  description: "vCPU0 and vCPU1 fault private GFN 0 at the same time (page tables linked)",
+  initial: { tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "fault", vcpu: 1, gfn: 0 },
+  ],
+  witnesses: ["tdh_mem_page_aug"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified", seed: "verified" },
+};
+
+/** Two vCPUs fault two GFNs under one level-1 table that is not linked yet (link vs map, I-7). */
+export const twoGfnsUnlinkedTable: Scenario = {
+  name: "two-gfns-unlinked-table",
+  description: "vCPU0 faults GFN 0 and vCPU1 faults GFN 1; both need the not-yet-linked level-1 table (SEPT.ADD)",
+  initial: { tables: [{ level: 2, gfn: 0 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "fault", vcpu: 1, gfn: 1 },
+  ],
+  witnesses: ["tdh_mem_sept_add", "tdh_mem_page_aug"],
+  expected: { seed: { violated: "no-kvm-bug-on" }, "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+};
+
+/** A private fault races KVM_SET_MEMORY_ATTRIBUTES converting the GFN to shared (§2.8). */
+export const faultVsConversion: Scenario = {
+  name: "fault-vs-conversion",
+  description: "vCPU0 faults private GFN 0 while userspace converts GFN 0 to shared",
+  initial: { tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "set-attributes", name: "set-attributes", start: 0, end: 1, to: "shared" },
+  ],
+  witnesses: ["kvm_mmu_invalidate_begin", "tdh_mem_page_remove", "tdh_mem_page_aug"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+};
+
+/** A private fault races fallocate(PUNCH_HOLE) on guest_memfd (§2.10): no page freed while mapped. */
+export const faultVsPunchHole: Scenario = {
+  name: "fault-vs-punch-hole",
+  description: "vCPU0 faults private GFN 0 while userspace punches a hole over GFN 0 in guest_memfd",
+  initial: { tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
+  ],
+  witnesses: ["truncate_inode_pages_range", "tdh_mem_page_remove", "tdh_mem_page_aug"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+};
+
+/** Removal of a mapped page vs the guest ACCEPTing it (entry-lock contention, §3.3). */
+export const removalVsAccept: Scenario = {
+  name: "removal-vs-accept",
+  description: "GFN 0 is AUGed (PENDING); vCPU0 runs the guest, which accepts GFN 0, while userspace punches a hole over it",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "PENDING" }] },
+  threads: [
+    { kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0 }] },
+    { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
+  ],
+  witnesses: ["tdg_mem_page_accept", "tdh_mem_page_remove"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified" },
+};
+
+/** Removal of a mapped page vs a vCPU entering the TD with zero-step armed (§2.6, §3.3). */
+export const removalVsZeroStep: Scenario = {
+  name: "removal-vs-zero-step",
+  description: "vCPU0's guest touches unmapped GFN 1 (zero-step threshold 0: the first EPT exit arms it), KVM maps it and re-enters; meanwhile mapped GFN 0 is zapped under the lock the preset prescribes",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  module: { zeroStepThreshold: 0 },
+  threads: [
+    { kind: "vcpu", vcpu: 0, actions: [{ op: "access", gfn: 1 }] },
+    { kind: "zap", name: "zapper", start: 0, end: 1 },
+  ],
+  strategy: "cache",
+  witnesses: ["tdh_vp_enter", "tdh_mem_page_remove"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: { violated: "mirror-sept-agreement" } },
+};
+
+/** Memslot deletion vs a fault in the slot (§2.9): the local retry must let deletion finish. */
+export const memslotDeleteVsFault: Scenario = {
+  name: "memslot-delete-vs-fault",
+  description: "vCPU0 faults GFN 0 (holding kvm->srcu) while userspace deletes the memslot",
+  initial: { tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "memslot-delete", name: "memslot-delete" },
+  ],
+  witnesses: ["synchronize_srcu", "kvm_mmu_zap_memslot"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": { violated: "livelock" } },
+};
+
+/** Build time: KVM_TDX_INIT_MEM_REGION vs KVM_TDX_INIT_VCPU (§2.12). */
+export const initMemRegionVsVpInit: Scenario = {
+  name: "init-mem-region-vs-vp-init",
+  description: "TD under construction: INIT_MEM_REGION of GFN 0 while TDH.VP.INIT of vCPU0 runs",
+  initial: { td: "building", tables: [{ level: 1, gfn: 0 }], vcpusInitialized: false },
+  threads: [
+    { kind: "init-mem-region", name: "init-mem-region", gfn: 0 },
+    { kind: "vp-init", name: "vp-init", vcpu: 0 },
+  ],
+  strategy: "cache",
+  witnesses: ["tdh_mem_page_add", "tdh_vp_init"],
+  expected: { "upstream-6.19": "verified" },
+};
+
+/** TD teardown with a mapped page (§2.13). */
+export const teardownScenario: Scenario = {
+  name: "teardown",
+  description: "GFN 0 is mapped; the TD is torn down (gmem release, HKID release, mirror root teardown)",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [{ kind: "teardown", name: "teardown" }],
+  witnesses: ["tdh_mng_key_freeid", "tdh_phymem_page_reclaim"],
+  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+};
+
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
+  "two-vcpus-same-gfn": twoVcpusSameGfn,
+  "two-gfns-unlinked-table": twoGfnsUnlinkedTable,
+  "fault-vs-conversion": faultVsConversion,
+  "fault-vs-punch-hole": faultVsPunchHole,
+  "removal-vs-zero-step": removalVsZeroStep,
+  "removal-vs-accept": removalVsAccept,
+  "memslot-delete-vs-fault": memslotDeleteVsFault,
+  "init-mem-region-vs-vp-init": initMemRegionVsVpInit,
+  teardown: teardownScenario,
 };

@@ -70,6 +70,9 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[], opts: { zeroSt
       const gate = yield k.waitForSeptZap.load("tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)");
       if (gate) {
         yield mode.store(VCPU_MODE.OUTSIDE, "tdx_vcpu_run: EXIT_FASTPATH_EXIT_HANDLED (entry gate), vcpu->mode = OUTSIDE_GUEST_MODE");
+        // The run loop re-tries entry until the flag is clear; the spin is modelled as a wait on
+        // the flag (the kicker's IPI is acknowledged while the vCPU spins outside the guest).
+        yield waitUntil([k.waitForSeptZap], () => k.waitForSeptZap.peek() === 0, "vcpu_run: spin until !wait_for_sept_zap");
         continue;
       }
     }
