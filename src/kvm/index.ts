@@ -45,8 +45,9 @@ function expectString(e: Expect | undefined): string | undefined {
 export function checkScenario(
   scenario: Scenario,
   preset: string,
-  opts: StrategyOptions & { overrides?: Record<string, string>; minimize?: boolean } = {},
+  opts: StrategyOptions & { overrides?: Record<string, string>; minimize?: boolean; inject?: string[] } = {},
 ): CheckResult {
+  if (opts.inject) scenario = { ...scenario, inject: opts.inject };
   const program = buildProgram(scenario, preset, opts.overrides ?? {});
   const exp = scenario.expected[preset];
   const expectedProp = exp !== undefined && exp !== "verified" && !opts.overrides ? exp.violated : undefined;

@@ -30,7 +30,7 @@ export const twoVcpusSameGfn: Scenario = {
     { kind: "fault", vcpu: 1, gfn: 0 },
   ],
   witnesses: ["tdh_mem_page_aug"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified", seed: "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
 /** Two vCPUs fault two GFNs under one level-1 table that is not linked yet (link vs map, I-7). */
@@ -43,7 +43,7 @@ export const twoGfnsUnlinkedTable: Scenario = {
     { kind: "fault", vcpu: 1, gfn: 1 },
   ],
   witnesses: ["tdh_mem_sept_add", "tdh_mem_page_aug"],
-  expected: { seed: { violated: "no-kvm-bug-on" }, "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+  expected: { seed: { violated: "no-kvm-bug-on" }, "seed-seamcall-lock": { violated: "no-kvm-bug-on" }, v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
 /** A private fault races KVM_SET_MEMORY_ATTRIBUTES converting the GFN to shared (§2.8). */
@@ -56,7 +56,7 @@ export const faultVsConversion: Scenario = {
     { kind: "set-attributes", name: "set-attributes", start: 0, end: 1, to: "shared" },
   ],
   witnesses: ["kvm_mmu_invalidate_begin", "tdh_mem_page_remove", "tdh_mem_page_aug"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
 /** A private fault races fallocate(PUNCH_HOLE) on guest_memfd (§2.10): no page freed while mapped. */
@@ -69,7 +69,7 @@ export const faultVsPunchHole: Scenario = {
     { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
   ],
   witnesses: ["truncate_inode_pages_range", "tdh_mem_page_remove", "tdh_mem_page_aug"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
 /** Removal of a mapped page vs the guest ACCEPTing it (entry-lock contention, §3.3). */
@@ -82,7 +82,13 @@ export const removalVsAccept: Scenario = {
     { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
   ],
   witnesses: ["tdg_mem_page_accept", "tdh_mem_page_remove"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified" },
+  expected: {
+    seed: { violated: "no-kvm-bug-on" },
+    "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
+    v11: { violated: "no-kvm-bug-on" },
+    "upstream-6.16": "verified",
+    "upstream-6.19": "verified",
+  },
 };
 
 /** Removal of a mapped page vs a vCPU entering the TD with zero-step armed (§2.6, §3.3). */
@@ -97,7 +103,13 @@ export const removalVsZeroStep: Scenario = {
   ],
   strategy: "cache",
   witnesses: ["tdh_vp_enter", "tdh_mem_page_remove"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: { violated: "mirror-sept-agreement" } },
+  expected: {
+    seed: { violated: "mirror-sept-agreement" },
+    "seed-seamcall-lock": { violated: "mirror-sept-agreement" },
+    v11: { violated: "mirror-sept-agreement" },
+    "upstream-6.16": "verified",
+    "upstream-6.19": "verified",
+  },
 };
 
 /** Memslot deletion vs a fault in the slot (§2.9): the local retry must let deletion finish. */
@@ -110,7 +122,7 @@ export const memslotDeleteVsFault: Scenario = {
     { kind: "memslot-delete", name: "memslot-delete" },
   ],
   witnesses: ["synchronize_srcu", "kvm_mmu_zap_memslot"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": { violated: "livelock" } },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": { violated: "livelock" }, "upstream-6.19": "verified" },
 };
 
 /** Build time: KVM_TDX_INIT_MEM_REGION vs KVM_TDX_INIT_VCPU (§2.12). */
@@ -124,7 +136,7 @@ export const initMemRegionVsVpInit: Scenario = {
   ],
   strategy: "cache",
   witnesses: ["tdh_mem_page_add", "tdh_vp_init"],
-  expected: { "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
 /** TD teardown with a mapped page (§2.13). */
@@ -134,7 +146,7 @@ export const teardownScenario: Scenario = {
   initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
   threads: [{ kind: "teardown", name: "teardown" }],
   witnesses: ["tdh_mng_key_freeid", "tdh_phymem_page_reclaim"],
-  expected: { "upstream-6.19": "verified", "upstream-6.16": "verified", v11: "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
 export const SCENARIOS: Record<string, Scenario> = {

@@ -66,6 +66,16 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[], opts: { zeroSt
     // Publish IN_GUEST_MODE (smp_store_mb) before reading the gate: the kick either sees it or the
     // vCPU sees the flag (kvm-mirror-spec §1.8).
     yield mode.store(VCPU_MODE.IN_GUEST, "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");
+    if (c.proto.is("tlb-track", "kick-then-track")) {
+      // v11: kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) sets a request bit before the IPI scan;
+      // a vCPU that already published IN_GUEST_MODE sees it here, cancels the entry and handles
+      // it (tdx_flush_tlb spins until tdh_mem_track drops). The counter stands for the bit.
+      const req = yield k.tdhMemTrack.read("vcpu_enter_guest: kvm_request_pending() (KVM_REQ_TLB_FLUSH)");
+      if (req !== 0) {
+        yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: cancel entry, vcpu->mode = OUTSIDE_GUEST_MODE");
+        continue;
+      }
+    }
     if (c.proto.is("removal-failure", "no-vcpu-retry")) {
       const gate = yield k.waitForSeptZap.load("tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)");
       if (gate) {
