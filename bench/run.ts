@@ -346,7 +346,8 @@ function quickPlan(capMs: number): Plan {
 /** The engine's source revision: commit, and whether the work tree differs from it under src/. */
 function gitInfo(): { commit: string | null; dirtySrc: boolean | null } {
   const rev = spawnSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" });
-  if (rev.status !== 0) return { commit: null, dirtySrc: null };
+  // A tree exported with `git archive` has no .git: its commit can be given in TDXMC_SOURCE_COMMIT.
+  if (rev.status !== 0) return { commit: process.env["TDXMC_SOURCE_COMMIT"] ?? null, dirtySrc: process.env["TDXMC_SOURCE_COMMIT"] ? false : null };
   const st = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: ROOT, encoding: "utf8" });
   return { commit: rev.stdout.trim(), dirtySrc: st.status === 0 ? st.stdout.trim() !== "" : null };
 }
