@@ -19,6 +19,9 @@ export const PROP = {
   faultCompletes: "fault-completes",
 } as const;
 
+/** Every property name a scenario may select or expect (the KVM ones plus the engine's). */
+export const KVM_PROPERTY_NAMES: readonly string[] = [...Object.values(PROP), "deadlock", "livelock", "assertion"];
+
 export interface Ctx {
   readonly t: ThreadApi;
   readonly kvm: Kvm;

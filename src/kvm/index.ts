@@ -11,8 +11,10 @@ import { buildProgram, type Expect, type Scenario } from "./scenario.js";
 
 export { SCENARIOS } from "./scenarios.js";
 export { PRESETS, SWITCHES, DEFAULT_PRESET, resolveProtocol, Protocol, type Preset, type Switch, type SwitchValue } from "./protocol.js";
-export { buildProgram, agreementMessage, type Scenario, type ThreadDecl, type Expect } from "./scenario.js";
-export { PROP } from "./context.js";
+export { buildProgram, buildProgramWithModel, agreementMessage, type BuiltModel, type Scenario, type ThreadDecl, type Expect } from "./scenario.js";
+export { PROP, KVM_PROPERTY_NAMES } from "./context.js";
+export { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
+export type { GuestAction } from "./vcpu.js";
 
 /** Every property the KVM model can report (beyond the engine's deadlock / livelock / assertion). */
 export const KVM_PROPERTIES: readonly string[] = [...Object.values(PROP), "deadlock", "livelock"];

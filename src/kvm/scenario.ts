@@ -99,9 +99,15 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
 
 /** Build the engine program of `scenario` under `preset` (+ overrides). */
 export function buildProgram(scenario: Scenario, preset = "upstream-6.19", overrides: Record<string, string> = {}): Program {
+  return buildProgramWithModel(scenario, preset, overrides).program;
+}
+
+/** Same, also returning the model objects (for inspection with peek() after an exploration). */
+export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.19", overrides: Record<string, string> = {}): { program: Program; model: BuiltModel } {
   const geo = scenario.geometry ?? DEFAULT_GEOMETRY;
   const name = `${scenario.name}@${preset}${Object.keys(overrides).length ? "+" + Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(",") : ""}`;
-  return defineProgram(name, (w) => {
+  let built: BuiltModel | undefined;
+  const program = defineProgram(name, (w) => {
     const proto = resolveProtocol(preset, { ...(scenario.overrides ?? {}), ...overrides });
     const init = scenario.initial ?? {};
     const nThreads = scenario.threads.length;
@@ -142,6 +148,7 @@ export function buildProgram(scenario: Scenario, preset = "upstream-6.19", overr
       initial,
     });
     const model: BuiltModel = { kvm, tdx, proto };
+    built = model;
     const inject = new Set(scenario.inject ?? []);
     const threads = scenario.threads.map((d, i) => ({
       name: d.name ?? defaultName(d, i),
@@ -195,6 +202,7 @@ export function buildProgram(scenario: Scenario, preset = "upstream-6.19", overr
     void n;
     void kvmMmuPageFault;
   });
+  return { program, model: built! };
 }
 
 function defaultName(d: ThreadDecl, i: number): string {

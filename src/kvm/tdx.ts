@@ -34,7 +34,8 @@ export function isSeptBusy(s: number): boolean {
  * environment-injected TDX_OPERAND_BUSY|SEPT (another agent the model does not contain).
  */
 export function* seamcall(c: Ctx, name: string, leaf: () => Gen<number>, opts: { locked?: boolean; noInject?: boolean } = {}): Gen<number> {
-  if (c.inject.has(name) && !opts.noInject) {
+  // Names accepted in Scenario.inject: "TDH.MEM.PAGE.AUG" or the wrapper name "tdh_mem_page_aug".
+  if (!opts.noInject && (c.inject.has(name) || c.inject.has(name.toLowerCase().replace(/\./g, "_")))) {
     const r = yield choose(2, `inject TDX_OPERAND_BUSY into ${name}`, { env: true });
     if (r === 1) return st(C.OPERAND_BUSY, OP.SEPT_TREE);
   }
