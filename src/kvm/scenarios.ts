@@ -112,6 +112,25 @@ export const removalVsZeroStep: Scenario = {
   },
 };
 
+/** An AUG racing the guest's ACCEPT of the same GFN on another vCPU (entry-lock BUSY|RCX, §3.3). */
+export const faultVsAccept: Scenario = {
+  name: "fault-vs-accept",
+  description: "vCPU0 faults GFN 0 while the guest on vCPU1 ACCEPTs GFN 0 (its ACCEPT of a FREE page exits, vCPU1 faults it too, re-enters and accepts)",
+  initial: { tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "vcpu", vcpu: 1, actions: [{ op: "accept", gfn: 0 }] },
+  ],
+  witnesses: ["tdg_mem_page_accept", "tdh_mem_page_aug"],
+  expected: {
+    seed: { violated: "no-kvm-bug-on" },
+    "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
+    v11: { violated: "no-kvm-bug-on" },
+    "upstream-6.16": "verified",
+    "upstream-6.19": "verified",
+  },
+};
+
 /** Memslot deletion vs a fault in the slot (§2.9): the local retry must let deletion finish. */
 export const memslotDeleteVsFault: Scenario = {
   name: "memslot-delete-vs-fault",
@@ -157,6 +176,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   "fault-vs-punch-hole": faultVsPunchHole,
   "removal-vs-zero-step": removalVsZeroStep,
   "removal-vs-accept": removalVsAccept,
+  "fault-vs-accept": faultVsAccept,
   "memslot-delete-vs-fault": memslotDeleteVsFault,
   "init-mem-region-vs-vp-init": initMemRegionVsVpInit,
   teardown: teardownScenario,

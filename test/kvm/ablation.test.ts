@@ -13,11 +13,11 @@ const CASES: { sw: string; value: string; scenario: string; inject?: string[]; v
   { sw: "restore-on-failure", value: "off", scenario: "seed-race", inject: ["TDH.MEM.PAGE.AUG"], violated: "write-lock-never-sees-frozen" },
   { sw: "local-retry", value: "on", scenario: "memslot-delete-vs-fault", violated: "livelock" },
   { sw: "stale-check", value: "off", scenario: "fault-vs-punch-hole", violated: "no-free-while-mapped" },
+  { sw: "install-busy", value: "retry-eagain", scenario: "fault-vs-accept", violated: "no-kvm-bug-on" },
 ];
 
 export const NO_SCENARIO: Record<string, string> = {
   "seamcall-lock": "a lock only removes interleavings; the email's point is that it does not help (seed-seamcall-lock still violates)",
-  "install-busy": "with module 1.5.25 no built-in scenario makes AUG/SEPT.ADD return BUSY; v11's bounded retry only differs under contention (needs an ACCEPT racing the AUG of the same GFN, not yet built in)",
   "tlb-track": "kick-then-track (v11) is correct when vCPUs honour KVM_REQ_TLB_FLUSH; only the hypothetical no-kick breaks",
   "vp-init-lock": "the module model's TDH.VP.INIT takes the TDR shared, so it cannot make the no-fail S-EPT SEAMCALLs return BUSY",
   "teardown-order": "with no vCPU running during teardown both orders are safe in the model",
