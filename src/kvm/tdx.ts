@@ -72,9 +72,9 @@ export function* kickAllVcpus(c: Ctx, why: string): Gen<void> {
  * (wait_for_sept_zap), kick every vCPU out, retry once; the second result is final.
  */
 export function* tdhDoNoVcpus(c: Ctx, name: string, leaf: () => Gen<number>, locked = false): Gen<number> {
+  assertHeldWrite(c, "tdh_do_no_vcpus");
   let s = yield* seamcall(c, name, leaf, { locked });
   if (!tdxOperandBusy(s)) return s;
-  assertHeldWrite(c, "tdx_no_vcpus_enter_start");
   yield c.kvm.waitForSeptZap.store(1, "WRITE_ONCE(kvm_tdx->wait_for_sept_zap, true)");
   yield* kickAllVcpus(c, "KVM_REQ_OUTSIDE_GUEST_MODE");
   s = yield* seamcall(c, `${name} (no-vCPU retry)`, leaf, { locked, noInject: true });
