@@ -83,6 +83,22 @@ describe("differential soundness against plain exhaustive enumeration", () => {
     fc.assert(fc.property(progArb({ spin: true, fatal: false, waits: false }), (d) => same(d, dpor, ["livelock"])), { numRuns: 1000, seed: SEED + 11 });
   });
 
+  it("critical windows and a quiescent invariant: sleep sets and caching agree with plain", () => {
+    fc.assert(
+      fc.property(progArb({ quiescent: true }), (d) => {
+        same(d, sleep);
+        same(d, cache);
+      }),
+      { numRuns: 800, seed: SEED + 15 },
+    );
+  });
+
+  // ENGINE BUG: two DPOR bugs show up here (CAS_SAME_VALUE and QUIESCENT_BEHIND_INVARIANT in
+  // engine-bugs.test.ts). Unskip when fixed.
+  it.skip("critical windows and a quiescent invariant: DPOR agrees with plain", () => {
+    fc.assert(fc.property(progArb({ quiescent: true }), (d) => same(d, dpor)), { numRuns: 2000, seed: SEED + 16 });
+  });
+
   it("retry loops (spin on a load, declared with loopHead): sleep sets and caching reach the same final states", () => {
     // Livelock verdicts differ by design (only `cache` decides livelock): see the next test and engine-bugs.test.ts.
     const opts: GenOptions = { spin: true };

@@ -35,13 +35,16 @@ export type Instr =
   | { k: "read"; body: Instr[] } // read_lock; body; read_unlock (the one rwlock)
   | { k: "write"; body: Instr[] } // write_lock (2 steps); body; write_unlock
   | { k: "try"; ex: boolean; body: Instr[]; els: Instr[] } // if (trylock) { body; release } else els
-  | { k: "spin"; cell: number; eq: number }; // retry loop: do { x = load(cell) } while (x != eq)
+  | { k: "spin"; cell: number; eq: number } // retry loop: do { x = load(cell) } while (x != eq)
+  | { k: "window"; body: Instr[] }; // t.enter(0); body; t.exit(0) (a critical window on key 0)
 
 export interface ProgDesc {
   cells: number;
   threads: Instr[][];
   /** Optional per-step invariant over one or two cells: cell[a] + cell[b] != ne. */
   inv?: { cell: number; cell2: number; ne: number };
+  /** Optional quiescent invariant on key 0 (checked when no window on it is open): cell[a] + cell[b] != ne. */
+  quiet?: { cell: number; cell2: number; ne: number };
   /** Optional end-of-execution check: cell[finCell] != finVal. */
   fin?: { cell: number; ne: number };
 }
@@ -56,6 +59,9 @@ export function maxSteps(list: readonly Instr[]): number {
         break;
       case "if":
         n += Math.max(maxSteps(i.then), maxSteps(i.els));
+        break;
+      case "window":
+        n += maxSteps(i.body);
         break;
       case "lock":
       case "read":
@@ -79,7 +85,7 @@ function choiceProduct(list: readonly Instr[]): number {
   for (const i of list) {
     if (i.k === "choose") p *= i.n;
     if (i.k === "if") p *= Math.max(choiceProduct(i.then), choiceProduct(i.els));
-    if (i.k === "lock" || i.k === "read" || i.k === "write") p *= choiceProduct(i.body);
+    if (i.k === "lock" || i.k === "read" || i.k === "write" || i.k === "window") p *= choiceProduct(i.body);
     if (i.k === "try") p *= Math.max(choiceProduct(i.body), choiceProduct(i.els));
   }
   return p;
@@ -117,6 +123,8 @@ export interface GenOptions {
   fatal?: boolean;
   /** The per-step invariant reads two cells (true) or one (default). */
   invTwoCells?: boolean;
+  /** Generate critical windows (t.enter/t.exit on key 0) and a quiescent invariant; default false. */
+  quiescent?: boolean;
   /** Generate wait-until / wait-load; default true. */
   waits?: boolean;
 }
@@ -149,6 +157,7 @@ export function instrArb(cells: number, depth: number, o: GenOptions): fc.Arbitr
     fc.record({ k: fc.constant("try" as const), ex: fc.boolean(), body, els: body }),
     fc.record({ k: fc.constant("if" as const), eq: small, then: body, els: body }),
   ];
+  if (o.quiescent) compound.push(fc.record({ k: fc.constant("window" as const), body }), fc.record({ k: fc.constant("window" as const), body }));
   return fc.oneof({ weight: 3, arbitrary: fc.oneof(...leaves) }, { weight: 2, arbitrary: fc.oneof(...compound) });
 }
 
@@ -166,6 +175,9 @@ export function progArb(o: GenOptions = {}): fc.Arbitrary<ProgDesc> {
         cells: fc.constant(cells),
         threads: fc.array(fc.array(instrArb(cells, 2, o), { minLength: 1, maxLength: 4 }), { minLength: nThreads, maxLength: nThreads }),
         inv: o.fatal === false ? fc.constant(undefined) : fc.option(fc.record({ cell: fc.integer({ min: 0, max: cells - 1 }), cell2: fc.integer({ min: 0, max: cells - 1 }), ne: fc.integer({ min: 1, max: 4 }) }).map((i) => (o.invTwoCells ? i : { ...i, cell2: i.cell })), { nil: undefined }),
+        quiet: o.quiescent
+          ? fc.record({ cell: fc.integer({ min: 0, max: cells - 1 }), cell2: fc.integer({ min: 0, max: cells - 1 }), ne: fc.integer({ min: 1, max: 4 }) })
+          : fc.constant(undefined),
         fin: fc.option(fc.record({ cell: fc.integer({ min: 0, max: cells - 1 }), ne: fc.integer({ min: 0, max: 3 }) }), { nil: undefined }),
       }),
     )
@@ -278,6 +290,11 @@ export function build(d: ProgDesc, disjoint = false, name = "random"): Built {
                 } else yield* run(i.els);
                 break;
               }
+              case "window":
+                t.enter(0);
+                yield* run(i.body);
+                t.exit(0);
+                break;
               case "spin": {
                 const here = instrId(i);
                 for (;;) {
@@ -320,7 +337,21 @@ export function build(d: ProgDesc, disjoint = false, name = "random"): Built {
           },
         ]
       : [];
-    return { threads: d.threads.map((_, i) => ({ name: `T${i}`, body: body(i) })), final, invariants };
+    const q = d.quiet;
+    const quiescent = q
+      ? [
+          {
+            name: "quiescent-invariant",
+            keys: [0],
+            objsOf: () => [cells[0]![q.cell]!.id, cells[0]![q.cell2]!.id],
+            check: () => {
+              const [a, b] = [cells[0]![q.cell]!, cells[0]![q.cell2]!];
+              return a.peek() + (q.cell2 === q.cell ? 0 : b.peek()) === q.ne ? `quiescent c${q.cell}+c${q.cell2} is ${q.ne}` : null;
+            },
+          },
+        ]
+      : [];
+    return { threads: d.threads.map((_, i) => ({ name: `T${i}`, body: body(i) })), final, invariants, quiescent };
   });
   return { program, finals };
 }
