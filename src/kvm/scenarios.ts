@@ -131,6 +131,26 @@ export const faultVsAccept: Scenario = {
   },
 };
 
+/** A fault's AUG vs another vCPU entering with zero-step armed on module 1.5.16 (tree lock taken EX). */
+export const faultVsZeroStep1516: Scenario = {
+  name: "fault-vs-zero-step-1.5.16",
+  description: "module 1.5.16: vCPU1's guest touches unmapped GFN 2 (zero-step threshold 0 arms it), KVM maps it and re-enters, taking the S-EPT tree lock exclusively; meanwhile vCPU0 faults GFN 0 (AUG takes it shared)",
+  initial: { tables: [{ level: 1, gfn: 0 }, { level: 1, gfn: 2 }] },
+  module: { version: "1.5.16", zeroStepThreshold: 0 },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "vcpu", vcpu: 1, actions: [{ op: "access", gfn: 2 }] },
+  ],
+  witnesses: ["tdh_vp_enter", "tdh_mem_page_aug", "restore after"],
+  expected: {
+    seed: { violated: "no-warn" },
+    "seed-seamcall-lock": { violated: "no-warn" },
+    v11: "verified",
+    "upstream-6.16": "verified",
+    "upstream-6.19": "verified",
+  },
+};
+
 /** Memslot deletion vs a fault in the slot (§2.9): the local retry must let deletion finish. */
 export const memslotDeleteVsFault: Scenario = {
   name: "memslot-delete-vs-fault",
@@ -177,6 +197,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   "removal-vs-zero-step": removalVsZeroStep,
   "removal-vs-accept": removalVsAccept,
   "fault-vs-accept": faultVsAccept,
+  "fault-vs-zero-step-1.5.16": faultVsZeroStep1516,
   "memslot-delete-vs-fault": memslotDeleteVsFault,
   "init-mem-region-vs-vp-init": initMemRegionVsVpInit,
   teardown: teardownScenario,
