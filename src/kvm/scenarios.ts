@@ -11,6 +11,7 @@ export const seedRace: Scenario = {
     { kind: "zap", name: "zapper", start: 0, end: 1 },
   ],
   witnesses: ["tdh_mem_page_aug", "tdh_mem_page_remove"],
+  strategy: "cache",
   expected: {
     seed: { violated: "mirror-sept-agreement" },
     "seed-seamcall-lock": { violated: "mirror-sept-agreement" },
@@ -30,6 +31,7 @@ export const twoVcpusSameGfn: Scenario = {
     { kind: "fault", vcpu: 1, gfn: 0 },
   ],
   witnesses: ["tdh_mem_page_aug"],
+  strategy: "cache",
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
@@ -43,6 +45,7 @@ export const twoGfnsUnlinkedTable: Scenario = {
     { kind: "fault", vcpu: 1, gfn: 1 },
   ],
   witnesses: ["tdh_mem_sept_add", "tdh_mem_page_aug"],
+  strategy: "cache",
   expected: { seed: { violated: "no-kvm-bug-on" }, "seed-seamcall-lock": { violated: "no-kvm-bug-on" }, v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
@@ -56,6 +59,7 @@ export const faultVsConversion: Scenario = {
     { kind: "set-attributes", name: "set-attributes", start: 0, end: 1, to: "shared" },
   ],
   witnesses: ["kvm_mmu_invalidate_begin", "tdh_mem_page_remove", "tdh_mem_page_aug"],
+  strategy: "cache",
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
@@ -69,6 +73,7 @@ export const faultVsPunchHole: Scenario = {
     { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
   ],
   witnesses: ["truncate_inode_pages_range", "tdh_mem_page_remove", "tdh_mem_page_aug"],
+  strategy: "cache",
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
@@ -82,6 +87,7 @@ export const removalVsAccept: Scenario = {
     { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
   ],
   witnesses: ["tdg_mem_page_accept", "tdh_mem_page_remove"],
+  strategy: "cache",
   expected: {
     seed: { violated: "no-kvm-bug-on" },
     "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
@@ -122,6 +128,7 @@ export const faultVsAccept: Scenario = {
     { kind: "vcpu", vcpu: 1, actions: [{ op: "accept", gfn: 0 }] },
   ],
   witnesses: ["tdg_mem_page_accept", "tdh_mem_page_aug"],
+  strategy: "cache",
   expected: {
     seed: { violated: "no-kvm-bug-on" },
     "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
@@ -142,6 +149,7 @@ export const faultVsZeroStep1516: Scenario = {
     { kind: "vcpu", vcpu: 1, actions: [{ op: "access", gfn: 2 }] },
   ],
   witnesses: ["tdh_vp_enter", "tdh_mem_page_aug", "restore after"],
+  strategy: "cache",
   expected: {
     seed: { violated: "no-warn" },
     "seed-seamcall-lock": { violated: "no-warn" },
@@ -161,6 +169,7 @@ export const memslotDeleteVsFault: Scenario = {
     { kind: "memslot-delete", name: "memslot-delete" },
   ],
   witnesses: ["synchronize_srcu", "kvm_mmu_zap_memslot"],
+  strategy: "cache",
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": { violated: "livelock" }, "upstream-6.19": "verified" },
 };
 
@@ -185,6 +194,7 @@ export const teardownScenario: Scenario = {
   initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
   threads: [{ kind: "teardown", name: "teardown" }],
   witnesses: ["tdh_mng_key_freeid", "tdh_phymem_page_reclaim"],
+  strategy: "cache",
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
