@@ -1,81 +1,474 @@
-// `tdxmc check`: explore targets, print a verdict matrix and the minimized counterexamples.
-import { explore, formatStepTable, minimize, type Counterexample, type ExploreResult, type StrategyName } from "../engine/index.js";
-import { DEMOS, type DemoTarget } from "./demo.js";
-import { EXIT, UsageError } from "./errors.js";
+// `tdxmc check`: explore scenarios under presets, print the verdict matrix and the minimized
+// counterexamples as step tables; --json, --out, exit codes.
+import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatStepTable, type Counterexample, type StrategyName } from "../engine/index.js";
+import { DEFAULT_GEOMETRY, kvmSteps, SCENARIOS, type Scenario } from "../kvm/index.js";
+import { cellFingerprint, cellProgram, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
+import { DEMOS } from "./demo.js";
+import { EXIT, UsageError, worstExit } from "./errors.js";
+import { createPool, defaultJobs } from "./pool.js";
+import { createProgress, rate } from "./progress.js";
+import { shortProperty } from "./properties.js";
+import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
+import { counterexampleFile, formatReplayRef } from "./replayspec.js";
+import { formatKvmTable } from "./steptable.js";
+import { parseModuleVersion, parsePresets, parseProperties, parseSets, parseStrategy, PRESET_ORDER, resolveTarget, type Target } from "./targets.js";
 
 export interface CheckOptions {
+  protocol?: string;
+  set?: string[];
+  moduleVersion?: string;
   strategy?: string;
   preemptions?: number;
   seed?: number;
   maxExecutions?: number;
   maxStates?: number;
+  maxMemory?: number;
   timeLimit?: number;
+  properties?: string;
   allViolations?: boolean;
   json?: boolean;
   timings?: boolean;
+  out?: string;
+  requireExhaustive?: boolean;
+  jobs?: number;
+  demo?: boolean;
+  expand?: boolean;
+  raw?: boolean;
 }
 
-function verdictOf(r: ExploreResult): string {
-  if (r.violations.length > 0) return r.violations.map((v) => v.property).join(",");
-  if (r.verdict === "verified") return "verified";
-  return r.verdict === "incomplete" ? `incomplete (${r.stopReason})` : "no violation found";
+/** The main job's default per-cell time limit (seconds) when none is given. */
+export const MAIN_JOB_TIME_LIMIT = 20;
+
+export interface Cell {
+  target: Target;
+  preset: string | null;
+  spec: CellSpec;
+  provenance: Provenance;
+  label: string;
+  result?: CellResult;
 }
 
-export async function runCheck(names: string[], o: CheckOptions, out: (s: string) => void): Promise<number> {
-  const targets: DemoTarget[] = names.length === 0 ? DEMOS : names.map((n) => {
-    const t = DEMOS.find((d) => d.name === n);
-    if (!t) throw new UsageError(`unknown target '${n}' (built-in: ${DEMOS.map((d) => d.name).join(", ")})`);
-    return t;
-  });
-  // Stateful search is the default here: it is sound for every property, livelock included.
-  const strategy = (o.strategy ?? "cache") as StrategyName;
-  const opts = {
-    strategy,
+function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scenario {
+  if (!moduleVersion) return s;
+  return { ...s, module: { ...(s.module ?? {}), version: moduleVersion as NonNullable<Scenario["module"]>["version"] } };
+}
+
+function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
+  const b: Record<string, number | boolean | string[]> = {};
+  for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "timeLimitMs", "maxMemoryMb", "properties", "allViolations"] as const) {
+    const v = o[k];
+    if (v !== undefined) b[k] = v;
+  }
+  return b;
+}
+
+/** Build the cells of a check (validating everything first). */
+export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mainJob: boolean } {
+  const presets = parsePresets(o.protocol);
+  const overrides = parseSets(o.set);
+  const moduleVersion = parseModuleVersion(o.moduleVersion);
+  const strategy = parseStrategy(o.strategy);
+  const properties = parseProperties(o.properties);
+  const mainJob = args.length === 0 && !o.demo;
+  const targets: Target[] = args.length > 0 ? args.map(resolveTarget) : o.demo ? DEMOS.map((d) => ({ kind: "demo", name: d.name })) : Object.keys(SCENARIOS).map((n) => resolveTarget(n));
+  const seen = new Set<string>();
+  const cells: Cell[] = [];
+  for (const t of targets) {
+    const key = t.kind === "demo" ? `demo:${t.name}` : `${t.source}:${t.name}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (t.kind === "demo") {
+      const opts: RunOpts = {
+        strategy: strategy ?? "cache",
+        ...cliBounds(o),
+        ...(properties ? { properties } : {}),
+        ...(o.allViolations ? { allViolations: true } : {}),
+      };
+      const spec: CellSpec = { kind: "demo", demo: t.name, opts };
+      const prog = cellProgram(spec);
+      if (properties) for (const p of properties) if (!prog.properties.includes(p)) throw new UsageError(`demo '${t.name}' has no property '${p}' (its properties: ${prog.properties.join(", ")})`);
+      cells.push({
+        target: t,
+        preset: null,
+        spec,
+        label: `demo:${t.name}`,
+        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts) },
+      });
+      continue;
+    }
+    const sc = effectiveScenario(t.scenario, moduleVersion);
+    const file = t.file;
+    const fb = file?.bounds ?? {};
+    const opts: RunOpts = {
+      strategy: strategy ?? file?.strategy ?? (sc.strategy as StrategyName | undefined) ?? "dpor",
+      ...(fb.preemptions !== undefined ? { preemptions: fb.preemptions } : {}),
+      ...(fb.seed !== undefined ? { seed: fb.seed } : {}),
+      ...(fb.maxExecutions !== undefined ? { maxExecutions: fb.maxExecutions } : {}),
+      ...(fb.maxStates !== undefined ? { maxStates: fb.maxStates } : {}),
+      ...(fb.maxMemoryMb !== undefined ? { maxMemoryMb: fb.maxMemoryMb } : {}),
+      ...(fb.timeLimit !== undefined ? { timeLimitMs: fb.timeLimit * 1000 } : {}),
+      ...(mainJob && o.timeLimit === undefined ? { timeLimitMs: MAIN_JOB_TIME_LIMIT * 1000 } : {}),
+      ...cliBounds(o),
+      ...(properties ? { properties } : {}),
+      ...(o.allViolations ? { allViolations: true } : {}),
+    };
+    for (const p of presets ?? file?.presets ?? PRESET_ORDER) {
+      const spec: CellSpec = { kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset: p, overrides, opts };
+      let prog;
+      try {
+        prog = cellProgram(spec);
+      } catch (e) {
+        throw new UsageError(`${t.builtin ? `scenario '${t.name}'` : t.source} under ${p}: ${(e as Error).message.split("\n")[0]}`);
+      }
+      cells.push({
+        target: t,
+        preset: p,
+        spec,
+        label: `${t.name}@${p}`,
+        provenance: {
+          tdxmc: VERSION,
+          formatVersion: FORMAT_VERSION,
+          fingerprint: cellFingerprint(spec, prog),
+          scenario: t.name,
+          preset: p,
+          overrides,
+          switches: resolvedSwitches(sc, p, overrides),
+          moduleVersion: sc.module?.version ?? DEFAULT_MODULE_VERSION,
+          strategy: opts.strategy,
+          bounds: boundsOf(opts),
+        },
+      });
+    }
+  }
+  return { cells, mainJob };
+}
+
+function cliBounds(o: CheckOptions): Partial<RunOpts> {
+  return {
     ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
     ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
+    ...(o.maxMemory !== undefined ? { maxMemoryMb: o.maxMemory } : {}),
     ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
-    allViolations: o.allViolations === true,
   };
-  const rows: { t: DemoTarget; r: ExploreResult; verdict: string; ok: boolean; cex: Counterexample[] }[] = [];
-  let code: number = EXIT.ok;
-  for (const t of targets) {
-    const p = t.make();
-    const r = explore(p, opts);
-    const verdict = verdictOf(r);
-    const ok = t.expected === "verified" ? r.verdict === "verified" : r.violations.some((v) => v.property === t.expected);
-    // A cell stopped by a limit counts as 3; a wrong verdict as 1, which wins over 3.
-    if (!ok) code = r.verdict === "incomplete" && r.violations.length === 0 ? (code === EXIT.violation ? code : EXIT.limit) : EXIT.violation;
-    const cex = r.violations.map((v) => minimize(p, v));
-    rows.push({ t, r, verdict, ok, cex });
+}
+
+/** Exit code of one cell. With `compare`, the expected verdict decides; otherwise the verdict itself. */
+export function cellExit(r: CellResult, compare: boolean, requireExhaustive: boolean): number {
+  if (r.verdict === "error") return EXIT.usage;
+  const limited = r.verdict === "incomplete";
+  const sampled = r.verdict === "no-violation-found";
+  if (compare && r.expected !== undefined) {
+    if (r.ok) return EXIT.ok;
+    if (r.verdict.startsWith("violated:") || r.verdict === "vacuous") return EXIT.violation;
+    if (r.verdict === "verified") return EXIT.violation; // expected a violation, exhaustive search found none
+    if (sampled) return r.expected === "verified" ? (requireExhaustive ? EXIT.limit : EXIT.ok) : EXIT.limit;
+    return limited ? EXIT.limit : EXIT.violation;
   }
+  if (r.verdict.startsWith("violated:") || r.verdict === "vacuous") return EXIT.violation;
+  if (limited) return EXIT.limit;
+  if (sampled) return requireExhaustive ? EXIT.limit : EXIT.ok;
+  return EXIT.ok;
+}
+
+/** Short text of a verdict for a matrix cell. */
+export function shortVerdict(r: CellResult): string {
+  if (r.verdict.startsWith("violated:")) return shortProperty(r.verdict.slice(9));
+  if (r.verdict === "incomplete") return r.stopReason ?? "incomplete";
+  if (r.verdict === "no-violation-found") return "none-found";
+  return r.verdict;
+}
+
+function longVerdict(r: CellResult): string {
+  if (r.verdict.startsWith("violated:")) return `violated ${r.verdict.slice(9)}`;
+  if (r.verdict === "incomplete") return `stopped by ${r.stopReason ?? "a limit"} after ${r.stats.executions} executions, no verdict`;
+  if (r.verdict === "no-violation-found") return `no violation found (not exhaustive: strategy ${r.stats.strategy}, ${r.stats.executions} executions)`;
+  if (r.verdict === "vacuous") return `vacuous (verified, but never reached: ${r.missingWitnesses.join(", ")})`;
+  if (r.verdict === "error") return `model error: ${r.error}`;
+  return r.verdict;
+}
+
+const expectedText = (e: string | undefined): string => (e === undefined ? "none" : e.startsWith("violated:") ? `violated ${e.slice(9)}` : e);
+
+export function replayRef(c: Cell, cex: Counterexample): string {
+  if (c.spec.kind === "demo") return formatReplayRef({ target: `demo:${c.spec.demo}`, overrides: {}, fingerprint: c.provenance.fingerprint, schedule: cex.schedule });
+  const s = c.spec;
+  const mv = s.scenario.module?.version;
+  const builtinMv = SCENARIOS[s.scenario.name]?.module?.version;
+  return formatReplayRef({
+    target: c.target.kind === "scenario" && !c.target.builtin ? c.target.source : c.target.name,
+    preset: s.preset,
+    overrides: s.overrides,
+    ...(mv !== undefined && mv !== builtinMv ? { moduleVersion: mv } : {}),
+    fingerprint: c.provenance.fingerprint,
+    schedule: cex.schedule,
+  });
+}
+
+/** The step table of a cell's counterexample. */
+export function cellTable(c: Cell, cex: Counterexample, o: { expand?: boolean; raw?: boolean }): string {
+  const prog = cellProgram(c.spec);
+  const cyc = cex.cycleStart !== undefined ? { cycleStart: cex.cycleStart } : {};
+  if (c.spec.kind === "demo") return formatStepTable(prog.threads.map((t) => t.name), cex.steps, cyc);
+  const g = c.spec.scenario.geometry ?? DEFAULT_GEOMETRY;
+  return formatKvmTable(prog, cex.steps, { ...cyc, fanout: g.fanout, levels: g.levels, message: cex.message, ...(o.expand ? { expand: true } : {}), ...(o.raw ? { raw: true } : {}) });
+}
+
+function matrixText(cells: Cell[], compare: boolean): string[] {
+  const scen = cells.filter((c) => c.preset !== null);
+  if (scen.length === 0) return [];
+  const rows = [...new Set(scen.map((c) => c.label.slice(0, c.label.lastIndexOf("@"))))];
+  const cols = PRESET_ORDER.filter((p) => scen.some((c) => c.preset === p));
+  const at = (r: string, p: string) => scen.find((c) => c.preset === p && c.label === `${r}@${p}`);
+  const mark = (c: Cell): string => {
+    const r = c.result!;
+    if (r.expected === undefined) return "?";
+    if (r.ok) return " ";
+    if (!compare) return "*";
+    return r.verdict === "incomplete" || (r.verdict === "no-violation-found" && r.expected !== "verified") ? "!" : r.verdict === "no-violation-found" ? " " : "*";
+  };
+  const text = (c: Cell | undefined): [string, string] => (c ? [shortVerdict(c.result!), `${c.result!.stats.executions}${mark(c)}`] : ["-", " "]);
+  const vw = Math.max(...scen.map((c) => shortVerdict(c.result!).length));
+  const nw = Math.max(...scen.map((c) => String(c.result!.stats.executions).length)) + 1;
+  const cw = cols.map((p) => Math.max(p.length, vw + 1 + nw));
+  const rw = Math.max(8, ...rows.map((r) => r.length));
+  const out: string[] = [];
+  out.push(`${"scenario".padEnd(rw)}  ${cols.map((p, j) => p.padEnd(cw[j]!)).join("  ")}`.trimEnd());
+  for (const r of rows) {
+    const parts = cols.map((p, j) => {
+      const [v, n] = text(at(r, p));
+      return `${v.padEnd(vw)} ${n.padStart(nw)}`.padEnd(cw[j]!);
+    });
+    out.push(`${r.padEnd(rw)}  ${parts.join("  ")}`.trimEnd());
+  }
+  return out;
+}
+
+function demoText(cells: Cell[]): string[] {
+  const d = cells.filter((c) => c.preset === null);
+  if (d.length === 0) return [];
+  const w = Math.max(4, ...d.map((c) => c.label.length));
+  const vw = Math.max(7, ...d.map((c) => shortVerdict(c.result!).length));
+  const ew = Math.max(8, ...d.map((c) => expectedText(c.result!.expected).length));
+  const out = [`${"demo".padEnd(w)}  ${"verdict".padEnd(vw)}  ${"expected".padEnd(ew)}  as expected  executions  states`];
+  for (const c of d) {
+    const r = c.result!;
+    out.push(`${c.label.padEnd(w)}  ${shortVerdict(r).padEnd(vw)}  ${expectedText(r.expected).padEnd(ew)}  ${(r.ok ? "yes" : "NO").padEnd(11)}  ${String(r.stats.executions).padStart(10)}  ${String(r.stats.statesStored).padStart(6)}`);
+  }
+  return out;
+}
+
+function timingsText(cells: Cell[]): string[] {
+  const out = ["", "wall time per cell (s):"];
+  for (const c of cells) out.push(`  ${c.label.padEnd(40)} ${(c.result!.stats.wallMs / 1000).toFixed(2).padStart(7)}`);
+  return out;
+}
+
+function statsForJson(r: CellResult): Record<string, unknown> {
+  const { wallMs: _w, firstViolationMs: _f, ...rest } = r.stats;
+  return rest;
+}
+
+export interface CheckIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Standard error is a terminal (progress line, timings on stderr). */
+  tty: boolean;
+  /** Register a Ctrl-C handler for the duration of the run; returns the unregister function. */
+  onInterrupt?: (f: () => void) => () => void;
+}
+
+export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Promise<number> {
+  const { cells, mainJob } = planCells(args, o);
+  const compare = args.length === 0;
+  if (o.out !== undefined) prepareOutDir(o.out);
+  const jobs = o.jobs ?? defaultJobs();
+  const pool = createPool(jobs);
+  const t0 = Date.now();
+  const progress = createProgress(io.tty && !o.json);
+  const off = io.onInterrupt?.(() => pool.stop());
+  let results: CellResult[];
+  try {
+    results = await pool.run(
+      cells.map((c) => c.spec),
+      cells.map((c) => c.label),
+      {
+        onProgress: (done, total, execs, running) => {
+          const ms = Date.now() - t0;
+          progress.update(`check: ${done}/${total} cells, ${execs} executions, ${rate(execs, ms)}, ${(ms / 1000).toFixed(0)}s${running.length ? ` — ${running.join(", ")}` : ""}`);
+        },
+      },
+    );
+  } finally {
+    progress.done();
+    off?.();
+  }
+  cells.forEach((c, i) => (c.result = results[i]!));
+  const totalMs = Date.now() - t0;
+  let code: number = EXIT.ok;
+  for (const c of cells) code = worstExit(code, cellExit(c.result!, compare, o.requireExhaustive === true));
+  for (const c of cells) if (c.result!.verdict === "error") io.err(`tdxmc: ${c.label}: model error: ${c.result!.error}\n`);
+
+  // Counterexample files: all contents first, then each written to a temporary name and renamed.
+  if (o.out !== undefined) writeCounterexamples(o.out, cells);
+
   if (o.json) {
-    out(JSON.stringify({
-      tool: "tdxmc", format: 1, strategy,
-      results: rows.map(({ t, r, verdict, ok, cex }) => ({
-        target: t.name, expected: t.expected, verdict, asExpected: ok, exhaustive: r.exhaustive, stopReason: r.stopReason ?? null,
-        stats: o.timings ? r.stats : { ...r.stats, wallMs: undefined, firstViolationMs: undefined },
-        counterexamples: cex,
-      })),
-    }, null, 2) + "\n");
+    io.out(
+      JSON.stringify(
+        {
+          tool: "tdxmc",
+          version: VERSION,
+          formatVersion: FORMAT_VERSION,
+          command: "check",
+          mainJob,
+          exitCode: code,
+          cells: cells.map((c) => {
+            const r = c.result!;
+            return {
+              scenario: c.target.kind === "demo" ? `demo:${c.target.name}` : c.target.name,
+              source: c.target.kind === "demo" ? "demo" : c.target.source,
+              preset: c.preset,
+              provenance: c.provenance,
+              verdict: r.verdict,
+              expected: r.expected ?? null,
+              asExpected: r.ok ?? null,
+              exitCode: cellExit(r, compare, o.requireExhaustive === true),
+              exhaustive: r.exhaustive,
+              stopReason: r.stopReason ?? null,
+              notDecided: r.notDecided,
+              missingWitnesses: r.missingWitnesses,
+              error: r.error ?? null,
+              stats: statsForJson(r),
+              ...(o.timings ? { timings: { wallMs: r.stats.wallMs, firstViolationMs: r.stats.firstViolationMs } } : {}),
+              counterexamples: r.counterexamples.map((x) => ({
+                property: x.property,
+                message: x.message,
+                preemptions: x.preemptions,
+                schedule: x.schedule,
+                replay: replayRef(c, x),
+                ...(x.cycleStart !== undefined ? { cycleStart: x.cycleStart } : {}),
+                steps: x.steps,
+                ...(c.spec.kind === "scenario" ? { kvmSteps: kvmSteps(x.steps) } : {}),
+              })),
+            };
+          }),
+          ...(o.timings ? { timings: { totalMs } } : {}),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
     return code;
   }
-  const w = Math.max(6, ...rows.map((x) => x.t.name.length));
-  const vw = Math.max(7, ...rows.map((x) => x.verdict.length));
-  out(`tdxmc check — strategy ${strategy}\n\n`);
-  out(`${"target".padEnd(w)}  ${"verdict".padEnd(vw)}  expected  executions  states${o.timings ? "   time" : ""}\n`);
-  for (const { t, r, verdict, ok } of rows) {
-    out(`${t.name.padEnd(w)}  ${verdict.padEnd(vw)}  ${(ok ? "yes" : "NO").padEnd(8)}  ${String(r.stats.executions).padStart(10)}  ${String(r.stats.statesStored).padStart(6)}${o.timings ? `  ${(r.stats.wallMs / 1000).toFixed(2).padStart(5)}s` : ""}\n`);
+
+  const out: string[] = [];
+  const nScen = new Set(cells.filter((c) => c.preset !== null).map((c) => c.label.slice(0, c.label.lastIndexOf("@")))).size;
+  const nPre = new Set(cells.filter((c) => c.preset !== null).map((c) => c.preset)).size;
+  const strategies = [...new Set(cells.map((c) => c.spec.opts.strategy))].join(", ");
+  const mvs = [...new Set(cells.filter((c) => c.provenance.moduleVersion).map((c) => c.provenance.moduleVersion))].join(", ");
+  const head = nScen > 0 ? `${nScen} scenario${nScen === 1 ? "" : "s"} x ${nPre} preset${nPre === 1 ? "" : "s"}, TDX module ${mvs}, strategy ${strategies}` : `${cells.length} demo target${cells.length === 1 ? "" : "s"}, strategy ${strategies}`;
+  out.push(`tdxmc ${VERSION} check: ${head}`);
+  if (mainJob) out.push(`(each cell: verdict and executions explored; per-cell limit ${o.timeLimit ?? MAIN_JOB_TIME_LIMIT} s)`);
+  if (Object.keys(cells[0]?.provenance.overrides ?? {}).length) out.push(`switches set on the command line: ${Object.entries(cells[0]!.provenance.overrides).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  out.push("");
+  out.push(...matrixText(cells, compare));
+  const demo = demoText(cells);
+  if (demo.length) {
+    if (out[out.length - 1] !== "") out.push("");
+    out.push(...demo);
   }
-  for (const { t, cex } of rows) {
-    for (const c of cex) {
-      const names = t.make().threads.map((x) => x.name);
-      out(`\n${t.name}: ${c.property} — ${c.message}\n  ${c.steps.length} steps, ${c.preemptions} preemption(s); replay: tdxmc replay ${t.name} ${c.schedule}\n\n`);
-      out(formatStepTable(names, c.steps, c.cycleStart !== undefined ? { cycleStart: c.cycleStart } : {}) + "\n");
+  // Notes under the matrix.
+  const notes: string[] = [];
+  const scen = cells.filter((c) => c.preset !== null);
+  const differ = scen.filter((c) => c.result!.expected !== undefined && !c.result!.ok && cellExit(c.result!, true, o.requireExhaustive === true) !== EXIT.ok);
+  if (differ.length) {
+    notes.push(compare ? "Cells that differ from their expected verdict (* wrong verdict, ! stopped without a verdict):" : "Cells that differ from their scenario's expected verdict:");
+    for (const c of differ) notes.push(`  ${c.label}: expected ${expectedText(c.result!.expected)}, got ${longVerdict(c.result!)}`);
+  }
+  const other = scen.filter((c) => !differ.includes(c) && (c.result!.verdict === "no-violation-found" || c.result!.verdict === "vacuous" || c.result!.verdict === "error" || (c.result!.verdict === "incomplete" && c.result!.expected === undefined)));
+  for (const c of other) notes.push(`${c.label}: ${longVerdict(c.result!)}`);
+  const nd = scen.filter((c) => c.result!.verdict === "verified" && c.result!.notDecided.length > 0);
+  if (nd.length) notes.push(`Not decided by the strategy used (a "verified" says nothing about them): ${[...new Set(nd.flatMap((c) => c.result!.notDecided))].join(", ")} in ${nd.map((c) => c.label).join(", ")}`);
+  const noExp = scen.filter((c) => c.result!.expected === undefined);
+  if (noExp.length && scen.length > 1) notes.push(`? no expected verdict: ${noExp.map((c) => c.label).join(", ")}`);
+  const used = [...new Set(scen.filter((c) => c.result!.verdict.startsWith("violated:")).map((c) => c.result!.verdict.slice(9)))];
+  if (used.length) notes.push(`Violated properties: ${used.map((p) => (shortProperty(p) === p ? p : `${shortProperty(p)} = ${p}`)).join("; ")}`);
+  if (notes.length) out.push("", ...notes);
+
+  // Counterexamples.
+  for (const c of cells) {
+    for (const x of c.result!.counterexamples) {
+      out.push("");
+      const exp = c.result!.expected === `violated:${x.property}` ? " (expected)" : "";
+      out.push(`=== ${c.preset === null ? c.label : `${c.label.slice(0, c.label.lastIndexOf("@"))} on ${c.preset}`}: violated ${x.property}${exp} ===`);
+      out.push(x.message);
+      out.push(`${x.steps.length} steps, ${x.preemptions} preemption${x.preemptions === 1 ? "" : "s"}; replay: tdxmc replay ${replayRef(c, x)}`);
+      out.push("");
+      out.push(cellTable(c, x, o));
     }
   }
-  const bad = rows.filter((x) => !x.ok).length;
-  out(`\n${rows.length - bad} of ${rows.length} targets have their expected verdict.\n`);
+  if (o.timings) out.push(...timingsText(cells), `total: ${(totalMs / 1000).toFixed(2)} s`);
+
+  out.push("");
+  const asExpected = cells.filter((c) => c.result!.ok).length;
+  const withExp = cells.filter((c) => c.result!.expected !== undefined).length;
+  const limited = cells.filter((c) => c.result!.verdict === "incomplete").length;
+  const violated = cells.filter((c) => c.result!.verdict.startsWith("violated:")).length;
+  let summary = compare
+    ? `${asExpected} of ${withExp} cells with an expected verdict have it`
+    : `${violated} of ${cells.length} cell${cells.length === 1 ? "" : "s"} violated`;
+  if (limited) summary += `; ${limited} stopped by a limit`;
+  if (o.out !== undefined) summary += `; ${cells.reduce((a, c) => a + c.result!.counterexamples.length, 0)} counterexample file(s) in ${o.out}`;
+  out.push(`${summary}. Exit ${code}.`);
+  io.out(out.join("\n") + "\n");
+  if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
   return code;
+}
+
+function prepareOutDir(dir: string): void {
+  try {
+    const st = statSync(dir, { throwIfNoEntry: false });
+    if (st && !st.isDirectory()) throw new UsageError(`option --out: '${dir}' exists and is not a directory`);
+    if (!st) mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`option --out: cannot create '${dir}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+export function counterexampleFileName(c: Cell, x: Counterexample): string {
+  const ov = Object.entries(c.provenance.overrides).map(([k, v]) => `${k}=${v}`).join(",");
+  const base = `${c.preset === null ? c.label : `${c.target.name}@${c.preset}`}${ov ? `+${ov}` : ""}.${x.property}.json`;
+  return base.replace(/[^A-Za-z0-9@+=,._-]/g, "_");
+}
+
+function writeCounterexamples(dir: string, cells: Cell[]): void {
+  const files: [string, string][] = [];
+  for (const c of cells)
+    for (const x of c.result!.counterexamples) {
+      const f = counterexampleFile(c.provenance, c.spec.kind === "scenario" ? c.spec.scenario : undefined, c.spec.kind === "demo" ? c.spec.demo : undefined, x, replayRef(c, x));
+      files.push([join(dir, counterexampleFileName(c, x)), JSON.stringify(f, null, 2) + "\n"]);
+    }
+  const tmps: string[] = [];
+  try {
+    for (const [path, text] of files) {
+      const tmp = `${path}.tmp-${process.pid}`;
+      writeFileSync(tmp, text);
+      tmps.push(tmp);
+    }
+    files.forEach(([path], i) => renameSync(tmps[i]!, path));
+  } catch (e) {
+    for (const t of tmps) {
+      try {
+        unlinkSync(t);
+      } catch {
+        /* already renamed or gone */
+      }
+    }
+    throw new UsageError(`option --out: cannot write counterexample files in '${dir}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }

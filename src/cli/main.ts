@@ -1,73 +1,207 @@
-// tdxmc command line.
-import { Command, CommanderError } from "commander";
-import { runCheck } from "./check.js";
-import { runReplay } from "./replay.js";
-import { EXIT, UsageError } from "./errors.js";
+// tdxmc command line: check, replay, ablate, list, explain, validate.
+import { Command, CommanderError, Option } from "commander";
 import { STRATEGIES } from "../engine/index.js";
+import { runAblate } from "./ablate.js";
+import { MAIN_JOB_TIME_LIMIT, runCheck, type CheckIo } from "./check.js";
+import { EXIT, UsageError } from "./errors.js";
+import { runExplain, runList } from "./list.js";
+import { VERSION } from "./provenance.js";
+import { runReplay } from "./replay.js";
+import { collect, intOption } from "./targets.js";
+import { runValidate } from "./validate.js";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
-function int(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new UsageError(`option ${name}: '${v}' is not a non-negative integer`);
-    return Number(v);
+function io(): CheckIo {
+  return {
+    out: (s) => void process.stdout.write(s),
+    err: (s) => void process.stderr.write(s),
+    tty: process.stderr.isTTY === true,
+    onInterrupt: (f) => {
+      let n = 0;
+      const h = (): void => {
+        if (++n > 1) process.exit(130);
+        process.stderr.write("\ntdxmc: interrupted; finishing with partial results (Ctrl-C again to quit)\n");
+        f();
+      };
+      process.on("SIGINT", h);
+      return () => void process.off("SIGINT", h);
+    },
   };
-}
-
-function strategy(v: string): string {
-  if (!(STRATEGIES as readonly string[]).includes(v)) throw new UsageError(`option --strategy: unknown strategy '${v}' (one of ${STRATEGIES.join(", ")})`);
-  return v;
 }
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const out = (s: string): void => void process.stdout.write(s);
+  const err = (s: string): void => void process.stderr.write(s);
   const program = new Command("tdxmc")
     .description("Model checker of Linux KVM's TDX private-memory protocol (TDP MMU mirror vs. TDX Secure EPT)")
     .version(VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: (s) => void process.stderr.write(s) });
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: out, writeErr: err, outputError: (s, write) => write(s.split("\n")[0] + "\n") })
+    .addHelpText(
+      "after",
+      `
+Examples:
+  tdxmc check                          # the main job: every scenario x every preset, expected verdicts compared
+  tdxmc check seed-race --protocol seed
+  tdxmc replay 'seed-race@seed:<fingerprint>:v1:...' --explain
+  tdxmc ablate seed-race               # which switch's absence breaks which property
+  tdxmc list                           # scenarios, presets, switches, properties
+  tdxmc explain zap-lock
 
-  program
-    .command("check")
-    .description("explore every interleaving of the built-in targets (or the named ones) and compare with their expected verdicts")
-    .argument("[targets...]", "built-in target names (default: all)")
-    .option("--strategy <name>", `exploration strategy: ${STRATEGIES.join("|")}`, strategy)
-    .option("--preemptions <n>", "bounded: largest preemption bound", int("--preemptions"))
-    .option("--seed <n>", "seed for random and pct", int("--seed"))
-    .option("--max-executions <n>", "stop after this many executions", int("--max-executions"))
-    .option("--max-states <n>", "stop after this many stored states", int("--max-states"))
-    .option("--time-limit <s>", "stop after this many seconds", int("--time-limit"))
-    .option("--all-violations", "report one counterexample per violated property")
-    .option("--json", "machine-readable output")
-    .option("--timings", "include wall-clock times in the output")
-    .addHelpText("after", "\nExamples:\n  tdxmc check                 # every built-in target, expected verdicts compared\n  tdxmc check lost-update     # one target, with its minimized counterexample\n  tdxmc check peterson --strategy bounded --preemptions 1\n")
-    .action(async (targets: string[], opts) => {
-      code = await runCheck(targets, opts, out);
-    });
+Exit codes: 0 verified / as expected, 1 violation (or a cell differs from its expected verdict),
+2 bad usage or input, 3 stopped by a limit or Ctrl-C without a verdict (2 over 1 over 3 over 0).`,
+    );
+  const sub = (c: Command): Command => c.exitOverride().configureOutput({ writeOut: out, writeErr: err, outputError: (s, write) => write(s.split("\n")[0] + "\n") });
 
-  program
-    .command("replay")
-    .description("re-run a recorded schedule of a built-in target and print its step table")
-    .argument("<target>", "built-in target name")
-    .argument("<schedule>", "schedule string (v1:...)")
-    .addHelpText("after", "\nExample:\n  tdxmc replay lost-update v1:0.1.0.1\n")
-    .action((target: string, schedule: string) => {
-      code = runReplay(target, schedule, out);
-    });
+  sub(
+    program
+      .command("check")
+      .description("explore scenarios under protocol presets; print the verdict matrix and minimized counterexamples")
+      .argument("[scenario...]", "built-in scenario names, scenario files (.yaml), or demo:NAME (default: every built-in scenario under every preset)")
+      .option("--protocol <preset[,preset]>", "check under these presets only (default: every preset, or the file's 'protocol')")
+      .option("--set <switch=value>", "override a switch on top of the preset (repeatable)", collect)
+      .option("--module-version <version>", "TDX module version (1.5.16, 1.5.20, 1.5.25)")
+      .addOption(new Option("--strategy <name>", `exploration strategy (default: the scenario's, else dpor)`).choices([...STRATEGIES]))
+      .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
+      .option("--seed <n>", "seed for random and pct", intOption("--seed"))
+      .option("--max-executions <n>", "stop each cell after this many executions", intOption("--max-executions", 1))
+      .option("--max-states <n>", "stop each cell after this many stored states", intOption("--max-states", 1))
+      .option("--max-memory <mb>", "stop each cell when the heap exceeds this many MB", intOption("--max-memory", 1))
+      .option("--time-limit <s>", `stop each cell after this many seconds (main job default: ${MAIN_JOB_TIME_LIMIT})`, intOption("--time-limit", 1))
+      .option("--properties <a,b>", "check only these properties")
+      .option("--all-violations", "one counterexample per violated property (not only the first)")
+      .option("--require-exhaustive", "a non-exhaustive strategy that finds nothing exits 3 instead of 0")
+      .option("--json", "machine-readable output (with provenance)")
+      .option("--timings", "include wall-clock times in the output")
+      .option("--out <dir>", "write each counterexample as a replayable JSON file into DIR")
+      .option("--jobs <n>", "worker threads (default: up to 2)", intOption("--jobs", 1))
+      .option("--expand", "do not fold steps that touch none of the involved state")
+      .option("--raw", "show the TDX module's internal steps instead of one row per SEAMCALL")
+      .option("--demo", "with no scenario: run the engine's demo programs instead")
+      .addHelpText(
+        "after",
+        `
+Examples:
+  tdxmc check                                   # the main job (exit 0 when every cell has its expected verdict)
+  tdxmc check seed-race --protocol seed         # the seed race, with its step table
+  tdxmc check seed-race --protocol upstream-6.19 --set zap-lock=read
+  tdxmc check my-scenario.yaml --strategy bounded --preemptions 2
+  tdxmc check --json --out cex/                 # machine-readable, counterexamples kept as files
+  tdxmc check demo:lost-update                  # an engine demo program`,
+      )
+      .action(async (args: string[], opts) => {
+        code = await runCheck(args, opts, io());
+      }),
+  );
+
+  sub(
+    program
+      .command("replay")
+      .description("re-run a counterexample (file or replay string) and print its step table")
+      .argument("<file|string>", "a counterexample file written by check --out, a replay string printed by check, or a target")
+      .argument("[schedule]", "with a target (scenario name, file or demo:NAME): a bare schedule v1:...")
+      .option("--explain", "for each step: the kernel or TDX-module function it models and what it did to the mirror and S-EPT")
+      .option("--expand", "do not fold steps that touch none of the involved state")
+      .option("--raw", "show the TDX module's internal steps")
+      .option("--json", "machine-readable output")
+      .option("--protocol <preset>", "with TARGET SCHEDULE: the preset (default upstream-6.19)")
+      .option("--set <switch=value>", "with TARGET SCHEDULE: switch override (repeatable)", collect)
+      .option("--module-version <version>", "with TARGET SCHEDULE: TDX module version")
+      .addHelpText(
+        "after",
+        `
+Examples:
+  tdxmc replay cex/seed-race@seed.mirror-sept-agreement.json
+  tdxmc replay 'seed-race@seed:<fingerprint>:v1:0.0.0...' --explain
+  tdxmc replay demo:lost-update v1:0.1.0.1
+
+A counterexample recorded against another model or scenario (fingerprint mismatch) is refused with exit 2.
+Exit 1 when the replayed execution violates a property, 0 when it does not.`,
+      )
+      .action((a: string, schedule: string | undefined, opts) => {
+        code = runReplay(schedule === undefined ? [a] : [a, schedule], opts, out);
+      }),
+  );
+
+  sub(
+    program
+      .command("ablate")
+      .description("switch each defense of a preset off, one at a time, and print which properties each one's absence breaks")
+      .argument("<scenario>", "built-in scenario name or scenario file")
+      .option("--protocol <preset>", "the preset to ablate (default upstream-6.19)")
+      .addOption(new Option("--strategy <name>", "exploration strategy").choices([...STRATEGIES]))
+      .option("--module-version <version>", "TDX module version")
+      .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
+      .option("--max-executions <n>", "per run", intOption("--max-executions", 1))
+      .option("--max-states <n>", "per run", intOption("--max-states", 1))
+      .option("--max-memory <mb>", "per run", intOption("--max-memory", 1))
+      .option("--time-limit <s>", `per run (default ${MAIN_JOB_TIME_LIMIT})`, intOption("--time-limit", 1))
+      .option("--jobs <n>", "worker threads (default: up to 2)", intOption("--jobs", 1))
+      .option("--json", "machine-readable output")
+      .option("--timings", "include wall-clock times")
+      .addHelpText(
+        "after",
+        `
+Examples:
+  tdxmc ablate seed-race                        # on upstream-6.19: which fix stops which race
+  tdxmc ablate removal-vs-zero-step --protocol upstream-6.16`,
+      )
+      .action(async (name: string, opts) => {
+        code = await runAblate(name, opts, io());
+      }),
+  );
+
+  sub(
+    program
+      .command("list")
+      .description("built-in scenarios, presets, switches (with the commit or function each comes from), properties")
+      .option("--json", "machine-readable output")
+      .addHelpText("after", "\nExamples:\n  tdxmc list\n  tdxmc list --json | jq '.switches[].id'")
+      .action((opts) => {
+        code = runList(opts, out);
+      }),
+  );
+
+  sub(
+    program
+      .command("explain")
+      .description("what a switch or property (or preset, or scenario) is, where it comes from, which built-in scenario shows it")
+      .argument("<name>", "switch id, property, preset or scenario name")
+      .addHelpText("after", "\nExamples:\n  tdxmc explain zap-lock\n  tdxmc explain mirror-sept-agreement\n  tdxmc explain seed")
+      .action((name: string) => {
+        code = runExplain(name, out);
+      }),
+  );
+
+  sub(
+    program
+      .command("validate")
+      .description("check scenario files against the schema without running them")
+      .argument("[file...]", "scenario files (YAML)")
+      .option("--json", "machine-readable output")
+      .option("--print-schema", "print the scenario JSON Schema (schema/scenario.schema.json)")
+      .addHelpText("after", "\nExamples:\n  tdxmc validate my-scenario.yaml\n  tdxmc validate --json scenarios/*.yaml\n  tdxmc validate --print-schema > scenario.schema.json")
+      .action((files: string[], opts) => {
+        code = runValidate(files, opts, out, err);
+      }),
+  );
 
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
+      if (e.code === "commander.executeSubCommandAsync") return EXIT.usage;
       return EXIT.usage;
     }
-    if (err instanceof UsageError) {
-      process.stderr.write(`tdxmc: ${err.message}\n`);
+    if (e instanceof UsageError) {
+      err(`tdxmc: ${e.message}\n`);
       return EXIT.usage;
     }
-    throw err;
+    throw e;
   }
 }

@@ -1,5 +1,17 @@
+// The command line, in-process: each command's output and exit codes, bad input included.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { cellExit } from "../../src/cli/check.js";
+import { worstExit } from "../../src/cli/errors.js";
+import type { CellResult } from "../../src/cli/cell.js";
+import { scenarioJsonSchema } from "../../src/cli/scenario-file.js";
+import { parseReplayRef, formatReplayRef } from "../../src/cli/replayspec.js";
+import { PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
+
+const FIX = join(import.meta.dirname, "fixtures");
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -17,57 +29,346 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("tdxmc check", () => {
-  it("main job: every demo target has its expected verdict, exit 0", async () => {
-    const r = await run(["check"]);
+/** Bad input: exit 2, one line on stderr naming the problem, nothing on stdout. */
+async function bad(args: string[], msg: string | RegExp): Promise<void> {
+  const r = await run(args);
+  expect(r.code, `${args.join(" ")}: ${r.err}`).toBe(2);
+  expect(r.err.trim().split("\n")).toHaveLength(1);
+  expect(r.err).not.toMatch(/\n\s+at /);
+  expect(r.err).toMatch(msg);
+  expect(r.out).toBe("");
+}
+
+const SEED = ["check", "seed-race", "--protocol", "seed", "--strategy", "bounded"];
+
+describe("check: the seed race", () => {
+  it("on seed: the email's table, exit 1", async () => {
+    const r = await run(SEED);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^seed-race\s+agreement\s+\d+\s*$/m);
+    expect(r.out).toContain("=== seed-race on seed: violated mirror-sept-agreement (expected) ===");
+    expect(r.out).toContain("L1 gfn 0: mirror NP (not present) but S-EPT PENDING pfn 1");
+    // One column per thread plus the state that matters.
+    expect(r.out).toMatch(/#\s+\|\s+vCPU0\s+\|\s+zapper\s+\|\s+mirror L1 gfn 0\s+\|\s+S-EPT L1 gfn 0\s+\|\s+mmu_lock/);
+    const order = ["try_cmpxchg64(sptep, old, new) [leaf, mirror first]", "xchg(sptep, REMOVED_SPTE)", "SEAMCALL tdh_mem_range_block", "WRITE_ONCE(sptep, SHADOW_NONPRESENT_VALUE)", "SEAMCALL tdh_mem_page_aug (continued)"];
+    let at = 0;
+    for (const s of order) {
+      const i = r.out.indexOf(s, at);
+      expect(i, s).toBeGreaterThan(at);
+      at = i;
+    }
+    expect(r.out).toMatch(/\| PENDING pfn=1\s+\|/);
+    expect(r.out).toMatch(/replay: tdxmc replay seed-race@seed:[0-9a-f]{16}:v1:/);
+    expect(r.out).toMatch(/Exit 1\.\n$/);
+  });
+
+  it("on upstream-6.19: verified exhaustively, exit 0", async () => {
+    const r = await run(["check", "seed-race", "--protocol", "upstream-6.19"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/lost-update\s+no-lost-update\s+yes/);
-    expect(r.out).toMatch(/peterson\s+verified\s+yes/);
-    expect(r.out).toMatch(/mutual-spin\s+livelock\s+yes/);
-    expect(r.out).not.toMatch(/\bNO\b/);
+    expect(r.out).toMatch(/^seed-race\s+verified\s+\d+\s*$/m);
+    expect(r.out).toContain("0 of 1 cell violated. Exit 0.");
   });
 
   it("is deterministic: byte-identical standard output", async () => {
-    const a = await run(["check", "lost-update", "philosophers"]);
-    const b = await run(["check", "lost-update", "philosophers"]);
+    const a = await run(SEED);
+    const b = await run(SEED);
     expect(a.out).toBe(b.out);
+    expect(a.out).not.toMatch(/\d+\.\d+ ?s\b/);
   });
 
-  it("unknown target: one line, exit 2", async () => {
-    const r = await run(["check", "no-such-thing"]);
-    expect(r.code).toBe(2);
-    expect(r.err.trim().split("\n")).toHaveLength(1);
-    expect(r.err).toContain("unknown target 'no-such-thing'");
+  it("--expand and --raw show more rows", async () => {
+    const folded = (await run(SEED)).out.split("\n").length;
+    const expanded = (await run([...SEED, "--expand"])).out.split("\n").length;
+    const raw = (await run([...SEED, "--raw"])).out;
+    expect(expanded).toBeGreaterThan(folded);
+    expect(raw).toContain("tdh_mem_page_aug: sept_lock_acquire_host");
   });
 
-  it("bad option value: exit 2", async () => {
-    expect((await run(["check", "--strategy", "magic"])).code).toBe(2);
-    expect((await run(["check", "--max-executions", "-5"])).code).toBe(2);
+  it("--timings adds times", async () => {
+    const r = await run([...SEED, "--timings"]);
+    expect(r.out).toContain("wall time per cell (s):");
   });
 
-  it("a target that misses its expected verdict exits 1 or 3 (limit)", async () => {
-    // With a single execution the exhaustive strategy cannot finish peterson: exit 3.
-    const r = await run(["check", "peterson", "--strategy", "dpor", "--max-executions", "1"]);
+  it("--set overrides a switch: seed with the freeze install", async () => {
+    const r = await run(["check", "seed-race", "--protocol", "seed", "--set", "install=freeze", "--properties", "mirror-sept-agreement,mirror-sept-agreement-final"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("switches set on the command line: install=freeze");
+  });
+
+  it("a sampling strategy that finds nothing exits 0, or 3 with --require-exhaustive", async () => {
+    const a = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--strategy", "random", "--max-executions", "20", "--seed", "1"]);
+    expect(a.code).toBe(0);
+    expect(a.out).toContain("no violation found (not exhaustive: strategy random, 20 executions)");
+    const b = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--strategy", "random", "--max-executions", "20", "--seed", "1", "--require-exhaustive"]);
+    expect(b.code).toBe(3);
+  });
+
+  it("a limit that stops an exhaustive run: exit 3 with partial statistics", async () => {
+    const r = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--max-executions", "2"]);
     expect(r.code).toBe(3);
-    expect(r.out).toContain("incomplete (max-executions)");
+    expect(r.out).toMatch(/seed-race\s+max-executions\s+2/);
+    expect(r.out).toContain("1 stopped by a limit");
   });
 });
 
-describe("tdxmc replay", () => {
-  it("replays the lost-update counterexample printed by check", async () => {
-    const c = await run(["check", "lost-update"]);
-    const sched = /replay: tdxmc replay lost-update (\S+)/.exec(c.out)![1]!;
-    const r = await run(["replay", "lost-update", sched]);
+describe("check --json and --out", () => {
+  it("--json carries provenance and no timings unless asked", async () => {
+    const r = await run([...SEED, "--json"]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("violated: no-lost-update");
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ tool: "tdxmc", version: "0.1.0", formatVersion: 1, command: "check", exitCode: 1 });
+    const c = j.cells[0];
+    expect(c.provenance).toMatchObject({ tdxmc: "0.1.0", formatVersion: 1, scenario: "seed-race", preset: "seed", moduleVersion: "1.5.25", strategy: "bounded" });
+    expect(c.provenance.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(c.provenance.switches).toMatchObject({ install: "mirror-first", "zap-lock": "read" });
+    expect(c.verdict).toBe("violated:mirror-sept-agreement");
+    expect(c.asExpected).toBe(true);
+    expect(c.stats.wallMs).toBeUndefined();
+    expect(c.timings).toBeUndefined();
+    expect(c.counterexamples[0].kvmSteps.length).toBeGreaterThan(5);
+    const t = JSON.parse((await run([...SEED, "--json", "--timings"])).out);
+    expect(typeof t.cells[0].timings.wallMs).toBe("number");
   });
 
-  it("rejects a malformed or divergent schedule with exit 2", async () => {
-    const a = await run(["replay", "lost-update", "v9:0.1"]);
-    expect(a.code).toBe(2);
-    expect(a.err).toContain("must start with 'v1:'");
-    const b = await run(["replay", "lost-update", "v1:0.0.0.1"]);
-    expect(b.code).toBe(2);
-    expect(b.err).toMatch(/step 3: thread 0 .* not enabled|ended/);
+  it("--out writes a replayable file; replaying it gives the same violation", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tdxmc-out-"));
+    const r = await run([...SEED, "--out", dir]);
+    expect(r.code).toBe(1);
+    const files = readdirSync(dir);
+    expect(files).toEqual(["seed-race@seed.mirror-sept-agreement.json"]);
+    const path = join(dir, files[0]!);
+    const f = JSON.parse(readFileSync(path, "utf8"));
+    expect(f).toMatchObject({ format: "tdxmc-counterexample", formatVersion: 1, property: "mirror-sept-agreement" });
+    expect(f.provenance.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    const rp = await run(["replay", path]);
+    expect(rp.code).toBe(1);
+    expect(rp.out).toContain("violated: mirror-sept-agreement — L1 gfn 0: mirror NP (not present) but S-EPT PENDING pfn 1");
+    expect(rp.out).toContain("(matches)");
+    // Against another model: refused.
+    writeFileSync(join(dir, "other.json"), JSON.stringify({ ...f, provenance: { ...f.provenance, fingerprint: "0123456789abcdef" } }));
+    await bad(["replay", join(dir, "other.json")], /recorded against another model or scenario \(fingerprint 0123456789abcdef/);
+    // A schedule the model cannot follow.
+    writeFileSync(join(dir, "diverge.json"), JSON.stringify({ ...f, schedule: "v1:1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1" }));
+    await bad(["replay", join(dir, "diverge.json")], /replay: (step \d+|the execution ended)/);
+    writeFileSync(join(dir, "junk.json"), "{ not json");
+    await bad(["replay", join(dir, "junk.json")], /not a tdxmc counterexample file \(not JSON\)/);
+  });
+
+  it("--out on a file is bad input, and nothing is written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tdxmc-out-"));
+    const file = join(dir, "plain");
+    writeFileSync(file, "x");
+    await bad([...SEED, "--out", file], /option --out: '.*plain' exists and is not a directory/);
+    expect(readdirSync(dir)).toEqual(["plain"]);
+    // Bad input found before running writes nothing either.
+    const d2 = join(dir, "new");
+    await bad(["check", "seed-race", "--protocol", "nope", "--out", d2], /unknown preset 'nope'/);
+    expect(existsSync(d2)).toBe(false);
+  });
+});
+
+describe("replay", () => {
+  it("replays the string printed by check; --explain names functions and effects", async () => {
+    const c = await run(SEED);
+    const ref = /replay: tdxmc replay (\S+)/.exec(c.out)![1]!;
+    const r = await run(["replay", ref]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("violated: mirror-sept-agreement");
+    const e = await run(["replay", ref, "--explain"]);
+    expect(e.out).toContain("What each step models and does:");
+    expect(e.out).toMatch(/vCPU0: tdp_mmu_set_spte_atomic\s+\[arch\/x86\/kvm\/mmu\/tdp_mmu\.c\]/);
+    expect(e.out).toContain("- mirror L1 gfn 0: NP -> LEAF(pfn 1)");
+    expect(e.out).toMatch(/vCPU0: SEAMCALL tdh_mem_page_aug \(continued\)\s+\[TDX module\]/);
+    expect(e.out).toContain("- S-EPT L1 gfn 0: FREE -> PENDING pfn=1");
+  });
+
+  it("a replay string for another model (preset) is refused with exit 2", async () => {
+    const c = await run(SEED);
+    const ref = /replay: tdxmc replay (\S+)/.exec(c.out)![1]!;
+    await bad(["replay", ref.replace("@seed:", "@seed-seamcall-lock:")], /recorded against another model or scenario/);
+    await bad(["replay", "seed-race@seed:v1:0.1"], /no fingerprint/);
+    await bad(["replay", "no-such@seed:0123456789abcdef:v1:0"], /unknown scenario 'no-such'/);
+    await bad(["replay", "garbage"], /neither a file nor a replay string/);
+  });
+
+  it("replay strings round-trip", () => {
+    const r = { target: "seed-race", preset: "seed", overrides: { install: "freeze" }, moduleVersion: "1.5.16", fingerprint: "0123456789abcdef", schedule: "v1:*1.0.1:0" };
+    expect(parseReplayRef(formatReplayRef(r))).toEqual(r);
+    expect(parseReplayRef("demo:lost-update:0123456789abcdef:v1:0.1")).toEqual({ target: "demo:lost-update", overrides: {}, fingerprint: "0123456789abcdef", schedule: "v1:0.1" });
+  });
+});
+
+describe("engine demos stay reachable", () => {
+  it("check --demo: every demo has its expected verdict, exit 0", async () => {
+    const r = await run(["check", "--demo"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/demo:lost-update\s+no-lost-update\s+violated no-lost-update\s+yes/);
+    expect(r.out).toMatch(/demo:peterson\s+verified\s+verified\s+yes/);
+    expect(r.out).toMatch(/demo:mutual-spin\s+livelock\s+violated livelock\s+yes/);
+    expect(r.out).not.toMatch(/\bNO\b/);
+  });
+
+  it("demo:NAME replays through its printed string; TARGET SCHEDULE works too", async () => {
+    const c = await run(["check", "demo:lost-update"]);
+    expect(c.code).toBe(1);
+    const ref = /replay: tdxmc replay (\S+)/.exec(c.out)![1]!;
+    const r = await run(["replay", ref]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("violated: no-lost-update");
+    const sched = ref.slice(ref.indexOf("v1:"));
+    expect((await run(["replay", "demo:lost-update", sched])).code).toBe(1);
+    await bad(["replay", "demo:lost-update", "v9:0.1"], /must start with 'v1:'/);
+  });
+});
+
+describe("bad input: one line, exit 2", () => {
+  it("names the problem", async () => {
+    await bad(["check", "no-such-thing"], /unknown scenario 'no-such-thing' \(built-in: seed-race/);
+    await bad(["check", "seed-race", "--protocol", "v12"], /unknown preset 'v12' \(presets: seed, /);
+    await bad(["check", "seed-race", "--set", "zap-lock"], /--set: 'zap-lock' is not SWITCH=VALUE/);
+    await bad(["check", "seed-race", "--set", "warp=on"], /unknown switch 'warp'/);
+    await bad(["check", "seed-race", "--set", "zap-lock=sideways"], /switch 'zap-lock': unknown value 'sideways'/);
+    await bad(["check", "seed-race", "--properties", "happiness"], /unknown property 'happiness'/);
+    await bad(["check", "seed-race", "--module-version", "2.0"], /unknown TDX module version '2.0'/);
+    await bad(["check", "seed-race", "--max-executions", "-5"], /--max-executions/);
+    await bad(["check", "seed-race", "--time-limit", "0"], /--time-limit: '0' is not a positive integer/);
+    await bad(["check", "--strategy", "magic"], /magic/);
+    await bad(["check", "demo:nope"], /unknown demo 'nope'/);
+    await bad(["frobnicate"], /unknown command 'frobnicate'/);
+    await bad(["check", "--bogus"], /unknown option '--bogus'/);
+    await bad(["check", join(FIX, "missing.yaml")], /missing\.yaml: no such file/);
+    await bad(["check", join(FIX, "bad-switch.yaml")], /bad-switch\.yaml:5:3: overrides\.install: unknown value 'sideways'/);
+    await bad(["check", join(FIX, "bad-yaml.yaml")], /bad-yaml\.yaml:4:1: YAML: /);
+    await bad(["explain", "nothing-like-this"], /unknown switch, property, preset or scenario 'nothing-like-this'/);
+  });
+});
+
+describe("scenario files", () => {
+  it("check FILE uses the file's protocol and strategy; the command line overrides them", async () => {
+    const f = join(FIX, "seed-race-copy.yaml");
+    const a = await run(["check", f]);
+    expect(a.code).toBe(1);
+    expect(a.out).toMatch(/^seed-race-file\s+agreement/m);
+    expect(a.out).toContain("strategy bounded");
+    expect(a.out).toMatch(new RegExp(`replay: tdxmc replay ${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}@seed:`));
+    const b = await run(["check", f, "--protocol", "upstream-6.19", "--strategy", "dpor"]);
+    expect(b.code).toBe(0);
+    expect(b.out).toMatch(/^seed-race-file\s+verified/m);
+  });
+
+  it("validate: ok files exit 0; problems name file, line and column, exit 2", async () => {
+    const ok = await run(["validate", join(FIX, "seed-race-copy.yaml")]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain("seed-race-copy.yaml: ok (scenario seed-race-file)");
+    const k = await run(["validate", join(FIX, "bad-kind.yaml")]);
+    expect(k.code).toBe(2);
+    expect(k.err).toMatch(/bad-kind\.yaml:9:5: threads\.1: kind must be one of fault, vcpu, zap/);
+    const g = await run(["validate", join(FIX, "bad-gfn.yaml")]);
+    expect(g.err).toMatch(/bad-gfn\.yaml:8:3: expected: unknown key 'linux-2\.4'/);
+    const j = await run(["validate", "--json", join(FIX, "seed-race-copy.yaml"), join(FIX, "bad-switch.yaml")]);
+    expect(j.code).toBe(2);
+    const v = JSON.parse(j.out);
+    expect(v.files.map((x: { ok: boolean }) => x.ok)).toEqual([true, false]);
+    expect(v.files[1].problems[0]).toMatchObject({ line: 5, col: 3 });
+  });
+
+  it("a GFN outside the geometry is caught with its line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tdxmc-val-"));
+    const f = join(dir, "g.yaml");
+    writeFileSync(f, "name: g\nthreads:\n  - kind: fault\n    vcpu: 0\n    gfn: 99\n");
+    const r = await run(["validate", f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("g.yaml:5:5: threads.0.gfn: GFN 99 is outside the geometry (8 GFNs: 0..7)");
+  });
+
+  it("the published JSON Schema is the one the validator uses", async () => {
+    const published = JSON.parse(readFileSync(join(import.meta.dirname, "../../schema/scenario.schema.json"), "utf8"));
+    expect(published).toEqual(scenarioJsonSchema());
+    const r = await run(["validate", "--print-schema"]);
+    expect(JSON.parse(r.out)).toEqual(published);
+    expect(published.properties.expected.propertyNames.enum).toEqual(Object.keys(PRESETS));
+  });
+});
+
+describe("list, explain, ablate, help", () => {
+  it("list names every scenario, preset, switch and property", async () => {
+    const r = await run(["list"]);
+    expect(r.code).toBe(0);
+    for (const s of Object.keys(SCENARIOS)) expect(r.out).toContain(s);
+    for (const p of Object.keys(PRESETS)) expect(r.out).toContain(p);
+    for (const s of SWITCHES) expect(r.out).toContain(`  ${s.id}: ${s.title}`);
+    expect(r.out).toContain("mirror-sept-agreement");
+    expect(r.out).toMatch(/page-add\s+premap\*/);
+    const j = JSON.parse((await run(["list", "--json"])).out);
+    expect(j.switches.map((s: { id: string }) => s.id)).toEqual(SWITCHES.map((s) => s.id));
+    expect(j.switches[0].values[0].source).toBeTruthy();
+    expect(j.scenarios.find((s: { name: string }) => s.name === "seed-race").expected.seed).toBe("violated mirror-sept-agreement");
+  });
+
+  it("explain a switch and a property", async () => {
+    const s = await run(["explain", "zap-lock"]);
+    expect(s.code).toBe(0);
+    expect(s.out).toContain("switch zap-lock: which mmu_lock mode private leaf zaps take");
+    expect(s.out).toMatch(/read \(seed\)/);
+    expect(s.out).toContain("seed-race (violated on seed, seed-seamcall-lock, where zap-lock = read)");
+    const p = await run(["explain", "mirror-sept-agreement"]);
+    expect(p.out).toContain("seed-race (on seed, seed-seamcall-lock)");
+  });
+
+  it("ablate: which switch's absence breaks which property", async () => {
+    const r = await run(["ablate", "seed-race", "--strategy", "bounded", "--preemptions", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("ablate: seed-race on upstream-6.19");
+    expect(r.out).toMatch(/^zap-lock\s+read\s+seed\s+violated\s+\d+\s+\S/m);
+    expect(r.out).toMatch(/^install\s+mirror-first\s+seed\s+none found/m);
+  });
+
+  it("--help on every command, with examples", async () => {
+    for (const c of [[], ["check"], ["replay"], ["ablate"], ["list"], ["explain"], ["validate"]]) {
+      const r = await run([...c, "--help"]);
+      expect(r.code, c.join(" ")).toBe(0);
+      expect(r.out, c.join(" ")).toContain("Example");
+    }
+  });
+});
+
+describe("exit codes", () => {
+  const res = (verdict: string, expected?: string, ok?: boolean): CellResult =>
+    ({ verdict, ...(expected ? { expected, ok } : {}), exhaustive: true, notDecided: [], stats: {} as CellResult["stats"], missingWitnesses: [], counterexamples: [], fingerprint: "" }) as CellResult;
+  it("2 over 1 over 3 over 0", () => {
+    expect(worstExit(0, 3)).toBe(3);
+    expect(worstExit(3, 1)).toBe(1);
+    expect(worstExit(1, 3)).toBe(1);
+    expect(worstExit(1, 2)).toBe(2);
+    expect(worstExit(2, 0)).toBe(2);
+  });
+  it("the main job compares with the expected verdict; a limit counts as 3", () => {
+    expect(cellExit(res("violated:p", "violated:p", true), true, false)).toBe(0);
+    expect(cellExit(res("violated:p", "verified", false), true, false)).toBe(1);
+    expect(cellExit(res("verified", "violated:p", false), true, false)).toBe(1);
+    expect(cellExit(res("incomplete", "verified", false), true, false)).toBe(3);
+    expect(cellExit(res("incomplete", "violated:p", false), true, false)).toBe(3);
+    expect(cellExit(res("vacuous", "verified", false), true, false)).toBe(1);
+    expect(cellExit(res("no-violation-found", "verified", false), true, false)).toBe(0);
+    expect(cellExit(res("no-violation-found", "verified", false), true, true)).toBe(3);
+    expect(cellExit(res("error"), true, false)).toBe(2);
+  });
+  it("named checks report the verdict itself", () => {
+    expect(cellExit(res("violated:p", "violated:p", true), false, false)).toBe(1);
+    expect(cellExit(res("verified", "verified", true), false, false)).toBe(0);
+    expect(cellExit(res("incomplete"), false, false)).toBe(3);
+  });
+});
+
+describe("the main job", () => {
+  it("prints the whole matrix (every scenario x every preset) in a fixed order", async () => {
+    const r = await run(["check", "--max-executions", "1", "--jobs", "1"]);
+    expect([1, 3]).toContain(r.code);
+    const lines = r.out.split("\n");
+    const header = lines.find((l) => l.startsWith("scenario "))!;
+    expect(header.split(/\s+/).slice(1)).toEqual(Object.keys(PRESETS));
+    const rows = lines.slice(lines.indexOf(header) + 1, lines.indexOf(header) + 1 + Object.keys(SCENARIOS).length);
+    expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(Object.keys(SCENARIOS));
+    expect(r.out).toContain("Cells that differ from their expected verdict");
   });
 });

@@ -1,0 +1,134 @@
+// `tdxmc ablate SCENARIO`: turn each defense of a preset off, one at a time — every switch set to
+// each of its other values — and print which properties each change breaks.
+import { DEFAULT_PRESET, PRESETS, SWITCHES } from "../kvm/index.js";
+import type { CellResult, CellSpec, RunOpts } from "./cell.js";
+import { MAIN_JOB_TIME_LIMIT } from "./check.js";
+import { EXIT, UsageError, worstExit } from "./errors.js";
+import { createPool, defaultJobs } from "./pool.js";
+import { createProgress, rate } from "./progress.js";
+import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { parseModuleVersion, parsePresets, parseStrategy, resolveTarget } from "./targets.js";
+import type { CheckIo } from "./check.js";
+import type { Scenario } from "../kvm/index.js";
+
+export interface AblateOptions {
+  protocol?: string;
+  strategy?: string;
+  moduleVersion?: string;
+  preemptions?: number;
+  maxExecutions?: number;
+  maxStates?: number;
+  maxMemory?: number;
+  timeLimit?: number;
+  json?: boolean;
+  timings?: boolean;
+  jobs?: number;
+}
+
+interface Row {
+  switch: string;
+  value: string;
+  kind: string;
+  source: string;
+  spec: CellSpec;
+  result?: CellResult;
+}
+
+export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Promise<number> {
+  const t = resolveTarget(name);
+  if (t.kind !== "scenario") throw new UsageError(`ablate: '${name}' is a demo, not a KVM scenario`);
+  const presets = parsePresets(o.protocol);
+  if (presets && presets.length > 1) throw new UsageError(`ablate: --protocol takes one preset`);
+  const preset = presets?.[0] ?? t.file?.presets?.[0] ?? DEFAULT_PRESET;
+  const mv = parseModuleVersion(o.moduleVersion);
+  const sc: Scenario = mv ? { ...t.scenario, module: { ...(t.scenario.module ?? {}), version: mv as NonNullable<Scenario["module"]>["version"] } } : t.scenario;
+  const opts: RunOpts = {
+    strategy: parseStrategy(o.strategy) ?? t.file?.strategy ?? sc.strategy ?? "dpor",
+    allViolations: true,
+    minimize: false,
+    timeLimitMs: (o.timeLimit ?? MAIN_JOB_TIME_LIMIT) * 1000,
+    ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
+    ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
+    ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
+    ...(o.maxMemory !== undefined ? { maxMemoryMb: o.maxMemory } : {}),
+  };
+  const base = { ...(PRESETS[preset]!.values as Record<string, string>), ...(sc.overrides ?? {}) };
+  const mk = (ov: Record<string, string>): CellSpec => ({ kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset, overrides: ov, opts });
+  const rows: Row[] = [{ switch: "(none)", value: "", kind: "", source: `${preset} as it is`, spec: mk({}) }];
+  for (const sw of SWITCHES)
+    for (const v of sw.values)
+      if (v.value !== base[sw.id]) rows.push({ switch: sw.id, value: v.value, kind: v.kind, source: v.source, spec: mk({ [sw.id]: v.value }) });
+  // The baseline runs with the (empty) override so that every property is checked, as in the ablations.
+  rows[0]!.spec = mk({ [SWITCHES[0]!.id]: base[SWITCHES[0]!.id]! });
+  const pool = createPool(o.jobs ?? defaultJobs());
+  const t0 = Date.now();
+  const progress = createProgress(io.tty && !o.json);
+  const off = io.onInterrupt?.(() => pool.stop());
+  let results: CellResult[];
+  try {
+    results = await pool.run(rows.map((r) => r.spec), rows.map((r) => `${r.switch}=${r.value}`), {
+      onProgress: (done, total, ex) => progress.update(`ablate: ${done}/${total} runs, ${ex} executions, ${rate(ex, Date.now() - t0)}`),
+    });
+  } finally {
+    progress.done();
+    off?.();
+  }
+  rows.forEach((r, i) => (r.result = results[i]!));
+  let code: number = EXIT.ok;
+  const broken = (r: CellResult): string[] => [...new Set(r.counterexamples.map((c) => c.property))];
+  for (const r of rows) {
+    const res = r.result!;
+    if (res.verdict === "error") code = worstExit(code, EXIT.usage);
+    else if (res.verdict === "incomplete" && res.counterexamples.length === 0) code = worstExit(code, EXIT.limit);
+  }
+  if (broken(rows[0]!.result!).length > 0) code = worstExit(code, EXIT.violation);
+  const verdictOf = (r: CellResult): string =>
+    r.verdict === "error" ? `error: ${r.error}` : r.counterexamples.length ? "violated" : r.verdict === "incomplete" ? `no verdict (${r.stopReason})` : r.verdict === "no-violation-found" ? "none found" : r.verdict;
+  if (o.json) {
+    io.out(
+      JSON.stringify(
+        {
+          tool: "tdxmc",
+          version: VERSION,
+          formatVersion: FORMAT_VERSION,
+          command: "ablate",
+          scenario: t.name,
+          preset,
+          strategy: opts.strategy,
+          exitCode: code,
+          rows: rows.map((r) => ({
+            switch: r.switch === "(none)" ? null : r.switch,
+            value: r.value || null,
+            kind: r.kind || null,
+            source: r.source,
+            verdict: r.result!.verdict,
+            exhaustive: r.result!.exhaustive,
+            stopReason: r.result!.stopReason ?? null,
+            broken: broken(r.result!),
+            missingWitnesses: r.result!.missingWitnesses,
+            executions: r.result!.stats.executions,
+            ...(o.timings ? { timings: { wallMs: r.result!.stats.wallMs } } : {}),
+          })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    return code;
+  }
+  const lines = [`tdxmc ${VERSION} ablate: ${t.name} on ${preset}, each switch alone set to each of its other values (strategy ${opts.strategy})`, ""];
+  const sw = Math.max(6, ...rows.map((r) => r.switch.length));
+  const vw = Math.max(5, ...rows.map((r) => r.value.length));
+  const kw = Math.max(4, ...rows.map((r) => r.kind.length));
+  const dw = Math.max(7, ...rows.map((r) => verdictOf(r.result!).length));
+  lines.push(`${"switch".padEnd(sw)}  ${"value".padEnd(vw)}  ${"kind".padEnd(kw)}  ${"verdict".padEnd(dw)}  ${"executions".padStart(10)}  properties broken`);
+  for (const r of rows) {
+    const res = r.result!;
+    const b = broken(res);
+    lines.push(`${r.switch.padEnd(sw)}  ${r.value.padEnd(vw)}  ${r.kind.padEnd(kw)}  ${verdictOf(res).padEnd(dw)}  ${String(res.stats.executions).padStart(10)}  ${b.length ? b.join(", ") : "-"}${res.verdict === "vacuous" ? ` (never reached: ${res.missingWitnesses.join(", ")})` : ""}${o.timings ? `  ${(res.stats.wallMs / 1000).toFixed(2)}s` : ""}`.trimEnd());
+  }
+  const breaking = rows.slice(1).filter((r) => broken(r.result!).length > 0);
+  lines.push("", breaking.length ? `${breaking.length} of ${rows.length - 1} changes break a property; 'tdxmc check ${t.builtin ? t.name : t.source} --protocol ${preset} --set SWITCH=VALUE' shows the counterexample.` : `No single change breaks a property of ${t.name} on ${preset}.`);
+  io.out(lines.join("\n") + "\n");
+  return code;
+}

@@ -1,0 +1,145 @@
+// `tdxmc list` and `tdxmc explain`: what the model has — scenarios, presets, switches (with the
+// commit or function each value comes from), properties.
+import { DEFAULT_PRESET, PRESETS, SCENARIOS, SWITCHES, type Scenario, type Switch } from "../kvm/index.js";
+import { DEMOS } from "./demo.js";
+import { UsageError } from "./errors.js";
+import { PROPERTY_INFO } from "./properties.js";
+import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { PRESET_ORDER } from "./targets.js";
+
+const expectText = (e: Scenario["expected"][string]): string => (e === "verified" ? "verified" : `violated ${e.violated}`);
+
+function threadsText(s: Scenario): string {
+  return s.threads
+    .map((t) => {
+      const n = t.name ?? (t.kind === "fault" || t.kind === "vcpu" ? `vCPU${t.vcpu}` : t.kind === "zap" ? "zapper" : t.kind);
+      return `${n} (${t.kind})`;
+    })
+    .join(", ");
+}
+
+/** Scenarios expected to violate `property` on some preset. */
+function showsProperty(p: string): string[] {
+  const out: string[] = [];
+  for (const s of Object.values(SCENARIOS)) {
+    const on = PRESET_ORDER.filter((pr) => {
+      const e = s.expected[pr];
+      return e !== undefined && e !== "verified" && e.violated === p;
+    });
+    if (on.length) out.push(`${s.name} (on ${on.join(", ")})`);
+  }
+  return out;
+}
+
+/** Scenarios violated on a preset whose value of `sw` differs from the default preset's, verified on the default. */
+function showsSwitch(sw: Switch): string[] {
+  const def = PRESETS[DEFAULT_PRESET]!.values[sw.id];
+  const out: string[] = [];
+  for (const s of Object.values(SCENARIOS)) {
+    if (s.expected[DEFAULT_PRESET] !== "verified") continue;
+    const on = PRESET_ORDER.filter((pr) => {
+      const e = s.expected[pr];
+      return e !== undefined && e !== "verified" && PRESETS[pr]!.values[sw.id] !== def;
+    });
+    if (on.length) out.push(`${s.name} (violated on ${on.join(", ")}, where ${sw.id} = ${[...new Set(on.map((pr) => PRESETS[pr]!.values[sw.id]))].join("/")})`);
+  }
+  return out;
+}
+
+function listData() {
+  return {
+    tool: "tdxmc",
+    version: VERSION,
+    formatVersion: FORMAT_VERSION,
+    command: "list",
+    defaultPreset: DEFAULT_PRESET,
+    scenarios: Object.values(SCENARIOS).map((s) => ({
+      name: s.name,
+      description: s.description,
+      threads: s.threads,
+      witnesses: s.witnesses ?? [],
+      overrides: s.overrides ?? {},
+      expected: Object.fromEntries(PRESET_ORDER.filter((p) => s.expected[p] !== undefined).map((p) => [p, expectText(s.expected[p]!)])),
+    })),
+    presets: PRESET_ORDER.map((p) => ({ name: p, description: PRESETS[p]!.description, default: p === DEFAULT_PRESET, assumed: PRESETS[p]!.assumed, switches: PRESETS[p]!.values })),
+    switches: SWITCHES.map((s) => ({ id: s.id, title: s.title, values: s.values, depends: s.depends ?? null, presets: Object.fromEntries(PRESET_ORDER.map((p) => [p, { value: PRESETS[p]!.values[s.id], assumed: PRESETS[p]!.assumed.includes(s.id) }])) })),
+    properties: PROPERTY_INFO.map((p) => ({ name: p.name, description: p.description, source: p.source })),
+    demos: DEMOS.map((d) => ({ name: `demo:${d.name}`, description: d.description, expected: d.expected })),
+  };
+}
+
+export function runList(o: { json?: boolean }, out: (s: string) => void): number {
+  if (o.json) {
+    out(JSON.stringify(listData(), null, 2) + "\n");
+    return 0;
+  }
+  const L: string[] = [];
+  L.push("Scenarios (built-in; expected verdict per preset):");
+  const nw = Math.max(...Object.keys(SCENARIOS).map((n) => n.length));
+  for (const s of Object.values(SCENARIOS)) {
+    L.push(`  ${s.name.padEnd(nw)}  ${s.description}`);
+    L.push(`  ${"".padEnd(nw)}  threads: ${threadsText(s)}`);
+    const ex = PRESET_ORDER.filter((p) => s.expected[p] !== undefined).map((p) => `${p}: ${expectText(s.expected[p]!)}`);
+    L.push(`  ${"".padEnd(nw)}  expected: ${ex.length ? ex.join("; ") : "none"}`);
+  }
+  L.push("", `Presets (default ${DEFAULT_PRESET}):`);
+  const pw = Math.max(...PRESET_ORDER.map((p) => p.length));
+  for (const p of PRESET_ORDER) L.push(`  ${p.padEnd(pw)}  ${PRESETS[p]!.description}`);
+  L.push("", "Switches (value per preset; * = assumed, not documented for that version):");
+  const sw = Math.max(6, ...SWITCHES.map((s) => s.id.length));
+  const colW = PRESET_ORDER.map((p) => Math.max(p.length, ...SWITCHES.map((s) => (PRESETS[p]!.values[s.id] ?? "").length + 1)));
+  L.push(`  ${"switch".padEnd(sw)}  ${PRESET_ORDER.map((p, j) => p.padEnd(colW[j]!)).join("  ")}`.trimEnd());
+  for (const s of SWITCHES)
+    L.push(`  ${s.id.padEnd(sw)}  ${PRESET_ORDER.map((p, j) => `${PRESETS[p]!.values[s.id] ?? "-"}${PRESETS[p]!.assumed.includes(s.id) ? "*" : ""}`.padEnd(colW[j]!)).join("  ")}`.trimEnd());
+  L.push("", "Switch values and where each comes from:");
+  for (const s of SWITCHES) {
+    L.push(`  ${s.id}: ${s.title}`);
+    for (const v of s.values) L.push(`    ${v.value} (${v.kind}): ${v.source}`);
+    if (s.depends) L.push(`    depends: ${s.depends}`);
+  }
+  L.push("", "Properties:");
+  const qw = Math.max(...PROPERTY_INFO.map((p) => p.name.length));
+  for (const p of PROPERTY_INFO) L.push(`  ${p.name.padEnd(qw)}  ${p.description}`);
+  L.push("", "Engine demos (tdxmc check demo:NAME, or check --demo for all):");
+  L.push(`  ${DEMOS.map((d) => d.name).join(", ")}`);
+  out(L.join("\n") + "\n");
+  return 0;
+}
+
+export function runExplain(name: string, out: (s: string) => void): number {
+  const L: string[] = [];
+  const sw = SWITCHES.find((s) => s.id === name);
+  const prop = PROPERTY_INFO.find((p) => p.name === name);
+  const preset = PRESETS[name];
+  const sc = SCENARIOS[name];
+  if (sw) {
+    L.push(`switch ${sw.id}: ${sw.title}`, "", "values:");
+    for (const v of sw.values) L.push(`  ${v.value} (${v.kind})`, `      ${v.source}`);
+    L.push("", "value per preset:");
+    for (const p of PRESET_ORDER) L.push(`  ${p.padEnd(20)} ${PRESETS[p]!.values[sw.id]}${PRESETS[p]!.assumed.includes(sw.id) ? " (assumed)" : ""}`);
+    if (sw.depends) L.push("", `depends: ${sw.depends}`);
+    const shows = showsSwitch(sw);
+    L.push("", "built-in scenarios that show it:");
+    L.push(...(shows.length ? shows.map((s) => `  ${s}`) : ["  none directly in the matrix; try 'tdxmc ablate SCENARIO' to see what turning it alone breaks"]));
+    L.push("", `try: tdxmc ablate seed-race --protocol ${DEFAULT_PRESET}`);
+  } else if (prop) {
+    L.push(`property ${prop.name}`, "", prop.description, "", `source: ${prop.source}`);
+    const shows = showsProperty(prop.name);
+    L.push("", "built-in scenarios expected to violate it:");
+    L.push(...(shows.length ? shows.map((s) => `  ${s}`) : ["  none"]));
+    if (shows.length) L.push("", `try: tdxmc check ${shows[0]!.split(" ")[0]} --protocol ${/on ([^,)]+)/.exec(shows[0]!)?.[1] ?? DEFAULT_PRESET}`);
+  } else if (preset) {
+    L.push(`preset ${preset.name}: ${preset.description}`, "");
+    for (const s of SWITCHES) L.push(`  ${s.id.padEnd(20)} ${preset.values[s.id]}${preset.assumed.includes(s.id) ? " (assumed)" : ""}`);
+  } else if (sc) {
+    L.push(`scenario ${sc.name}: ${sc.description}`, "", `threads: ${threadsText(sc)}`);
+    if (sc.witnesses?.length) L.push(`witnesses: ${sc.witnesses.join(", ")}`);
+    if (sc.overrides && Object.keys(sc.overrides).length) L.push(`switch overrides: ${Object.entries(sc.overrides).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+    L.push("expected:");
+    for (const p of PRESET_ORDER) if (sc.expected[p] !== undefined) L.push(`  ${p.padEnd(20)} ${expectText(sc.expected[p]!)}`);
+  } else {
+    throw new UsageError(`explain: unknown switch, property, preset or scenario '${name}' (switches: ${SWITCHES.map((s) => s.id).join(", ")}; properties: ${PROPERTY_INFO.map((p) => p.name).join(", ")})`);
+  }
+  out(L.join("\n") + "\n");
+  return 0;
+}

@@ -1,0 +1,300 @@
+// Step tables of KVM counterexamples, in the style of the seed email: one column per thread, one
+// row per KVM-level step (a SEAMCALL's module steps folded into one row), plus columns for the state
+// that matters — the mirror SPTE and S-EPT entry of every entry the trace changes, the KVM locks
+// held, and the few KVM flags it changes. A state cell shows the value when the row changes it.
+// Runs of steps that touch none of that state fold into one row unless asked to expand them.
+import type { Program, StepRecord } from "../engine/index.js";
+import { kvmSteps, type KvmStep } from "../kvm/index.js";
+
+export interface TableOptions {
+  /** Do not fold SEAMCALLs into one row (show the module's internal steps). */
+  raw?: boolean;
+  /** Do not fold runs of steps that touch no state column. */
+  expand?: boolean;
+  /** Livelocks: the raw index of the first step of the repeating cycle. */
+  cycleStart?: number;
+  /** Paging fan-out (to name mirror entries by GFN). */
+  fanout?: number;
+  levels?: number;
+  /** The violation's message: entries it names get columns. */
+  message?: string;
+}
+
+interface Col {
+  obj: string;
+  header: string;
+  kind: "mirror" | "sept" | "lock" | "state";
+  sortKey: string;
+}
+
+const LOCK_OPS = new Set(["lock", "unlock", "read_lock", "read_unlock", "write_lock", "write_unlock"]);
+const MODULE_OBJ = /^(tdr\.|tdcs\.|td\.|pamt\[|tdvps|tdvpr|vp\d|tlb|epoch)/;
+const MIRROR_SP = /^sp(\d+)\(L(\d+) gfn(\d+) T\d+\)\[(\d+)\]$/;
+const MIRROR_ROOT = /^mirror_root\[(\d+)\]$/;
+const SEPT = /^sept\.L(\d+)\[gpa (\d+)\]$/;
+/** KVM objects that are per-thread bookkeeping rather than protocol state. */
+const NOISE = /^(srcu|gmem\[|mmu_invalidate_seq$|vcpu\d+\.srcu)/;
+const MAX_STATE_COLS = 8;
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w, " ");
+}
+
+function classify(name: string, o: TableOptions): Col | null {
+  const fan = o.fanout ?? 2;
+  const levels = o.levels ?? 3;
+  let m = MIRROR_SP.exec(name);
+  if (m) {
+    const level = Number(m[2]);
+    const gfn = Number(m[3]) + Number(m[4]) * fan ** (level - 1);
+    return { obj: name, header: `mirror L${level} gfn ${gfn}`, kind: "mirror", sortKey: `0 ${pad(gfn, 6)} ${9 - level} 0` };
+  }
+  m = MIRROR_ROOT.exec(name);
+  if (m) {
+    const gfn = Number(m[1]) * fan ** (levels - 1);
+    return { obj: name, header: `mirror L${levels} gfn ${gfn}`, kind: "mirror", sortKey: `0 ${pad(gfn, 6)} ${9 - levels} 0` };
+  }
+  m = SEPT.exec(name);
+  if (m) {
+    const level = Number(m[1]) + 1;
+    const gfn = Number(m[2]);
+    return { obj: name, header: `S-EPT L${level} gfn ${gfn}`, kind: "sept", sortKey: `0 ${pad(gfn, 6)} ${9 - level} 1` };
+  }
+  if (MODULE_OBJ.test(name) || NOISE.test(name)) return null;
+  const prio = /^page\[/.test(name) ? 2 : /^(vm_bugged|wait_for_sept_zap|hkid_assigned|kvm_tdx->state)$/.test(name) ? 3 : 4;
+  return { obj: name, header: name, kind: "state", sortKey: `${prio} ${name}` };
+}
+
+function stateColumns(program: Program, steps: readonly StepRecord[], moduleSteps: ReadonlySet<number>, o: TableOptions): Col[] {
+  const written = new Map<string, Col>();
+  const locks = new Map<string, Col>();
+  for (const s of steps) {
+    if (LOCK_OPS.has(s.op) && !MODULE_OBJ.test(s.object)) {
+      if (!locks.has(s.object)) locks.set(s.object, { obj: s.object, header: s.object, kind: "lock", sortKey: `1 ${s.object}` });
+      continue;
+    }
+    if (s.written === undefined || s.object.includes(",") || written.has(s.object)) continue;
+    const c = classify(s.object, o);
+    // The TDX module's own bookkeeping stays inside its SEAMCALL rows; only its S-EPT entries show.
+    if (c && (c.kind === "sept" || !moduleSteps.has(s.index))) written.set(s.object, c);
+  }
+  // The entries a violation message names ("L1 gfn 0: ...") show even when no step wrote them.
+  for (const m of (o.message ?? "").matchAll(/\bL(\d+) gfn (\d+)\b/g)) {
+    for (const kind of ["mirror", "S-EPT"]) {
+      const header = `${kind} L${m[1]} gfn ${m[2]}`;
+      if ([...written.values()].some((c) => c.header === header)) continue;
+      const cands = program.world.objs.map((x) => classify(x.name, o)).filter((c): c is Col => c !== null && c.header === header);
+      const touched = cands.find((c) => steps.some((s) => s.object === c.obj)) ?? cands[0];
+      if (touched) written.set(touched.obj, touched);
+    }
+  }
+  const cols = [...written.values(), ...locks.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  return cols.slice(0, MAX_STATE_COLS);
+}
+
+/** Function name of a step label: the text before the first ':' (or the whole label). */
+export function functionOf(label: string): string {
+  const i = label.indexOf(":");
+  return (i > 0 ? label.slice(0, i) : label).trim();
+}
+
+export interface Row {
+  thread: string;
+  text: string;
+  raw: number[];
+  /** New values of state columns this row changed. */
+  changes: Map<string, string>;
+}
+
+/** KVM-level rows: SEAMCALLs folded, guest steps named as such, split SEAMCALLs marked. */
+function baseRows(steps: readonly StepRecord[], o: TableOptions): KvmStep[] {
+  let base: KvmStep[] = o.raw
+    ? steps.map((s) => ({ thread: s.threadName, label: s.label, raw: [s.index] }))
+    : kvmSteps(steps).map((k) => ({ ...k }));
+  // A SEAMCALL preempted half-way shows as two rows of its thread: say so.
+  if (!o.raw)
+    base.forEach((k, i) => {
+      if (!k.label.startsWith("SEAMCALL ")) return;
+      const j = base.findIndex((x, jj) => jj > i && x.thread === k.thread);
+      if (j < 0 || base[j]!.label !== k.label) return;
+      const last = steps[k.raw[k.raw.length - 1]!]!.label;
+      base[i] = { ...k, label: `${k.label} (preempted after: ${last.slice(last.indexOf(":") + 1).trim()})` };
+      base[j] = { ...base[j]!, label: `${k.label} (continued)` };
+    });
+  if (!o.raw) {
+    // Steps of the guest and of TD exits are the module's too, but no SEAMCALL: name them as such.
+    const guest = (l: string): string | null => {
+      const m = /^SEAMCALL (.*)$/.exec(l);
+      if (!m) return null;
+      const leaf = m[1]!;
+      if (/^guest walk/.test(leaf)) return "guest access (S-EPT walk)";
+      if (/^tdg_/.test(leaf)) return `guest TDCALL ${leaf}`;
+      if (/^td_ept_violation/.test(leaf)) return "TD exit: EPT violation";
+      if (/^td_exit/.test(leaf)) return "TD exit";
+      return null;
+    };
+    const merged: KvmStep[] = [];
+    for (const k of base) {
+      const g = guest(k.label);
+      const prev = merged[merged.length - 1];
+      if (g !== null && prev && prev.thread === k.thread && prev.label === g) prev.raw = [...prev.raw, ...k.raw];
+      else merged.push(g !== null ? { ...k, label: g } : k);
+    }
+    base = merged;
+  }
+  return base;
+}
+
+/** Compute the rows: KVM-level steps, their state changes, and folded runs. */
+export function tableRows(program: Program, steps: readonly StepRecord[], o: TableOptions = {}): { cols: Col[]; rows: Row[]; initial: Map<string, string>; final: Map<string, string> } {
+  const base = baseRows(steps, o);
+  const moduleSteps = new Set(base.filter((k) => k.label.startsWith("SEAMCALL ") || k.label.startsWith("guest") || k.label.startsWith("TD exit")).flatMap((k) => k.raw));
+  const cols = stateColumns(program, steps, moduleSteps, o);
+  const colSet = new Set(cols.map((c) => c.obj));
+  const w = program.world;
+  const byName = new Map(w.objs.map((x) => [x.name, x]));
+  const current = new Map<string, string>();
+  const holders = new Map<string, string[]>();
+  const lockText = (obj: string): string => {
+    const h = holders.get(obj) ?? [];
+    return h.length ? h.join(", ") : "-";
+  };
+  for (const c of cols) {
+    if (c.kind === "lock") current.set(c.obj, "-");
+    else {
+      const info = byName.get(c.obj);
+      current.set(c.obj, info ? info.fmt(w.initial[info.base]!) : "?");
+    }
+  }
+  const initial = new Map(current);
+  const touches = (k: KvmStep): boolean => k.raw.some((i) => colSet.has(steps[i]!.object)) || k.label.startsWith("SEAMCALL ");
+  const rows: Row[] = [];
+  const apply = (k: KvmStep): Map<string, string> => {
+    const ch = new Map<string, string>();
+    for (const i of k.raw) {
+      const s = steps[i]!;
+      if (!colSet.has(s.object)) continue;
+      if (LOCK_OPS.has(s.op)) {
+        const h = holders.get(s.object) ?? [];
+        const mode = s.op.startsWith("read") ? "R" : s.op.startsWith("write") ? "W" : "held";
+        const tag = mode === "held" ? s.threadName : `${mode} ${s.threadName}`;
+        if (s.op.endsWith("unlock")) {
+          const j = h.indexOf(tag);
+          if (j >= 0) h.splice(j, 1);
+        } else h.push(tag);
+        holders.set(s.object, h);
+        ch.set(s.object, lockText(s.object));
+      } else if (s.written !== undefined) ch.set(s.object, s.written);
+    }
+    for (const [obj, v] of ch) {
+      if (current.get(obj) === v) ch.delete(obj);
+      else current.set(obj, v);
+    }
+    return ch;
+  };
+  let i = 0;
+  const lastIdx = base.length - 1;
+  const cycleRow = o.cycleStart === undefined ? -1 : base.findIndex((k) => k.raw.includes(o.cycleStart!));
+  while (i < base.length) {
+    const k = base[i]!;
+    if (!o.expand && !touches(k) && i !== lastIdx && i !== cycleRow) {
+      // Fold a run of same-thread rows that touch no state column.
+      let j = i;
+      while (j + 1 < base.length && j + 1 !== lastIdx && j + 1 !== cycleRow && base[j + 1]!.thread === k.thread && !touches(base[j + 1]!)) j++;
+      if (j > i) {
+        const run = base.slice(i, j + 1);
+        const fns = [...new Set(run.map((r) => functionOf(r.label)))];
+        const n = run.reduce((a, r) => a + r.raw.length, 0);
+        const ch = new Map<string, string>();
+        for (const r of run) for (const [a, b] of apply(r)) ch.set(a, b);
+        rows.push({ thread: k.thread, text: `... ${n} steps: ${fns.join(", ")}`, raw: run.flatMap((r) => r.raw), changes: ch });
+        i = j + 1;
+        continue;
+      }
+    }
+    rows.push({ thread: k.thread, text: k.label, raw: k.raw, changes: apply(k) });
+    i++;
+  }
+  return { cols, rows, initial, final: new Map(current) };
+}
+
+/** Render the table. */
+export function formatKvmTable(program: Program, steps: readonly StepRecord[], o: TableOptions = {}): string {
+  const threads = program.threads.map((t) => t.name);
+  const { cols, rows, initial } = tableRows(program, steps, o);
+  const headers = [...threads, ...cols.map((c) => c.header)];
+  const cells: string[][] = [];
+  cells.push([...threads.map((_, j) => (j === 0 ? "(initial state)" : "")), ...cols.map((c) => initial.get(c.obj)!)]);
+  for (const r of rows) cells.push([...threads.map((t) => (t === r.thread ? r.text : "")), ...cols.map((c) => r.changes.get(c.obj) ?? "")]);
+  const widths = headers.map((h, j) => Math.max(h.length, ...cells.map((r) => r[j]!.length)));
+  const idxW = Math.max(1, String(rows.length).length);
+  const line = (idx: string, cs: string[]): string => `${idx.padStart(idxW)} | ${cs.map((c, j) => c.padEnd(widths[j]!)).join(" | ")}`.trimEnd();
+  const out = [line("#", headers), `${"-".repeat(idxW)}-+-${widths.map((x) => "-".repeat(x)).join("-+-")}`];
+  out.push(line("", cells[0]!));
+  const cycleRow = o.cycleStart === undefined ? -1 : rows.findIndex((r) => r.raw.includes(o.cycleStart!));
+  rows.forEach((_, i) => {
+    if (i === cycleRow) out.push(`${" ".repeat(idxW)} | -- cycle starts here; the steps below repeat forever --`);
+    out.push(line(String(i + 1), cells[i + 1]!));
+  });
+  return out.join("\n");
+}
+
+/** Where a modelled function lives (for --explain). */
+export function sourceOf(fn: string): string {
+  const f = fn.replace(/^SEAMCALL /, "");
+  const table: [RegExp, string][] = [
+    [/^tdh_|^tdg_|^td_exit|^td_ept_violation|^guest walk|^tdx_td_dispatcher/, "TDX module"],
+    [/^(tdp_mmu_|kvm_tdp_mmu_|__tdp_mmu|tdp_iter|handle_changed_spte|handle_removed_pt|__handle_changed_spte|set_external_spte|remove_external_spte|zap|seed zap|try_step_down)/, "arch/x86/kvm/mmu/tdp_mmu.c"],
+    [/^(kvm_mmu_|is_page_fault_stale|kvm_tdp_page_fault|direct_page_fault|__kvm_mmu)/, "arch/x86/kvm/mmu/mmu.c"],
+    [/^(tdx_|tdh_do_no_vcpus|wait_for_sept_zap)/, "arch/x86/kvm/vmx/tdx.c"],
+    [/^(vcpu_enter_guest|vcpu_run|kvm_vcpu_)/, "arch/x86/kvm/x86.c"],
+    [/^(kvm_gmem|truncate_inode|fallocate)/, "virt/kvm/guest_memfd.c"],
+    [/^(kvm_vm_set_mem_attributes|kvm_set_memory_attributes|kvm_mmu_invalidate|kvm_vm_ioctl|synchronize_srcu|kvm_set_memslot|kvm_make_all_cpus_request|kvm_flush_remote_tlbs)/, "virt/kvm/kvm_main.c"],
+    [/^(read_lock|write_lock|read_unlock|write_unlock|spin_lock|spin_unlock|get_page|put_page|smp_)/, "kernel primitive"],
+  ];
+  for (const [re, where] of table) if (re.test(f)) return where;
+  return "";
+}
+
+/** --explain: per row, the function it models and what it did to the mirror and S-EPT (and KVM state). */
+export function formatExplain(program: Program, steps: readonly StepRecord[], o: TableOptions = {}): string {
+  const { rows } = tableRows(program, steps, { ...o, expand: true });
+  const fan = o.fanout ?? 2;
+  const nameOf = (obj: string): string => classify(obj, { ...o, fanout: fan })?.header ?? obj;
+  const out: string[] = [];
+  const w = String(rows.length).length;
+  rows.forEach((r, i) => {
+    const fn = r.text.startsWith("SEAMCALL ") ? r.text : functionOf(r.text);
+    const src = sourceOf(fn);
+    out.push(`${String(i + 1).padStart(w)}. ${r.thread}: ${fn}${src ? `  [${src}]` : ""}`);
+    const rest = r.text.startsWith("SEAMCALL ") ? "" : r.text.slice(fn.length).replace(/^:\s*/, "");
+    if (rest) out.push(`${" ".repeat(w + 2)}${rest}`);
+    const effects: string[] = [];
+    for (const k of r.raw) {
+      const s = steps[k]!;
+      const c = s.object.includes(",") ? null : /^pamt\[/.test(s.object) ? { header: s.object.replace(/^pamt/, "PAMT") } : classify(s.object, { ...o, fanout: fan });
+      if (!c) continue;
+      if (LOCK_OPS.has(s.op)) effects.push(`${s.op} ${s.object}`);
+      else if (s.written !== undefined) effects.push(`${/^pamt\[/.test(s.object) ? (c as { header: string }).header : nameOf(s.object)}: ${s.read !== undefined ? `${s.read} -> ` : ""}${s.written}`);
+      else if (s.read !== undefined && !r.text.startsWith("SEAMCALL ") && (SEPT.test(s.object) || MIRROR_SP.test(s.object) || MIRROR_ROOT.test(s.object))) effects.push(`reads ${nameOf(s.object)} = ${s.read}`);
+    }
+    // Inside a SEAMCALL, keep only the last value written to each entry (the module's entry lock comes and goes).
+    const seen = new Map<string, string>();
+    for (const e of effects) {
+      const key = e.includes(": ") ? e.slice(0, e.indexOf(": ")) : e;
+      if (r.text.startsWith("SEAMCALL ") && seen.has(key)) {
+        const first = seen.get(key)!;
+        const from = first.slice(first.indexOf(": ") + 2).split(" -> ")[0];
+        const to = e.slice(e.indexOf(": ") + 2).split(" -> ").pop();
+        seen.set(key, `${key}: ${from} -> ${to}`);
+      } else seen.set(key, e);
+    }
+    const shown = [...seen.values()].filter((e) => {
+      const m = /: (.*) -> (.*)$/.exec(e);
+      return !m || m[1] !== m[2];
+    });
+    for (const e of shown) out.push(`${" ".repeat(w + 2)}- ${e}`);
+    if (r.text.startsWith("SEAMCALL ") && shown.length === 0) out.push(`${" ".repeat(w + 2)}- no entry changed`);
+  });
+  return out.join("\n");
+}

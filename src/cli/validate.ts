@@ -1,0 +1,49 @@
+// `tdxmc validate FILE...`: check scenario files against the schema (and the model's names)
+// without running them.
+import { readFileSync } from "node:fs";
+import { EXIT, UsageError } from "./errors.js";
+import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { parseScenarioText, scenarioJsonSchema, type FileProblem } from "./scenario-file.js";
+
+export function runValidate(files: string[], o: { json?: boolean; printSchema?: boolean }, out: (s: string) => void, err: (s: string) => void): number {
+  if (o.printSchema) {
+    out(JSON.stringify(scenarioJsonSchema(), null, 2) + "\n");
+    return EXIT.ok;
+  }
+  if (files.length === 0) throw new UsageError("validate: name at least one scenario file (or --print-schema)");
+  const results: { file: string; ok: boolean; scenario: string | null; problems: FileProblem[] }[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (e) {
+      results.push({ file: f, ok: false, scenario: null, problems: [{ file: f, line: 0, col: 0, message: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }] });
+      continue;
+    }
+    const r = parseScenarioText(text, f);
+    results.push({ file: f, ok: r.problems.length === 0, scenario: r.value?.scenario.name ?? null, problems: r.problems });
+  }
+  const code = results.every((r) => r.ok) ? EXIT.ok : EXIT.usage;
+  if (o.json) {
+    out(
+      JSON.stringify(
+        {
+          tool: "tdxmc",
+          version: VERSION,
+          formatVersion: FORMAT_VERSION,
+          command: "validate",
+          exitCode: code,
+          files: results.map((r) => ({ file: r.file, ok: r.ok, scenario: r.scenario, problems: r.problems.map((p) => ({ line: p.line, col: p.col, message: p.message })) })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    return code;
+  }
+  for (const r of results) {
+    if (r.ok) out(`${r.file}: ok (scenario ${r.scenario})\n`);
+    else for (const p of r.problems) err(p.line > 0 ? `${p.file}:${p.line}:${p.col}: ${p.message}\n` : `${p.file}: ${p.message}\n`);
+  }
+  return code;
+}
