@@ -57,11 +57,11 @@ describe("differential soundness against plain exhaustive enumeration", () => {
   });
 
   it("exhaustive + sleep sets: same final states and violated properties (full generator)", () => {
-    fc.assert(fc.property(progArb(FULL), (d) => same(d, sleep)), { numRuns: 1500, seed: SEED });
+    fc.assert(fc.property(progArb(FULL), (d) => same(d, sleep)), { numRuns: 1000, seed: SEED });
   });
 
   it("exhaustive + state caching: same final states and violated properties (full generator, two-cell invariant)", () => {
-    fc.assert(fc.property(progArb(FULL2), (d) => same(d, cache)), { numRuns: 1500, seed: SEED + 1 });
+    fc.assert(fc.property(progArb(FULL2), (d) => same(d, cache)), { numRuns: 1000, seed: SEED + 1 });
   });
 
   it("exhaustive + sleep sets: same final states and violated properties (two-cell invariant)", () => {
@@ -69,7 +69,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
   });
 
   it("DPOR: same final states and violated properties (full generator)", () => {
-    fc.assert(fc.property(progArb(FULL), (d) => same(d, dpor)), { numRuns: 3000, seed: SEED + 3 });
+    fc.assert(fc.property(progArb(FULL), (d) => same(d, dpor)), { numRuns: 2500, seed: SEED + 3 });
   });
 
   it("DPOR: same final states and violated properties (two-cell invariant)", () => {
@@ -89,7 +89,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
         same(d, sleep);
         same(d, cache);
       }),
-      { numRuns: 800, seed: SEED + 15 },
+      { numRuns: 500, seed: SEED + 15 },
     );
   });
 
@@ -136,7 +136,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
         expect(got.result.stats.complete).toBeLessThanOrEqual(ref.result.stats.complete);
         expect(got.result.stats.executions).toBeLessThanOrEqual(ref.result.stats.executions);
       }),
-      { numRuns: 1000, seed: SEED + 5 },
+      { numRuns: 600, seed: SEED + 5 },
     );
   });
 
@@ -157,7 +157,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
         if (ref.violated.length <= 1) expect(got.violated).toEqual(ref.violated);
         else expect(ref.violated).toEqual(expect.arrayContaining(got.violated));
       }),
-      { numRuns: 1000, seed: SEED + 6 },
+      { numRuns: 600, seed: SEED + 6 },
     );
   });
 
@@ -176,7 +176,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
           expect(got.result.violations).toEqual([]);
         } else expect(got.result.violations.length).toBeGreaterThan(0);
       }),
-      { numRuns: 300, seed: SEED + 13 },
+      { numRuns: 200, seed: SEED + 13 },
     );
   });
 
