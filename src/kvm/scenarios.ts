@@ -86,7 +86,7 @@ export const removalVsAccept: Scenario = {
     { kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0 }] },
     { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
   ],
-  witnesses: ["tdg_mem_page_accept", "tdh_mem_page_remove"],
+  witnesses: ["tdg_mem_page_accept", "WRITE_ONCE(kvm_tdx->wait_for_sept_zap, true)", "tdh_mem_page_remove"],
   strategy: "cache",
   expected: {
     seed: { violated: "no-kvm-bug-on" },
@@ -108,7 +108,7 @@ export const removalVsZeroStep: Scenario = {
     { kind: "zap", name: "zapper", start: 0, end: 1 },
   ],
   strategy: "cache",
-  witnesses: ["tdh_vp_enter", "tdh_mem_page_remove"],
+  witnesses: ["stepping filter: secure_ept_lock: try_lock SH", "WRITE_ONCE(kvm_tdx->wait_for_sept_zap, true)", "tdh_mem_page_remove"],
   expected: {
     seed: { violated: "mirror-sept-agreement" },
     "seed-seamcall-lock": { violated: "mirror-sept-agreement" },
