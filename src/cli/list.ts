@@ -31,17 +31,29 @@ function showsProperty(p: string): string[] {
   return out;
 }
 
-/** Scenarios violated on a preset whose value of `sw` differs from the default preset's, verified on the default. */
+/**
+ * Built-in scenarios whose expected verdict changes between two presets that differ in `sw`:
+ * for each, the closest such pair (fewest switches differing), with the other switches that differ.
+ */
 function showsSwitch(sw: Switch): string[] {
-  const def = PRESETS[DEFAULT_PRESET]!.values[sw.id];
   const out: string[] = [];
   for (const s of Object.values(SCENARIOS)) {
-    if (s.expected[DEFAULT_PRESET] !== "verified") continue;
-    const on = PRESET_ORDER.filter((pr) => {
-      const e = s.expected[pr];
-      return e !== undefined && e !== "verified" && PRESETS[pr]!.values[sw.id] !== def;
-    });
-    if (on.length) out.push(`${s.name} (violated on ${on.join(", ")}, where ${sw.id} = ${[...new Set(on.map((pr) => PRESETS[pr]!.values[sw.id]))].join("/")})`);
+    let best: { a: string; b: string; diff: string[] } | null = null;
+    for (const a of PRESET_ORDER) {
+      const ea = s.expected[a];
+      if (ea === undefined || ea === "verified") continue;
+      for (const b of PRESET_ORDER) {
+        if (s.expected[b] !== "verified") continue;
+        const diff = SWITCHES.filter((x) => PRESETS[a]!.values[x.id] !== PRESETS[b]!.values[x.id]).map((x) => x.id);
+        if (!diff.includes(sw.id)) continue;
+        if (!best || diff.length < best.diff.length) best = { a, b, diff };
+      }
+    }
+    if (best && best.diff.length <= 3) {
+      const others = best.diff.filter((d) => d !== sw.id);
+      const ea = s.expected[best.a]!;
+      out.push(`${s.name}: ${ea === "verified" ? "" : `violated ${ea.violated}`} on ${best.a} (${sw.id} = ${PRESETS[best.a]!.values[sw.id]}), verified on ${best.b} (${PRESETS[best.b]!.values[sw.id]})${others.length ? `; those presets also differ in ${others.join(", ")}` : "; no other switch differs"}`);
+    }
   }
   return out;
 }
@@ -119,9 +131,9 @@ export function runExplain(name: string, out: (s: string) => void): number {
     for (const p of PRESET_ORDER) L.push(`  ${p.padEnd(20)} ${PRESETS[p]!.values[sw.id]}${PRESETS[p]!.assumed.includes(sw.id) ? " (assumed)" : ""}`);
     if (sw.depends) L.push("", `depends: ${sw.depends}`);
     const shows = showsSwitch(sw);
-    L.push("", "built-in scenarios that show it:");
-    L.push(...(shows.length ? shows.map((s) => `  ${s}`) : ["  none directly in the matrix; try 'tdxmc ablate SCENARIO' to see what turning it alone breaks"]));
-    L.push("", `try: tdxmc ablate seed-race --protocol ${DEFAULT_PRESET}`);
+    L.push("", "built-in scenarios whose expected verdict changes between two close presets that differ in it:");
+    L.push(...(shows.length ? shows.map((s) => `  ${s}`) : ["  none between presets differing in at most 3 switches"]));
+    L.push("", `To see what this switch alone breaks: tdxmc ablate SCENARIO --protocol ${DEFAULT_PRESET}`);
   } else if (prop) {
     L.push(`property ${prop.name}`, "", prop.description, "", `source: ${prop.source}`);
     const shows = showsProperty(prop.name);

@@ -212,7 +212,8 @@ export function tableRows(program: Program, steps: readonly StepRecord[], o: Tab
         continue;
       }
     }
-    rows.push({ thread: k.thread, text: k.label, raw: k.raw, changes: apply(k) });
+    const queued = k.raw.length === 1 && steps[k.raw[0]!]!.op === "write_lock(queue)";
+    rows.push({ thread: k.thread, text: queued ? `${k.label} [waits]` : k.label, raw: k.raw, changes: apply(k) });
     i++;
   }
   return { cols, rows, initial, final: new Map(current) };

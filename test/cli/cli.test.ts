@@ -310,7 +310,7 @@ describe("list, explain, ablate, help", () => {
     expect(s.code).toBe(0);
     expect(s.out).toContain("switch zap-lock: which mmu_lock mode private leaf zaps take");
     expect(s.out).toMatch(/read \(seed\)/);
-    expect(s.out).toContain("seed-race (violated on seed, seed-seamcall-lock, where zap-lock = read)");
+    expect(s.out).toMatch(/seed-race: violated mirror-sept-agreement on seed \(zap-lock = read\), verified on v11 \(write\); those presets also differ in install/);
     const p = await run(["explain", "mirror-sept-agreement"]);
     expect(p.out).toContain("seed-race (on seed, seed-seamcall-lock)");
   });
