@@ -54,6 +54,7 @@ class ThreadCtx implements ThreadApi {
   }
   loopHead(label: string, ...locals: number[]): void {
     if (this.ex.restoring) return;
+    this.ex.markLoopHead(this.id, label, locals);
     let h1 = hashString(label) ^ Math.imul(this.id + 1, 0x27d4eb2d);
     let h2 = mix32(h1 ^ 0x165667b1);
     for (const v of locals) {
@@ -74,19 +75,10 @@ class ThreadCtx implements ThreadApi {
  * fed (a thread's generator is rebuilt by feeding its own recorded values again).
  */
 export interface Snapshot {
-  mem: Int32Array;
-  memH1: number;
-  memH2: number;
-  l1: Int32Array;
-  l2: Int32Array;
+  /** Packed: memory cells, then per thread l1, l2, history length, peek-log length; then memH1, memH2, events, violations, fatal. */
+  ints: Int32Array;
   pending: (Op | null)[];
-  done: boolean[];
   windows: Map<number, number> | null;
-  histLen: Int32Array;
-  peekLen: Int32Array;
-  evLen: number;
-  violations: number;
-  fatal: boolean;
 }
 
 export class Execution {
@@ -104,6 +96,8 @@ export class Execution {
   restoring = false;
   /** Values fed to generators while rebuilding them (the cost of going back). */
   refed = 0;
+  /** Per thread, when its spec can resume at a loop head: where each loop head was passed. */
+  private readonly heads: { pos: number; peek: number; label: string; locals: number[] }[][];
   /** Per thread: values its code read with peek() (outside steps), in order. */
   private readonly peeks: number[][];
   private peekThread = 0;
@@ -181,6 +175,7 @@ export class Execution {
     this.gens = new Array(n).fill(null);
     this.hist = Array.from({ length: n }, () => []);
     this.peeks = Array.from({ length: n }, () => []);
+    this.heads = Array.from({ length: n }, () => []);
     this.ctxs = program.threads.map((t, i) => new ThreadCtx(this, i, t.name));
     let h1 = 0;
     let h2 = 0;
@@ -203,8 +198,10 @@ export class Execution {
     });
   }
 
+  /** Number of events executed (the event arrays may hold stale entries beyond it). */
+  private nEv = 0;
   get length(): number {
-    return this.evTid.length;
+    return this.nEv;
   }
 
   /** Start a fresh execution: initial memory, new generators, each run to its first visible op. */
@@ -212,9 +209,7 @@ export class Execution {
     this.program.world.reset();
     this.memH1 = this.initH1;
     this.memH2 = this.initH2;
-    for (const a of [this.evTid, this.evKind, this.evObj, this.evObjs, this.evMode, this.evRead, this.evWrite,
-      this.evLabel, this.evChoices, this.evChoiceK, this.evEnvFail, this.evProgress, this.evGroup] as unknown[][])
-      a.length = 0;
+    this.nEv = 0;
     this.rootChoices = [];
     this.rootChoiceK = [];
     this.violations = [];
@@ -229,6 +224,7 @@ export class Execution {
       this.gens[t] = this.program.threads[t]!.body(this.ctxs[t]!);
       this.hist[t]!.length = 0;
       this.peeks[t]!.length = 0;
+      this.heads[t]!.length = 0;
     }
     // Every thread starts (runs to its first visible op) even if one fails on the way, so that
     // the root choices recorded do not depend on whether the execution stops at violations.
@@ -236,21 +232,23 @@ export class Execution {
   }
 
   snapshot(): Snapshot {
-    return {
-      mem: this.mem.slice(),
-      memH1: this.memH1,
-      memH2: this.memH2,
-      l1: this.l1.slice(),
-      l2: this.l2.slice(),
-      pending: this.pending.slice(),
-      done: this.done.slice(),
-      windows: this.windows.size > 0 ? new Map(this.windows) : null,
-      histLen: Int32Array.from(this.hist, (h) => h.length),
-      peekLen: Int32Array.from(this.peeks, (p) => p.length),
-      evLen: this.evTid.length,
-      violations: this.violations.length,
-      fatal: this.fatal,
-    };
+    const m = this.mem.length;
+    const n = this.n;
+    const ints = new Int32Array(m + 4 * n + 5);
+    ints.set(this.mem, 0);
+    ints.set(this.l1, m);
+    ints.set(this.l2, m + n);
+    for (let t = 0; t < n; t++) {
+      ints[m + 2 * n + t] = this.hist[t]!.length;
+      ints[m + 3 * n + t] = this.peeks[t]!.length;
+    }
+    const o = m + 4 * n;
+    ints[o] = this.memH1;
+    ints[o + 1] = this.memH2;
+    ints[o + 2] = this.nEv;
+    ints[o + 3] = this.violations.length;
+    ints[o + 4] = this.fatal ? 1 : 0;
+    return { ints, pending: this.pending.slice(), windows: this.windows.size > 0 ? new Map(this.windows) : null };
   }
 
   /**
@@ -259,45 +257,68 @@ export class Execution {
    * them their recorded values (deterministic thread code gives back the same pending op).
    */
   restore(s: Snapshot): void {
-    this.mem.set(s.mem);
-    this.memH1 = s.memH1;
-    this.memH2 = s.memH2;
-    this.l1.set(s.l1);
-    this.l2.set(s.l2);
+    const m = this.mem.length;
+    const n = this.n;
+    const ints = s.ints;
+    this.mem.set(ints.subarray(0, m));
+    this.l1.set(ints.subarray(m, m + n));
+    this.l2.set(ints.subarray(m + n, m + 2 * n));
+    const o = m + 4 * n;
+    this.memH1 = ints[o]!;
+    this.memH2 = ints[o + 1]!;
+    this.nEv = ints[o + 2]!;
+    this.violations.length = ints[o + 3]!;
+    this.fatal = ints[o + 4] === 1;
     this.windows = s.windows ? new Map(s.windows) : new Map();
     this.exited.length = 0;
-    for (const a of [this.evTid, this.evKind, this.evObj, this.evObjs, this.evMode, this.evRead, this.evWrite,
-      this.evLabel, this.evChoices, this.evChoiceK, this.evEnvFail, this.evProgress, this.evGroup] as unknown[][])
-      a.length = s.evLen;
-    this.violations.length = s.violations;
-    this.fatal = s.fatal;
-    for (let t = 0; t < this.n; t++) {
+    for (let t = 0; t < n; t++) {
       const h = this.hist[t]!;
-      const len = s.histLen[t]!;
-      this.done[t] = s.done[t]!;
+      const len = ints[m + 2 * n + t]!;
+      // Between steps, a thread has no pending op exactly when it has finished.
       this.pending[t] = s.pending[t]!;
+      this.done[t] = s.pending[t] === null;
       if (h.length === len) continue;
       h.length = len;
-      this.peeks[t]!.length = s.peekLen[t]!;
-      if (s.done[t]) continue;
-      const gen = this.program.threads[t]!.body(this.ctxs[t]!);
-      this.gens[t] = gen;
-      this.restoring = true;
-      this.program.world.current = this.ctxs[t]!;
-      this.peekThread = t;
-      this.peekPos = 0;
-      this.program.world.onPeek = this.replayPeek;
-      try {
-        let r = gen.next(0);
-        for (let i = 0; i < len; i++) r = gen.next(h[i]!);
-        this.refed += len;
-        if (r.done || r.value.k !== s.pending[t]!.k || r.value.o !== s.pending[t]!.o)
-          throw new Error(`thread ${this.program.threads[t]!.name} is not deterministic: rebuilding it from its history gave another pending op`);
-        this.pending[t] = r.value;
-      } finally {
-        this.restoring = false;
-        this.program.world.onPeek = null;
-      }
+      this.peeks[t]!.length = ints[m + 3 * n + t]!;
+      const hd = this.heads[t]!;
+      while (hd.length > 0 && hd[hd.length - 1]!.pos > len) hd.pop();
+      // Rebuilt lazily, when the thread next steps: many are never stepped before the next restore.
+      this.gens[t] = null;
+    }
+  }
+
+  markLoopHead(t: number, label: string, locals: number[]): void {
+    if (this.program.threads[t]!.resume) this.heads[t]!.push({ pos: this.hist[t]!.length, peek: this.peeks[t]!.length, label, locals });
+  }
+
+  /**
+   * Rebuild thread t's generator by feeding it its recorded values (see restore()): from its start,
+   * or from its last loop head when the thread can resume there.
+   */
+  private rebuild(t: number): void {
+    const h = this.hist[t]!;
+    const len = h.length;
+    const spec = this.program.threads[t]!;
+    const head = spec.resume ? this.heads[t]![this.heads[t]!.length - 1] : undefined;
+    const gen = head ? spec.resume!(this.ctxs[t]!, head.label, head.locals) : spec.body(this.ctxs[t]!);
+    const from = head ? head.pos : 0;
+    this.gens[t] = gen;
+    this.restoring = true;
+    this.program.world.current = this.ctxs[t]!;
+    this.peekThread = t;
+    this.peekPos = head ? head.peek : 0;
+    this.program.world.onPeek = this.replayPeek;
+    try {
+      let r = gen.next(0);
+      for (let i = from; i < len; i++) r = gen.next(h[i]!);
+      this.refed += len - from;
+      const want = this.pending[t]!;
+      if (r.done || r.value.k !== want.k || r.value.o !== want.o)
+        throw new Error(`thread ${this.program.threads[t]!.name} is not deterministic: rebuilding it from its history gave another pending op`);
+      this.pending[t] = r.value;
+    } finally {
+      this.restoring = false;
+      this.program.world.onPeek = null;
     }
   }
 
@@ -354,6 +375,7 @@ export class Execution {
 
   /** Execute thread t's pending op, then run the thread's local code to its next visible op. */
   step(t: number): void {
+    if (this.gens[t] === null) this.rebuild(t);
     const op = this.pending[t]!;
     const mem = this.mem;
     const s = op.s;
@@ -457,27 +479,27 @@ export class Execution {
       default:
         throw new Error(`unknown op kind ${op.k}`);
     }
-    this.evTid.push(t);
-    this.evKind.push(op.k);
-    this.evObj.push(op.o);
-    this.evObjs.push(op.objs ?? null);
-    this.evMode.push(mode);
-    this.evRead.push(r);
-    this.evWrite.push(w);
-    this.evLabel.push(op.label);
-    this.evChoices.push(null);
-    this.evChoiceK.push(null);
-    this.evEnvFail.push(false);
-    this.evProgress.push(false);
+    const e = this.nEv++;
+    this.evTid[e] = t;
+    this.evKind[e] = op.k;
+    this.evObj[e] = op.o;
+    this.evObjs[e] = op.objs ?? null;
+    this.evMode[e] = mode;
+    this.evRead[e] = r;
+    this.evWrite[e] = w;
+    this.evLabel[e] = op.label;
+    this.evChoices[e] = null;
+    this.evChoiceK[e] = null;
+    this.evEnvFail[e] = false;
+    this.evProgress[e] = false;
     let grp = 0;
     if (mode === M.W || mode === M.S) {
       const g = this.program.objGroups;
       if (op.objs) for (const o of op.objs) grp |= g[o]!;
       else if (op.o >= 0) grp = g[op.o]!;
     }
-    this.evGroup.push(grp);
+    this.evGroup[e] = grp;
     this.coverage.add(op.label);
-    const e = this.evTid.length - 1;
     this.pending[t] = null;
     this.mixLocal(t, r);
     if (!this.fatal) this.resume(t, r);
@@ -548,7 +570,7 @@ export class Execution {
   }
 
   private recordChoice(c: number, k: number, envFail: boolean): void {
-    const e = this.evTid.length - 1;
+    const e = this.nEv - 1;
     if (e < 0) {
       this.rootChoices.push(c);
       this.rootChoiceK.push(k);
@@ -560,7 +582,7 @@ export class Execution {
   }
 
   markProgress(): void {
-    const e = this.evTid.length - 1;
+    const e = this.nEv - 1;
     if (e >= 0) this.evProgress[e] = true;
   }
 
@@ -568,7 +590,7 @@ export class Execution {
     if (this.props && !this.props.has(property)) return;
     if (fatal && this.stopOnFatal) this.fatal = true;
     if (this.violations.some((v) => v.property === property)) return;
-    const v: Violation = { property, message, thread, step: this.evTid.length, fatal };
+    const v: Violation = { property, message, thread, step: this.nEv, fatal };
     if (cycleStart !== undefined) v.cycleStart = cycleStart;
     this.violations.push(v);
   }
@@ -579,7 +601,7 @@ export class Execution {
   }
 
   private touchKey(key: number): void {
-    const e = this.evTid.length - 1;
+    const e = this.nEv - 1;
     if (e >= 0) this.evGroup[e]! |= this.program.keyGroups.get(key) ?? 0;
   }
 

@@ -8,6 +8,13 @@ export type ThreadBody = (t: ThreadApi) => Generator<Op, void, number>;
 export interface ThreadSpec {
   name: string;
   body: ThreadBody;
+  /**
+   * Optional: a generator that continues right after `t.loopHead(label, ...locals)` — the same
+   * thread code entered at its loop head. When present, the engine rebuilds the thread from its
+   * last loop head instead of from its start (much cheaper for long-running retry loops). It must
+   * behave exactly like `body` from that point, given the same locals.
+   */
+  resume?: (t: ThreadApi, label: string, locals: readonly number[]) => Generator<Op, void, number>;
 }
 
 /** What thread code may do besides yielding visible ops. None of these is a step. */

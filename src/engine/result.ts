@@ -150,7 +150,7 @@ export function makeCounterexample(ex: Execution, v: Violation, enabledBefore: r
     message: v.message,
     schedule: formatSchedule(scheduleOf(ex, upTo)),
     steps: stepRecords(ex, upTo),
-    preemptions: countPreemptions(ex.evTid.slice(0, upTo), enabledBefore.slice(0, upTo)),
+    preemptions: countPreemptions(Array.from({ length: upTo }, (_, i) => ex.evTid[i]!), enabledBefore.slice(0, upTo)),
     thread: v.thread,
   };
   if (v.cycleStart !== undefined) c.cycleStart = v.cycleStart;

@@ -70,10 +70,11 @@ export function race(
     // partial-order reduction only orders the writes it can observe.
     const inv = always ? { name: "always", check: () => always.check(tdx), objs: always.objs(tdx).map((o) => o.id) } : null;
     return {
-      threads: names.map((n, i) => ({
+      threads: names.map((n) => ({
         name: n,
+        // Thread code may be re-run by the engine to rebuild a thread (engine: Execution.restore), so
+        // it only resets its own entry; every complete execution overwrites every entry at the end.
         body: function* (t: ThreadApi) {
-          if (i === 0) results = {};
           results[n] = [];
           const out = yield* bodies[n]!(tdx, t);
           results[n] = out;

@@ -180,9 +180,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       // Go back to the state before node replayLen-1 and take its new branch.
       const i = replayLen - 1;
       const nd = stack[i]!;
-      const before = ex.refed;
       ex.restore(nd.snap);
-      stats.replaySteps += ex.refed - before;
       seq.length = i;
       enabledAt.length = i;
       seqCount = nd.seqCount.slice();
@@ -500,6 +498,8 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       }
     }
   }
+  stats.replaySteps = ex.refed;
+  stats.steps += ex.refed;
   stats.wallMs = Date.now() - t0;
   const exhaustive = !stop && stopReason === undefined;
   const verdict = violations.length > 0 ? "violated" : exhaustive ? (cfg.mode === "bounded" ? "no-violation-found" : "verified") : "incomplete";
