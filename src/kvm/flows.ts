@@ -4,7 +4,7 @@ import { waitUntil } from "../engine/index.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
 import { PAGE, SLOT, TD_STATE } from "./kvm.js";
-import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmUnmapGfnRangePrivate } from "./mmu.js";
+import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuPageFault, kvmUnmapGfnRangePrivate } from "./mmu.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { EIO, seamcall, tdxOperandBusy } from "./tdx.js";
 
@@ -146,6 +146,45 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
 }
 
 /**
+ * KVM_TDX_FINALIZE_VM (tdx_td_finalize()): ≤6.18 refuses while pages are only pre-mapped
+ * (nr_premapped != 0); TDH.MR.FINALIZE (BUSY → -EBUSY to userspace, other → KVM_BUG_ON);
+ * kvm_tdx->state = RUNNABLE; smp_wmb(); pre_fault_allowed = true.
+ */
+export function* finalizeVm(c: Ctx): Gen<void> {
+  const k = c.kvm;
+  const who = "tdx_td_finalize";
+  if (c.proto.is("page-add", "premap")) {
+    const n = yield k.nrPremapped.read(`${who}: atomic64_read(&kvm_tdx->nr_premapped)`);
+    if (n !== 0) return; // -EINVAL
+  }
+  const s = yield* seamcall(c, "TDH.MR.FINALIZE", () => c.tdx.tdhMrFinalize());
+  if (tdxOperandBusy(s)) return; // -EBUSY
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `${who}: TDH.MR.FINALIZE ${statusName(s)}`)) return;
+  yield k.tdState.store(TD_STATE.RUNNABLE, `${who}: kvm_tdx->state = TD_STATE_RUNNABLE; smp_wmb()`);
+  yield k.preFaultAllowed.store(1, `${who}: kvm->arch.pre_fault_allowed = true`);
+  c.t.progress();
+}
+
+/**
+ * KVM_PRE_FAULT_MEMORY for one private GFN (kvm_arch_vcpu_pre_fault_memory() →
+ * kvm_tdp_page_prefault(), 6.19 name; kvm_tdp_map_page() before): refused unless
+ * pre_fault_allowed; an ordinary prefetch fault retried while RET_PF_RETRY (-EIO if the VM is dead).
+ */
+export function* preFaultMemory(c: Ctx, gfn: number): Gen<void> {
+  const k = c.kvm;
+  const allowed = yield k.preFaultAllowed.load("kvm_arch_vcpu_pre_fault_memory: kvm->arch.pre_fault_allowed");
+  if (!allowed) return; // -EOPNOTSUPP
+  for (;;) {
+    c.t.loopHead("kvm_tdp_page_prefault: retry", gfn);
+    const dead = yield k.vmBugged.load("kvm_tdp_page_prefault: kvm_check_request(KVM_REQ_VM_DEAD)");
+    if (dead) return;
+    const r = yield* kvmMmuPageFault(c, gfn);
+    if (r !== RET_PF.RETRY) break;
+  }
+  c.t.progress();
+}
+
+/**
  * KVM_TDX_INIT_VCPU (tdx_td_vcpu_init()): TDH.VP.INIT, with mmu_lock held for write since Rick
  * Edgecombe's fix of 02ab57707bdb (VP.INIT may take the TDR exclusively).
  */
@@ -189,6 +228,5 @@ export function* teardown(c: Ctx): Gen<void> {
   yield* k.mmuLock.writeUnlock(c.t.id, "kvm_mmu_zap_all: write_unlock(&kvm->mmu_lock)");
   c.t.progress();
   void EIO;
-  void TD_STATE;
   void tdpMmuZapLeafs;
 }

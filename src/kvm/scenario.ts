@@ -21,7 +21,9 @@ export type ThreadDecl =
   | { kind: "memslot-delete"; name?: string }
   | { kind: "init-mem-region"; name?: string; gfn: number }
   | { kind: "vp-init"; name?: string; vcpu: number }
-  | { kind: "teardown"; name?: string };
+  | { kind: "teardown"; name?: string }
+  | { kind: "finalize"; name?: string }
+  | { kind: "pre-fault"; name?: string; vcpu: number; gfn: number };
 
 export type Expect = "verified" | { violated: string };
 

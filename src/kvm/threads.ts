@@ -1,6 +1,6 @@
 // Thread bodies of scenario thread declarations.
 import type { Ctx, Gen } from "./context.js";
-import { initMemRegion, memslotDelete, punchHole, setMemoryAttributes, teardown, vpInit, zapPrivateRange } from "./flows.js";
+import { finalizeVm, initMemRegion, memslotDelete, preFaultMemory, punchHole, setMemoryAttributes, teardown, vpInit, zapPrivateRange } from "./flows.js";
 import type { ThreadDecl } from "./scenario.js";
 import { tdxHandleEptViolation, vcpuRun } from "./vcpu.js";
 
@@ -31,5 +31,9 @@ export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
       return yield* vpInit(c, d.vcpu);
     case "teardown":
       return yield* teardown(c);
+    case "finalize":
+      return yield* finalizeVm(c);
+    case "pre-fault":
+      return yield* preFaultMemory(c, d.gfn);
   }
 }

@@ -136,6 +136,20 @@ describe("userspace flows", () => {
     expect(m.kvm.nrPremapped.peek()).toBe(0);
     expect(has(labels, "atomic64_inc(&kvm_tdx->nr_premapped)")).toBe(true);
   });
+  it("KVM_TDX_FINALIZE_VM: TDH.MR.FINALIZE, state RUNNABLE, then pre_fault_allowed", () => {
+    const { r, m, labels } = run([{ kind: "finalize" }], { initial: { ...linked, td: "building" } });
+    expect(r.verdict).toBe("verified");
+    expect(m.kvm.tdState.peek()).toBe(2);
+    expect(m.kvm.preFaultAllowed.peek()).toBe(1);
+    expect(has(labels, "tdh_mr_finalize")).toBe(true);
+  });
+  it("KVM_PRE_FAULT_MEMORY after finalize AUGs the page; before finalize it is refused", () => {
+    const a = run([{ kind: "pre-fault", vcpu: 0, gfn: 0 }], { initial: linked });
+    expect(sept(a.m, 0)).toBe("PENDING pfn 1");
+    const b = run([{ kind: "pre-fault", vcpu: 0, gfn: 0 }], { initial: { ...linked, td: "building" } });
+    expect(has(b.labels, "tdh_mem_page_aug")).toBe(false);
+    expect(has(b.labels, "tdh_mem_page_add")).toBe(false);
+  });
   it("TDH.VP.INIT under the write lock (6.19)", () => {
     const { r, labels } = run([{ kind: "vp-init", vcpu: 0 }], { initial: { td: "building", vcpusInitialized: false } });
     expect(r.verdict).toBe("verified");
