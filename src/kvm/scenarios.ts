@@ -187,6 +187,20 @@ export const initMemRegionVsVpInit: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
+/** KVM_TDX_FINALIZE_VM vs KVM_PRE_FAULT_MEMORY (I-9: state RUNNABLE before pre_fault_allowed). */
+export const finalizeVsPreFault: Scenario = {
+  name: "finalize-vs-pre-fault",
+  description: "TD under construction: userspace finalizes the TD while another thread pre-faults GFN 0",
+  initial: { td: "building", tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "finalize", name: "finalize" },
+    { kind: "pre-fault", name: "pre-fault", vcpu: 0, gfn: 0 },
+  ],
+  witnesses: ["tdh_mr_finalize", "tdh_mem_page_aug"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+};
+
 /** TD teardown with a mapped page (§2.13). */
 export const teardownScenario: Scenario = {
   name: "teardown",
@@ -210,5 +224,6 @@ export const SCENARIOS: Record<string, Scenario> = {
   "fault-vs-zero-step-1.5.16": faultVsZeroStep1516,
   "memslot-delete-vs-fault": memslotDeleteVsFault,
   "init-mem-region-vs-vp-init": initMemRegionVsVpInit,
+  "finalize-vs-pre-fault": finalizeVsPreFault,
   teardown: teardownScenario,
 };
