@@ -6,7 +6,7 @@ import { kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
 import { PAGE, SLOT, TD_STATE } from "./kvm.js";
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuPageFault, kvmUnmapGfnRangePrivate } from "./mmu.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
-import { EIO, seamcall, tdxOperandBusy } from "./tdx.js";
+import { seamcall, tdxOperandBusy } from "./tdx.js";
 
 /**
  * A bare zap of the private leaves of [start, end) under the lock the preset prescribes:
@@ -227,6 +227,4 @@ export function* teardown(c: Ctx): Gen<void> {
   yield* tdpMmuTeardownRoot(c);
   yield* k.mmuLock.writeUnlock(c.t.id, "kvm_mmu_zap_all: write_unlock(&kvm->mmu_lock)");
   c.t.progress();
-  void EIO;
-  void tdpMmuZapLeafs;
 }

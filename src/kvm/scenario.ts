@@ -3,9 +3,8 @@
 import { defineProgram, type Program, type QuiescentInvariant, type ThreadApi } from "../engine/index.js";
 import type { TdxVersion } from "../tdx/td.js";
 import { PROP, type Ctx } from "./context.js";
-import { kvmMmuPageFault } from "./mmu.js";
 import { flowsFor } from "./threads.js";
-import { DEFAULT_GEOMETRY, nGfns, type Geometry } from "./geometry.js";
+import { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
 import { gmemPfn, Kvm, PAGE, TD_STATE } from "./kvm.js";
 import { resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
@@ -173,7 +172,6 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
         return agreementMessage(model, e.level, e.gfn, false);
       },
     };
-    const n = nGfns(geo);
     return {
       threads,
       quiescent: [quiescent],
@@ -201,8 +199,6 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       ],
       properties: Object.values(PROP),
     };
-    void n;
-    void kvmMmuPageFault;
   });
   return { program, model: built! };
 }

@@ -1,6 +1,6 @@
 // The TDP MMU on the mirror root: arch/x86/kvm/mmu/tdp_mmu.c as each preset has it.
 import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
-import { pagesPerEntry, spteIndex } from "./geometry.js";
+import { pagesPerEntry } from "./geometry.js";
 import type { MirrorSp } from "./mirror.js";
 import {
   isFrozen, isLeaf, isShadowPresent, isTable, leafSpte, SPTE_FROZEN, SPTE_NP, spteToPfn, spteToSp, tableSpte,
@@ -169,7 +169,6 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       else yield* tdpMmuZapLeafLocked(c, cell, g, v);
     }
   }
-  void spteIndex;
   yield* visit(geo.levels, mirror.root, 0);
 }
 

@@ -9,7 +9,7 @@
 import { choose, waitUntil } from "../engine/index.js";
 import { C, OP, st, statusCode, statusName, statusOperand, TDX_SUCCESS } from "../tdx/status.js";
 import { PROP, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
-import { TD_STATE, VCPU_MODE, PAGE } from "./kvm.js";
+import { TD_STATE, VCPU_MODE } from "./kvm.js";
 
 export const EIO = -5;
 export const EAGAIN = -11;
@@ -290,4 +290,3 @@ export function* tdxSeptFreePrivateSpt(c: Ctx, pagePfn: number): Gen<number> {
   return 0;
 }
 
-export { PAGE };

@@ -8,7 +8,7 @@
 //   to OUTSIDE_GUEST_MODE; a pending kick (kvm_make_all_cpus_request) forces the exit.
 import { choose, waitUntil } from "../engine/index.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
-import { PROP, kvmBugOn, type Ctx, type Gen } from "./context.js";
+import { kvmBugOn, type Ctx, type Gen } from "./context.js";
 import { SLOT, VCPU_MODE } from "./kvm.js";
 import { kvmMmuPageFault } from "./mmu.js";
 import { RET_PF } from "./tdp_mmu.js";
@@ -52,7 +52,7 @@ export type GuestAction = { op: "access"; gfn: number } | { op: "accept"; gfn: n
  * The vCPU run loop for a list of guest actions: each action is retried (re-entering the TD after
  * handling the exit) until it completes. Returns when all actions completed or the VM is dead.
  */
-export function* vcpuRun(c: Ctx, actions: readonly GuestAction[], opts: { zeroStep?: boolean } = {}): Gen<void> {
+export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
   const k = c.kvm;
   const v = c.vcpu;
   const mode = k.vcpuMode[v]!;
@@ -125,6 +125,4 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[], opts: { zeroSt
       if (r < 0) return;
     }
   }
-  void opts;
-  void PROP;
 }
