@@ -94,14 +94,22 @@ export function runCell(spec: CellSpec, h: CellHooks = {}): CellResult {
     if (spec.kind === "demo") return runDemo(spec, program, fp, h);
     const overrides = Object.keys(spec.overrides).length ? { overrides: spec.overrides } : {};
     const min = spec.opts.minimize !== false;
-    const r = checkScenario(spec.scenario, spec.preset, { ...engineOpts(spec.opts, h), ...overrides, ...(min ? {} : { minimize: false }) });
+    // --all-violations: every property the scenario checks (not only the one it expects to break).
+    const all = spec.opts.allViolations && spec.opts.properties === undefined ? { properties: spec.scenario.properties ?? [...program.properties] } : {};
+    const r = checkScenario(spec.scenario, spec.preset, { ...engineOpts(spec.opts, h), ...all, ...overrides, ...(min ? {} : { minimize: false }) });
     const out: CellResult = { ...base(r.result, fp), verdict: r.verdict, missingWitnesses: r.missingWitnesses };
     if (r.expected !== undefined) out.expected = r.expected;
     if (r.ok !== undefined) out.ok = r.ok;
+    if (r.expected !== undefined && !r.ok && r.result.violations.some((v) => `violated:${v.property}` === r.expected)) {
+      out.verdict = r.expected;
+      out.ok = true;
+    }
     if (r.counterexample) {
       out.counterexamples.push(r.counterexample);
       const props = spec.opts.properties ?? r.result.violations.map((v) => v.property);
       for (const v of r.result.violations.slice(1)) out.counterexamples.push(min ? minimize(program, v, { properties: props }) : v);
+      // The verdict's counterexample first.
+      out.counterexamples.sort((a, b) => Number(`violated:${b.property}` === out.verdict) - Number(`violated:${a.property}` === out.verdict));
     }
     return out;
   } catch (e) {

@@ -177,14 +177,14 @@ export function cellExit(r: CellResult, compare: boolean, requireExhaustive: boo
 /** Short text of a verdict for a matrix cell. */
 export function shortVerdict(r: CellResult): string {
   if (r.verdict.startsWith("violated:")) return shortProperty(r.verdict.slice(9));
-  if (r.verdict === "incomplete") return r.stopReason ?? "incomplete";
+  if (r.verdict === "incomplete") return r.stopReason === "not run (interrupted)" ? "not-run" : (r.stopReason ?? "incomplete");
   if (r.verdict === "no-violation-found") return "none-found";
   return r.verdict;
 }
 
 function longVerdict(r: CellResult): string {
   if (r.verdict.startsWith("violated:")) return `violated ${r.verdict.slice(9)}`;
-  if (r.verdict === "incomplete") return `stopped by ${r.stopReason ?? "a limit"} after ${r.stats.executions} executions, no verdict`;
+  if (r.verdict === "incomplete") return r.stopReason === "not run (interrupted)" ? "not run (interrupted)" : `stopped by ${r.stopReason ?? "a limit"} after ${r.stats.executions} executions, no verdict`;
   if (r.verdict === "no-violation-found") return `no violation found (not exhaustive: strategy ${r.stats.strategy}, ${r.stats.executions} executions)`;
   if (r.verdict === "vacuous") return `vacuous (verified, but never reached: ${r.missingWitnesses.join(", ")})`;
   if (r.verdict === "error") return `model error: ${r.error}`;

@@ -194,8 +194,8 @@ Examples:
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
-      if (e.code === "commander.executeSubCommandAsync") return EXIT.usage;
+      // --help and --version exit 0; help shown because no command was given is bad usage.
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT.ok;
       return EXIT.usage;
     }
     if (e instanceof UsageError) {

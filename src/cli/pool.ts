@@ -24,9 +24,15 @@ const WORKER_URL = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : 
 const IN_PROCESS = import.meta.url.endsWith(".ts");
 
 function notRun(spec: CellSpec): CellResult {
+  let expected: string | undefined;
+  if (spec.kind === "scenario" && Object.keys(spec.overrides).length === 0) {
+    const e = spec.scenario.expected[spec.preset];
+    if (e !== undefined) expected = e === "verified" ? "verified" : `violated:${e.violated}`;
+  }
   return {
+    ...(expected !== undefined ? { expected, ok: false } : {}),
     verdict: "incomplete",
-    stopReason: "interrupted",
+    stopReason: "not run (interrupted)",
     exhaustive: false,
     notDecided: [],
     stats: { strategy: spec.opts.strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0, steps: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1 },

@@ -323,6 +323,22 @@ describe("list, explain, ablate, help", () => {
     expect(r.out).toMatch(/^install\s+mirror-first\s+seed\s+none found/m);
   });
 
+  it("--all-violations: one counterexample per violated property", async () => {
+    const r = await run([...SEED, "--all-violations"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^seed-race\s+agreement/m);
+    const heads = r.out.split("\n").filter((l) => l.startsWith("=== "));
+    expect(heads[0]).toBe("=== seed-race on seed: violated mirror-sept-agreement (expected) ===");
+    expect(heads.length).toBeGreaterThan(1);
+  });
+
+  it("no command: help on stderr, exit 2; --version exits 0", async () => {
+    const r = await run([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("Usage: tdxmc");
+    expect((await run(["--version"])).out).toBe("0.1.0\n");
+  });
+
   it("--help on every command, with examples", async () => {
     for (const c of [[], ["check"], ["replay"], ["ablate"], ["list"], ["explain"], ["validate"]]) {
       const r = await run([...c, "--help"]);
