@@ -31,6 +31,8 @@ export interface Ctx {
   readonly vcpu: number;
   /** SEAMCALL names into which the environment may inject TDX_OPERAND_BUSY. */
   readonly inject: ReadonlySet<string>;
+  /** Write-lock zap loops may yield mmu_lock between GFNs (tdp_mmu_iter_cond_resched). */
+  readonly zapYields?: boolean;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface Scenario {
   module?: { version?: TdxVersion; zeroStepThreshold?: number };
   /** SEAMCALL names into which the environment may inject TDX_OPERAND_BUSY (default none). */
   inject?: string[];
+  /** Write-lock zap loops may drop and re-take mmu_lock between GFNs (default false). */
+  zapYields?: boolean;
   /** Properties checked (default: all). */
   properties?: string[];
   /** Label substrings that must be reached somewhere in the exploration. */
@@ -155,7 +157,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       name: d.name ?? defaultName(d, i),
       body: function* (t: ThreadApi) {
         kvm.mmuLock.resetThread(t.id);
-        const c: Ctx = { t, kvm, tdx, proto, vcpu: "vcpu" in d ? d.vcpu : -1, inject };
+        const c: Ctx = { t, kvm, tdx, proto, vcpu: "vcpu" in d ? d.vcpu : -1, inject, zapYields: scenario.zapYields === true };
         yield* flowsFor(c, d);
       },
     }));

@@ -77,6 +77,21 @@ export const faultVsPunchHole: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
 };
 
+/** A fault inside a two-page punch hole whose zap yields mmu_lock between the pages (§2.0, §2.7). */
+export const faultVsPunchHoleRange: Scenario = {
+  name: "fault-vs-punch-hole-range",
+  description: "GFN 0 is mapped; userspace punches a hole over GFNs 0-1 and the zap yields mmu_lock between them, while vCPU0 faults GFN 1: only the invalidation fence keeps the fault out",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  zapYields: true,
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 1 },
+    { kind: "punch-hole", name: "punch-hole", start: 0, end: 2 },
+  ],
+  witnesses: ["tdp_mmu_iter_cond_resched: write_unlock", "tdh_mem_page_remove", "tdh_mem_page_aug"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+};
+
 /** Removal of a mapped page vs the guest ACCEPTing it (entry-lock contention, §3.3). */
 export const removalVsAccept: Scenario = {
   name: "removal-vs-accept",
@@ -218,6 +233,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   "two-gfns-unlinked-table": twoGfnsUnlinkedTable,
   "fault-vs-conversion": faultVsConversion,
   "fault-vs-punch-hole": faultVsPunchHole,
+  "fault-vs-punch-hole-range": faultVsPunchHoleRange,
   "removal-vs-zero-step": removalVsZeroStep,
   "removal-vs-accept": removalVsAccept,
   "fault-vs-accept": faultVsAccept,

@@ -1,4 +1,5 @@
 // The TDP MMU on the mirror root: arch/x86/kvm/mmu/tdp_mmu.c as each preset has it.
+import { choose } from "../engine/index.js";
 import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
 import { pagesPerEntry } from "./geometry.js";
 import type { MirrorSp } from "./mirror.js";
@@ -144,21 +145,23 @@ export function* tdpMmuZapLeafShared(c: Ctx, sptep: import("../engine/index.js")
 /**
  * tdp_mmu_zap_leafs() over [start, end) of the mirror root (via kvm_tdp_mmu_unmap_gfn_range()),
  * pre-order with one load per visited entry; the lock is whatever the caller holds (write
- * upstream; read under the seed preset). The writer does not yield between entries (see docs).
+ * upstream; read under the seed preset). Between GFNs a write-lock holder may yield
+ * (tdp_mmu_iter_cond_resched(): drop and re-take mmu_lock, then re-walk from the root at the next
+ * GFN) when the scenario enables it (Scenario.zapYields); otherwise it never yields.
  */
 export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
   const mirror = c.kvm.mirror;
   const shared = c.proto.is("zap-lock", "read");
   const geo = mirror.geo;
-  function* visit(level: number, table: import("./mirror.js").PageTable, base: number): Gen<void> {
+  function* visit(level: number, table: import("./mirror.js").PageTable, base: number, lo: number, hi: number): Gen<void> {
     const span = pagesPerEntry(geo, level);
     for (let i = 0; i < geo.fanout; i++) {
       const g = base + i * span;
-      if (g + span <= start || g >= end) continue;
+      if (g + span <= lo || g >= hi) continue;
       const cell = table.at(i);
       const v = yield cell.load(`tdp_mmu_zap_leafs: read L${level} SPTE (gfn ${g})`);
       if (isShadowPresent(v) && isTable(v)) {
-        yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g);
+        yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g, lo, hi);
         continue;
       }
       if (!isShadowPresent(v) || !isLeaf(v)) {
@@ -169,7 +172,23 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       else yield* tdpMmuZapLeafLocked(c, cell, g, v);
     }
   }
-  yield* visit(geo.levels, mirror.root, 0);
+  if (!c.zapYields || end - start <= 1) {
+    yield* visit(geo.levels, mirror.root, 0, start, end);
+    return;
+  }
+  const lock = c.kvm.mmuLock;
+  for (let g = start; g < end; g++) {
+    if (g > start && (yield choose(2, "tdp_mmu_iter_cond_resched: need_resched() || rwlock_needbreak()")) === 1) {
+      if (lock.heldBy(c.t.id) === "read") {
+        yield* lock.readUnlock(c.t.id, "tdp_mmu_iter_cond_resched: read_unlock(&kvm->mmu_lock)");
+        yield* lock.readLock(c.t.id, "tdp_mmu_iter_cond_resched: read_lock(&kvm->mmu_lock)");
+      } else {
+        yield* lock.writeUnlock(c.t.id, "tdp_mmu_iter_cond_resched: write_unlock(&kvm->mmu_lock)");
+        yield* lock.writeLock(c.t.id, "tdp_mmu_iter_cond_resched: write_lock(&kvm->mmu_lock)");
+      }
+    }
+    yield* visit(geo.levels, mirror.root, 0, g, g + 1);
+  }
 }
 
 /**
