@@ -217,30 +217,32 @@ export function cellTable(c: Cell, cex: Counterexample, o: { expand?: boolean; r
   return formatKvmTable(prog, cex.steps, { ...cyc, fanout: g.fanout, levels: g.levels, message: cex.message, ...(o.expand ? { expand: true } : {}), ...(o.raw ? { raw: true } : {}) });
 }
 
-function matrixText(cells: Cell[], compare: boolean): string[] {
+function matrixText(cells: Cell[]): string[] {
   const scen = cells.filter((c) => c.preset !== null);
   if (scen.length === 0) return [];
   const rows = [...new Set(scen.map((c) => c.label.slice(0, c.label.lastIndexOf("@"))))];
   const cols = PRESET_ORDER.filter((p) => scen.some((c) => c.preset === p));
   const at = (r: string, p: string) => scen.find((c) => c.preset === p && c.label === `${r}@${p}`);
+  // ok = the expected verdict; NO = another verdict; !! = stopped without a verdict; - = none expected.
   const mark = (c: Cell): string => {
     const r = c.result!;
-    if (r.expected === undefined) return "?";
-    if (r.ok) return " ";
-    if (!compare) return "*";
-    return r.verdict === "incomplete" || (r.verdict === "no-violation-found" && r.expected !== "verified") ? "!" : r.verdict === "no-violation-found" ? " " : "*";
+    if (r.expected === undefined) return "-";
+    if (r.ok) return "ok";
+    if (r.verdict === "incomplete") return "!!";
+    if (r.verdict === "no-violation-found") return r.expected === "verified" ? "ok" : "!!";
+    return "NO";
   };
-  const text = (c: Cell | undefined): [string, string] => (c ? [shortVerdict(c.result!), `${c.result!.stats.executions}${mark(c)}`] : ["-", " "]);
+  const text = (c: Cell | undefined): [string, string, string] => (c ? [shortVerdict(c.result!), String(c.result!.stats.executions), mark(c)] : ["", "", ""]);
   const vw = Math.max(...scen.map((c) => shortVerdict(c.result!).length));
-  const nw = Math.max(...scen.map((c) => String(c.result!.stats.executions).length)) + 1;
-  const cw = cols.map((p) => Math.max(p.length, vw + 1 + nw));
+  const nw = Math.max(...scen.map((c) => String(c.result!.stats.executions).length));
+  const cw = cols.map((p) => Math.max(p.length, vw + 1 + nw + 3));
   const rw = Math.max(8, ...rows.map((r) => r.length));
   const out: string[] = [];
   out.push(`${"scenario".padEnd(rw)}  ${cols.map((p, j) => p.padEnd(cw[j]!)).join("  ")}`.trimEnd());
   for (const r of rows) {
     const parts = cols.map((p, j) => {
-      const [v, n] = text(at(r, p));
-      return `${v.padEnd(vw)} ${n.padStart(nw)}`.padEnd(cw[j]!);
+      const [v, n, m] = text(at(r, p));
+      return `${v.padEnd(vw)} ${n.padStart(nw)} ${m.padEnd(2)}`.padEnd(cw[j]!);
     });
     out.push(`${r.padEnd(rw)}  ${parts.join("  ")}`.trimEnd());
   }
@@ -372,10 +374,10 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const mvs = [...new Set(cells.filter((c) => c.provenance.moduleVersion).map((c) => c.provenance.moduleVersion))].join(", ");
   const head = nScen > 0 ? `${nScen} scenario${nScen === 1 ? "" : "s"} x ${nPre} preset${nPre === 1 ? "" : "s"}, TDX module ${mvs}, strategy ${strategies}` : `${cells.length} demo target${cells.length === 1 ? "" : "s"}, strategy ${strategies}`;
   out.push(`tdxmc ${VERSION} check: ${head}`);
-  if (mainJob) out.push(`(each cell: verdict and executions explored; per-cell limit ${o.timeLimit ?? MAIN_JOB_TIME_LIMIT} s)`);
+  if (nScen > 0) out.push(`(each cell: verdict, executions explored, and ok if it is the scenario's expected verdict, NO if not, !! if a limit stopped it, - if none is expected${mainJob ? `; limit ${o.timeLimit ?? MAIN_JOB_TIME_LIMIT} s per cell` : ""})`);
   if (Object.keys(cells[0]?.provenance.overrides ?? {}).length) out.push(`switches set on the command line: ${Object.entries(cells[0]!.provenance.overrides).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   out.push("");
-  out.push(...matrixText(cells, compare));
+  out.push(...matrixText(cells));
   const demo = demoText(cells);
   if (demo.length) {
     if (out[out.length - 1] !== "") out.push("");
@@ -386,7 +388,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const scen = cells.filter((c) => c.preset !== null);
   const differ = scen.filter((c) => c.result!.expected !== undefined && !c.result!.ok && cellExit(c.result!, true, o.requireExhaustive === true) !== EXIT.ok);
   if (differ.length) {
-    notes.push(compare ? "Cells that differ from their expected verdict (* wrong verdict, ! stopped without a verdict):" : "Cells that differ from their scenario's expected verdict:");
+    notes.push("Cells that differ from their expected verdict:");
     for (const c of differ) notes.push(`  ${c.label}: expected ${expectedText(c.result!.expected)}, got ${longVerdict(c.result!)}`);
   }
   const other = scen.filter((c) => !differ.includes(c) && (c.result!.verdict === "no-violation-found" || c.result!.verdict === "vacuous" || c.result!.verdict === "error" || (c.result!.verdict === "incomplete" && c.result!.expected === undefined)));
@@ -394,7 +396,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const nd = scen.filter((c) => c.result!.verdict === "verified" && c.result!.notDecided.length > 0);
   if (nd.length) notes.push(`Not decided by the strategy used (a "verified" says nothing about them): ${[...new Set(nd.flatMap((c) => c.result!.notDecided))].join(", ")} in ${nd.map((c) => c.label).join(", ")}`);
   const noExp = scen.filter((c) => c.result!.expected === undefined);
-  if (noExp.length && scen.length > 1) notes.push(`? no expected verdict: ${noExp.map((c) => c.label).join(", ")}`);
+  if (noExp.length && scen.length > 1) notes.push(`No expected verdict: ${noExp.map((c) => c.label).join(", ")}`);
   const used = [...new Set(scen.filter((c) => c.result!.verdict.startsWith("violated:")).map((c) => c.result!.verdict.slice(9)))];
   if (used.length) notes.push(`Violated properties: ${used.map((p) => (shortProperty(p) === p ? p : `${shortProperty(p)} = ${p}`)).join("; ")}`);
   if (notes.length) out.push("", ...notes);

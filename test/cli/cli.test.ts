@@ -45,7 +45,7 @@ describe("check: the seed race", () => {
   it("on seed: the email's table, exit 1", async () => {
     const r = await run(SEED);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^seed-race\s+agreement\s+\d+\s*$/m);
+    expect(r.out).toMatch(/^seed-race\s+agreement\s+\d+ ok\s*$/m);
     expect(r.out).toContain("=== seed-race on seed: violated mirror-sept-agreement (expected) ===");
     expect(r.out).toContain("L1 gfn 0: mirror NP (not present) but S-EPT PENDING pfn 1");
     // One column per thread plus the state that matters.
@@ -65,7 +65,7 @@ describe("check: the seed race", () => {
   it("on upstream-6.19: verified exhaustively, exit 0", async () => {
     const r = await run(["check", "seed-race", "--protocol", "upstream-6.19"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^seed-race\s+verified\s+\d+\s*$/m);
+    expect(r.out).toMatch(/^seed-race\s+verified\s+\d+ ok\s*$/m);
     expect(r.out).toContain("0 of 1 cell violated. Exit 0.");
   });
 
@@ -89,6 +89,16 @@ describe("check: the seed race", () => {
     expect(r.out).toContain("wall time per cell (s):");
   });
 
+  it("--module-version is part of the provenance and of the replay string", async () => {
+    const r = await run([...SEED, "--module-version", "1.5.16", "--json"]);
+    const c = JSON.parse(r.out).cells[0];
+    expect(c.provenance.moduleVersion).toBe("1.5.16");
+    expect(c.counterexamples[0].replay).toMatch(/^seed-race@seed\/m1\.5\.16:[0-9a-f]{16}:v1:/);
+    expect((await run(["replay", c.counterexamples[0].replay])).code).toBe(1);
+    // The same schedule against the default module is another model.
+    await bad(["replay", c.counterexamples[0].replay.replace("/m1.5.16", "")], /recorded against another model or scenario/);
+  });
+
   it("--set overrides a switch: seed with the freeze install", async () => {
     const r = await run(["check", "seed-race", "--protocol", "seed", "--set", "install=freeze", "--properties", "mirror-sept-agreement,mirror-sept-agreement-final"]);
     expect(r.code).toBe(0);
@@ -106,7 +116,7 @@ describe("check: the seed race", () => {
   it("a limit that stops an exhaustive run: exit 3 with partial statistics", async () => {
     const r = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--max-executions", "2"]);
     expect(r.code).toBe(3);
-    expect(r.out).toMatch(/seed-race\s+max-executions\s+2/);
+    expect(r.out).toMatch(/seed-race\s+max-executions\s+2 !!/);
     expect(r.out).toContain("1 stopped by a limit");
   });
 });
@@ -251,6 +261,8 @@ describe("scenario files", () => {
     expect(a.out).toMatch(/^seed-race-file\s+agreement/m);
     expect(a.out).toContain("strategy bounded");
     expect(a.out).toMatch(new RegExp(`replay: tdxmc replay ${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}@seed:`));
+    const ref = /replay: tdxmc replay (\S+)/.exec(a.out)![1]!;
+    expect((await run(["replay", ref])).code).toBe(1);
     const b = await run(["check", f, "--protocol", "upstream-6.19", "--strategy", "dpor"]);
     expect(b.code).toBe(0);
     expect(b.out).toMatch(/^seed-race-file\s+verified/m);
