@@ -184,7 +184,7 @@ export function shortVerdict(r: CellResult): string {
 
 function longVerdict(r: CellResult): string {
   if (r.verdict.startsWith("violated:")) return `violated ${r.verdict.slice(9)}`;
-  if (r.verdict === "incomplete") return r.stopReason === "not run (interrupted)" ? "not run (interrupted)" : `stopped by ${r.stopReason ?? "a limit"} after ${r.stats.executions} executions, no verdict`;
+  if (r.verdict === "incomplete") return r.stopReason === "not run (interrupted)" ? "not run (interrupted)" : `${r.stopReason === "interrupted" ? "interrupted (Ctrl-C)" : `stopped by ${r.stopReason ?? "a limit"}`} after ${r.stats.executions} executions, no verdict`;
   if (r.verdict === "no-violation-found") return `no violation found (not exhaustive: strategy ${r.stats.strategy}, ${r.stats.executions} executions)`;
   if (r.verdict === "vacuous") return `vacuous (verified, but never reached: ${r.missingWitnesses.join(", ")})`;
   if (r.verdict === "error") return `model error: ${r.error}`;
@@ -423,7 +423,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   let summary = compare
     ? `${asExpected} of ${withExp} cells with an expected verdict have it`
     : `${violated} of ${cells.length} cell${cells.length === 1 ? "" : "s"} violated`;
-  if (limited) summary += `; ${limited} stopped by a limit`;
+  if (limited) summary += `; ${limited} stopped by a limit${cells.some((c) => c.result!.stopReason?.includes("interrupted")) ? " or Ctrl-C" : ""}`;
   if (o.out !== undefined) summary += `; ${cells.reduce((a, c) => a + c.result!.counterexamples.length, 0)} counterexample file(s) in ${o.out}`;
   out.push(`${summary}. Exit ${code}.`);
   io.out(out.join("\n") + "\n");

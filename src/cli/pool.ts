@@ -54,7 +54,8 @@ export function createPool(jobs: number): Pool {
       const running = new Set<number>();
       const report = (): void => hooks.onProgress?.(done, specs.length, execs.reduce((a, b) => a + b, 0), [...running].map((i) => labels[i]!));
       const stopped = (): boolean => Atomics.load(stopFlag, 0) !== 0;
-      if (IN_PROCESS || jobs <= 1 && specs.length <= 1) {
+      // Compiled, cells always run on workers: the main thread stays free to take Ctrl-C.
+      if (IN_PROCESS) {
         for (let i = 0; i < specs.length; i++) {
           if (stopped()) {
             results[i] = notRun(specs[i]!);

@@ -192,6 +192,16 @@ describe("replay", () => {
     expect(e.out).toContain("- S-EPT L1 gfn 0: FREE -> PENDING pfn=1");
   });
 
+  it("--json", async () => {
+    const c = await run(SEED);
+    const ref = /replay: tdxmc replay (\S+)/.exec(c.out)![1]!;
+    const r = await run(["replay", ref, "--json"]);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ tool: "tdxmc", command: "replay", exitCode: 1, violations: [{ property: "mirror-sept-agreement" }] });
+    expect(j.kvmSteps.some((k: { label: string }) => k.label === "SEAMCALL tdh_mem_page_aug")).toBe(true);
+  });
+
   it("a replay string for another model (preset) is refused with exit 2", async () => {
     const c = await run(SEED);
     const ref = /replay: tdxmc replay (\S+)/.exec(c.out)![1]!;
@@ -333,6 +343,9 @@ describe("list, explain, ablate, help", () => {
     expect(r.out).toContain("ablate: seed-race on upstream-6.19");
     expect(r.out).toMatch(/^zap-lock\s+read\s+seed\s+violated\s+\d+\s+\S/m);
     expect(r.out).toMatch(/^install\s+mirror-first\s+seed\s+none found/m);
+    const j = JSON.parse((await run(["ablate", "seed-race", "--strategy", "bounded", "--json"])).out);
+    expect(j.rows[0]).toMatchObject({ switch: null, broken: [] });
+    expect(j.rows.find((x: { switch: string; value: string }) => x.switch === "zap-lock" && x.value === "read").broken.length).toBeGreaterThan(0);
   });
 
   it("--all-violations: one counterexample per violated property", async () => {
