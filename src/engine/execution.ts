@@ -395,7 +395,8 @@ export class Execution {
         break;
       case K.Cas:
         r = mem[s]!;
-        if (r === op.a) {
+        // A cmpxchg that fails, or succeeds without changing the value, only read the cell.
+        if (r === op.a && op.b !== r) {
           w = op.b;
           this.write(s, w);
         } else mode = M.R;
@@ -629,7 +630,7 @@ export class Execution {
       const msg = inv.check();
       if (msg !== null) {
         this.addViolation(inv.name, msg, this.evTid[e]!, true);
-        return;
+        if (this.fatal) return;
       }
     }
     for (let qi = 0; qi < p.quiescent.length; qi++) {
@@ -648,8 +649,11 @@ export class Execution {
         const msg = q.check(k);
         if (msg !== null) {
           this.addViolation(q.name, msg, this.evTid[e]!, true);
-          this.exited.length = 0;
-          return;
+          if (this.fatal) {
+            this.exited.length = 0;
+            return;
+          }
+          break;
         }
       }
     }

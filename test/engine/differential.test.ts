@@ -79,7 +79,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
   // ENGINE BUG: DPOR treats an execution cut at a retry loop's cycle as finished and never
   // schedules threads whose pending step commutes with the loop (see engine-bugs.test.ts).
   // Unskip when fixed.
-  it.skip("DPOR: retry loops reach the same final states", () => {
+  it("DPOR: retry loops reach the same final states", () => {
     fc.assert(fc.property(progArb({ spin: true, fatal: false, waits: false }), (d) => same(d, dpor, ["livelock"])), { numRuns: 1000, seed: SEED + 11 });
   });
 
@@ -95,7 +95,7 @@ describe("differential soundness against plain exhaustive enumeration", () => {
 
   // ENGINE BUG: two DPOR bugs show up here (CAS_SAME_VALUE and QUIESCENT_BEHIND_INVARIANT in
   // engine-bugs.test.ts). Unskip when fixed.
-  it.skip("critical windows and a quiescent invariant: DPOR agrees with plain", () => {
+  it("critical windows and a quiescent invariant: DPOR agrees with plain", () => {
     fc.assert(fc.property(progArb({ quiescent: true }), (d) => same(d, dpor)), { numRuns: 2000, seed: SEED + 16 });
   });
 

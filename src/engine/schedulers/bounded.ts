@@ -24,7 +24,7 @@ export function boundedExplore(program: Program, maxPreemptions: number, opts: E
     r.stats.wallMs = Date.now() - t0;
     r.stats.strategy = `bounded(0..${b})`;
     total = r;
-    if (r.violations.length > 0 || r.stopReason) break;
+    if ((r.violations.length > 0 && !opts.allViolations) || r.stopReason) break;
   }
   return total!;
 }

@@ -289,6 +289,10 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         if (stack[j]!.fp2 !== ex.fp2) continue;
         stats.cycles++;
         judgeCycle(ex, j, i, enabledAt);
+        // The execution is cut where it came back to node j's state: whatever the other threads
+        // can do from this state is node j's to explore (DPOR would otherwise only schedule the
+        // threads that race with the cycle).
+        if (dpor) stack[j]!.backtrack |= stack[j]!.enabled & ~stack[j]!.sleep;
         return true;
       }
     }
@@ -404,8 +408,12 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       consider(ex.evTid[f]!, f * n, seq[f]!);
     }
     consider(t2, row2, seq2);
-    if ((initials & (nd.backtrack | nd.sleep)) !== 0) return;
-    const en = initials & nd.enabled;
+    if ((initials & nd.backtrack) !== 0) return;
+    // Prefer an initial that is not asleep: a sleeping initial's executions are covered, but v
+    // may owe it its place only to being independent of e1 (not to the reversal we need).
+    const awake = initials & ~nd.sleep;
+    if (awake === 0) return;
+    const en = awake & nd.enabled;
     if (en !== 0) nd.backtrack |= 1 << lowestBit(en);
     else nd.backtrack |= nd.enabled & ~nd.sleep;
   }
