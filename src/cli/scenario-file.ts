@@ -30,11 +30,6 @@ const str = (desc?: string, e?: readonly string[]): S => ({ t: "string", ...(e ?
 const PRESET_NAMES = Object.keys(PRESETS);
 const PROPERTY_NAMES = [...KVM_PROPERTIES, "assertion"];
 const TDX_VERSIONS = ["1.5.16", "1.5.20", "1.5.25"] as const;
-const SEAMCALLS = [
-  "tdh_mem_page_aug", "tdh_mem_page_add", "tdh_mem_sept_add", "tdh_mem_range_block", "tdh_mem_track",
-  "tdh_mem_page_remove", "tdh_mem_sept_remove", "tdh_phymem_page_wbinvd", "tdh_phymem_page_reclaim", "tdh_vp_enter",
-  "tdh_vp_init", "tdh_mem_range_unblock",
-];
 
 const gfn = int(0, undefined, "guest frame number (inside the geometry)");
 const name = str("thread name (default: vCPU<n>, zapper, or <kind><index>)");
@@ -83,6 +78,8 @@ export const SCENARIO_SCHEMA: S = {
           "init-mem-region": { required: ["gfn"], props: { name, gfn } },
           "vp-init": { required: ["vcpu"], props: { name, vcpu: int(0, 7) } },
           teardown: { props: { name } },
+          finalize: { props: { name } },
+          "pre-fault": { required: ["vcpu", "gfn"], props: { name, vcpu: int(0, 7), gfn } },
         },
       },
     },
@@ -93,7 +90,12 @@ export const SCENARIO_SCHEMA: S = {
     },
     overrides: { t: "record", keys: SWITCHES.map((s) => s.id), values: str("switch value"), desc: "switch overrides applied on top of the preset" },
     module: { t: "object", desc: "TDX module", props: { version: str("module version (default 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD") } },
-    inject: { t: "array", desc: "SEAMCALLs into which the environment may inject TDX_OPERAND_BUSY", items: str(undefined, SEAMCALLS) },
+    inject: {
+      t: "array",
+      desc: "SEAMCALLs into which the environment may inject TDX_OPERAND_BUSY (TDH.MEM.PAGE.AUG or tdh_mem_page_aug)",
+      items: { t: "string", pattern: "^(TDH\\.[A-Z.]+|tdh_[a-z_]+)$" },
+    },
+    zapYields: { t: "bool", desc: "write-lock zap loops may drop and re-take mmu_lock between GFNs (default false)" },
     properties: { t: "array", desc: "properties checked (default: all)", items: str(undefined, PROPERTY_NAMES) },
     witnesses: { t: "array", desc: "step-label substrings that must be reached (else the verification is vacuous)", items: str() },
     expected: {

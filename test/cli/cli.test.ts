@@ -7,7 +7,8 @@ import { main } from "../../src/cli/main.js";
 import { cellExit } from "../../src/cli/check.js";
 import { worstExit } from "../../src/cli/errors.js";
 import type { CellResult } from "../../src/cli/cell.js";
-import { scenarioJsonSchema } from "../../src/cli/scenario-file.js";
+import { parseScenarioText, scenarioJsonSchema } from "../../src/cli/scenario-file.js";
+import { stringify } from "yaml";
 import { parseReplayRef, formatReplayRef } from "../../src/cli/replayspec.js";
 import { PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
 
@@ -292,6 +293,16 @@ describe("scenario files", () => {
     const v = JSON.parse(j.out);
     expect(v.files.map((x: { ok: boolean }) => x.ok)).toEqual([true, false]);
     expect(v.files[1].problems[0]).toMatchObject({ line: 5, col: 3 });
+  });
+
+  it("every built-in scenario, written as YAML, validates (the schema keeps up with the model)", () => {
+    for (const sc of Object.values(SCENARIOS)) {
+      const r = parseScenarioText(stringify(sc), `${sc.name}.yaml`);
+      expect(r.problems, sc.name).toEqual([]);
+      const { strategy, ...rest } = sc;
+      expect(r.value!.scenario).toEqual(rest);
+      expect(r.value!.strategy).toBe(strategy);
+    }
   });
 
   it("a GFN outside the geometry is caught with its line", async () => {
