@@ -180,6 +180,8 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       invariants: [
         {
           name: PROP.freedWhileMapped,
+          // Its footprint, so that partial-order reduction only orders the writes it can observe.
+          objs: [...kvm.pages.map((c) => c.id), ...tdx.allEntryObjs()],
           check: () => {
             for (let p = 1; p < kvm.pages.length; p++)
               if ((kvm.pages[p]!.peek() & 3) === PAGE.FREED && tdx.mapsPfn(p)) return `pfn ${p} was freed by guest_memfd while the S-EPT still maps it`;

@@ -98,6 +98,10 @@ export class TdxAdapter implements TdxLeaves {
       }
     return false;
   }
+  /** Every S-EPT entry cell (what mapsPfn() reads): the footprint of the freed-while-mapped check. */
+  allEntryObjs(): readonly number[] {
+    return this.td.entries.flatMap((row) => row.map((c) => c.id));
+  }
   objsOf(level: number, gfn: number): readonly number[] {
     const out: number[] = [];
     for (let l = this.td.geo.top; l >= level - 1; l--) out.push(this.mod.entryObj(this.gpa(gfn, l + 1), l).id);

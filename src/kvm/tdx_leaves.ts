@@ -44,6 +44,8 @@ export interface TdxLeaves {
   peekEntry(level: number, gfn: number): SeptView | null;
   /** Does any S-EPT leaf map (PENDING, MAPPED or blocked) `pfn`? */
   mapsPfn(pfn: number): boolean;
+  /** The objects mapsPfn() reads. */
+  allEntryObjs(): readonly number[];
   /** Objects whose writes may change peekEntry(level, gfn). */
   objsOf(level: number, gfn: number): readonly number[];
 }
