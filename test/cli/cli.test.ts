@@ -9,6 +9,7 @@ import { worstExit } from "../../src/cli/errors.js";
 import type { CellResult } from "../../src/cli/cell.js";
 import { parseScenarioText, scenarioJsonSchema } from "../../src/cli/scenario-file.js";
 import { stringify } from "yaml";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { parseReplayRef, formatReplayRef } from "../../src/cli/replayspec.js";
 import { PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
 
@@ -280,6 +281,7 @@ describe("scenario files", () => {
   });
 
   it("validate: ok files exit 0; problems name file, line and column, exit 2", async () => {
+    expect((await run(["validate", join(import.meta.dirname, "../../schema/example-scenario.yaml")])).code).toBe(0);
     const ok = await run(["validate", join(FIX, "seed-race-copy.yaml")]);
     expect(ok.code).toBe(0);
     expect(ok.out).toContain("seed-race-copy.yaml: ok (scenario seed-race-file)");
@@ -320,6 +322,11 @@ describe("scenario files", () => {
     const r = await run(["validate", "--print-schema"]);
     expect(JSON.parse(r.out)).toEqual(published);
     expect(published.properties.expected.propertyNames.enum).toEqual(Object.keys(PRESETS));
+    // A JSON Schema validator agrees: every built-in scenario is valid, a broken one is not.
+    const validate = new Ajv2020({ strict: false }).compile(published);
+    for (const sc of Object.values(SCENARIOS)) expect(validate(JSON.parse(JSON.stringify(sc))), `${sc.name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    expect(validate({ name: "x", threads: [{ kind: "teleport" }] })).toBe(false);
+    expect(validate({ name: "x", threads: [{ kind: "fault", vcpu: 0, gfn: 0 }], expected: { "linux-2.4": "verified" } })).toBe(false);
   });
 });
 
