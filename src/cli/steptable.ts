@@ -295,7 +295,12 @@ export function formatExplain(program: Program, steps: readonly StepRecord[], o:
       return !m || m[1] !== m[2];
     });
     for (const e of shown) out.push(`${" ".repeat(w + 2)}- ${e}`);
-    if (r.text.startsWith("SEAMCALL ") && shown.length === 0) out.push(`${" ".repeat(w + 2)}- no entry changed`);
+    if (r.text.startsWith("SEAMCALL ") && shown.length === 0) {
+      // Say what it found: the last S-EPT entry it read.
+      const lastRead = [...r.raw].reverse().map((k) => steps[k]!).find((x) => SEPT.test(x.object) && x.read !== undefined);
+      const firstRead = lastRead ? r.raw.map((k) => steps[k]!).find((x) => x.object === lastRead.object && x.read !== undefined) : undefined;
+      out.push(`${" ".repeat(w + 2)}- no entry changed${firstRead ? ` (found ${nameOf(firstRead.object)} = ${firstRead.read})` : ""}`);
+    }
   });
   return out.join("\n");
 }
