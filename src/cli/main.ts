@@ -30,7 +30,20 @@ function io(): CheckIo {
   };
 }
 
+/** Wait until what was written to `s` has left the process (a pipe is asynchronous; the launcher exits right after). */
+function flushed(s: NodeJS.WriteStream): Promise<void> {
+  if (s.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => void s.write("", () => resolve()));
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const code = await run(argv);
+  await flushed(process.stdout);
+  await flushed(process.stderr);
+  return code;
+}
+
+async function run(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);

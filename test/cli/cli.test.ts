@@ -1,6 +1,7 @@
 // The command line, in-process: each command's output and exit codes, bad input included.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -388,6 +389,22 @@ describe("list, explain, ablate, help", () => {
       expect(r.code, c.join(" ")).toBe(0);
       expect(r.out, c.join(" ")).toContain("Example");
     }
+  });
+});
+
+describe("as a process", () => {
+  it("large output through a pipe arrives whole before the launcher exits", () => {
+    // What bin/tdxmc.js does (main, then process.exit), from the sources.
+    const js = `import("./src/cli/main.ts").then((m) => m.main(${JSON.stringify([...SEED, "--json", "--all-violations"])}).then((c) => process.exit(c)))`;
+    // A slow reader: the pipe fills, and what is still buffered must be written before the exit.
+    const r = spawnSync("sh", ["-c", `"$NODE" --import tsx -e "$JS" | (sleep 1; cat)`], {
+      cwd: join(import.meta.dirname, "../.."),
+      env: { ...process.env, NODE: process.execPath, JS: js },
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+    expect(r.stdout.length).toBeGreaterThan(65536);
+    expect(JSON.parse(r.stdout).exitCode).toBe(1);
   });
 });
 
