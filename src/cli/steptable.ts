@@ -78,13 +78,20 @@ function stateColumns(program: Program, steps: readonly StepRecord[], moduleStep
     // The TDX module's own bookkeeping stays inside its SEAMCALL rows; only its S-EPT entries show.
     if (c && (c.kind === "sept" || !moduleSteps.has(s.index))) written.set(s.object, c);
   }
-  // The entries a violation message names ("L1 gfn 0: ...") show even when no step wrote them.
-  for (const m of (o.message ?? "").matchAll(/\bL(\d+) gfn (\d+)\b/g)) {
+  // The entries a violation message names ("L1 gfn 0: ...") show even when no step wrote them, and
+  // every mirror entry shown gets its S-EPT entry beside it (and the other way round).
+  const wanted = [...(o.message ?? "").matchAll(/\bL(\d+) gfn (\d+)\b/g)].map((m) => [m[1]!, m[2]!] as const);
+  for (const c of [...written.values()]) {
+    const m = /L(\d+) gfn (\d+)$/.exec(c.header);
+    if ((c.kind === "mirror" || c.kind === "sept") && m) wanted.push([m[1]!, m[2]!]);
+  }
+  for (const [lv, gf] of wanted) {
     for (const kind of ["mirror", "S-EPT"]) {
-      const header = `${kind} L${m[1]} gfn ${m[2]}`;
+      const header = `${kind} L${lv} gfn ${gf}`;
       if ([...written.values()].some((c) => c.header === header)) continue;
       const cands = program.world.objs.map((x) => classify(x.name, o)).filter((c): c is Col => c !== null && c.header === header);
-      const touched = cands.find((c) => steps.some((s) => s.object === c.obj)) ?? cands[0];
+      // Of several candidate mirror tables, only one the trace touched is known to be the linked one.
+      const touched = cands.find((c) => steps.some((s) => s.object === c.obj)) ?? (cands.length === 1 ? cands[0] : undefined);
       if (touched) written.set(touched.obj, touched);
     }
   }
