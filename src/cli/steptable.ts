@@ -128,6 +128,18 @@ function baseRows(steps: readonly StepRecord[], o: TableOptions): KvmStep[] {
       base[i] = { ...k, label: `${k.label} (preempted after: ${last.slice(last.indexOf(":") + 1).trim()})` };
       base[j] = { ...base[j]!, label: `${k.label} (continued)` };
     });
+  if (!o.raw)
+    // A SEAMCALL row retried in a loop folds every call: say how many; a failed try-lock in the
+    // last call means the module returned TDX_OPERAND_BUSY.
+    base = base.map((k) => {
+      if (!k.label.startsWith("SEAMCALL ") || /^SEAMCALL (guest walk|tdg_|td_ept_violation|td_exit)/.test(k.label)) return k;
+      const entry = steps[k.raw[0]!]!.label;
+      const starts = k.raw.filter((i) => steps[i]!.label === entry);
+      const lastStart = starts.length ? starts[starts.length - 1]! : k.raw[0]!;
+      const busy = k.raw.some((i) => i >= lastStart && steps[i]!.read === "busy");
+      const suffix = `${starts.length > 1 ? ` x${starts.length}` : ""}${busy ? " -> BUSY" : ""}`;
+      return suffix ? { ...k, label: k.label + suffix } : k;
+    });
   if (!o.raw) {
     // Steps of the guest and of TD exits are the module's too, but no SEAMCALL: name them as such.
     const guest = (l: string): string | null => {
@@ -223,7 +235,37 @@ export function tableRows(program: Program, steps: readonly StepRecord[], o: Tab
     rows.push({ thread: k.thread, text: queued ? `${k.label} [waits]` : k.label, raw: k.raw, changes: apply(k) });
     i++;
   }
-  return { cols, rows, initial, final: new Map(current) };
+  return { cols, rows: o.expand ? rows : foldRepeats(rows, o.cycleStart), initial, final: new Map(current) };
+}
+
+/** A block of 1..4 rows repeated three times or more (a retry loop) shows once plus one summary row. */
+function foldRepeats(rows: Row[], cycleStart: number | undefined): Row[] {
+  const out: Row[] = [];
+  let i = 0;
+  const same = (a: Row, b: Row): boolean => a.thread === b.thread && a.text === b.text;
+  const last = rows.length - 1;
+  while (i < rows.length) {
+    let done = false;
+    for (let p = 1; p <= 4 && !done; p++) {
+      let k = 0;
+      while (i + (k + 2) * p <= rows.length && rows.slice(i + (k + 1) * p, i + (k + 2) * p).every((r, j) => same(r, rows[i + j]!))) k++;
+      // Keep the violating row and the cycle start visible.
+      while (k > 0 && (i + (k + 1) * p - 1 >= last || rows.slice(i + p, i + (k + 1) * p).some((r) => cycleStart !== undefined && r.raw.includes(cycleStart)))) k--;
+      if (k >= 2) {
+        const block = rows.slice(i, i + p);
+        const rep = rows.slice(i + p, i + (k + 1) * p);
+        out.push(...block);
+        const ch = new Map<string, string>();
+        for (const r of rep) for (const [a, b] of r.changes) ch.set(a, b);
+        const n = out.length;
+        out.push({ thread: block[0]!.thread, text: `... ${p === 1 ? `row ${n}` : `rows ${n - p + 1}-${n}`} again ${k} more time${k === 1 ? "" : "s"}`, raw: rep.flatMap((r) => r.raw), changes: ch });
+        i += (k + 1) * p;
+        done = true;
+      }
+    }
+    if (!done) out.push(rows[i++]!);
+  }
+  return out;
 }
 
 /** Render the table. */
