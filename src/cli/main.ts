@@ -36,7 +36,17 @@ function flushed(s: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => void s.write("", () => resolve()));
 }
 
+let epipe = false;
+
 export async function main(argv: string[]): Promise<number> {
+  // A reader that goes away (tdxmc check | head) ends the run quietly, as SIGPIPE would.
+  if (!epipe) {
+    epipe = true;
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(141);
+      throw e;
+    });
+  }
   const code = await run(argv);
   await flushed(process.stdout);
   await flushed(process.stderr);
