@@ -6,7 +6,7 @@ import { DEFAULT_GEOMETRY, DEFAULT_PRESET, kvmSteps, PRESETS, type Scenario } fr
 import { cellFingerprint, cellProgram, type CellSpec } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
 import { FORMAT_VERSION, VERSION } from "./provenance.js";
-import { CEX_FORMAT, parseReplayRef, type CounterexampleFile } from "./replayspec.js";
+import { CEX_FORMAT, expandSchedule, parseReplayRef, type CounterexampleFile } from "./replayspec.js";
 import { formatExplain, formatKvmTable } from "./steptable.js";
 import { parseModuleVersion, parsePresets, parseSets, resolveTarget } from "./targets.js";
 
@@ -76,10 +76,10 @@ function resolve(args: string[], o: ReplayOptions): Resolved {
     const presets = parsePresets(o.protocol);
     if (presets && presets.length > 1) throw new UsageError(`replay: --protocol takes one preset`);
     const { spec, label } = specFor(args[0]!, presets?.[0], parseSets(o.set), o.moduleVersion);
-    return { spec, label, schedule: args[1]! };
+    return { spec, label, schedule: expandSchedule(args[1]!) };
   }
   const a = args[0]!;
-  if (existsSync(a) && !a.includes(":v1:")) return fromFile(a);
+  if (existsSync(a) && !/:(v1|z1):/.test(a)) return fromFile(a);
   const r = parseReplayRef(a);
   const { spec, label } = specFor(r.target, r.preset, r.overrides, r.moduleVersion);
   return { spec, label, schedule: r.schedule, recorded: r.fingerprint };

@@ -61,7 +61,7 @@ describe("check: the seed race", () => {
       at = i;
     }
     expect(r.out).toMatch(/\| PENDING pfn=1\s+\|/);
-    expect(r.out).toMatch(/replay: tdxmc replay seed-race@seed:[0-9a-f]{16}:v1:/);
+    expect(r.out).toMatch(/replay: tdxmc replay seed-race@seed:[0-9a-f]{16}:z1:0x\d+\./);
     expect(r.out).toMatch(/Exit 1\.\n$/);
   });
 
@@ -96,7 +96,7 @@ describe("check: the seed race", () => {
     const r = await run([...SEED, "--module-version", "1.5.16", "--json"]);
     const c = JSON.parse(r.out).cells[0];
     expect(c.provenance.moduleVersion).toBe("1.5.16");
-    expect(c.counterexamples[0].replay).toMatch(/^seed-race@seed\/m1\.5\.16:[0-9a-f]{16}:v1:/);
+    expect(c.counterexamples[0].replay).toMatch(/^seed-race@seed\/m1\.5\.16:[0-9a-f]{16}:z1:/);
     expect((await run(["replay", c.counterexamples[0].replay])).code).toBe(1);
     // The same schedule against the default module is another model.
     await bad(["replay", c.counterexamples[0].replay.replace("/m1.5.16", "")], /recorded against another model or scenario/);
@@ -210,6 +210,7 @@ describe("replay", () => {
     const ref = /replay: tdxmc replay (\S+)/.exec(c.out)![1]!;
     await bad(["replay", ref.replace("@seed:", "@seed-seamcall-lock:")], /recorded against another model or scenario/);
     await bad(["replay", "seed-race@seed:v1:0.1"], /no fingerprint/);
+    await bad(["replay", "seed-race@seed:0123456789abcdef:z1:0x3.1"], /recorded against another model/);
     await bad(["replay", "no-such@seed:0123456789abcdef:v1:0"], /unknown scenario 'no-such'/);
     await bad(["replay", "garbage"], /neither a file nor a replay string/);
   });
@@ -217,6 +218,9 @@ describe("replay", () => {
   it("replay strings round-trip", () => {
     const r = { target: "seed-race", preset: "seed", overrides: { install: "freeze" }, moduleVersion: "1.5.16", fingerprint: "0123456789abcdef", schedule: "v1:*1.0.1:0" };
     expect(parseReplayRef(formatReplayRef(r))).toEqual(r);
+    const long = { ...r, schedule: "v1:*1,0.0.0.0.0.1:0.1:0.1:0.2.1.1.1" };
+    expect(formatReplayRef(long)).toContain(":z1:*1,0.0x4.1:0x3.2.1x3");
+    expect(parseReplayRef(formatReplayRef(long))).toEqual(long);
     expect(parseReplayRef("demo:lost-update:0123456789abcdef:v1:0.1")).toEqual({ target: "demo:lost-update", overrides: {}, fingerprint: "0123456789abcdef", schedule: "v1:0.1" });
   });
 });
@@ -238,7 +242,7 @@ describe("engine demos stay reachable", () => {
     const r = await run(["replay", ref]);
     expect(r.code).toBe(1);
     expect(r.out).toContain("violated: no-lost-update");
-    const sched = ref.slice(ref.indexOf("v1:"));
+    const sched = ref.slice(ref.search(/[vz]1:/));
     expect((await run(["replay", "demo:lost-update", sched])).code).toBe(1);
     await bad(["replay", "demo:lost-update", "v9:0.1"], /must start with 'v1:'/);
   });
