@@ -100,7 +100,7 @@ Exit codes: 0 verified / as expected, 1 violation (or a cell differs from its ex
       .option("--json", "machine-readable output (with provenance)")
       .option("--timings", "include wall-clock times in the output")
       .option("--out <dir>", "write each counterexample as a replayable JSON file into DIR")
-      .option("--jobs <n>", "worker threads (default: up to 2)", intOption("--jobs", 1))
+      .option("--jobs <n>", "worker threads (default: one per core, at most 8)", intOption("--jobs", 1))
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps instead of one row per SEAMCALL")
       .option("--demo", "with no scenario: run the engine's demo programs instead")
@@ -162,7 +162,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       .option("--max-states <n>", "per run", intOption("--max-states", 1))
       .option("--max-memory <mb>", "per run", intOption("--max-memory", 1))
       .option("--time-limit <s>", `per run (default ${MAIN_JOB_TIME_LIMIT})`, intOption("--time-limit", 1))
-      .option("--jobs <n>", "worker threads (default: up to 2)", intOption("--jobs", 1))
+      .option("--jobs <n>", "worker threads (default: one per core, at most 8)", intOption("--jobs", 1))
       .option("--json", "machine-readable output")
       .option("--timings", "include wall-clock times")
       .addHelpText(

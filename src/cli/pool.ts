@@ -17,7 +17,7 @@ export interface Pool {
 }
 
 export function defaultJobs(): number {
-  return Math.max(1, Math.min(2, availableParallelism()));
+  return Math.max(1, Math.min(8, availableParallelism()));
 }
 
 const WORKER_URL = new URL(`./worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
