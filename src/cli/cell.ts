@@ -4,6 +4,7 @@ import { buildProgram, checkScenario, type Scenario } from "../kvm/index.js";
 import { explore, minimize, type Counterexample, type ExploreResult, type Program, type Stats, type StrategyName } from "../engine/index.js";
 import { DEMOS } from "./demo.js";
 import { fingerprint, scenarioDefinition } from "./provenance.js";
+import { tidyCounterexample } from "./tidy.js";
 
 export interface RunOpts {
   strategy: StrategyName;
@@ -108,6 +109,8 @@ export function runCell(spec: CellSpec, h: CellHooks = {}): CellResult {
       out.counterexamples.push(r.counterexample);
       const props = spec.opts.properties ?? r.result.violations.map((v) => v.property);
       for (const v of r.result.violations.slice(1)) out.counterexamples.push(min ? minimize(program, v, { properties: props }) : v);
+      // A SEAMCALL preempted half-way runs in one piece when the replay allows it.
+      out.counterexamples = out.counterexamples.map((c) => (c.cycleStart === undefined ? tidyCounterexample(program, c) : c));
       // The verdict's counterexample first.
       out.counterexamples.sort((a, b) => Number(`violated:${b.property}` === out.verdict) - Number(`violated:${a.property}` === out.verdict));
     }

@@ -53,7 +53,7 @@ describe("check: the seed race", () => {
     expect(r.out).toContain("L1 gfn 0: mirror NP (not present) but S-EPT PENDING pfn 1");
     // One column per thread plus the state that matters.
     expect(r.out).toMatch(/#\s+\|\s+vCPU0\s+\|\s+zapper\s+\|\s+mirror L1 gfn 0\s+\|\s+S-EPT L1 gfn 0\s+\|\s+mmu_lock/);
-    const order = ["try_cmpxchg64(sptep, old, new) [leaf, mirror first]", "xchg(sptep, REMOVED_SPTE)", "SEAMCALL tdh_mem_range_block", "WRITE_ONCE(sptep, SHADOW_NONPRESENT_VALUE)", "SEAMCALL tdh_mem_page_aug (continued)"];
+    const order = ["try_cmpxchg64(sptep, old, new) [leaf, mirror first]", "xchg(sptep, REMOVED_SPTE)", "SEAMCALL tdh_mem_range_block", "WRITE_ONCE(sptep, SHADOW_NONPRESENT_VALUE)", "SEAMCALL tdh_mem_page_aug"];
     let at = 0;
     for (const s of order) {
       const i = r.out.indexOf(s, at);
@@ -61,6 +61,10 @@ describe("check: the seed race", () => {
       at = i;
     }
     expect(r.out).toMatch(/\| PENDING pfn=1\s+\|/);
+    // As in the email, the AUG runs in one piece after the zap: the last row of the table.
+    expect(r.out).not.toContain("preempted after");
+    const rows = r.out.split("\n").filter((l) => /^\s*\d+ \|/.test(l));
+    expect(rows[rows.length - 1]).toMatch(/^\s*\d+ \| SEAMCALL tdh_mem_page_aug\s+\|\s+\|\s+\| PENDING pfn=1/);
     expect(r.out).toMatch(/replay: tdxmc replay seed-race@seed:[0-9a-f]{16}:z1:0x\d+\./);
     expect(r.out).toMatch(/Exit 1\.\n$/);
   });
@@ -191,7 +195,7 @@ describe("replay", () => {
     expect(e.out).toContain("What each step models and does:");
     expect(e.out).toMatch(/vCPU0: tdp_mmu_set_spte_atomic\s+\[arch\/x86\/kvm\/mmu\/tdp_mmu\.c\]/);
     expect(e.out).toContain("- mirror L1 gfn 0: NP -> LEAF(pfn 1)");
-    expect(e.out).toMatch(/vCPU0: SEAMCALL tdh_mem_page_aug \(continued\)\s+\[TDX module\]/);
+    expect(e.out).toMatch(/vCPU0: SEAMCALL tdh_mem_page_aug\s+\[TDX module\]/);
     expect(e.out).toContain("- S-EPT L1 gfn 0: FREE -> PENDING pfn=1");
   });
 
