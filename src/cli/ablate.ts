@@ -43,7 +43,7 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
   const mv = parseModuleVersion(o.moduleVersion);
   const sc: Scenario = mv ? { ...t.scenario, module: { ...(t.scenario.module ?? {}), version: mv as NonNullable<Scenario["module"]>["version"] } } : t.scenario;
   const opts: RunOpts = {
-    strategy: parseStrategy(o.strategy) ?? t.file?.strategy ?? sc.strategy ?? "dpor",
+    strategy: parseStrategy(o.strategy) ?? t.file?.strategy ?? sc.strategy ?? "cache",
     allViolations: true,
     minimize: false,
     timeLimitMs: (o.timeLimit ?? MAIN_JOB_TIME_LIMIT) * 1000,

@@ -102,7 +102,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
     const file = t.file;
     const fb = file?.bounds ?? {};
     const opts: RunOpts = {
-      strategy: strategy ?? file?.strategy ?? (sc.strategy as StrategyName | undefined) ?? "dpor",
+      strategy: strategy ?? file?.strategy ?? (sc.strategy as StrategyName | undefined) ?? "cache",
       ...(fb.preemptions !== undefined ? { preemptions: fb.preemptions } : {}),
       ...(fb.seed !== undefined ? { seed: fb.seed } : {}),
       ...(fb.maxExecutions !== undefined ? { maxExecutions: fb.maxExecutions } : {}),

@@ -87,7 +87,7 @@ Exit codes: 0 verified / as expected, 1 violation (or a cell differs from its ex
       .option("--protocol <preset[,preset]>", "check under these presets only (default: every preset, or the file's 'protocol')")
       .option("--set <switch=value>", "override a switch on top of the preset (repeatable)", collect)
       .option("--module-version <version>", "TDX module version (1.5.16, 1.5.20, 1.5.25)")
-      .addOption(new Option("--strategy <name>", `exploration strategy (default: the scenario's, else dpor)`).choices([...STRATEGIES]))
+      .addOption(new Option("--strategy <name>", `exploration strategy (default: the scenario's, else cache = stateful search)`).choices([...STRATEGIES]))
       .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
       .option("--seed <n>", "seed for random and pct", intOption("--seed"))
       .option("--max-executions <n>", "stop each cell after this many executions", intOption("--max-executions", 1))
