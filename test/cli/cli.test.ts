@@ -12,7 +12,8 @@ import { parseScenarioText, scenarioJsonSchema } from "../../src/cli/scenario-fi
 import { stringify } from "yaml";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { parseReplayRef, formatReplayRef } from "../../src/cli/replayspec.js";
-import { PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
+import { KVM_PROPERTIES, PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
+import { PROPERTY_INFO } from "../../src/cli/properties.js";
 
 const FIX = join(import.meta.dirname, "fixtures");
 
@@ -352,6 +353,10 @@ describe("list, explain, ablate, help", () => {
     expect(j.switches.map((s: { id: string }) => s.id)).toEqual(SWITCHES.map((s) => s.id));
     expect(j.switches[0].values[0].source).toBeTruthy();
     expect(j.scenarios.find((s: { name: string }) => s.name === "seed-race").expected.seed).toBe("violated mirror-sept-agreement");
+  });
+
+  it("every property the model reports is described", () => {
+    for (const p of KVM_PROPERTIES) expect(PROPERTY_INFO.some((x) => x.name === p), p).toBe(true);
   });
 
   it("explain a switch and a property", async () => {
