@@ -83,14 +83,16 @@ export function raceFixed(n: number, m: number, opts: FixedOptions = {}): Progra
   return defineProgram(`race-fixed${leak ? "-leak" : ""}-${n}x${m}`, (w) => {
     const mirror = new AtomicArray(w, "mirror", m, 0, spteFmt);
     const sept = new AtomicArray(w, "sept", m);
-    const body = (tid: number) =>
-      function* (t: ThreadApi): Generator<Op, void, number> {
+    // The thread from slot i0 on; `atHead`: entered right after t.loopHead("retry", i0) (resume).
+    const from = (tid: number) =>
+      function* (t: ThreadApi, i0: number, atHead: boolean): Generator<Op, void, number> {
         const nv = tid + 1;
-        for (let i = 0; i < m; i++) {
+        for (let i = i0; i < m; i++) {
           const s = (tid + i) % m;
           for (;;) {
             // retry: the live locals are i (s and nv follow from it and tid); `old` is reassigned.
-            t.loopHead("retry", i);
+            if (!atHead) t.loopHead("retry", i);
+            atHead = false;
             const old = yield mirror.at(s).waitLoad((v) => v !== FROZEN, "READ_ONCE(mirror[s]) unless FROZEN");
             const seen = yield mirror.at(s).cmpxchg(old, FROZEN, "CAS(mirror[s], old -> FROZEN)");
             if (seen !== old) continue; // goto retry
@@ -105,8 +107,11 @@ export function raceFixed(n: number, m: number, opts: FixedOptions = {}): Progra
           }
         }
       };
+    const body = (tid: number) => (t: ThreadApi) => from(tid)(t, 0, false);
+    // Lets the engine rebuild a thread from its last loop head instead of from its start.
+    const resume = (tid: number) => (t: ThreadApi, _label: string, locals: readonly number[]) => from(tid)(t, locals[0]!, true);
     return {
-      threads: Array.from({ length: n }, (_, tid) => ({ name: `T${tid}`, body: body(tid) })),
+      threads: Array.from({ length: n }, (_, tid) => ({ name: `T${tid}`, body: body(tid), resume: resume(tid) })),
       final: [
         {
           name: "mirror-equals-sept",

@@ -40,7 +40,11 @@ export interface Stats {
   violating: number;
   /** All executions started. */
   executions: number;
-  /** Steps executed, including steps re-executed to rebuild a prefix (`replaySteps`). */
+  /**
+   * Visible steps executed (each explores something new). Going back to an earlier node restores a
+   * snapshot and rebuilds the threads that moved by re-feeding their generators: `replaySteps`
+   * counts those re-fed values, which are not steps and not included in `steps`.
+   */
   steps: number;
   replaySteps: number;
   statesStored: number;

@@ -62,7 +62,7 @@ export function race(
   always?: { check: (tdx: TdxModule) => string | null; objs: (tdx: TdxModule) => readonly { id: number }[] },
 ): RaceRun {
   let tdx!: TdxModule;
-  let results: Results = {};
+  const results: Results = {};
   const names = Object.keys(bodies);
   const program = defineProgram("race", (w: World) => {
     tdx = new TdxModule(w, cfg);

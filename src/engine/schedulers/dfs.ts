@@ -507,7 +507,6 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     }
   }
   stats.replaySteps = ex.refed;
-  stats.steps += ex.refed;
   stats.wallMs = Date.now() - t0;
   const exhaustive = !stop && stopReason === undefined;
   const verdict = violations.length > 0 ? "violated" : exhaustive ? (cfg.mode === "bounded" ? "no-violation-found" : "verified") : "incomplete";
