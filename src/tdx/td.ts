@@ -2,7 +2,7 @@
 // leaf shares: the lock prologue/epilogue in the order of §3 and secure_ept_walk (§1.1).
 // All mutable state lives in the World: the engine resets it between executions.
 import { Atomic, Counter, TryLock, type World } from "../engine/index.js";
-import { SharexLock, entryUnlock, type Gen, type LockMode } from "./locks.js";
+import { SharexLock, entryLockHost, entryUnlock, type EntryLockResult, type Gen, type LockMode } from "./locks.js";
 import { PAMT_NDA, PT, formatPamt, pamtPack } from "./pamt.js";
 import { Geometry, S, SEPT_STATE_NAMES, SEPTE_INIT_VALUE, formatEntry, isLeafState, isPresent, mkEntry, stateOf, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -333,6 +333,22 @@ export class Td {
       const s = stateOf(v);
       if (l === level || !isPresent(s) || isLeafState(s)) return { level: l, value: v };
     }
+  }
+
+  /**
+   * The tail of lock_sept_check_and_walk_private_gpa (sept_manager.c) shared by the host leaves:
+   * walk to (gpa, level) — EPT_WALK_FAILED if the walk stops above it — then take the entry's
+   * lock on the host side — OPERAND_BUSY|RCX (and TDHP set) if it is held. Returns the failure
+   * status, or the locked entry and the value found when locking it.
+   */
+  *walkAndLockEntry(held: Held, gpa: number, level: number, label: string): Gen<Status | { cell: Atomic; lk: EntryLockResult }> {
+    const w = yield* this.walk(gpa, level, label);
+    if (w.level !== level) return st(C.EPT_WALK_FAILED, OP.RCX);
+    const cell = this.entry(gpa, level);
+    const lk = yield* entryLockHost(cell, label);
+    if (!lk.ok) return st(C.OPERAND_BUSY, OP.RCX);
+    held.entry = cell;
+    return { cell, lk };
   }
 
   /** Is the TD "running" (tlb_tracking_required(op_state), helpers.h)? From a tdState value. */

@@ -2,7 +2,7 @@
 // Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk -> entry host lock (BUSY|RCX).
 // FREE -> PENDING; the PENDING write also releases TDEL and keeps TDHP.
 import type { Gen } from "./locks.js";
-import { entryCommit, entryLockHost } from "./locks.js";
+import { entryCommit } from "./locks.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -36,12 +36,9 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   s = yield* td.lockTree(held, "sh", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const w = yield* td.walk(gpa, level, L);
-  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  const cell = td.entry(gpa, level);
-  const lk = yield* entryLockHost(cell, L);
-  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  held.entry = cell;
+  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
+  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const { cell, lk } = got;
   if (!ALLOWED.PAGE_AUG!.includes(stateOf(lk.value))) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   s = yield* claimRange(td, pfn, level, gpa, L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);

@@ -2,7 +2,7 @@
 // (tdx-module-spec §4.4). Locks: TDR SH -> op_state SH -> tree SH -> walk -> entry host lock.
 // Leaf -> FREE; while the TD runs the leaf must be blocked and the block TLB-tracked.
 import type { Gen } from "./locks.js";
-import { entryCommit, entryLockHost } from "./locks.js";
+import { entryCommit } from "./locks.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -19,12 +19,9 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   const running = Td.running(held.tdState);
   s = yield* td.lockTree(held, "sh", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const w = yield* td.walk(gpa, level, L);
-  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  const cell = td.entry(gpa, level);
-  const lk = yield* entryLockHost(cell, L);
-  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  held.entry = cell;
+  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
+  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const { cell, lk } = got;
   const cur = stateOf(lk.value);
   // 1. a leaf in an allowed state (a FREE entry at that level is STATE_INCORRECT)
   if (!ALLOWED.PAGE_REMOVE!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);

@@ -4,7 +4,7 @@
 // NL_MAPPED/MAPPED/PENDING -> blocked counterpart; then (after the write) PAMT.bepoch := td_epoch
 // without a PAMT lock; then the entry lock is released.
 import type { Gen } from "./locks.js";
-import { entryCommit, entryLockHost } from "./locks.js";
+import { entryCommit } from "./locks.js";
 import { withBepoch } from "./pamt.js";
 import { ALLOWED, blockedOf, isBlocked, pfnOf, stateOf, withAcceptCounter, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -20,12 +20,9 @@ export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Statu
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   s = yield* td.lockTree(held, "ex", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const w = yield* td.walk(gpa, level, L);
-  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  const cell = td.entry(gpa, level);
-  const lk = yield* entryLockHost(cell, L);
-  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  held.entry = cell;
+  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
+  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (!ALLOWED.RANGE_BLOCK!.includes(cur)) {
     // any_blocked -> the non-error TDX_GPA_RANGE_ALREADY_BLOCKED; anything else (FREE) -> STATE_INCORRECT

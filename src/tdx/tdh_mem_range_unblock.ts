@@ -2,7 +2,7 @@
 // (tdx-module-spec §4.7). Locks: TDR SH -> op_state SH -> tree EX -> walk -> entry host lock.
 // NL_BLOCKED/BLOCKED/PENDING_BLOCKED -> unblocked; while the TD runs the BLOCK must be TLB-tracked.
 import type { Gen } from "./locks.js";
-import { entryCommit, entryLockHost } from "./locks.js";
+import { entryCommit } from "./locks.js";
 import { pamtBepoch } from "./pamt.js";
 import { ALLOWED, pfnOf, stateNeedsTracking, stateOf, unblockedOf, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -19,12 +19,9 @@ export function* tdhMemRangeUnblock(td: Td, gpa: number, level: number): Gen<Sta
   const running = Td.running(held.tdState); // op_state cannot change while the TDR lock is held SH
   s = yield* td.lockTree(held, "ex", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const w = yield* td.walk(gpa, level, L);
-  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  const cell = td.entry(gpa, level);
-  const lk = yield* entryLockHost(cell, L);
-  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  held.entry = cell;
+  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
+  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (!ALLOWED.RANGE_UNBLOCK!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   if (running && stateNeedsTracking(cur)) {

@@ -3,7 +3,7 @@
 // level L -> entry host lock (BUSY|RCX). FREE -> NL_MAPPED pointing at a new table of FREE entries.
 // Version 1 (L2 pages, TDX_INTERRUPTED_RESUMABLE/_BUSY) is not modelled.
 import type { Gen } from "./locks.js";
-import { entryCommit, entryLockHost } from "./locks.js";
+import { entryCommit } from "./locks.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -19,12 +19,9 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   s = yield* td.lockTree(held, "sh", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const w = yield* td.walk(gpa, level, L);
-  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  const cell = td.entry(gpa, level);
-  const lk = yield* entryLockHost(cell, L);
-  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  held.entry = cell;
+  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
+  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (cur === S.NL_MAPPED && allowExisting) return yield* td.finish(held, TDX_SUCCESS, L); // page not consumed
   if (cur !== S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);

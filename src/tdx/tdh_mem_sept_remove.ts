@@ -3,7 +3,7 @@
 // entry host lock. NL_BLOCKED (or NL_MAPPED before finalize) -> FREE, the child table freed;
 // every child entry must be FREE (state bits only; a child's TDEL does not matter).
 import type { Gen } from "./locks.js";
-import { entryCommit, entryLockHost } from "./locks.js";
+import { entryCommit } from "./locks.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, S, SEPTE_INIT_VALUE, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -20,12 +20,9 @@ export function* tdhMemSeptRemove(td: Td, gpa: number, level: number): Gen<Statu
   const running = Td.running(held.tdState);
   s = yield* td.lockTree(held, "ex", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const w = yield* td.walk(gpa, level, L);
-  if (w.level !== level) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  const cell = td.entry(gpa, level);
-  const lk = yield* entryLockHost(cell, L);
-  if (!lk.ok) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  held.entry = cell;
+  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
+  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (!ALLOWED.SEPT_REMOVE!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   const tablePfn = pfnOf(lk.value);
