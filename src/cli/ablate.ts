@@ -6,7 +6,7 @@ import { MAIN_JOB_TIME_LIMIT } from "./check.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
 import { createProgress, rate } from "./progress.js";
-import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { jsonHeader, VERSION } from "./provenance.js";
 import { parseModuleVersion, parsePresets, parseStrategy, resolveTarget } from "./targets.js";
 import type { CheckIo } from "./check.js";
 import type { Scenario } from "../kvm/index.js";
@@ -88,10 +88,7 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
     io.out(
       JSON.stringify(
         {
-          tool: "tdxmc",
-          version: VERSION,
-          formatVersion: FORMAT_VERSION,
-          command: "ablate",
+          ...jsonHeader("ablate"),
           scenario: t.name,
           preset,
           strategy: opts.strategy,

@@ -10,7 +10,7 @@ import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
 import { createProgress, rate } from "./progress.js";
 import { shortProperty } from "./properties.js";
-import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
+import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { counterexampleFile, formatReplayRef } from "./replayspec.js";
 import { formatKvmTable } from "./steptable.js";
 import { parseModuleVersion, parsePresets, parseProperties, parseSets, parseStrategy, PRESET_ORDER, resolveTarget, type Target } from "./targets.js";
@@ -321,10 +321,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
     io.out(
       JSON.stringify(
         {
-          tool: "tdxmc",
-          version: VERSION,
-          formatVersion: FORMAT_VERSION,
-          command: "check",
+          ...jsonHeader("check"),
           mainJob,
           exitCode: code,
           cells: cells.map((c) => {

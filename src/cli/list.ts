@@ -4,7 +4,7 @@ import { DEFAULT_PRESET, PRESETS, SCENARIOS, SWITCHES, type Scenario, type Switc
 import { DEMOS } from "./demo.js";
 import { UsageError } from "./errors.js";
 import { PROPERTY_INFO } from "./properties.js";
-import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { jsonHeader } from "./provenance.js";
 import { PRESET_ORDER } from "./targets.js";
 
 const expectText = (e: Scenario["expected"][string]): string => (e === "verified" ? "verified" : `violated ${e.violated}`);
@@ -60,10 +60,7 @@ function showsSwitch(sw: Switch): string[] {
 
 function listData() {
   return {
-    tool: "tdxmc",
-    version: VERSION,
-    formatVersion: FORMAT_VERSION,
-    command: "list",
+    ...jsonHeader("list"),
     defaultPreset: DEFAULT_PRESET,
     scenarios: Object.values(SCENARIOS).map((s) => ({
       name: s.name,

@@ -10,6 +10,11 @@ export const FORMAT_VERSION = 1;
 /** The TDX module model's default version (src/tdx/td.ts). */
 export const DEFAULT_MODULE_VERSION = "1.5.25";
 
+/** The fields every `--json` document starts with. */
+export function jsonHeader(command: string): { tool: "tdxmc"; version: string; formatVersion: number; command: string } {
+  return { tool: "tdxmc", version: VERSION, formatVersion: FORMAT_VERSION, command };
+}
+
 /** JSON with object keys sorted (so equal values hash equally). */
 export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";

@@ -5,7 +5,7 @@ import { formatStepTable, parseSchedule, replay, ReplayDivergence, ScheduleSynta
 import { DEFAULT_GEOMETRY, DEFAULT_PRESET, kvmSteps, PRESETS, type Scenario } from "../kvm/index.js";
 import { cellFingerprint, cellProgram, type CellSpec } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
-import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { FORMAT_VERSION, jsonHeader } from "./provenance.js";
 import { CEX_FORMAT, expandSchedule, parseReplayRef, type CounterexampleFile } from "./replayspec.js";
 import { formatExplain, formatKvmTable } from "./steptable.js";
 import { parseModuleVersion, parsePresets, parseSets, resolveTarget } from "./targets.js";
@@ -110,10 +110,7 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
     out(
       JSON.stringify(
         {
-          tool: "tdxmc",
-          version: VERSION,
-          formatVersion: FORMAT_VERSION,
-          command: "replay",
+          ...jsonHeader("replay"),
           target: r.label,
           fingerprint: fp,
           schedule: r.schedule,

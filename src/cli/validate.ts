@@ -2,7 +2,7 @@
 // without running them.
 import { readFileSync } from "node:fs";
 import { EXIT, UsageError } from "./errors.js";
-import { FORMAT_VERSION, VERSION } from "./provenance.js";
+import { jsonHeader } from "./provenance.js";
 import { parseScenarioText, scenarioJsonSchema, type FileProblem } from "./scenario-file.js";
 
 export function runValidate(files: string[], o: { json?: boolean; printSchema?: boolean }, out: (s: string) => void, err: (s: string) => void): number {
@@ -28,10 +28,7 @@ export function runValidate(files: string[], o: { json?: boolean; printSchema?: 
     out(
       JSON.stringify(
         {
-          tool: "tdxmc",
-          version: VERSION,
-          formatVersion: FORMAT_VERSION,
-          command: "validate",
+          ...jsonHeader("validate"),
           exitCode: code,
           files: results.map((r) => ({ file: r.file, ok: r.ok, scenario: r.scenario, problems: r.problems.map((p) => ({ line: p.line, col: p.col, message: p.message })) })),
         },

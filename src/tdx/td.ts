@@ -129,6 +129,18 @@ export interface Walk {
 }
 
 /** Locks a leaf holds, released in reverse order by `finish`. */
+/**
+ * The TD-scope locking of the S-EPT leaves (AUG, BLOCK, UNBLOCK, PAGE.REMOVE, SEPT.ADD, SEPT.REMOVE):
+ * TDR shared (its operand in RDX), the op_state lock, and op_state INITIALIZED or RUNNABLE
+ * (seamcall_state_lookup, op_state_lookup.c). Spread into Td.lockTd() with the leaf's label.
+ */
+export const SEPT_LEAF_TD_LOCKS = {
+  tdr: "sh",
+  tdrOperand: OP.RDX,
+  opStateLock: true,
+  allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE],
+} as const;
+
 export class Held {
   tdr: LockMode | null = null;
   opState = false;

@@ -6,7 +6,7 @@ import { entryCommit } from "./locks.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, OPSTATE, type Td } from "./td.js";
+import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
 
 const L = "tdh_mem_page_aug";
 
@@ -32,7 +32,7 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   // verify_page_info_input / check_gpa_validity: level 0 (4K) or 1 (2M)
   if (!td.geo.validPageInfo(gpa, level, 0, 1)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   s = yield* td.lockTree(held, "sh", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);

@@ -6,7 +6,7 @@ import { entryCommit } from "./locks.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, OPSTATE, Td } from "./td.js";
+import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
 
 const L = "tdh_mem_page_remove";
@@ -14,7 +14,7 @@ const L = "tdh_mem_page_remove";
 export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Status> {
   if (!td.geo.validPageInfo(gpa, level, 0, 2)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   const running = Td.running(held.tdState);
   s = yield* td.lockTree(held, "sh", L);

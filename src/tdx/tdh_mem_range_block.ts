@@ -8,7 +8,7 @@ import { entryCommit } from "./locks.js";
 import { withBepoch } from "./pamt.js";
 import { ALLOWED, blockedOf, isBlocked, pfnOf, stateOf, withAcceptCounter, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, OPSTATE, type Td } from "./td.js";
+import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
 import { epochOf } from "./tlb.js";
 
 const L = "tdh_mem_range_block";
@@ -16,7 +16,7 @@ const L = "tdh_mem_range_block";
 export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Status> {
   if (!td.geo.validPageInfo(gpa, level, 0, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   s = yield* td.lockTree(held, "ex", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);

@@ -7,7 +7,7 @@ import { entryCommit } from "./locks.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, OPSTATE, type Td } from "./td.js";
+import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
 
 const L = "tdh_mem_sept_add";
 
@@ -15,7 +15,7 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   if (!td.geo.validPageInfo(gpa, level, 1, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   if (!Number.isInteger(tablePfn) || tablePfn < 0 || tablePfn >= td.nPfns) return st(C.OPERAND_INVALID, OP.R8);
   const held = new Held();
-  let s = yield* td.lockTd(held, { tdr: "sh", tdrOperand: OP.RDX, opStateLock: true, allowedOpStates: [OPSTATE.INITIALIZED, OPSTATE.RUNNABLE], label: L });
+  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   s = yield* td.lockTree(held, "sh", L);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
