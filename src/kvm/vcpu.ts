@@ -104,15 +104,27 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     // that exit: the kicker waits for OUTSIDE_GUEST_MODE.
     const a = actions[i]!;
     let exit = -1;
-    const r = a.op === "access" ? yield* c.tdx.guestAccess(v, a.gfn) : yield* c.tdx.guestAccept(v, a.gfn);
-    const code = statusCode(r);
-    if (code === C.TD_EXIT_EPT_VIOLATION) exit = r & 0xff;
-    else if (code === C.GUEST_VE && a.op === "access") {
+    let r = a.op === "access" ? yield* c.tdx.guestAccess(v, a.gfn) : yield* c.tdx.guestAccept(v, a.gfn);
+    let code = statusCode(r);
+    let viaVe = false;
+    if (code === C.GUEST_VE && a.op === "access") {
       // #VE on a PENDING page: the guest's #VE handler accepts it; the access is retried later.
-      const r2 = yield* c.tdx.guestAccept(v, a.gfn);
-      if (statusCode(r2) === C.TD_EXIT_EPT_VIOLATION) exit = r2 & 0xff;
-      else yield* c.tdx.tdExit(v);
-    } else {
+      r = yield* c.tdx.guestAccept(v, a.gfn);
+      code = statusCode(r);
+      viaVe = true;
+    }
+    if (code === C.HOST_PRIORITY_BUSY_TIMEOUT) {
+      // The ACCEPT lost to the host's priority bit past hp_lock_timeout: the module already did an
+      // asynchronous TD exit. KVM: tdx_to_vmx_exit_reason() maps the status to -1u, and
+      // tdx_handle_exit() (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86, "vp_enter_ret &
+      // TDX_ERROR" → kvm_pr_unimpl, unhandled_exit) returns KVM_EXIT_INTERNAL_ERROR to
+      // userspace without bugging the VM. The vCPU thread stops running the guest.
+      yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: TD exit TDX_HOST_PRIORITY_BUSY_TIMEOUT, vcpu->mode = OUTSIDE_GUEST_MODE; tdx_handle_exit: unhandled → KVM_EXIT_INTERNAL_ERROR");
+      return;
+    }
+    if (code === C.TD_EXIT_EPT_VIOLATION) exit = r & 0xff;
+    else if (viaVe) yield* c.tdx.tdExit(v);
+    else {
       if (!(a.op === "accept" && statusCode(r) === C.OPERAND_BUSY)) {
         i++;
         c.t.progress();
