@@ -28,6 +28,9 @@
 //     mngKeyFreeid()                                  TDH.MNG.KEY.FREEID
 //     phymemPageReclaim(pfn)                          TDH.PHYMEM.PAGE.RECLAIM (tdx.tdrPfn / tdx.tdvprPfn(v) for control pages)
 //     phymemPageWbinvd(pfn)                           TDH.PHYMEM.PAGE.WBINVD
+//     phymemPamtAdd(pfn, pair0, pair1)                TDH.PHYMEM.PAMT.ADD (Dynamic PAMT; pfn: any page of the 2M range)
+//     phymemPamtRemove(pfn)                           TDH.PHYMEM.PAMT.REMOVE → {status, pair}
+//     foreignAug(pfn) / foreignRemove(pfn)            another TD's AUG / PAGE.REMOVE of pfn, PAMT footprint only
 //   guest (the vCPU must be in the guest, i.e. after vpEnter returned TDX_SUCCESS)
 //     guestAccept(vcpu, gpa, level?, rip?)            TDG.MEM.PAGE.ACCEPT; may TD-exit (EPT violation, HP timeout)
 //     guestAccess(vcpu, gpa, rip?)                    TDX_SUCCESS | GUEST_#VE|gpa | TD_EXIT(EPT_VIOLATION)|gpa
@@ -63,6 +66,10 @@ import { tdhMemTrack } from "./tdh_mem_track.js";
 import { tdhMngKeyFreeid, tdhMngVpFlushDone, tdhPhymemCacheWb } from "./tdh_mng_teardown.js";
 import { tdhMrExtend, tdhMrFinalize } from "./tdh_mr.js";
 import { tdhPhymemPageReclaim, tdhPhymemPageWbinvd } from "./tdh_phymem_page.js";
+import { tdhPhymemPamtAdd } from "./tdh_phymem_pamt_add.js";
+import { tdhPhymemPamtRemove, type PamtRemoveResult } from "./tdh_phymem_pamt_remove.js";
+import { foreignAug, foreignRemove } from "./foreign_td.js";
+import { NODE, nodeKind, nodePair } from "./dpamt.js";
 import { tdExit, tdhVpEnter } from "./tdh_vp_enter.js";
 import { tdhVpFlush } from "./tdh_vp_flush.js";
 import { tdhVpInit } from "./tdh_vp_init.js";
@@ -71,6 +78,8 @@ import { epochOf, refcountOf } from "./tlb.js";
 export * from "./status.js";
 export { S, SEPT_STATE_NAMES, type SeptState } from "./sept.js";
 export { PT, PT_NAMES, type PamtInfo } from "./pamt.js";
+export type { PamtRemoveResult } from "./tdh_phymem_pamt_remove.js";
+export type { DpamtConfig } from "./dpamt.js";
 export { LIFECYCLE, OPSTATE, type TdxConfig, type TdxVersion, type InitialMapping } from "./td.js";
 
 export interface EntryView {
@@ -173,6 +182,18 @@ export class TdxModule {
   phymemPageWbinvd(pfn: number): Gen<Status> {
     return tdhPhymemPageWbinvd(this.td, pfn);
   }
+  phymemPamtAdd(pfn: number, pair0: number, pair1: number): Gen<Status> {
+    return tdhPhymemPamtAdd(this.td, pfn, pair0, pair1);
+  }
+  phymemPamtRemove(pfn: number): Gen<PamtRemoveResult> {
+    return tdhPhymemPamtRemove(this.td, pfn);
+  }
+  foreignAug(pfn: number): Gen<Status> {
+    return foreignAug(this.td, pfn);
+  }
+  foreignRemove(pfn: number): Gen<Status> {
+    return foreignRemove(this.td, pfn);
+  }
 
   // ---- guest ----
   guestAccept(vcpu: number, gpa: number, level = 0, rip = gpa): Gen<Status> {
@@ -239,13 +260,51 @@ export class TdxModule {
   chldcnt(): number {
     return this.td.chldcnt.peek();
   }
+  /** Dynamic PAMT: is it on, and the 2M range / node / pair / in-use 4K count of `pfn`'s range. */
+  get dpamt(): boolean {
+    return this.td.dpamt !== null;
+  }
+  /** Dynamic PAMT: range index of a PFN (the fanout PFNs under one 2M entry). */
+  pamtRange(pfn: number): number {
+    const d = this.td.dpamt;
+    if (!d) throw new Error("Dynamic PAMT is off");
+    return d.rangeOf(pfn);
+  }
+  /** Dynamic PAMT: number of ranges, first pool PFN, pool size. */
+  pamtLayout(): { ranges: number; poolBase: number; poolPages: number; initialNodes: number } {
+    const d = this.td.dpamt;
+    if (!d) throw new Error("Dynamic PAMT is off");
+    return { ranges: d.node.length, poolBase: d.poolBase, poolPages: d.poolPages, initialNodes: d.initialNodes };
+  }
+  /** Dynamic PAMT: the 2M entry of range r: kind, pair PFNs (node only), 4K entries in use (the node's count). */
+  pamtNode(r: number): { kind: "PT_NDA" | "PT_PAMT" | "2M leaf"; pair: number[]; count: number; locked: boolean } {
+    const d = this.td.dpamt;
+    if (!d) throw new Error("Dynamic PAMT is off");
+    const v = d.node[r]!.peek();
+    const k = nodeKind(v);
+    let count = 0;
+    for (let i = 0; i < d.fanout; i++) {
+      const c = this.td.pamt[d.rangeBase(r) + i];
+      if (c && c.peek() !== 0) count++;
+    }
+    return { kind: k === NODE.PAMT ? "PT_PAMT" : k === NODE.NDA ? "PT_NDA" : "2M leaf", pair: k === NODE.PAMT ? nodePair(v).map((i) => d.poolPfn(i)) : [], count, locked: !d.lock[r]!.isFree() };
+  }
+  /** Dynamic PAMT: pool PFNs whose PAMT page bitmap bit is set. */
+  pamtBitmapPfns(): number[] {
+    const d = this.td.dpamt;
+    if (!d) return [];
+    const m = d.bitmap.peek();
+    const out: number[] = [];
+    for (let i = 0; i < d.poolPages; i++) if (m & (1 << i)) out.push(d.poolPfn(i));
+    return out;
+  }
   treeLockState(): { ex: boolean; readers: number; hp: boolean } {
     const l = this.td.treeLock;
     return { ex: l.heldExclusive(), readers: l.sharedCount(), hp: l.hpSet() };
   }
   get objects() {
     const td = this.td;
-    return { tdState: td.tdState, epoch: td.epoch, chldcnt: td.chldcnt, treeLock: td.treeLock.word, tdrLock: td.tdrLock.word, epochLock: td.epochLock, vcpus: td.vcpu, pamt: td.pamt, entries: td.entries };
+    return { tdState: td.tdState, epoch: td.epoch, chldcnt: td.chldcnt, treeLock: td.treeLock.word, tdrLock: td.tdrLock.word, epochLock: td.epochLock, vcpus: td.vcpu, pamt: td.pamt, entries: td.entries, pamtNodes: td.dpamt?.node ?? [], pamtLocks: td.dpamt?.lock ?? [], pamtBitmap: td.dpamt?.bitmap ?? null };
   }
 
   /** Module invariants (spec §9.4) at a quiescent point: null, or the first problem. */

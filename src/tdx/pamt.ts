@@ -9,9 +9,10 @@
 // (S-EPT pages: level of the non-leaf entry pointing to them), bits 15-30 bepoch.
 
 /** Page types (pamt_manager.h PT_*), reduced to what one TD uses. */
-export const PT = { NDA: 0, REG: 1, EPT: 2, TDR: 3, TDVPR: 4 } as const;
+/** PT_FOREIGN (model only): a page of another TD (its PT_REG), seen only through its PAMT footprint. */
+export const PT = { NDA: 0, REG: 1, EPT: 2, TDR: 3, TDVPR: 4, FOREIGN: 5 } as const;
 export type PageType = (typeof PT)[keyof typeof PT];
-export const PT_NAMES = ["PT_NDA", "PT_REG", "PT_EPT", "PT_TDR", "PT_TDVPR"] as const;
+export const PT_NAMES = ["PT_NDA", "PT_REG", "PT_EPT", "PT_TDR", "PT_TDVPR", "PT_REG(other TD)"] as const;
 
 export interface PamtInfo {
   pt: PageType;
@@ -60,6 +61,8 @@ export function formatPamt(v: number): string {
       return "PT_TDR";
     case PT.TDVPR:
       return `PT_TDVPR vcpu${p.owner}`;
+    case PT.FOREIGN:
+      return "PT_REG (other TD)";
     default:
       return `?pt${p.pt}`;
   }

@@ -37,6 +37,12 @@ export const C = {
   HOST_PRIORITY_BUSY_TIMEOUT: def("TDX_HOST_PRIORITY_BUSY_TIMEOUT", "9000020500000000"),
   INTERRUPTED_BUSY: def("TDX_INTERRUPTED_BUSY", "8000020600000000"),
   PAGE_METADATA_INCORRECT: def("TDX_PAGE_METADATA_INCORRECT", "C000030000000000"),
+  // Dynamic PAMT (1.5.20+): tdx_error_codes_defs.h of murrowow/tdx-concurrency@c71d4f6 (1.5.25).
+  PAGE_NOT_FREE: def("TDX_PAGE_NOT_FREE", "C000030300000000"),
+  HPA_RANGE_NOT_FREE: def("TDX_HPA_RANGE_NOT_FREE", "C000030400000000"),
+  NO_PAMT_PAGE_PAIR: def("TDX_NO_PAMT_PAGE_PAIR", "C000030500000000"),
+  PAMT_PAGE_NOT_EMPTY: def("TDX_PAMT_PAGE_NOT_EMPTY", "C000030600000000"),
+  MISSING_PAMT_PAGE_PAIR: def("TDX_MISSING_PAMT_PAGE_PAIR", "8000030800000000"),
   TD_ASSOCIATED_PAGES_EXIST: def("TDX_TD_ASSOCIATED_PAGES_EXIST", "C000040000000000"),
   TD_FATAL: def("TDX_TD_FATAL", "E000060400000000"),
   TDCS_NOT_ALLOCATED: def("TDX_TDCS_NOT_ALLOCATED", "C000060600000000"),
@@ -147,7 +153,7 @@ export function statusName(s: Status): string {
   const c = statusCode(s);
   const o = statusOperand(s);
   if (c === C.TD_EXIT_EPT_VIOLATION || c === C.GUEST_VE) return `${info.name} gpa=${o}`;
-  if (c === C.PAGE_ALREADY_ACCEPTED || c === C.PAGE_SIZE_MISMATCH || c === C.OP_STATE_INCORRECT || c === C.VCPU_STATE_INCORRECT)
+  if (c === C.PAGE_ALREADY_ACCEPTED || c === C.PAGE_SIZE_MISMATCH || c === C.PAMT_PAGE_NOT_EMPTY || c === C.OP_STATE_INCORRECT || c === C.VCPU_STATE_INCORRECT)
     return o === 0 ? info.name : `${info.name}|${o}`;
   if (o === 0) return info.name;
   return `${info.name}|${OPERAND_NAMES[o] ?? `0x${o.toString(16)}`}`;

@@ -3,6 +3,7 @@
 // All mutable state lives in the World: the engine resets it between executions.
 import { Atomic, Counter, TryLock, type World } from "../engine/index.js";
 import { SharexLock, entryLockHost, entryUnlock, type EntryLockResult, type Gen, type LockMode } from "./locks.js";
+import { Dpamt, dpamtUnwalk, type DpamtConfig } from "./dpamt.js";
 import { PAMT_NDA, PT, formatPamt, pamtPack } from "./pamt.js";
 import { Geometry, S, SEPT_STATE_NAMES, SEPTE_INIT_VALUE, formatEntry, isLeafState, isPresent, mkEntry, stateOf, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -55,6 +56,13 @@ export interface TdxConfig {
   initialEpf?: { vcpu: number; gpas: number[] }[];
   /** S-EPT entries present at the start (parents first), with PAMT ownership and chldcnt set to match. */
   initial?: InitialMapping[];
+  /**
+   * Dynamic PAMT enabled (TDX_FEATURES0 bit 36, TDH.SYS.CONFIG R8 bit 16; module ≥ 1.5.20):
+   * every range with a page in use at the start gets a node (dpamt.ts). Off by default.
+   */
+  dpamt?: DpamtConfig | boolean;
+  /** PFNs that another TD uses at the start (PT_FOREIGN), e.g. to share a 2M range with this TD. */
+  foreign?: number[];
 }
 
 /** tdState cell: lifecycle (bits 0-1), op_state (bits 2-3), fatal (bit 4), WBINVD pending (bit 5). */
@@ -150,6 +158,8 @@ export class Held {
   tdvpr: { v: number; mode: LockMode } | null = null;
   /** The TD state (lifecycle/op_state) read by lockTd; stable while the TDR lock is held. */
   tdState = 0;
+  /** Dynamic PAMT: 2M PAMT entry locks held SH by this leaf's page walks (ranges). */
+  pamt2m: number[] = [];
 }
 
 export class Td {
@@ -179,6 +189,8 @@ export class Td {
   readonly tdvprLock: TryLock[];
   readonly stepping: Atomic[];
   readonly epfList: Atomic[];
+  /** Dynamic PAMT state, or null when the feature is off. */
+  readonly dpamt: Dpamt | null;
 
   constructor(world: World, cfg: TdxConfig = {}) {
     this.geo = new Geometry(cfg.levels ?? 3, cfg.fanout ?? 2);
@@ -230,6 +242,12 @@ export class Td {
       }
     }
 
+    for (const f of cfg.foreign ?? []) {
+      if (!Number.isInteger(f) || f < 0 || f >= this.nPfns || pamtInit[f] !== PAMT_NDA) throw new RangeError(`foreign pfn ${f}: not a free PFN of the model`);
+      pamtInit[f] = pamtPack({ pt: PT.FOREIGN });
+    }
+    this.dpamt = cfg.dpamt ? new Dpamt(world, this.geo.span(1), pamtInit, cfg.dpamt === true ? {} : cfg.dpamt) : null;
+
     this.tdState = new Atomic(world, "td.state", packTdState(lifecycle, opState, cfg.fatal ?? false), formatTdState);
     this.chldcnt = new Counter(world, "tdr.chldcnt", chld);
     this.tdrLock = new SharexLock(world, "tdr.lock", false);
@@ -278,6 +296,7 @@ export class Td {
    * its own step (the EXIT: blocks of every api_calls/*.c file).
    */
   *finish(held: Held, s: Status, label: string): Gen<Status> {
+    if (this.dpamt && held.pamt2m.length) yield* dpamtUnwalk(this.dpamt, held.pamt2m, label);
     if (held.entry) {
       yield* entryUnlock(held.entry, label);
       held.entry = null;

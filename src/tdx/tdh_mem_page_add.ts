@@ -18,7 +18,7 @@ export function* tdhMemPageAdd(td: Td, gpa: number, pfn: number): Gen<Status> {
   const w = yield* td.walk(gpa, 0, L);
   if (w.level !== 0) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
   if (stateOf(w.value) !== S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
-  s = yield* claimRange(td, pfn, 0, gpa, L);
+  s = yield* claimRange(td, pfn, 0, gpa, L, held);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   yield td.entry(gpa, 0).store(mkEntry(S.MAPPED, pfn), `${L}: entry := MAPPED (plain write)`);
   yield td.chldcnt.add(1, `${L}: chldcnt += 1`);

@@ -3,6 +3,7 @@
 // FREE -> PENDING; the PENDING write also releases TDEL and keeps TDHP.
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
+import { dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -14,9 +15,15 @@ const L = "tdh_mem_page_aug";
  * check_and_lock_free_range_hpa (helpers.c), PAMT as ownership only: claim each 4K PFN of the
  * range with one cmpxchg NDA -> PT_REG; roll back on the first one already owned.
  */
-export function* claimRange(td: Td, pfn: number, level: number, gpa: number, label: string): Gen<Status> {
+export function* claimRange(td: Td, pfn: number, level: number, gpa: number, label: string, held?: Held): Gen<Status> {
   const n = td.geo.span(level);
   if (!Number.isInteger(pfn) || pfn < 0 || pfn + n > td.nPfns || pfn % n !== 0) return st(C.OPERAND_INVALID, OP.R8);
+  // Dynamic PAMT, 4K page: the walk holds the range's 2M entry SH until the leaf's EXIT and needs a
+  // node (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise). 2M consumers (S-EPT huge pages) are not modelled yet.
+  if (td.dpamt && level === 0 && held) {
+    const s = yield* dpamtWalk4k(td.dpamt, held.pamt2m, pfn, OP.R8, label);
+    if (s !== TDX_SUCCESS) return s;
+  }
   for (let i = 0; i < n; i++) {
     const want = pamtPack({ pt: PT.REG, size: level, owner: gpa + i });
     const seen = yield td.pamt[pfn + i]!.cmpxchg(PAMT_NDA, want, `${label}: PAMT claim pfn ${pfn + i} (PT_NDA -> PT_REG)`);
@@ -40,7 +47,7 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   if (typeof got === "number") return yield* td.finish(held, got, L);
   const { cell, lk } = got;
   if (!ALLOWED.PAGE_AUG!.includes(stateOf(lk.value))) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
-  s = yield* claimRange(td, pfn, level, gpa, L);
+  s = yield* claimRange(td, pfn, level, gpa, L, held);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept.
   yield* entryCommit(cell, lk.value, mkEntry(S.PENDING, pfn), true, L);

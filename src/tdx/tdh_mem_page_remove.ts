@@ -3,6 +3,7 @@
 // Leaf -> FREE; while the TD runs the leaf must be blocked and the block TLB-tracked.
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
+import { dpamtImplicitNode } from "./dpamt.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -26,7 +27,9 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   // 1. a leaf in an allowed state (a FREE entry at that level is STATE_INCORRECT)
   if (!ALLOWED.PAGE_REMOVE!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   const pfn = pfnOf(lk.value);
-  // 3. the removed page's PAMT entry (ownership only: read, no lock)
+  // 3. the removed page's PAMT entry (ownership only: read, no lock). Dynamic PAMT: its node is
+  // reached without the 2M lock (pamt_implicit_get_with_nl_entry_and_lock); no node is fatal.
+  if (td.dpamt) yield* dpamtImplicitNode(td.dpamt, pfn, L);
   const pv = yield td.pamt[pfn]!.load(`${L}: PAMT entry of removed page`);
   // 4. blocked + tracked while running
   if (running && stateNeedsTracking(cur)) {

@@ -4,6 +4,7 @@
 // Version 1 (L2 pages, TDX_INTERRUPTED_RESUMABLE/_BUSY) is not modelled.
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
+import { dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -25,6 +26,12 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   const cur = stateOf(lk.value);
   if (cur === S.NL_MAPPED && allowExisting) return yield* td.finish(held, TDX_SUCCESS, L); // page not consumed
   if (cur !== S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  // Dynamic PAMT: the new S-EPT page's walk holds its range's 2M entry SH and needs a node
+  // (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise).
+  if (td.dpamt) {
+    s = yield* dpamtWalk4k(td.dpamt, held.pamt2m, tablePfn, OP.R8, L);
+    if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
+  }
   // New S-EPT page: PAMT check+lock EX expecting PT_NDA (ownership-only: one cmpxchg).
   const seen = yield td.pamt[tablePfn]!.cmpxchg(PAMT_NDA, pamtPack({ pt: PT.EPT, owner: gpa, ownerLevel: level }), `${L}: PAMT claim pfn ${tablePfn} (PT_NDA -> PT_EPT)`);
   if (seen !== PAMT_NDA) return yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.R8), L);

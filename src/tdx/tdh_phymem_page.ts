@@ -3,6 +3,7 @@
 // tdh_phymem_page_wbinvd() (tdx-module-spec §4.15). PAMT as ownership only: the PAMT entry lock of
 // the page is not modelled (its BUSY|RCX is never produced).
 import type { Gen } from "./locks.js";
+import { NODE, nodeKind } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtUnpack } from "./pamt.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, LIFECYCLE, type Td, lifecycleOf } from "./td.js";
@@ -16,13 +17,24 @@ export function* tdhPhymemPageReclaim(td: Td, pfn: number): Gen<Status> {
   const L = "tdh_phymem_page_reclaim";
   if (!Number.isInteger(pfn) || pfn < 0 || pfn >= td.pamt.length) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
+  // Dynamic PAMT: pamt_walk(page, EX, 4K, walk_to_target=false) holds the range's 2M entry SH
+  // (BUSY|RCX); a range without a node ends the walk at a PT_NDA 2M entry → PAGE_METADATA_INCORRECT.
+  // The TDR's own PAMT entry is modelled by the TDR lock (below), as before.
+  const d = td.dpamt;
+  if (d && pfn !== td.tdrPfn) {
+    const r = d.rangeOf(pfn);
+    if (!(yield d.lock[r]!.tryShared(`${L}: pamt_walk: 2M entry lock SH (range ${r})`))) return st(C.OPERAND_BUSY, OP.RCX);
+    held.pamt2m.push(r);
+    const nv = yield d.node[r]!.load(`${L}: pamt_walk: 2M entry pt (range ${r})`);
+    if (nodeKind(nv) !== NODE.PAMT) return yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.RCX), L);
+  }
   const pv = yield td.pamt[pfn]!.load(`${L}: PAMT entry`);
   const p = pamtUnpack(pv);
-  if (p.pt === PT.NDA) return st(C.PAGE_METADATA_INCORRECT, OP.RCX);
-  if (p.pt === PT.REG && p.size > 0 && pfn % td.geo.span(p.size) !== 0) return st(C.OPERAND_INVALID, OP.RCX);
+  if (p.pt === PT.NDA) return yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.RCX), L);
+  if (p.pt === PT.REG && p.size > 0 && pfn % td.geo.span(p.size) !== 0) return yield* td.finish(held, st(C.OPERAND_INVALID, OP.RCX), L);
   if (p.pt === PT.TDR) {
     // The TDR page itself: its own PAMT lock is the TDR lock, taken EX.
-    if (!(yield* td.tdrLock.acquireHost("ex", `${L}: TDR page PAMT lock`))) return st(C.OPERAND_BUSY, OP.RCX);
+    if (!(yield* td.tdrLock.acquireHost("ex", `${L}: TDR page PAMT lock`))) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
     held.tdr = "ex";
     const ts = yield td.tdState.load(`${L}: lifecycle_state`);
     if (lifecycleOf(ts) !== LIFECYCLE.TEARDOWN) return yield* td.finish(held, st(C.LIFECYCLE_STATE_INCORRECT), L);
@@ -31,7 +43,7 @@ export function* tdhPhymemPageReclaim(td: Td, pfn: number): Gen<Status> {
     yield td.pamt[pfn]!.store(PAMT_NDA, `${L}: PAMT := PT_NDA`);
     return yield* td.finish(held, TDX_SUCCESS, L);
   }
-  if (!(yield* td.tdrLock.acquireHost("sh", `${L}: implicit TDR lock`))) return st(C.OPERAND_BUSY, OP.TDR);
+  if (!(yield* td.tdrLock.acquireHost("sh", `${L}: implicit TDR lock`))) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.TDR), L);
   held.tdr = "sh";
   const ts = yield td.tdState.load(`${L}: lifecycle_state`);
   if (lifecycleOf(ts) !== LIFECYCLE.TEARDOWN) return yield* td.finish(held, st(C.LIFECYCLE_STATE_INCORRECT), L);

@@ -1,0 +1,161 @@
+// Dynamic PAMT (module 1.5.20+): the 2M PAMT entries that become "nodes" holding a page pair for
+// the 4K entries of their range, their entry locks, and the PAMT page bitmap.
+//
+// Sources (murrowow/tdx-concurrency @ c71d4f6 = module 1.5.25):
+//   src/common/memory_handlers/pamt_manager.c  pamt_walk() (1G SH → 2M SH → node? → 4K in the
+//     requested mode; a 2M entry that is not PT_PAMT ends the walk there, promoted to EX if EX was
+//     asked), dynamic_pamt_4k_bitmap_set/get/clear(), pamt_implicit_get_internal() (PAGE.REMOVE
+//     reads the node without locking it; a range without a node is FATAL_ERROR_ID_336);
+//   src/common/helpers/helpers.c  non_shared_hpa_metadata_check_and_lock(): a walk for a free 4K
+//     page that stops at a PT_NDA 2M entry → TDX_MISSING_PAMT_PAGE_PAIR;
+//   src/vmm_dispatcher/api_calls/tdh_phymem_pamt_add.c / tdh_phymem_pamt_remove.c.
+//
+// Geometry: a "2M range" is the `fanout` PFNs under one level-1 (2M) entry of the scaled geometry
+// (512 in the real module). The node's 10-bit page count is not stored: it is derived from the
+// range's 4K PAMT entries (the count the module keeps equals the number of non-PT_NDA 4K entries;
+// PAMT.REMOVE checks both, FATAL_ERROR_ID_343 if they disagree). The removal hint (RCX bit 62) is
+// not modelled: the kernel design does not use it.
+//
+// Abstractions (docs/model.md, "dpamt"):
+//   - the 1G PAMT level is not modelled (its SH lock never conflicts with the 2M/4K operations here);
+//   - the host-priority flag of the PAMT entry locks is not modelled: only host SEAMCALLs take them;
+//   - pair pages come from a pool of PFNs outside the TD's PFN space (after the TDVPR pages), used
+//     only as PAMT pages. PAMT.ADD's SH walk of a pair page in another range (tdh_phymem_pamt_add.c)
+//     therefore never conflicts (no ADD/REMOVE ever targets a pool range) and is not modelled; the
+//     "pair page in a guest range" races of the review (Yan Zhao 2025-09-26, R1) are out of scope;
+//   - the 4K PAMT entry locks are the ownership cmpxchg of pamt.ts, as before.
+import { Atomic, TryLock, type World } from "../engine/index.js";
+import type { Gen } from "./locks.js";
+import { PAMT_NDA } from "./pamt.js";
+import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
+
+export interface DpamtConfig {
+  /** Pages in the kernel's pool of PAMT page candidates (PFNs `poolBase` ..); default 30, at most 30. */
+  poolPages?: number;
+}
+
+/** The 2M PAMT entry of a range: PT_NDA, a PT_PAMT node with its pair, or a 2M leaf (S-EPT huge pages). */
+export const NODE = { NDA: 0, PAMT: 1, LEAF2M: 2 } as const;
+
+export function nodeKind(v: number): number {
+  return v & 3;
+}
+/** Pool indices (0-based) of a node's pair. */
+export function nodePair(v: number): [number, number] {
+  return [((v >> 2) & 0x3f) - 1, ((v >> 8) & 0x3f) - 1];
+}
+export function mkNode(p0: number, p1: number): number {
+  return NODE.PAMT | ((p0 + 1) << 2) | ((p1 + 1) << 8);
+}
+
+export function maskBits(m: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < 31; i++) if (m & (1 << i)) out.push(i);
+  return out;
+}
+
+/** TDX_DPAMT_ENTRY_PAGE_CNT: the module's documentation fixes the pair at 2 pages. */
+export const PAIR_PAGES = 2;
+
+export class Dpamt {
+  /** First PFN of the pool of PAMT page candidates. */
+  readonly poolBase: number;
+  readonly poolPages: number;
+  readonly fanout: number;
+  /** Per 2M range: the 2M PAMT entry (NODE kind, pair). */
+  readonly node: Atomic[];
+  /** Per 2M range: the 2M PAMT entry's sharex lock. */
+  readonly lock: TryLock[];
+  /** PAMT_PAGE_BITMAP restricted to the pool: bit i = pool page i is in use as a PAMT page. */
+  readonly bitmap: Atomic;
+  /** Number of nodes present at the start (their pairs are pool pages 0 .. 2*n-1). */
+  readonly initialNodes: number;
+
+  constructor(world: World, fanout: number, pamtInit: readonly number[], cfg: DpamtConfig) {
+    this.fanout = fanout;
+    this.poolBase = pamtInit.length;
+    this.poolPages = cfg.poolPages ?? 30;
+    if (!Number.isInteger(this.poolPages) || this.poolPages < 2 || this.poolPages > 30) throw new RangeError("dpamt.poolPages must be 2..30");
+    const ranges = Math.ceil(pamtInit.length / fanout);
+    const init: number[] = [];
+    let next = 0;
+    for (let r = 0; r < ranges; r++) {
+      let used = false;
+      for (let k = 0; k < fanout; k++) if ((pamtInit[r * fanout + k] ?? PAMT_NDA) !== PAMT_NDA) used = true;
+      if (used) {
+        if (next + 2 > this.poolPages) throw new RangeError("dpamt: pool too small for the initial nodes");
+        init.push(mkNode(next, next + 1));
+        next += 2;
+      } else init.push(NODE.NDA);
+    }
+    this.initialNodes = next / 2;
+    const fmtNode = (v: number) => {
+      if (nodeKind(v) === NODE.NDA) return "PT_NDA";
+      if (nodeKind(v) === NODE.LEAF2M) return "2M leaf";
+      const [a, b] = nodePair(v);
+      return `PT_PAMT pair(pfn ${this.poolBase + a}, pfn ${this.poolBase + b})`;
+    };
+    this.node = init.map((v, r) => new Atomic(world, `pamt_2m[range ${r}]`, v, fmtNode));
+    this.lock = init.map((_, r) => new TryLock(world, `pamt_2m[range ${r}].entry_lock`));
+    const bm = next === 0 ? 0 : (1 << next) - 1;
+    this.bitmap = new Atomic(world, "pamt_page_bitmap(pool)", bm, (v) => `{${maskBits(v).map((i) => this.poolBase + i).join(",")}}`);
+  }
+
+  rangeOf(pfn: number): number {
+    return Math.floor(pfn / this.fanout);
+  }
+  /** First PFN of range r. */
+  rangeBase(r: number): number {
+    return r * this.fanout;
+  }
+  poolPfn(i: number): number {
+    return this.poolBase + i;
+  }
+  poolIndex(pfn: number): number {
+    const i = pfn - this.poolBase;
+    return Number.isInteger(i) && i >= 0 && i < this.poolPages ? i : -1;
+  }
+  hasRange(pfn: number): boolean {
+    return Number.isInteger(pfn) && pfn >= 0 && this.rangeOf(pfn) < this.node.length;
+  }
+  /** Is range r a PT_PAMT node (peek)? */
+  isNode(r: number): boolean {
+    return nodeKind(this.node[r]!.peek()) === NODE.PAMT;
+  }
+}
+
+/**
+ * The DPAMT part of a PAMT walk for a free 4K page that a leaf is about to give to a TD
+ * (non_shared_hpa_metadata_check_and_lock via check_and_lock_free_range_hpa /
+ * check_and_lock_explicit_4k_private_hpa): 2M entry lock SH — held until the leaf's EXIT, recorded
+ * in `held` — then the 2M entry must be a node, else TDX_MISSING_PAMT_PAGE_PAIR|operand.
+ * The 4K part (PT_NDA check, claim) stays with the caller. `held` receives the range to release.
+ */
+export function* dpamtWalk4k(d: Dpamt, heldRanges: number[], pfn: number, operand: number, label: string): Gen<Status> {
+  const r = d.rangeOf(pfn);
+  if (!(yield d.lock[r]!.tryShared(`${label}: pamt_walk: 2M entry lock SH (range ${r})`))) return st(C.OPERAND_BUSY, operand);
+  heldRanges.push(r);
+  const v = yield d.node[r]!.load(`${label}: pamt_walk: 2M entry pt (range ${r})`);
+  if (nodeKind(v) !== NODE.PAMT) return st(nodeKind(v) === NODE.NDA ? C.MISSING_PAMT_PAGE_PAIR : C.PAGE_METADATA_INCORRECT, operand);
+  return TDX_SUCCESS;
+}
+
+/** pamt_unwalk() of the 2M SH locks a leaf took through dpamtWalk4k, most recent first. */
+export function* dpamtUnwalk(d: Dpamt, heldRanges: number[], label: string): Gen<void> {
+  while (heldRanges.length) {
+    const r = heldRanges.pop()!;
+    yield d.lock[r]!.releaseShared(`${label}: pamt_unwalk: 2M entry lock SH (range ${r})`);
+  }
+}
+
+/**
+ * pamt_implicit_get_with_nl_entry (PAGE.REMOVE's access to the removed page's node): no 2M lock;
+ * a range that is not a node is a module fatal error (FATAL_ERROR_ID_336).
+ */
+export function* dpamtImplicitNode(d: Dpamt, pfn: number, label: string): Gen<void> {
+  const r = d.rangeOf(pfn);
+  const v = yield d.node[r]!.load(`${label}: pamt_implicit_get: 2M node (range ${r}, unlocked)`);
+  if (nodeKind(v) === NODE.NDA) throw new Error(`TDX module fatal (FATAL_ERROR_ID_336): pfn ${pfn} is in use but range ${r} has no PAMT page pair`);
+}
+
+export { OP };
