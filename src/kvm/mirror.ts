@@ -23,7 +23,16 @@ export interface MirrorSp {
   readonly spt: PageTable;
   /** PFN of sp->external_spt, the page handed to TDH.MEM.SEPT.ADD. */
   readonly externalPfn: number;
+  /**
+   * sp->external_spt as a cell: the page's PFN while KVM owns it, "freed" (-1) once 7.2's
+   * tdx_sept_free_private_spt() freed it at once, "NULL" (0) after it cleared the pointer
+   * (110d4d263450), "rcu" (-2) while ≤6.19 waits for the RCU callback to free it.
+   */
+  readonly externalSpt: Atomic;
 }
+
+export const EXTERNAL_SPT = { NULL: 0, FREED: -1, RCU: -2 } as const;
+const fmtExternalSpt = (v: number) => (v === 0 ? "NULL" : v === -1 ? "freed" : v === -2 ? "call_rcu" : `page ${v}`);
 
 /** The 512 (here: fan-out) SPTEs of one page table (sp->spt), one atomic cell each. */
 export class PageTable {
@@ -104,7 +113,8 @@ export class Mirror {
     };
     this.root = mk("mirror_root", -1);
     for (const s of slots) {
-      const sp: MirrorSp = { ...s, spt: mk(`sp${s.id}(L${s.level} gfn${s.gfn} T${s.owner})`, s.id), externalPfn: externalBase + s.id };
+      const spName = `sp${s.id}(L${s.level} gfn${s.gfn} T${s.owner})`;
+      const sp: MirrorSp = { ...s, spt: mk(spName, s.id), externalPfn: externalBase + s.id, externalSpt: new Atomic(world, `${spName}.external_spt`, externalBase + s.id, fmtExternalSpt) };
       this.sps.push(sp);
       ((this.bySlot[s.level] ??= [])[s.pos] ??= [])[s.owner] = sp;
     }

@@ -148,6 +148,39 @@ export const SWITCHES: readonly Switch[] = [
       { value: "on", kind: "upstream", source: "≤6.18 get_page() in tdx_sept_set_private_spte(), put_page() after REMOVE/WBINVD" },
     ],
   },
+  {
+    id: "hooks",
+    title: "how the TDP MMU dispatches mirror changes to TDX",
+    values: [
+      { value: "split", kind: "upstream", source: "6.16–6.19 kvm_x86_ops link_external_spt / set_external_spte / remove_external_spte / free_external_spt; __tdp_mmu_set_spte_atomic() KVM_BUG_ONs an atomic mirror change to non-present (v10/v11: link/set/zap/remove_private_spte)" },
+      { value: "unified", kind: "upstream", source: "7.2 one set_external_spte(kvm, gfn, old_spte, new_spte, level): 291bcb3a7583, 12d595795de7, 6eae9ce9461c; removal propagated from handle_changed_spte() and atomic zaps inside the freeze (28c77a037804); KVM_BUG_ONs moved into TDX (6b1280a738f9, 40342185fd2b)" },
+    ],
+    depends: "With unified, a read-lock zap (zap-lock=read with install=freeze) goes through tdp_mmu_set_spte_atomic() and runs the removal inside the freeze; its only guard is lockdep (switch lockdep).",
+  },
+  {
+    id: "lockdep",
+    title: "lockdep assertions (lockdep_assert_held / _held_write on mmu_lock)",
+    values: [
+      { value: "on", kind: "upstream", source: "CONFIG_PROVE_LOCKING builds: a failed lockdep_assert_held_write() in tdx_sept_remove_leaf_spte()/tdh_do_no_vcpus()/tdx_track() splats (reported as no-warn)" },
+      { value: "off", kind: "upstream", source: "production builds: lockdep assertions compile to nothing; 7.2 keeps only lockdep for 'removal needs the write lock' (Sean Christopherson, [RFC PATCH v5 00/45] thread, 2026-02-05)" },
+    ],
+  },
+  {
+    id: "old-spte-refresh",
+    title: "iter->old_spte after a failed cmpxchg on a mirror SPTE",
+    values: [
+      { value: "on", kind: "upstream", source: "02eaaffdd865 'KVM: x86/mmu: Update iter->old_spte if cmpxchg64 on mirror SPTE \"fails\"' (7.2)" },
+      { value: "off", kind: "upstream", source: "≤6.19 set_external_spte_present(): a failed freeze leaves iter->old_spte stale (harmless for faults, which re-walk)" },
+    ],
+  },
+  {
+    id: "spt-free",
+    title: "freeing of a removed S-EPT page table page",
+    values: [
+      { value: "immediate", kind: "upstream", source: "7.2 tdx_sept_free_private_spt(kvm, sp): reclaim, free_page() at once or leak, sp->external_spt = NULL (b35bda696e44, 110d4d263450)" },
+      { value: "rcu", kind: "upstream", source: "≤6.19 handle_removed_pt(): free_external_spt() → int, WARN + leak on failure, else freed with the mirror page by call_rcu(tdp_mmu_free_sp_rcu_callback)" },
+    ],
+  },
 ] as const;
 
 export type SwitchValues = Readonly<Record<string, string>>;
@@ -178,6 +211,10 @@ const V11: Record<string, string> = {
   "memslot-zap": "private-leaves",
   "page-add": "premap",
   pinning: "on",
+  hooks: "split",
+  lockdep: "on",
+  "old-spte-refresh": "off",
+  "spt-free": "rcu",
 };
 
 const U616: Record<string, string> = {
@@ -196,7 +233,13 @@ const U616: Record<string, string> = {
   "memslot-zap": "private-leaves",
   "page-add": "premap",
   pinning: "on",
+  hooks: "split",
+  lockdep: "on",
+  "old-spte-refresh": "off",
+  "spt-free": "rcu",
 };
+
+const U619: Record<string, string> = { ...U616, "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off" };
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   seed: {
@@ -230,7 +273,14 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   "upstream-6.19": {
     name: "upstream-6.19",
     description: "Linux 6.19 (post-populate cleanups, no pinning, PAGE.ADD inside the freeze)",
-    values: { ...U616, "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off" },
+    values: U619,
+    assumed: [],
+    frozenName: "FROZEN_SPTE",
+  },
+  "upstream-7.2": {
+    name: "upstream-7.2",
+    description: "Linux 7.2 (one set_external_spte(old, new) hook, removal from handle_changed_spte, S-EPT pages freed at once, iter->old_spte refreshed)",
+    values: { ...U619, hooks: "unified", "old-spte-refresh": "on", "spt-free": "immediate" },
     assumed: [],
     frozenName: "FROZEN_SPTE",
   },

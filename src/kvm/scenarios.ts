@@ -17,7 +17,7 @@ export const seedRace: Scenario = {
     "seed-seamcall-lock": { violated: "mirror-sept-agreement" },
     v11: "verified",
     "upstream-6.16": "verified",
-    "upstream-6.19": "verified",
+    "upstream-6.19": "verified", "upstream-7.2": "verified",
   },
 };
 
@@ -32,7 +32,7 @@ export const twoVcpusSameGfn: Scenario = {
   ],
   witnesses: ["tdh_mem_page_aug"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** Two vCPUs fault two GFNs under one level-1 table that is not linked yet (link vs map, I-7). */
@@ -46,7 +46,7 @@ export const twoGfnsUnlinkedTable: Scenario = {
   ],
   witnesses: ["tdh_mem_sept_add", "tdh_mem_page_aug"],
   strategy: "cache",
-  expected: { seed: { violated: "no-kvm-bug-on" }, "seed-seamcall-lock": { violated: "no-kvm-bug-on" }, v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: { violated: "no-kvm-bug-on" }, "seed-seamcall-lock": { violated: "no-kvm-bug-on" }, v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** A private fault races KVM_SET_MEMORY_ATTRIBUTES converting the GFN to shared (§2.8). */
@@ -60,7 +60,7 @@ export const faultVsConversion: Scenario = {
   ],
   witnesses: ["kvm_mmu_invalidate_begin", "tdh_mem_page_remove", "tdh_mem_page_aug"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** A private fault races fallocate(PUNCH_HOLE) on guest_memfd (§2.10): no page freed while mapped. */
@@ -74,7 +74,7 @@ export const faultVsPunchHole: Scenario = {
   ],
   witnesses: ["truncate_inode_pages_range", "tdh_mem_page_remove", "tdh_mem_page_aug"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** A fault inside a two-page punch hole whose zap yields mmu_lock between the pages (§2.0, §2.7). */
@@ -89,7 +89,7 @@ export const faultVsPunchHoleRange: Scenario = {
   ],
   witnesses: ["tdp_mmu_iter_cond_resched: write_unlock", "tdh_mem_page_remove", "tdh_mem_page_aug"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** Removal of a mapped page vs the guest ACCEPTing it (entry-lock contention, §3.3). */
@@ -108,7 +108,7 @@ export const removalVsAccept: Scenario = {
     "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
     v11: { violated: "no-kvm-bug-on" },
     "upstream-6.16": "verified",
-    "upstream-6.19": "verified",
+    "upstream-6.19": "verified", "upstream-7.2": "verified",
   },
 };
 
@@ -129,7 +129,7 @@ export const removalVsZeroStep: Scenario = {
     "seed-seamcall-lock": { violated: "mirror-sept-agreement" },
     v11: { violated: "mirror-sept-agreement" },
     "upstream-6.16": "verified",
-    "upstream-6.19": "verified",
+    "upstream-6.19": "verified", "upstream-7.2": "verified",
   },
 };
 
@@ -149,7 +149,7 @@ export const faultVsAccept: Scenario = {
     "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
     v11: { violated: "no-kvm-bug-on" },
     "upstream-6.16": "verified",
-    "upstream-6.19": "verified",
+    "upstream-6.19": "verified", "upstream-7.2": "verified",
   },
 };
 
@@ -170,7 +170,7 @@ export const faultVsZeroStep1516: Scenario = {
     "seed-seamcall-lock": { violated: "no-warn" },
     v11: "verified",
     "upstream-6.16": "verified",
-    "upstream-6.19": "verified",
+    "upstream-6.19": "verified", "upstream-7.2": "verified",
   },
 };
 
@@ -185,7 +185,7 @@ export const memslotDeleteVsFault: Scenario = {
   ],
   witnesses: ["synchronize_srcu", "kvm_mmu_zap_memslot"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": { violated: "livelock" }, "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": { violated: "livelock" }, "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** Build time: KVM_TDX_INIT_MEM_REGION vs KVM_TDX_INIT_VCPU (§2.12). */
@@ -199,7 +199,7 @@ export const initMemRegionVsVpInit: Scenario = {
   ],
   strategy: "cache",
   witnesses: ["tdh_mem_page_add", "tdh_vp_init"],
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** KVM_TDX_FINALIZE_VM vs KVM_PRE_FAULT_MEMORY (I-9: state RUNNABLE before pre_fault_allowed). */
@@ -213,7 +213,7 @@ export const finalizeVsPreFault: Scenario = {
   ],
   witnesses: ["tdh_mr_finalize", "tdh_mem_page_aug"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
 /** TD teardown with a mapped page (§2.13). */
@@ -224,11 +224,58 @@ export const teardownScenario: Scenario = {
   threads: [{ kind: "teardown", name: "teardown" }],
   witnesses: ["tdh_mng_key_freeid", "tdh_phymem_page_reclaim"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
+};
+
+/**
+ * The seed race with the zap under the read lock on every preset, lockdep compiled out: what a
+ * production build would do if a zap of a mirror leaf ran under the read lock (kvm-7.2 §1.4).
+ */
+export const seedRaceReadZap: Scenario = {
+  ...seedRace,
+  name: "seed-race-read-zap",
+  description: "seed-race with the zap under the read lock (zap-lock=read) and lockdep off: on 7.2 the zap goes through tdp_mmu_set_spte_atomic() and runs the removal inside the freeze",
+  overrides: { "zap-lock": "read", lockdep: "off" },
+  expected: {
+    seed: { violated: "mirror-sept-agreement" },
+    "seed-seamcall-lock": { violated: "mirror-sept-agreement" },
+    v11: "verified",
+    "upstream-6.16": { violated: "no-kvm-bug-on" },
+    "upstream-6.19": { violated: "no-kvm-bug-on" },
+    "upstream-7.2": "verified",
+  },
+};
+
+/**
+ * A read-lock zap of a mapped GFN while a fault installs another GFN of the same table: BLOCK takes
+ * the S-EPT tree lock exclusively, AUG shared, so the zap's single no-vCPU retry is not enough
+ * (the argument of tdh_do_no_vcpus() assumes every removal runs under the write lock).
+ */
+export const readZapTwoGfns: Scenario = {
+  name: "read-zap-two-gfns",
+  description: "GFN 0 is mapped; a zapper zaps GFN 0 under the read lock (zap-lock=read, lockdep off) while vCPU0 faults GFN 1 under the same level-1 table",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 1 },
+    { kind: "zap", name: "zapper", start: 0, end: 1 },
+  ],
+  overrides: { "zap-lock": "read", lockdep: "off" },
+  witnesses: ["tdh_mem_page_aug", "tdh_mem_range_block"],
+  strategy: "cache",
+  expected: {
+    seed: { violated: "no-warn" },
+    "seed-seamcall-lock": { violated: "no-warn" },
+    v11: { violated: "no-warn" },
+    "upstream-6.16": { violated: "no-kvm-bug-on" },
+    "upstream-6.19": { violated: "no-kvm-bug-on" },
+    "upstream-7.2": { violated: "no-kvm-bug-on" },
+  },
 };
 
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
+  "seed-race-read-zap": seedRaceReadZap,
+  "read-zap-two-gfns": readZapTwoGfns,
   "two-vcpus-same-gfn": twoVcpusSameGfn,
   "two-gfns-unlinked-table": twoGfnsUnlinkedTable,
   "fault-vs-conversion": faultVsConversion,

@@ -34,6 +34,15 @@ export class TdpIter {
     this.sptep = mirror.root.at(spteIndex(mirror.geo, gfn, this.level));
   }
 
+  /** An iterator positioned at an entry a caller already loaded (a zap loop's current entry). */
+  static at(mirror: Mirror, gfn: number, level: number, sptep: Atomic, oldSpte: number): TdpIter {
+    const it = new TdpIter(mirror, gfn);
+    it.level = level;
+    it.sptep = sptep;
+    it.oldSpte = oldSpte;
+    return it;
+  }
+
   /** tdp_iter_start() → tdp_iter_refresh_sptep(): one load of the root-level entry. */
   *start(label: string): Generator<Op, void, number> {
     this.level = this.mirror.geo.levels;

@@ -7,7 +7,7 @@ import {
   isFrozen, isLeaf, isShadowPresent, isTable, leafSpte, SPTE_FROZEN, SPTE_NP, spteToPfn, spteToSp, tableSpte,
 } from "./spte.js";
 import { TdpIter } from "./tdp_iter.js";
-import { EBUSY, EIO, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte } from "./tdx.js";
+import { EBUSY, EIO, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
 
 /** RET_PF_* (arch/x86/kvm/mmu/mmu_internal.h). */
 export const RET_PF = { CONTINUE: 0, RETRY: 1, EMULATE: 2, WRITE_PROTECTED: 3, INVALID: 4, FIXED: 5, SPURIOUS: 6 } as const;
@@ -21,37 +21,51 @@ function keyOf(c: Ctx, iter: TdpIter): number {
 }
 
 /**
- * Install `newSpte` into a mirror entry whose value the caller loaded as iter.oldSpte, under the
+ * Change a mirror entry whose value the caller loaded as iter.oldSpte to `newSpte`, under the
  * read lock. Returns 0 or -errno (-EBUSY: lost the race; the hook's error otherwise).
- *   freeze (77ac7079e66d set_external_spte_present(); v10/v11 tdp_mmu_set_spte_atomic() with
- *           freeze_spte): cmpxchg old → FROZEN, hook (SEAMCALL), then store new or restore old;
+ *   hooks=split (6.16–6.19, v10/v11): only installs (NP → present) reach TDX; an atomic change to
+ *     not-present, or from present, is refused with KVM_BUG_ON in __tdp_mmu_set_spte_atomic();
+ *   hooks=unified (7.2, 28c77a037804): any mirror change goes through
+ *     set_external_spte(old, new) inside the freeze, removals included; the TDP MMU checks
+ *     nothing (6b1280a738f9 moved the KVM_BUG_ONs into TDX).
+ *   freeze (77ac7079e66d set_external_spte_present(); v10/v11 freeze_spte; 7.2 folded into
+ *     __tdp_mmu_set_spte_atomic() by 78d23e299bba): cmpxchg old → FROZEN, hook (SEAMCALLs), then
+ *     store new or restore old;
  *   mirror-first (seed): cmpxchg old → new, then handle_changed_spte() → hook (SEAMCALL).
- * The window on the entry spans "mirror update → end of the S-EPT install".
+ * A failed cmpxchg refreshes iter.oldSpte only with old-spte-refresh=on (02eaaffdd865, 7.2).
+ * The window on the entry spans "mirror update → end of the S-EPT change".
  */
 export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Gen<number> {
   assertHeld(c, "tdp_mmu_set_spte_atomic");
   warnOn(c, isFrozen(iter.oldSpte), "tdp_mmu_set_spte_atomic: WARN_ON_ONCE(is_frozen_spte(iter->old_spte))");
-  if (yield* kvmBugOn(c, !isShadowPresent(newSpte), "__tdp_mmu_set_spte_atomic: atomic zap of a mirror SPTE")) return EBUSY;
-  if (yield* kvmBugOn(c, isShadowPresent(iter.oldSpte), "set_external_spte_present: KVM_BUG_ON(was_present)")) return EIO;
+  const unified = c.proto.is("hooks", "unified");
+  if (!unified) {
+    if (yield* kvmBugOn(c, !isShadowPresent(newSpte), "__tdp_mmu_set_spte_atomic: atomic zap of a mirror SPTE")) return EBUSY;
+    if (yield* kvmBugOn(c, isShadowPresent(iter.oldSpte), "set_external_spte_present: KVM_BUG_ON(was_present)")) return EIO;
+  }
   const old = iter.oldSpte;
   const key = keyOf(c, iter);
   const freeze = c.proto.is("install", "freeze");
-  const what = isLeaf(newSpte) ? "leaf" : "table";
+  const what = !isShadowPresent(newSpte) ? "zap" : isLeaf(newSpte) ? "leaf" : "table";
   c.t.enter(key);
   const found = yield iter.sptep.cmpxchg(
     old,
     freeze ? SPTE_FROZEN : newSpte,
-    freeze ? `set_external_spte_present: try_cmpxchg64(sptep, old, ${c.proto.frozenName}) [${what}]` : `tdp_mmu_set_spte_atomic: try_cmpxchg64(sptep, old, new) [${what}, mirror first]`,
+    freeze ? `__tdp_mmu_set_spte_atomic: try_cmpxchg64(sptep, old, ${c.proto.frozenName}) [${what}]` : `tdp_mmu_set_spte_atomic: try_cmpxchg64(sptep, old, new) [${what}, mirror first]`,
   );
   if (found !== old) {
-    iter.oldSpte = found; // 02eaaffdd865 refreshes iter->old_spte; callers here retry the fault anyway
+    if (c.proto.is("old-spte-refresh", "on")) iter.oldSpte = found;
     c.t.exit(key);
     return EBUSY;
   }
-  // The hook: set_external_spte / link_external_spt (v11: handle_changed_private_spte()).
-  const ret = isLeaf(newSpte)
-    ? yield* tdxSeptSetPrivateSpte(c, iter.gfn, iter.level, spteToPfn(newSpte))
-    : yield* tdxSeptLinkPrivateSpt(c, iter.gfn, iter.level, c.kvm.mirror.sp(spteToSp(newSpte)).externalPfn);
+  // The hook: 7.2 set_external_spte(old, new); ≤6.19 set_external_spte / link_external_spt
+  // (v11: handle_changed_private_spte()).
+  let ret: number;
+  if (unified) ret = yield* tdxSetExternalSpte(c, iter.gfn, iter.level, old, newSpte);
+  else
+    ret = isLeaf(newSpte)
+      ? yield* tdxSeptSetPrivateSpte(c, iter.gfn, iter.level, spteToPfn(newSpte))
+      : yield* tdxSeptLinkPrivateSpt(c, iter.gfn, iter.level, c.kvm.mirror.sp(spteToSp(newSpte)).externalPfn);
   if (ret !== 0) {
     if (!freeze) warnOn(c, true, "tdp_mmu_set_spte_atomic: WARN_ON_ONCE(!freeze_spte) on hook failure");
     if (c.proto.is("restore-on-failure", "on")) yield iter.sptep.store(old, `__kvm_tdp_mmu_write_spte(sptep, old_spte) [restore after ${ret}]`);
@@ -110,17 +124,44 @@ export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number): Gen<number> {
 
 /**
  * Zap one present mirror leaf under the write lock: tdp_mmu_iter_set_spte() → tdp_mmu_set_spte():
- * WARN if FROZEN is seen; store NP first (kvm_tdp_mmu_write_spte); handle_changed_spte();
- * remove_external_spte() → the S-EPT removal. v11 __tdp_mmu_set_spte() has the same order.
+ * WARN_ON_ONCE if FROZEN is seen (7.2: KVM_MMU_WARN_ON, c1d3af136fbf); store NP first
+ * (kvm_tdp_mmu_write_spte); then
+ *   split: handle_changed_spte() → remove_external_spte() (void) → the S-EPT removal;
+ *   unified (7.2): handle_changed_spte() → set_external_spte(old, NP) → tdx_sept_remove_leaf_spte(),
+ *     whose non-zero return handle_changed_spte() turns into KVM_BUG_ON.
+ * v11 __tdp_mmu_set_spte() has the same order.
  */
 export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number, old: number): Gen<void> {
   assertHeldWrite(c, "tdp_mmu_set_spte");
-  if (isFrozen(old)) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_set_spte: write-lock holder saw ${c.proto.frozenName} at gfn ${gfn}`);
+  if (isFrozen(old)) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_set_spte: WARN_ON_ONCE(is_frozen_spte(old_spte)) at gfn ${gfn}`);
   const key = c.kvm.mirror.key(1, gfn);
   c.t.enter(key);
   const was = yield sptep.xchg(SPTE_NP, `tdp_mmu_set_spte: kvm_tdp_mmu_write_spte(sptep, old, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
-  if (isLeaf(was)) yield* tdxSeptRemovePrivateSpte(c, gfn, 1, spteToPfn(was));
+  if (isLeaf(was)) {
+    if (c.proto.is("hooks", "unified")) {
+      const r = yield* tdxSetExternalSpte(c, gfn, 1, was, SPTE_NP);
+      yield* kvmBugOn(c, r !== 0, `handle_changed_spte: set_external_spte returned ${r}`);
+    } else yield* tdxSeptRemovePrivateSpte(c, gfn, 1, spteToPfn(was));
+  }
   c.t.exit(key);
+}
+
+/**
+ * A read-lock zap of one mirror leaf on an upstream mirror (6.16+), as a shared-mode zapper such as
+ * __tdp_mmu_zap_root(shared) does it: tdp_mmu_set_spte_atomic(iter, SHADOW_NONPRESENT_VALUE) and,
+ * on failure, "goto retry" with iter->old_spte — refreshed by 02eaaffdd865, stale without it. A
+ * value that is no longer a present leaf ends the retry. No upstream TDX caller zaps a mirror leaf
+ * under the read lock: 6.16–6.19 refuse one (KVM_BUG_ON in __tdp_mmu_set_spte_atomic()); in 7.2
+ * only lockdep catches it (lockdep_assert_held_write() in tdx_sept_remove_leaf_spte()).
+ */
+export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number): Gen<void> {
+  for (;;) {
+    c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn);
+    if (!isShadowPresent(iter.oldSpte) || !isLeaf(iter.oldSpte)) return;
+    const r = yield* tdpMmuSetSpteAtomic(c, iter, SPTE_NP);
+    if (r === 0) return;
+    if (r !== EBUSY) return;
+  }
 }
 
 /**
@@ -164,11 +205,18 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
         yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g, lo, hi);
         continue;
       }
-      if (!isShadowPresent(v) || !isLeaf(v)) {
-        if (isFrozen(v) && !shared) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_zap_leafs: write-lock holder saw ${c.proto.frozenName} at L${level} gfn ${g}`);
-        continue;
-      }
-      if (shared) yield* tdpMmuZapLeafShared(c, cell, g);
+      // FROZEN is not shadow-present: the zap skips it like any non-present entry (the kernel only
+      // WARNs in tdp_mmu_set_spte() when it is asked to overwrite FROZEN, which a walker that
+      // skips non-present entries never does).
+      if (!isShadowPresent(v) || !isLeaf(v)) continue;
+      // A read-lock zap of an upstream mirror (6.16+) goes through tdp_mmu_set_spte_atomic(): refused
+      // by the TDP MMU's KVM_BUG_ON with hooks=split, the removal inside the freeze with unified.
+      // The seed (mirror-first) and v11 keep the xchg-to-REMOVED_SPTE zap of the seed's diagram
+      // (kvm-v11-design §2: v11's atomic zap would also run its hooks on a REMOVED_SPTE entry).
+      if (shared && c.proto.is("install", "freeze") && !c.proto.is("removal-failure", "v11")) {
+        const it = TdpIter.at(mirror, g, level, cell, v);
+        yield* tdpMmuZapLeafAtomic(c, it, g);
+      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g);
       else yield* tdpMmuZapLeafLocked(c, cell, g, v);
     }
   }
@@ -213,7 +261,7 @@ export function* tdpMmuTeardownRoot(c: Ctx): Gen<void> {
       else if (hkidFirst) yield* tdxReclaimLeaf(c, spteToPfn(old));
       else yield* tdxSeptRemovePrivateSpte(c, g, level, spteToPfn(old));
     }
-    yield* tdxSeptFreePrivateSpt(c, sp.externalPfn);
+    yield* tdxSeptFreePrivateSpt(c, sp);
   }
   for (let i = 0; i < geo.fanout; i++) {
     const cell = mirror.root.at(i);

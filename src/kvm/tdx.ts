@@ -8,8 +8,10 @@
 // mapped treats it as already removed (the diagram's "sept[x] = REMOVED" no-op).
 import { choose, waitUntil } from "../engine/index.js";
 import { C, OP, st, statusCode, statusName, statusOperand, TDX_SUCCESS } from "../tdx/status.js";
-import { PROP, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
+import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
 import { TD_STATE, VCPU_MODE } from "./kvm.js";
+import { EXTERNAL_SPT, type MirrorSp } from "./mirror.js";
+import { isShadowPresent, isTable, spteToPfn, spteToSp } from "./spte.js";
 
 export const EIO = -5;
 export const EAGAIN = -11;
@@ -210,7 +212,9 @@ function* removalCall(c: Ctx, name: string, leaf: () => Gen<number>, locked = fa
  */
 export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<number> {
   const k = c.kvm;
-  const seed = c.proto.is("zap-lock", "read");
+  // The seed's removal belongs to its read-lock zap; 7.2's read-lock zap (hooks=unified) runs the
+  // real tdx_sept_remove_leaf_spte() inside the freeze.
+  const seed = c.proto.is("zap-lock", "read") && !c.proto.is("hooks", "unified");
   const v11 = c.proto.is("removal-failure", "v11");
   if (!seed) assertHeldWrite(c, "tdx_sept_remove_private_spte");
   const hkid = yield k.hkid.load("is_hkid_assigned(kvm_tdx)");
@@ -278,15 +282,45 @@ export function* tdxReclaimLeaf(c: Ctx, pfn: number): Gen<number> {
 }
 
 /**
- * tdx_sept_free_private_spt() (hook free_external_spt): only once the HKID is released —
- * KVM_BUG_ON(is_hkid_assigned) otherwise — reclaim the S-EPT page (TDH.PHYMEM.PAGE.RECLAIM);
- * on failure the caller WARNs and leaks the page.
+ * 7.2 tdx_sept_set_private_spte(kvm, gfn, old_spte, new_spte, level), the one set_external_spte
+ * hook (291bcb3a7583, 6eae9ce9461c; read at kvm-x86/linux@09c6f74ecb86 arch/x86/kvm/vmx/tdx.c):
+ * lockdep_assert_held(mmu_lock); old present → tdx_sept_remove_leaf_spte() (lockdep write
+ * assertion inside, returns int); KVM_BUG_ON(!present(new)) → -EIO; new non-leaf →
+ * tdx_sept_map_nonleaf_spte() (SEPT.ADD); new leaf → tdx_sept_map_leaf_spte() (AUG / PAGE.ADD).
  */
-export function* tdxSeptFreePrivateSpt(c: Ctx, pagePfn: number): Gen<number> {
-  const hkid = yield c.kvm.hkid.load("is_hkid_assigned(kvm_tdx)");
-  if (yield* kvmBugOn(c, hkid !== 0, "tdx_sept_free_private_spt: is_hkid_assigned")) return EINVAL;
-  const s = yield* seamcall(c, "TDH.PHYMEM.PAGE.RECLAIM", () => c.tdx.tdhPhymemPageReclaim(pagePfn), { locked: true });
-  if (warnOn(c, s !== TDX_SUCCESS, `free_external_spt: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (page leaked)`)) return EIO;
-  return 0;
+export function* tdxSetExternalSpte(c: Ctx, gfn: number, level: number, oldSpte: number, newSpte: number): Gen<number> {
+  assertHeld(c, "tdx_sept_set_private_spte");
+  if (isShadowPresent(oldSpte)) return yield* tdxSeptRemovePrivateSpte(c, gfn, level, spteToPfn(oldSpte));
+  if (yield* kvmBugOn(c, !isShadowPresent(newSpte), "tdx_sept_set_private_spte: KVM_BUG_ON(!is_shadow_present_pte(new_spte))")) return EIO;
+  if (isTable(newSpte)) return yield* tdxSeptLinkPrivateSpt(c, gfn, level, c.kvm.mirror.sp(spteToSp(newSpte)).externalPfn);
+  return yield* tdxSeptSetPrivateSpte(c, gfn, level, spteToPfn(newSpte));
 }
 
+/**
+ * Free the S-EPT page of a removed mirror table (handle_removed_pt() after its children):
+ *   spt-free=immediate (7.2 tdx_sept_free_private_spt(kvm, sp), b35bda696e44 + 110d4d263450):
+ *     KVM_BUG_ON(is_hkid_assigned) or a failed TDH.PHYMEM.PAGE.RECLAIM → leak; else free_page()
+ *     at once ("RCU-time free is unnecessary after RECLAIM"); in both cases sp->external_spt = NULL;
+ *   spt-free=rcu (≤6.19 free_external_spt → int): KVM_BUG_ON(is_hkid_assigned) → -EINVAL,
+ *     else RECLAIM; the TDP MMU WARNs and leaks on failure, otherwise the page goes to call_rcu()
+ *     with the mirror page (tdp_mmu_free_sp_rcu_callback()).
+ */
+export function* tdxSeptFreePrivateSpt(c: Ctx, sp: MirrorSp): Gen<number> {
+  const immediate = c.proto.is("spt-free", "immediate");
+  const hkid = yield c.kvm.hkid.load("is_hkid_assigned(kvm_tdx)");
+  let r = 0;
+  if (yield* kvmBugOn(c, hkid !== 0, "tdx_sept_free_private_spt: is_hkid_assigned")) r = EINVAL;
+  else {
+    const s = yield* seamcall(c, "TDH.PHYMEM.PAGE.RECLAIM", () => c.tdx.tdhPhymemPageReclaim(sp.externalPfn), { locked: true });
+    if (s !== TDX_SUCCESS) {
+      if (immediate) yield* kvmBugOn(c, true, `__tdx_reclaim_page: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (TDX_BUG_ON_3, page leaked)`);
+      else warnOn(c, true, `free_external_spt: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (page leaked)`);
+      r = EIO;
+    }
+  }
+  if (immediate) {
+    if (r === 0) yield sp.externalSpt.store(EXTERNAL_SPT.FREED, "tdx_sept_free_private_spt: free_page(sp->external_spt)");
+    yield sp.externalSpt.store(EXTERNAL_SPT.NULL, "tdx_sept_free_private_spt: sp->external_spt = NULL");
+  } else if (r === 0) yield sp.externalSpt.store(EXTERNAL_SPT.RCU, "handle_removed_pt: call_rcu(&sp->rcu_head, tdp_mmu_free_sp_rcu_callback)");
+  return r;
+}
