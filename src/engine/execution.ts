@@ -2,7 +2,7 @@
 // Explorers decide which thread steps next (and which outcome each choice takes, through the
 // Oracle); this class only executes, records and checks. It knows nothing of any domain.
 import { cellHash1, cellHash2, hashString, mix32 } from "./hash.js";
-import { K, M, isBlocking, pendingMode, type Mode, type Op } from "./ops.js";
+import { K, M, isBlocking, pendingModeAt, type Mode, type Op } from "./ops.js";
 import type { Program, ThreadApi } from "./program.js";
 
 /** Chooses the outcome of nondeterministic choices. */
@@ -120,6 +120,8 @@ export class Execution {
   // Events (one per executed visible step), as parallel arrays.
   readonly evTid: number[] = [];
   readonly evKind: number[] = [];
+  /** The op each event executed (DPOR asks whether a blocking op was enabled in another state). */
+  readonly evOp: Op[] = [];
   readonly evObj: number[] = [];
   readonly evObjs: (readonly number[] | null)[] = [];
   readonly evMode: Mode[] = [];
@@ -365,7 +367,7 @@ export class Execution {
   pendingTouches(t: number, e: number): boolean {
     const op = this.pending[t];
     if (!op) return false;
-    const pm = pendingMode(op);
+    const pm = pendingModeAt(op, this.mem);
     if (pm === M.None) return false;
     const em = this.evMode[e]!;
     if (em === M.None) return false;
@@ -483,6 +485,7 @@ export class Execution {
     const e = this.nEv++;
     this.evTid[e] = t;
     this.evKind[e] = op.k;
+    this.evOp[e] = op;
     this.evObj[e] = op.o;
     this.evObjs[e] = op.objs ?? null;
     this.evMode[e] = mode;

@@ -82,6 +82,29 @@ export function pendingMode(op: Op): Mode {
   }
 }
 
+/**
+ * Footprint mode of a pending op if it ran now, in memory `mem`: exact where `pendingMode` is
+ * conservative. A compare-exchange that would fail (or would write the value already there), a
+ * read-modify-write that would change nothing and a try-lock that would fail only read. Used by
+ * sleep sets (a thread asleep on a failing compare-exchange is not woken by another failing one)
+ * and by the race analysis of an execution's pending ops; the executed event gets the same mode.
+ */
+export function pendingModeAt(op: Op, mem: Int32Array): Mode {
+  const v = mem[op.s]!;
+  switch (op.k) {
+    case K.Cas:
+      return v === op.a && op.b !== v ? M.W : M.R;
+    case K.Rmw:
+      return (op.fn!(v) | 0) !== v ? M.W : M.R;
+    case K.TryEx:
+      return v === 0 ? M.W : M.R;
+    case K.TryShared:
+      return (v & 1) === 0 ? M.S : M.R;
+    default:
+      return pendingMode(op);
+  }
+}
+
 /** Ops that may be disabled (the thread blocks until another thread changes the state). */
 export function isBlocking(k: OpKind): boolean {
   return k === K.Wait || k === K.WaitLoad || k === K.Lock || k === K.RLock || k === K.WAnnounce || k === K.WAcquire;

@@ -13,7 +13,7 @@ import { FingerprintSet } from "../fpset.js";
 import { formatSchedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
 import { replay } from "./replay.js";
-import type { Op } from "../ops.js";
+import { K, M, isBlocking, pendingMode, type Op } from "../ops.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
 
@@ -31,6 +31,12 @@ export interface DfsConfig {
   onlyProperty?: string;
   /** Keep searching for shorter violations of `onlyProperty` (minimization). */
   shortest?: boolean;
+  /**
+   * A deliberately broken reduction, for the tests that show the differential harness catches it:
+   * "lost-wakeup" never wakes a sleeping thread whose pending op is a write; "irreversible-waits"
+   * treats every race into a blocking op as one that can never be reversed.
+   */
+  fault?: "lost-wakeup" | "irreversible-waits";
 }
 
 interface Node {
@@ -220,7 +226,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         const cand = (parent.sleep | parent.done) & ~(1 << parent.tid);
         for (let q = cand; q !== 0; q &= q - 1) {
           const t = lowestBit(q);
-          if (!ex.pendingConflictsWith(t, i - 1)) sleep |= 1 << t;
+          if (!ex.pendingConflictsWith(t, i - 1) || (cfg.fault === "lost-wakeup" && pendingMode(ex.pending[t]!) === M.W)) sleep |= 1 << t;
         }
       }
       const avail = enabled & ~sleep;
@@ -350,6 +356,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
           const t1 = ex.evTid[e1]!;
           if (t1 === t || !eventsConflict(ex, e1, e)) return;
           if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) return;
+          if (neverCoEnabled(e1, t, p, ex.evOp[e]!)) return;
           addBacktrack(e1, e, t, row, seq[e]!);
         });
       }
@@ -376,8 +383,65 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         const t1 = ex.evTid[e1]!;
         if (t1 === q || !ex.pendingConflictsWith(q, e1)) continue;
         if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) continue;
+        const op = ex.pending[q]!;
+        if (neverCoEnabled(e1, q, p, op)) continue;
         addBacktrack(e1, len, q, row, sq);
       }
+    }
+  }
+
+  /**
+   * A race e1 -> e that can never be reversed: e is a blocking step (lock, wait) whose enabledness
+   * depends only on the one object e1 wrote, e's thread was blocked at e1 on that very step (it
+   * took no step in between: its previous event `prev` precedes e1), and e1 is a write. Any
+   * reordering that puts e before e1 keeps that object as it was before e1 (every other step on
+   * it conflicts with e1, so comes after it), where e is disabled. An unlock and the lock it lets
+   * in, a store and the wait it releases, are never co-enabled: reversing them only produces a
+   * sleep-set-blocked execution (issue 12, the k disjoint lock pairs).
+   */
+  function neverCoEnabled(e1: number, t: number, prev: number, op: Op): boolean {
+    const obj = op.o;
+    const kind = op.k;
+    if (cfg.fault === "irreversible-waits" && isBlocking(kind)) return true;
+    if (ex.evMode[e1] !== M.W || ex.evObjs[e1] !== null || ex.evObj[e1] !== obj) return false;
+    // A release by another thread and an acquire of the same lock: the lock was held just before
+    // the release, so the acquire is disabled wherever it is moved before it, whatever the
+    // acquiring thread did first.
+    const k1 = ex.evKind[e1]!;
+    if ((k1 === K.Unlock || k1 === K.WUnlock) && (kind === K.Lock || kind === K.RLock || kind === K.WAnnounce)) return true;
+    // A wait on one cell, moved before the write e1: it sees the cell as it was before e1.
+    const info = program.world.objs[obj]!;
+    if ((kind === K.WaitLoad || (kind === K.Wait && op.objs!.every((o) => o === obj))) && info.size === 1) {
+      let v = program.world.initial[info.base]!;
+      for (let f = e1 - 1; f >= 0; f--) {
+        if (ex.evObj[f] === obj && ex.evObjs[f] === null && ex.evMode[f] === M.W) {
+          v = ex.evWrite[f]!;
+          break;
+        }
+      }
+      if (kind === K.WaitLoad) return !op.vpred!(v);
+      const mem = ex.mem;
+      const now = mem[info.base]!;
+      mem[info.base] = v;
+      try {
+        return !op.pred!();
+      } finally {
+        mem[info.base] = now;
+      }
+    }
+    if (prev >= e1) return false;
+    if ((stack[e1]!.enabled & (1 << t)) !== 0) return false;
+    switch (kind) {
+      case K.Lock:
+      case K.RLock:
+      case K.WAnnounce:
+      case K.WAcquire:
+      case K.WaitLoad:
+        return true;
+      case K.Wait:
+        return op.objs!.every((o) => o === obj);
+      default:
+        return false;
     }
   }
 
