@@ -7,6 +7,7 @@ import { EXIT, UsageError } from "./errors.js";
 import { runExplain, runList } from "./list.js";
 import { VERSION } from "./provenance.js";
 import { runReplay } from "./replay.js";
+import { registerSimulate } from "./simulate.js";
 import { collect, intOption } from "./targets.js";
 import { runValidate } from "./validate.js";
 
@@ -211,6 +212,8 @@ Examples:
         code = runValidate(files, opts, out, err);
       }),
   );
+
+  registerSimulate(program, sub, () => ({ out, err, tty: process.stderr.isTTY === true }), (c) => (code = c));
 
   try {
     await program.parseAsync(argv, { from: "user" });

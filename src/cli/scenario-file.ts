@@ -358,3 +358,6 @@ export function loadScenarioFile(file: string): ScenarioFile {
   }
   return r.value!;
 }
+
+// The same validator for other YAML inputs (the simulator's cost files, src/sim/costs.ts).
+export { check as checkAgainstSchema, locate as locateInDocument };

@@ -1,0 +1,390 @@
+// One simulation: a workload point under a preset (+ switch settings), the engine's timed
+// scheduler driving the model's own program, and the KVM/TDX reading of its steps: what each step
+// costs (the cost model) and what it means for the metrics (BUSY, retries, mmu_lock, module time).
+import { formatSchedule, K, type Op, type Program } from "../engine/index.js";
+import { timedRun, type TimedCosts, type TimedObserver, type TimedResult } from "../engine/schedulers/timed.js";
+import { buildProgram, type Scenario } from "../kvm/index.js";
+import { TDEL } from "../tdx/sept.js";
+import { leafCost, type CostModel } from "./costs.js";
+import { buildWorkload, SIM_MAX_PAGES, type WorkloadPoint } from "./workloads.js";
+
+/** Module (TDX) step labels start with the leaf's function name (as kvmSteps() in src/kvm). */
+const MODULE_STEP = /^(tdh_|tdg_|td_exit|td_ept_violation|guest walk|tdx_td_dispatcher)/;
+
+function leafOf(label: string): string | null {
+  if (!MODULE_STEP.test(label)) return null;
+  const i = label.indexOf(":");
+  const head = i < 0 ? label : label.slice(0, i);
+  return head.startsWith("guest walk") ? "guest walk" : head.trim();
+}
+
+/** The step releases a module lock (the call's work is done before it). */
+function isRelease(op: Op): boolean {
+  return op.k === K.ReleaseEx || op.k === K.ReleaseShared || op.label.includes("sept_lock_release") || op.label.includes("commit entry");
+}
+
+/** Latency samples and percentiles. */
+export class Samples {
+  private v: number[] = [];
+  add(x: number): void {
+    this.v.push(x);
+  }
+  get count(): number {
+    return this.v.length;
+  }
+  summary(): { n: number; p50: number; p99: number; max: number; mean: number } {
+    const a = this.v.slice().sort((x, y) => x - y);
+    const n = a.length;
+    if (n === 0) return { n: 0, p50: 0, p99: 0, max: 0, mean: 0 };
+    const q = (p: number): number => a[Math.min(n - 1, Math.ceil(p * n) - 1)]!;
+    return { n, p50: q(0.5), p99: q(0.99), max: a[n - 1]!, mean: a.reduce((s, x) => s + x, 0) / n };
+  }
+}
+
+export interface SimOptions {
+  preset: string;
+  overrides?: Record<string, string>;
+  seed?: number;
+  costs: CostModel;
+  /** Module version (default: the model's). */
+  module?: "1.5.16" | "1.5.20" | "1.5.25";
+  zeroStepThreshold?: number;
+  maxSteps?: number;
+  invariantStride?: number;
+}
+
+export interface LatencySummary {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface SimResult {
+  workload: WorkloadPoint;
+  /** The sweep's name for the protocol (preset + switches + module). */
+  protocol?: string;
+  preset: string;
+  overrides: Record<string, string>;
+  module?: string;
+  seed: number;
+  /** Pages simulated and the factor applied to per-page totals (1 = not extrapolated). */
+  simPages: number;
+  scale: number;
+  extrapolated: boolean;
+  end: TimedResult["end"];
+  steps: number;
+  /** Simulated makespan of the simulated sample (ns) and its extrapolation to the requested size. */
+  simTimeNs: number;
+  timeNs: number;
+  pagesPerSec: number;
+  faultsPerSec: number;
+  faults: number;
+  latency: Record<string, LatencySummary>;
+  busy: Record<string, number>;
+  retries: number;
+  vpEnterBusy: number;
+  zeroStep: number;
+  kvmBugOns: number;
+  mmuLock: { readHoldNs: number; writeHoldNs: number; readWaitNs: number; writeWaitNs: number; writeAcquisitions: number; maxWriteHoldNs: number };
+  moduleNs: number;
+  /** Fraction of the threads' busy time spent inside the module. */
+  moduleShare: number;
+  /** Violations found (KVM_BUG_ON, agreement, freed-while-mapped, ...), each with its replayable schedule. */
+  findings: Finding[];
+}
+
+export interface Finding {
+  property: string;
+  message: string;
+  thread: string;
+  step: number;
+  timeNs: number;
+  /** The engine schedule (v1:...) that `tdxmc replay` re-runs on `scenario` under the same preset and switches. */
+  schedule: string;
+  scenario: Scenario;
+  preset: string;
+  overrides: Record<string, string>;
+}
+
+/** Run one workload point at model size (pages <= SIM_MAX_PAGES; see simulatePoint for larger). */
+export function simulate(w: WorkloadPoint, o: SimOptions): SimResult & { scenario: Scenario; program: Program } {
+  const built = buildWorkload(w);
+  if (built.scale !== 1) throw new Error(`simulate: ${w.pages} pages is more than the model holds; use simulatePoint()`);
+  return simulateScenario(built.scenario, w, built.vcpuThreads, o);
+}
+
+/** Run a scenario (a workload's, or a scenario file's) under the timed scheduler. */
+export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: number, o: SimOptions): SimResult & { scenario: Scenario; program: Program } {
+  const built = { simPages: w.pages, scale: 1, vcpuThreads };
+  const scenario: Scenario = { ...base };
+  if (o.module || o.zeroStepThreshold !== undefined)
+    scenario.module = { ...(o.module ? { version: o.module } : {}), ...(o.zeroStepThreshold !== undefined ? { zeroStepThreshold: o.zeroStepThreshold } : {}) };
+  if (o.costs.prob["inject-busy"] > 0) scenario.inject = ["TDH.MEM.PAGE.AUG", "TDH.MEM.SEPT.ADD", "TDH.MEM.RANGE.BLOCK", "TDH.MEM.PAGE.REMOVE"];
+  if (o.costs.prob["zap-yield"] > 0) scenario.zapYields = true;
+  const overrides = o.overrides ?? {};
+  const program = buildProgram(scenario, o.preset, overrides);
+  const m = o.costs;
+  const n = program.threads.length;
+  const seed = o.seed ?? 1;
+  const kickNs = m.kickBase + m.kickPerVcpu * w.vcpus;
+  const noVcpuThreads = built.vcpuThreads === 0;
+
+  // Per-thread state of the SEAMCALL being executed.
+  const curLeaf: (string | null)[] = new Array<string | null>(n).fill(null);
+  const charged = new Uint8Array(n);
+  const busyNow = new Uint8Array(n);
+  // Metrics.
+  const busy = new Map<string, number>();
+  let retries = 0;
+  let vpEnterBusy = 0;
+  let zeroStep = 0;
+  let kvmBugOns = 0;
+  let faults = 0;
+  let moduleNs = 0;
+  let activeNs = 0;
+  const mmu = { readHoldNs: 0, writeHoldNs: 0, readWaitNs: 0, writeWaitNs: 0, writeAcquisitions: 0, maxWriteHoldNs: 0 };
+  const mmuSince = new Float64Array(n).fill(-1);
+  const mmuMode = new Uint8Array(n);
+  const lat = new Map<string, Samples>();
+  const opStart = new Float64Array(n);
+  const lastLabel: string[] = new Array<string>(n).fill("");
+  const kindOf = program.threads.map((t) => t.name.replace(/\d+$/, ""));
+  const sample = (k: string, x: number): void => {
+    let s = lat.get(k);
+    if (!s) lat.set(k, (s = new Samples()));
+    s.add(x);
+  };
+
+  const costs: TimedCosts = {
+    stepCost(t, op, r, next) {
+      const label = op.label;
+      const leaf = leafOf(label);
+      let d = 0;
+      if (leaf !== null) {
+        if (curLeaf[t] !== leaf) {
+          curLeaf[t] = leaf;
+          charged[t] = 0;
+          busyNow[t] = 0;
+        }
+        // A failed try-lock or entry lock: this call returns TDX_OPERAND_BUSY (on that operand).
+        let failed = false;
+        if ((op.k === K.TryEx || op.k === K.TryShared) && r === 0) failed = true;
+        else if (op.k === K.Rmw && (label.endsWith("sept_lock_acquire_host") || label.endsWith("sept_lock_acquire_guest")) && (r & TDEL) !== 0) failed = true;
+        if (failed) {
+          busyNow[t] = 1;
+          const operand = op.k === K.Rmw ? "S-EPT entry" : program.world.name(op.o);
+          const key = `${leaf} ${operand}`;
+          busy.set(key, (busy.get(key) ?? 0) + 1);
+        }
+        if (label.includes("stepping filter: secure_ept_lock")) zeroStep++;
+        const nextLeaf = next ? leafOf(next.label) : null;
+        if (!charged[t] && (nextLeaf !== leaf || (next !== null && isRelease(next)))) {
+          charged[t] = 1;
+          d += leafCost(m, leaf, busyNow[t] === 1);
+          if (leaf === "guest walk" || leaf === "tdg_mem_page_accept") d += m.think;
+        }
+        if (nextLeaf !== leaf) {
+          curLeaf[t] = null;
+          if (leaf === "tdh_mem_track" && noVcpuThreads) d += kickNs;
+        }
+        moduleNs += d;
+      } else {
+        curLeaf[t] = null;
+        d = m.kvmStep;
+        for (const rule of m.rules)
+          if (label.includes(rule.match)) {
+            d = rule.value;
+            break;
+          }
+        if (label.startsWith("tdx_handle_ept_violation: kvm_check_request")) retries++;
+        if (label.startsWith("vcpu_enter_guest: TDH.VP.ENTER") && label.includes("BUSY")) vpEnterBusy++;
+        if (label.startsWith("kvm_vm_bugged()")) kvmBugOns++;
+      }
+      activeNs += d;
+      return d;
+    },
+    spins(op) {
+      // Sleeping waits: a mutex (slots_lock), synchronize_srcu. Everything else spins: mmu_lock
+      // (an rwlock), spinlocks, the vCPU kick's wait for acknowledgements, the entry gate.
+      if (op.k === K.Lock && program.world.name(op.o) === "slots_lock") return false;
+      if (op.label.includes("synchronize_srcu")) return false;
+      return true;
+    },
+    choose(_t, k, op, u) {
+      const l = op.label;
+      let p = 0;
+      if (l.startsWith("inject TDX_OPERAND_BUSY")) p = m.prob["inject-busy"];
+      else if (l.startsWith("tdp_mmu_iter_cond_resched")) p = m.prob["zap-yield"];
+      else if (l.includes("kvm_vcpu_has_events")) p = m.prob.events;
+      else if (l.includes("is_interrupt_pending_guest_side")) p = m.prob["accept-interrupt"];
+      else if (l.includes("hp_lock_timeout")) p = m.prob["hp-timeout"];
+      return u < p ? Math.min(1, k - 1) : 0;
+    },
+  };
+
+  const observer: TimedObserver = {
+    step(t, op, _r, start, _dur, waited) {
+      lastLabel[t] = op.label;
+      if (op.o >= 0 && (op.k === K.RLock || op.k === K.RUnlock || op.k === K.WAnnounce || op.k === K.WAcquire || op.k === K.WUnlock) && program.world.name(op.o) === "mmu_lock") {
+        switch (op.k) {
+          case K.RLock:
+            mmu.readWaitNs += waited;
+            mmuSince[t] = start;
+            mmuMode[t] = 1;
+            break;
+          case K.WAnnounce:
+            mmu.writeWaitNs += waited;
+            break;
+          case K.WAcquire:
+            mmu.writeWaitNs += waited;
+            mmuSince[t] = start;
+            mmuMode[t] = 2;
+            mmu.writeAcquisitions++;
+            break;
+          case K.RUnlock:
+            if (mmuSince[t]! >= 0) mmu.readHoldNs += start - mmuSince[t]!;
+            mmuSince[t] = -1;
+            break;
+          case K.WUnlock:
+            if (mmuSince[t]! >= 0) {
+              const h = start - mmuSince[t]!;
+              mmu.writeHoldNs += h;
+              if (h > mmu.maxWriteHoldNs) mmu.maxWriteHoldNs = h;
+            }
+            mmuSince[t] = -1;
+            break;
+        }
+      }
+    },
+    progress(t, time) {
+      // The operation that just completed: a fault (KVM side) or a guest action (module side), or
+      // the thread's flow (conversion, punch hole, teardown).
+      let k = kindOf[t]!;
+      if (k === "vCPU") {
+        const fault = leafOf(lastLabel[t]!) === null;
+        k = fault ? "fault" : "accept";
+        if (fault) faults++;
+      }
+      sample(k, time - opStart[t]!);
+      opStart[t] = time;
+    },
+  };
+
+  const r = timedRun(program, {
+    costs,
+    observer,
+    seed,
+    cpus: m.cpus > 0 ? m.cpus : n,
+    jitter: m.jitter,
+    slice: m.slice,
+    handoff: m.handoff,
+    maxSteps: o.maxSteps ?? 50_000_000,
+    invariantStride: o.invariantStride ?? 1,
+  });
+  const scale = 1;
+  const timeNs = r.time * scale;
+  const latency: Record<string, LatencySummary> = {};
+  for (const [k, s] of [...lat].sort(([a], [b]) => a.localeCompare(b))) latency[k] = s.summary();
+  const busyOut: Record<string, number> = {};
+  for (const [k, v] of [...busy].sort(([a], [b]) => a.localeCompare(b))) busyOut[k] = v;
+  const findings: Finding[] = r.violations.map((v) => ({
+    property: v.property,
+    message: v.message,
+    thread: v.thread >= 0 ? program.threads[v.thread]!.name : "-",
+    step: v.step,
+    timeNs: v.time,
+    schedule: v.schedule ? formatSchedule(v.schedule) : "",
+    scenario,
+    preset: o.preset,
+    overrides,
+  }));
+  return {
+    scenario,
+    program,
+    workload: w,
+    preset: o.preset,
+    overrides,
+    ...(o.module ? { module: o.module } : {}),
+    seed,
+    simPages: built.simPages,
+    scale,
+    extrapolated: scale > 1,
+    end: r.end,
+    steps: r.steps,
+    simTimeNs: r.time,
+    timeNs,
+    pagesPerSec: r.time > 0 ? (built.simPages / r.time) * 1e9 : 0,
+    faultsPerSec: r.time > 0 ? (faults / r.time) * 1e9 : 0,
+    faults: faults * scale,
+    latency,
+    busy: busyOut,
+    retries: retries * scale,
+    vpEnterBusy: vpEnterBusy * scale,
+    zeroStep: zeroStep * scale,
+    kvmBugOns,
+    mmuLock: {
+      readHoldNs: mmu.readHoldNs * scale,
+      writeHoldNs: mmu.writeHoldNs * scale,
+      readWaitNs: mmu.readWaitNs * scale,
+      writeWaitNs: mmu.writeWaitNs * scale,
+      writeAcquisitions: mmu.writeAcquisitions,
+      maxWriteHoldNs: mmu.maxWriteHoldNs,
+    },
+    moduleNs: moduleNs * scale,
+    moduleShare: activeNs > 0 ? moduleNs / activeNs : 0,
+    findings,
+  };
+}
+
+/** Pages of the smaller sample used to fit the per-page slope of an extrapolated point. */
+const FIT_PAGES = 13;
+
+/**
+ * One workload point at any size. Up to SIM_MAX_PAGES pages it is simulated as is. Beyond, it is
+ * simulated at two model sizes (FIT_PAGES and SIM_MAX_PAGES) and every additive figure (time,
+ * counts, lock hold and wait, module time) is extrapolated along the line through the two
+ * (fixed costs such as a TD-wide cache flush stay fixed, per-page costs scale); latency
+ * percentiles are those of the larger sample. The result says `extrapolated`.
+ */
+export function simulatePoint(w: WorkloadPoint, o: SimOptions): SimResult {
+  if (w.pages <= SIM_MAX_PAGES) {
+    const { scenario: _s, program: _p, ...r } = simulate(w, o);
+    return r;
+  }
+  const { scenario: _a, program: _b, ...hi } = simulate({ ...w, pages: SIM_MAX_PAGES }, o);
+  const { scenario: _c, program: _d, ...lo } = simulate({ ...w, pages: FIT_PAGES }, o);
+  const f = (w.pages - SIM_MAX_PAGES) / (SIM_MAX_PAGES - FIT_PAGES);
+  const fit = (a: number, b: number): number => Math.max(0, b + (b - a) * f);
+  const busy: Record<string, number> = {};
+  for (const k of new Set([...Object.keys(lo.busy), ...Object.keys(hi.busy)])) busy[k] = fit(lo.busy[k] ?? 0, hi.busy[k] ?? 0);
+  const timeNs = fit(lo.simTimeNs, hi.simTimeNs);
+  const faults = fit(lo.faults, hi.faults);
+  return {
+    ...hi,
+    workload: w,
+    simPages: SIM_MAX_PAGES,
+    scale: w.pages / SIM_MAX_PAGES,
+    extrapolated: true,
+    timeNs,
+    pagesPerSec: timeNs > 0 ? (w.pages / timeNs) * 1e9 : 0,
+    faultsPerSec: timeNs > 0 ? (faults / timeNs) * 1e9 : 0,
+    faults,
+    busy,
+    retries: fit(lo.retries, hi.retries),
+    vpEnterBusy: fit(lo.vpEnterBusy, hi.vpEnterBusy),
+    zeroStep: fit(lo.zeroStep, hi.zeroStep),
+    mmuLock: {
+      readHoldNs: fit(lo.mmuLock.readHoldNs, hi.mmuLock.readHoldNs),
+      writeHoldNs: fit(lo.mmuLock.writeHoldNs, hi.mmuLock.writeHoldNs),
+      readWaitNs: fit(lo.mmuLock.readWaitNs, hi.mmuLock.readWaitNs),
+      writeWaitNs: fit(lo.mmuLock.writeWaitNs, hi.mmuLock.writeWaitNs),
+      writeAcquisitions: hi.mmuLock.writeAcquisitions,
+      maxWriteHoldNs: fit(lo.mmuLock.maxWriteHoldNs, hi.mmuLock.maxWriteHoldNs),
+    },
+    moduleNs: fit(lo.moduleNs, hi.moduleNs),
+    steps: lo.steps + hi.steps,
+    findings: [...hi.findings, ...lo.findings],
+  };
+}

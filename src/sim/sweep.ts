@@ -1,0 +1,131 @@
+// Sweeps: protocols (preset + switch settings + module) x workload points, run in a fixed order,
+// and the built-in ones the documentation shows.
+import { PRESETS } from "../kvm/index.js";
+import type { CostModel } from "./costs.js";
+import { simulatePoint, type SimResult } from "./run.js";
+import type { WorkloadKind, WorkloadPoint } from "./workloads.js";
+
+export interface Protocol {
+  /** Name of the line in charts and the column in tables. */
+  label: string;
+  preset: string;
+  overrides?: Record<string, string>;
+  module?: "1.5.16" | "1.5.20" | "1.5.25";
+  zeroStepThreshold?: number;
+}
+
+export interface Sweep {
+  name: string;
+  description: string;
+  protocols: Protocol[];
+  /** Workload kinds, each run at every x value. */
+  workloads: WorkloadKind[];
+  /** What varies along a chart's x axis. */
+  x: "vcpus" | "pages";
+  xs: number[];
+  /** The other dimension, fixed. */
+  vcpus?: number;
+  pages?: number;
+  writers?: number;
+}
+
+export interface SweepResult {
+  sweep: Sweep;
+  seed: number;
+  results: SimResult[];
+}
+
+/** The upstream presets present in this build (the fidelity work adds newer ones). */
+export function upstreamPresets(): string[] {
+  return Object.keys(PRESETS).filter((p) => p.startsWith("upstream-"));
+}
+
+function present(names: string[]): string[] {
+  return names.filter((p) => PRESETS[p] !== undefined);
+}
+
+/** Built-in sweeps: the default comparison and the documented examples. */
+export function builtinSweeps(): Record<string, Sweep> {
+  const ups = upstreamPresets();
+  const latest = ups[ups.length - 1] ?? "upstream-6.19";
+  return {
+    default: {
+      name: "default",
+      description: "the upstream presets on a lazy-accept TD boot and a private->shared conversion storm, 1-8 vCPUs, 25 pages",
+      protocols: ups.map((p) => ({ label: p, preset: p })),
+      workloads: ["boot", "conversion"],
+      x: "vcpus",
+      xs: [1, 2, 4, 8],
+      pages: 25,
+      writers: 2,
+    },
+    "boot-presets": {
+      name: "boot-presets",
+      description: "TD boot (lazy accept) under 6.19, the newest upstream preset and Dynamic PAMT, when present: 1-14 vCPUs, 25 pages",
+      protocols: present(["upstream-6.19", "upstream-7.2", latest, "dpamt"])
+        .filter((p, i, a) => a.indexOf(p) === i)
+        .map((p) => ({ label: p, preset: p })),
+      workloads: ["boot"],
+      x: "vcpus",
+      xs: [1, 2, 4, 8, 14],
+      pages: 25,
+    },
+    "zero-step": {
+      name: "zero-step",
+      description: "steady-state faults with the zero-step mitigation armed at the first EPT violation (threshold 0) and no local retry, TDX module 1.5.16 (stepping filter takes the S-EPT tree lock exclusive) vs 1.5.25 (shared)",
+      protocols: [
+        { label: "1.5.16", preset: "upstream-6.19", module: "1.5.16", zeroStepThreshold: 0, overrides: { "local-retry": "off" } },
+        { label: "1.5.25", preset: "upstream-6.19", module: "1.5.25", zeroStepThreshold: 0, overrides: { "local-retry": "off" } },
+      ],
+      workloads: ["faults"],
+      x: "vcpus",
+      xs: [1, 2, 4, 8, 14],
+      pages: 25,
+    },
+    teardown: {
+      name: "teardown",
+      description: "teardown of a TD whose memory is all private and 4K-mapped, with the HKID assigned (leaves-first, upstream) vs released first (hkid-first), 4-64 vCPUs, 18 GiB (extrapolated from 13- and 25-page samples)",
+      protocols: [
+        { label: "leaves-first", preset: "upstream-6.19", overrides: { "teardown-order": "leaves-first" } },
+        { label: "hkid-first", preset: "upstream-6.19", overrides: { "teardown-order": "hkid-first" } },
+      ],
+      workloads: ["teardown"],
+      x: "vcpus",
+      xs: [4, 8, 16, 32, 64],
+      pages: 18 * 262_144,
+    },
+  };
+}
+
+/** The workload points of a sweep, in run order. */
+export function pointsOf(s: Sweep): WorkloadPoint[] {
+  const out: WorkloadPoint[] = [];
+  for (const kind of s.workloads)
+    for (const x of s.xs) {
+      const p: WorkloadPoint = { kind, vcpus: s.x === "vcpus" ? x : (s.vcpus ?? 4), pages: s.x === "pages" ? x : (s.pages ?? 25) };
+      if (s.writers !== undefined) p.writers = s.writers;
+      out.push(p);
+    }
+  return out;
+}
+
+/** Run every protocol at every point. `progress` is told after each run (for a terminal progress line). */
+export function runSweep(s: Sweep, costs: CostModel, seed: number, progress?: (done: number, total: number) => void): SweepResult {
+  const points = pointsOf(s);
+  const total = points.length * s.protocols.length;
+  const results: SimResult[] = [];
+  for (const w of points)
+    for (const p of s.protocols) {
+      const r = simulatePoint(w, {
+        preset: p.preset,
+        overrides: p.overrides ?? {},
+        costs,
+        seed,
+        ...(p.module ? { module: p.module } : {}),
+        ...(p.zeroStepThreshold !== undefined ? { zeroStepThreshold: p.zeroStepThreshold } : {}),
+      });
+      results.push({ ...r, protocol: p.label } as SimResult);
+      progress?.(results.length, total);
+    }
+  return { sweep: s, seed, results };
+}
