@@ -13,6 +13,10 @@ import { shortProperty } from "./properties.js";
 import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { counterexampleFile, formatReplayRef } from "./replayspec.js";
 import { formatKvmTable } from "./steptable.js";
+import type { TraceData } from "../trace/types.js";
+import { formatItf } from "./itf.js";
+import { junitXml } from "./junit.js";
+import { cellTrace, ensureDir, renderHtml, writeAtomically } from "./view.js";
 import { parseModuleVersion, parsePresets, parseProperties, parseSets, parseStrategy, PRESET_ORDER, resolveTarget, type Target } from "./targets.js";
 
 export interface CheckOptions {
@@ -36,6 +40,12 @@ export interface CheckOptions {
   demo?: boolean;
   expand?: boolean;
   raw?: boolean;
+  /** Write one HTML trace page per counterexample into this directory. */
+  view?: string;
+  /** Write the cells as JUnit XML (Ant/Jenkins dialect) to this file. */
+  junit?: string;
+  /** With --out: counterexample files as tdxmc JSON (default) or ITF. */
+  format?: string;
 }
 
 /** The main job's default per-cell time limit (seconds) when none is given. */
@@ -287,6 +297,9 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const { cells, mainJob } = planCells(args, o);
   const compare = args.length === 0;
   if (o.out !== undefined) prepareOutDir(o.out);
+  if (o.format !== undefined && o.format !== "json" && o.format !== "itf") throw new UsageError(`option --format: '${o.format}' is not json or itf`);
+  if (o.format === "itf" && o.out === undefined) throw new UsageError(`option --format itf: needs --out DIR`);
+  if (o.view !== undefined) ensureDir(o.view, "option --view");
   const jobs = o.jobs ?? defaultJobs();
   const pool = createPool(jobs);
   const t0 = Date.now();
@@ -315,7 +328,13 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   for (const c of cells) if (c.result!.verdict === "error") io.err(`tdxmc: ${c.label}: model error: ${c.result!.error}\n`);
 
   // Counterexample files: all contents first, then each written to a temporary name and renamed.
-  if (o.out !== undefined) writeCounterexamples(o.out, cells);
+  if (o.out !== undefined) {
+    if (o.format === "itf")
+      writeViewFiles(o.out, cells, ".itf.json", (t) => formatItf(t));
+    else writeCounterexamples(o.out, cells);
+  }
+  if (o.view !== undefined) writeViewFiles(o.view, cells, ".html", renderHtml);
+  if (o.junit !== undefined) writeAtomically(o.junit, junitXml(cells, { cellExit: (r) => cellExit(r, true, o.requireExhaustive === true), replayRef }), "option --junit");
 
   if (o.json) {
     io.out(
@@ -426,6 +445,16 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   io.out(out.join("\n") + "\n");
   if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
   return code;
+}
+
+/** --view and --format itf: one file per counterexample, from the trace data layer. */
+function writeViewFiles(dir: string, cells: Cell[], ext: string, render: (t: TraceData) => string): void {
+  ensureDir(dir, ext === ".html" ? "option --view" : "option --out");
+  for (const c of cells)
+    for (const x of c.result!.counterexamples) {
+      const file = counterexampleFileName(c, x).replace(/\.json$/, ext);
+      writeAtomically(join(dir, file), render(cellTrace(c.spec, c.provenance, x, replayRef(c, x))), ext === ".html" ? "option --view" : "option --out");
+    }
 }
 
 function prepareOutDir(dir: string): void {

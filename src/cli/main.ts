@@ -6,10 +6,11 @@ import { MAIN_JOB_TIME_LIMIT, runCheck, type CheckIo } from "./check.js";
 import { EXIT, UsageError } from "./errors.js";
 import { runExplain, runList } from "./list.js";
 import { VERSION } from "./provenance.js";
-import { runReplay } from "./replay.js";
+import { resolveForView, runReplay } from "./replay.js";
 import { registerSimulate } from "./simulate.js";
 import { collect, intOption } from "./targets.js";
 import { runValidate } from "./validate.js";
+import { runView } from "./view.js";
 
 export { VERSION };
 
@@ -105,6 +106,9 @@ Exit codes: 0 verified / as expected, 1 violation (or a cell differs from its ex
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps instead of one row per SEAMCALL")
       .option("--demo", "with no scenario: run the engine's demo programs instead")
+      .option("--view <dir>", "write one self-contained HTML trace page per counterexample into DIR")
+      .option("--junit <file>", "write the cells as JUnit XML (one test case per cell) to FILE")
+      .addOption(new Option("--format <format>", "with --out: counterexample files as tdxmc JSON or ITF (Apalache/Quint trace format)").choices(["json", "itf"]))
       .addHelpText(
         "after",
         `
@@ -134,6 +138,7 @@ Examples:
       .option("--protocol <preset>", "with TARGET SCHEDULE: the preset (default upstream-6.19)")
       .option("--set <switch=value>", "with TARGET SCHEDULE: switch override (repeatable)", collect)
       .option("--module-version <version>", "with TARGET SCHEDULE: TDX module version")
+      .addOption(new Option("--format <format>", "output: the step table (text), JSON, or ITF (the Apalache/Quint trace format)").choices(["text", "json", "itf"]))
       .addHelpText(
         "after",
         `
@@ -146,7 +151,21 @@ A counterexample recorded against another model or scenario (fingerprint mismatc
 Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       )
       .action((a: string, schedule: string | undefined, opts) => {
+        if (opts.format === "json") opts.json = true;
         code = runReplay(schedule === undefined ? [a] : [a, schedule], opts, out);
+      }),
+  );
+
+  sub(
+    program
+      .command("view")
+      .description("write a counterexample as one self-contained HTML page (lanes per thread, mirror and S-EPT side by side)")
+      .argument("<file|string>", "a counterexample file written by check --out, or a replay string printed by check")
+      .option("--out <file>", "the page to write (default: NAME.html in the current directory)")
+      .option("--open", "open the page in a browser (without one: print the path)")
+      .addHelpText("after", "\nExamples:\n  tdxmc view 'seed-race@seed:<fingerprint>:z1:...' --out seed-race.html\n  tdxmc check seed-race --protocol seed --view out/")
+      .action((a: string, opts) => {
+        code = runView(a, opts, resolveForView, out);
       }),
   );
 

@@ -7,8 +7,10 @@ import { cellFingerprint, cellProgram, type CellSpec } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
 import { FORMAT_VERSION, jsonHeader } from "./provenance.js";
 import { CEX_FORMAT, expandSchedule, parseReplayRef, type CounterexampleFile } from "./replayspec.js";
+import { formatItf } from "./itf.js";
 import { formatExplain, formatKvmTable } from "./steptable.js";
 import { parseModuleVersion, parsePresets, parseSets, resolveTarget } from "./targets.js";
+import { replayString, replayTrace, type ReplayResolver } from "./view.js";
 
 export interface ReplayOptions {
   explain?: boolean;
@@ -18,9 +20,11 @@ export interface ReplayOptions {
   protocol?: string;
   set?: string[];
   moduleVersion?: string;
+  /** itf: the Informal Trace Format (Apalache ADR-015) instead of the step table. */
+  format?: string;
 }
 
-interface Resolved {
+export interface Resolved {
   spec: CellSpec;
   label: string;
   schedule: string;
@@ -71,7 +75,7 @@ function fromFile(path: string): Resolved {
   };
 }
 
-function resolve(args: string[], o: ReplayOptions): Resolved {
+export function resolve(args: string[], o: ReplayOptions): Resolved {
   if (args.length === 2) {
     const presets = parsePresets(o.protocol);
     if (presets && presets.length > 1) throw new UsageError(`replay: --protocol takes one preset`);
@@ -83,6 +87,27 @@ function resolve(args: string[], o: ReplayOptions): Resolved {
   const r = parseReplayRef(a);
   const { spec, label } = specFor(r.target, r.preset, r.overrides, r.moduleVersion);
   return { spec, label, schedule: r.schedule, recorded: r.fingerprint };
+}
+
+/** What `tdxmc view` shows: a FILE or replay string resolved and checked as `replay` does. */
+export function resolveForView(arg: string): ReturnType<ReplayResolver> {
+  const r = resolve([arg], {});
+  let program;
+  try {
+    program = cellProgram(r.spec);
+  } catch (e) {
+    throw new UsageError(`view: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const fp = cellFingerprint(r.spec, program);
+  if (r.recorded !== undefined && r.recorded !== fp)
+    throw new UsageError(`view: the counterexample was recorded against another model or scenario (fingerprint ${r.recorded}; ${r.label} here is ${fp})`);
+  try {
+    replay(program, parseSchedule(r.schedule), r.property ? [r.property] : undefined);
+  } catch (e) {
+    if (e instanceof ScheduleSyntaxError || e instanceof ReplayDivergence) throw new UsageError(`view: ${e.message}`);
+    throw e;
+  }
+  return { spec: r.spec, label: r.label, schedule: r.schedule, fingerprint: fp, ...(r.property ? { property: r.property } : {}), replay: replayString([arg], r, fp) };
 }
 
 export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => void): number {
@@ -105,6 +130,10 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
     throw e;
   }
   const code = res.violations.length > 0 ? EXIT.violation : EXIT.ok;
+  if (o.format === "itf") {
+    out(formatItf(replayTrace(r.spec, r.label, r.schedule, fp, r.property, replayString(args, r, fp))));
+    return code;
+  }
   const reproduced = r.property === undefined ? null : res.violations.some((v) => v.property === r.property);
   if (o.json) {
     out(
