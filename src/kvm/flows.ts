@@ -56,12 +56,14 @@ export function* setMemoryAttributes(c: Ctx, start: number, end: number, toPriva
 
 /**
  * fallocate(PUNCH_HOLE) on guest_memfd (virt/kvm/guest_memfd.c kvm_gmem_punch_hole()):
- * kvm_gmem_invalidate_begin() (WL: invalidate begin + zap private leaves), truncate the folios
+ * filemap_invalidate_lock() (gmem-lock=on), kvm_gmem_invalidate_begin() (WL: invalidate begin + zap private leaves), truncate the folios
  * (each page freed unless pinned: a pinned page is leaked), kvm_gmem_invalidate_end().
  */
 export function* punchHole(c: Ctx, start: number, end: number): Gen<void> {
   const k = c.kvm;
   const who = "kvm_gmem_punch_hole";
+  const gmemLock = c.proto.is("gmem-lock", "on");
+  if (gmemLock) yield k.gmemLock.lock(`${who}: filemap_invalidate_lock(inode->i_mapping)`);
   yield* invalidateSection(c, true, start, end, true, `${who}: kvm_gmem_invalidate_begin`);
   for (let g = start; g < end; g++) {
     const pfn = yield k.gmem[g]!.xchg(0, `${who}: truncate_inode_pages_range (gfn ${g})`);
@@ -69,6 +71,7 @@ export function* punchHole(c: Ctx, start: number, end: number): Gen<void> {
     yield k.pages[pfn]!.rmw((v) => ((v >> 2) === 0 ? PAGE.FREED : (v & ~3) | PAGE.LEAKED), `${who}: folio_put → free pfn ${pfn} (leaked if pinned)`);
   }
   yield* invalidateSection(c, false, start, end, false, `${who}: kvm_gmem_invalidate_end`);
+  if (gmemLock) yield k.gmemLock.unlock(`${who}: filemap_invalidate_unlock()`);
   c.t.progress();
 }
 
@@ -101,18 +104,60 @@ export function* memslotDelete(c: Ctx): Gen<void> {
 }
 
 /**
+ * tdx_vm_state_guard (6.19+, kvm-x86/linux@09c6f74ecb86 tdx_acquire_vm_state_locks()):
+ * mutex_lock(kvm->lock), kvm_lock_all_vcpus() (every vcpu->mutex), mutex_lock(slots_lock); the
+ * created_vcpus != online_vcpus check is not modelled (every vCPU exists from the start).
+ */
+function* stateGuardLock(c: Ctx, who: string): Gen<void> {
+  const k = c.kvm;
+  yield k.kvmLock.lock(`${who}: tdx_vm_state_guard: mutex_lock(&kvm->lock)`);
+  for (let v = 0; v < k.nVcpus; v++) yield k.vcpuMutex[v]!.lock(`${who}: tdx_vm_state_guard: kvm_lock_all_vcpus() (vcpu${v}->mutex)`);
+  yield k.slotsLock.lock(`${who}: tdx_vm_state_guard: mutex_lock(&kvm->slots_lock)`);
+}
+function* stateGuardUnlock(c: Ctx, who: string): Gen<void> {
+  const k = c.kvm;
+  yield k.slotsLock.unlock(`${who}: tdx_vm_state_guard: mutex_unlock(&kvm->slots_lock)`);
+  for (let v = k.nVcpus - 1; v >= 0; v--) yield k.vcpuMutex[v]!.unlock(`${who}: tdx_vm_state_guard: kvm_unlock_all_vcpus() (vcpu${v}->mutex)`);
+  yield k.kvmLock.unlock(`${who}: tdx_vm_state_guard: mutex_unlock(&kvm->lock)`);
+}
+
+/**
  * KVM_TDX_INIT_MEM_REGION for one page (tdx_vcpu_init_mem_region() → kvm_gmem_populate() →
- * tdx_gmem_post_populate()), slots_lock held:
+ * tdx_gmem_post_populate()), issued on vCPU 0:
+ *   locks: 6.19+ tdx_vm_state_guard (state-guard=on; slots_lock is its last lock); ≤6.18 the
+ *        vCPU ioctl's vcpu->mutex and slots_lock. Then kvm_gmem_populate() takes guest_memfd's
+ *        filemap_invalidate_lock exclusively around post_populate (gmem-lock=on), which excludes
+ *        punch hole and release of the same file;
  *   6.19 (in-freeze): page_add_src = src; kvm_tdp_mmu_map_private_pfn() (read lock, RET_PF_RETRY
  *        loop) whose leaf install issues PAGE.ADD inside the freeze; page_add_src = NULL; MR.EXTEND.
  *   ≤6.18 (premap): kvm_tdp_map_page() pre-maps the mirror leaf (nr_premapped++); then outside
  *        mmu_lock TDH.MEM.PAGE.ADD, nr_premapped--, MR.EXTEND.
+ *   MR.EXTEND error: 6.19+ TDX_BUG_ON_2 (mr-extend-error=bug); ≤6.18 -EIO only (eio).
  */
 export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
   const k = c.kvm;
   const who = "tdx_gmem_post_populate";
-  const pfn = k.pfnOf(gfn);
-  yield k.slotsLock.lock("kvm_gmem_populate: mutex_lock(&kvm->slots_lock)");
+  const guard = c.proto.is("state-guard", "on");
+  const ioctlVcpu = k.nVcpus > 0 ? k.vcpuMutex[0]! : null;
+  if (guard) yield* stateGuardLock(c, "tdx_vcpu_unlocked_ioctl(KVM_TDX_INIT_MEM_REGION)");
+  else {
+    if (ioctlVcpu) yield ioctlVcpu.lock("kvm_vcpu_ioctl(KVM_TDX_INIT_MEM_REGION): mutex_lock(&vcpu0->mutex)");
+    yield k.slotsLock.lock("tdx_vcpu_init_mem_region: mutex_lock(&kvm->slots_lock)");
+  }
+  const gmemLock = c.proto.is("gmem-lock", "on");
+  if (gmemLock) yield k.gmemLock.lock("kvm_gmem_populate: filemap_invalidate_lock(file->f_mapping)");
+  const unlockAll = function* (why: string): Gen<void> {
+    if (gmemLock) yield k.gmemLock.unlock(`kvm_gmem_populate: filemap_invalidate_unlock()${why}`);
+    if (guard) yield* stateGuardUnlock(c, "tdx_vcpu_unlocked_ioctl(KVM_TDX_INIT_MEM_REGION)");
+    else {
+      yield k.slotsLock.unlock(`tdx_vcpu_init_mem_region: mutex_unlock(&kvm->slots_lock)${why}`);
+      if (ioctlVcpu) yield ioctlVcpu.unlock("kvm_vcpu_ioctl: mutex_unlock(&vcpu0->mutex)");
+    }
+  };
+  // kvm_gmem_populate() → __kvm_gmem_get_pfn(): the folio backing gfn (a hole gets a new one).
+  const alt = k.altPfnOf(gfn);
+  const prev = yield k.gmem[gfn]!.rmw((v) => (v === 0 ? alt : v), "kvm_gmem_populate: __kvm_gmem_get_pfn()");
+  const pfn = prev === 0 ? alt : prev;
   const inFreeze = c.proto.is("page-add", "in-freeze");
   if (inFreeze) yield k.pageAddSrc.store(1, `${who}: kvm_tdx->page_add_src = src`);
   for (;;) {
@@ -129,7 +174,7 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
       // pre-mapped mirror entry stays (nr_premapped keeps counting it, finalize is refused).
       const s = yield* seamcall(c, "TDH.MEM.PAGE.ADD", () => c.tdx.tdhMemPageAdd(gfn, 1, pfn, 1), { locked: true });
       if (s !== TDX_SUCCESS) {
-        yield k.slotsLock.unlock("kvm_gmem_populate: mutex_unlock(&kvm->slots_lock) [-EBUSY/-EIO]");
+        yield* unlockAll(" [-EBUSY/-EIO]");
         c.t.progress();
         return;
       }
@@ -140,8 +185,9 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
   }
   if (inFreeze) yield k.pageAddSrc.store(0, `${who}: kvm_tdx->page_add_src = NULL`);
   const s = yield* seamcall(c, "TDH.MR.EXTEND", () => c.tdx.tdhMrExtend(gfn));
-  yield* kvmBugOn(c, s !== TDX_SUCCESS && statusCode(s) !== C.OPERAND_BUSY, `${who}: TDH.MR.EXTEND ${statusName(s)}`);
-  yield k.slotsLock.unlock("kvm_gmem_populate: mutex_unlock(&kvm->slots_lock)");
+  if (c.proto.is("mr-extend-error", "bug")) yield* kvmBugOn(c, s !== TDX_SUCCESS, `${who}: TDH.MR.EXTEND ${statusName(s)} (TDX_BUG_ON_2)`);
+  // mr-extend-error=eio: -EIO to userspace, nothing else.
+  yield* unlockAll("");
   c.t.progress();
 }
 
@@ -153,6 +199,18 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
 export function* finalizeVm(c: Ctx): Gen<void> {
   const k = c.kvm;
   const who = "tdx_td_finalize";
+  // 6.19+: tdx_vm_ioctl() takes tdx_vm_state_guard; ≤6.18 kvm_arch_vm_ioctl() holds kvm->lock.
+  const guard = c.proto.is("state-guard", "on");
+  if (guard) yield* stateGuardLock(c, "tdx_vm_ioctl(KVM_TDX_FINALIZE_VM)");
+  else yield k.kvmLock.lock("tdx_vm_ioctl: mutex_lock(&kvm->lock)");
+  yield* finalizeLocked(c, who);
+  if (guard) yield* stateGuardUnlock(c, "tdx_vm_ioctl(KVM_TDX_FINALIZE_VM)");
+  else yield k.kvmLock.unlock("tdx_vm_ioctl: mutex_unlock(&kvm->lock)");
+  c.t.progress();
+}
+
+function* finalizeLocked(c: Ctx, who: string): Gen<void> {
+  const k = c.kvm;
   if (c.proto.is("page-add", "premap")) {
     const n = yield k.nrPremapped.read(`${who}: atomic64_read(&kvm_tdx->nr_premapped)`);
     if (n !== 0) return; // -EINVAL
@@ -162,7 +220,6 @@ export function* finalizeVm(c: Ctx): Gen<void> {
   if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `${who}: TDH.MR.FINALIZE ${statusName(s)}`)) return;
   yield k.tdState.store(TD_STATE.RUNNABLE, `${who}: kvm_tdx->state = TD_STATE_RUNNABLE; smp_wmb()`);
   yield k.preFaultAllowed.store(1, `${who}: kvm->arch.pre_fault_allowed = true`);
-  c.t.progress();
 }
 
 /**
@@ -185,16 +242,27 @@ export function* preFaultMemory(c: Ctx, gfn: number): Gen<void> {
 }
 
 /**
- * KVM_TDX_INIT_VCPU (tdx_td_vcpu_init()): TDH.VP.INIT, with mmu_lock held for write since Rick
- * Edgecombe's fix of 02ab57707bdb (VP.INIT may take the TDR exclusively).
+ * KVM_TDX_INIT_VCPU (tdx_td_vcpu_init()): TDH.VP.INIT, which takes the TDR exclusively (leaf
+ * version 1, module ≥ 1.5.05). Locks: 6.19+ tdx_vm_state_guard (state-guard=on) and, since Rick
+ * Edgecombe's "KVM: TDX: Take MMU lock around tdh_vp_init()" (Message-ID
+ * 20251028002824.1470939-1-rick.p.edgecombe@intel.com, Fixes 02ab57707bdb), mmu_lock for write
+ * (vp-init-lock=write); 6.16 only the vCPU's own vcpu->mutex. Any error, BUSY included, bugs the
+ * VM: KVM_BUG_ON in 6.16 (torvalds/linux@3829d81b6958), TDX_BUG_ON in 6.19+
+ * (kvm-x86/linux@09c6f74ecb86).
  */
 export function* vpInit(c: Ctx, vcpu: number): Gen<void> {
   const k = c.kvm;
+  const guard = c.proto.is("state-guard", "on");
+  const who = "tdx_vcpu_unlocked_ioctl(KVM_TDX_INIT_VCPU)";
+  if (guard) yield* stateGuardLock(c, who);
+  else yield k.vcpuMutex[vcpu]!.lock(`kvm_vcpu_ioctl(KVM_TDX_INIT_VCPU): mutex_lock(&vcpu${vcpu}->mutex)`);
   const locked = c.proto.is("vp-init-lock", "write");
   if (locked) yield* k.mmuLock.writeLock(c.t.id, "tdx_td_vcpu_init: write_lock(&kvm->mmu_lock)");
   const s = yield* seamcall(c, "TDH.VP.INIT", () => c.tdx.tdhVpInit(vcpu));
+  yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_td_vcpu_init: TDH.VP.INIT ${statusName(s)}${c.proto.is("state-guard", "on") ? " (TDX_BUG_ON)" : ""}`);
   if (locked) yield* k.mmuLock.writeUnlock(c.t.id, "tdx_td_vcpu_init: write_unlock(&kvm->mmu_lock)");
-  if (!tdxOperandBusy(s)) yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_td_vcpu_init: TDH.VP.INIT ${statusName(s)}`);
+  if (guard) yield* stateGuardUnlock(c, who);
+  else yield k.vcpuMutex[vcpu]!.unlock(`kvm_vcpu_ioctl: mutex_unlock(&vcpu${vcpu}->mutex)`);
   c.t.progress();
 }
 

@@ -76,6 +76,16 @@ export class Kvm {
   readonly pageAddSrc: Atomic;
   readonly seamcallLock: SpinLock;
   readonly slotsLock: Mutex;
+  /** kvm->lock (first lock of tdx_vm_state_guard). */
+  readonly kvmLock: Mutex;
+  /** vcpu->mutex per vCPU (held by KVM_RUN and every vCPU ioctl). */
+  readonly vcpuMutex: Mutex[];
+  /** guest_memfd's filemap_invalidate_lock (one file). */
+  readonly gmemLock: Mutex;
+  /** slot->gmem.file is still set (cleared by kvm_gmem_release()). */
+  readonly gmemFile: Atomic;
+  /** Threads that run on a vCPU take its vcpu->mutex (set when a scenario has a tdx_vm_state_guard user). */
+  vcpuMutexes = false;
   readonly vcpuMode: Atomic[];
   /** Per vCPU: inside an SRCU read-side section of kvm->srcu (vcpu_run / fault handling). */
   readonly srcuReaders: Atomic[];
@@ -111,6 +121,10 @@ export class Kvm {
     this.pageAddSrc = new Atomic(world, "page_add_src", 0);
     this.seamcallLock = new SpinLock(world, "seamcall_lock");
     this.slotsLock = new SpinLock(world, "slots_lock");
+    this.kvmLock = new SpinLock(world, "kvm->lock");
+    this.vcpuMutex = Array.from({ length: nVcpus }, (_, v) => new SpinLock(world, `vcpu${v}->mutex`));
+    this.gmemLock = new SpinLock(world, "filemap_invalidate_lock");
+    this.gmemFile = new Atomic(world, "slot->gmem.file", 1, (v) => (v ? "file" : "NULL"));
     this.srcuReaders = Array.from({ length: init.trackSrcu ? nVcpus : 0 }, (_, v) => new Atomic(world, `vcpu${v}.srcu_read_lock`, 0, fmtBool));
     this.vcpuMode = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.mode`, VCPU_MODE.OUTSIDE, fmtMode));
   }

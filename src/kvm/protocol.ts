@@ -181,6 +181,30 @@ export const SWITCHES: readonly Switch[] = [
       { value: "rcu", kind: "upstream", source: "≤6.19 handle_removed_pt(): free_external_spt() → int, WARN + leak on failure, else freed with the mirror page by call_rcu(tdp_mmu_free_sp_rcu_callback)" },
     ],
   },
+  {
+    id: "state-guard",
+    title: "tdx_vm_state_guard around the TDX VM and vCPU ioctls",
+    values: [
+      { value: "on", kind: "upstream", source: "6.19 [PP619] tdx_vm_state_guard (kvm->lock, every vcpu->mutex, slots_lock) around INIT_VM, FINALIZE_VM (tdx_vm_ioctl) and INIT_VCPU, INIT_MEM_REGION (tdx_vcpu_unlocked_ioctl); kvm-x86/linux@09c6f74ecb86 arch/x86/kvm/vmx/tdx.c DEFINE_CLASS(tdx_vm_state_guard)" },
+      { value: "off", kind: "upstream", source: "6.16–6.18: INIT_VCPU and INIT_MEM_REGION are ordinary vCPU ioctls (only that vCPU's vcpu->mutex; INIT_MEM_REGION adds slots_lock), FINALIZE_VM under kvm->lock (a50f673f25e0 era)" },
+    ],
+  },
+  {
+    id: "gmem-lock",
+    title: "guest_memfd filemap_invalidate_lock between populate and punch hole",
+    values: [
+      { value: "on", kind: "upstream", source: "virt/kvm/guest_memfd.c: kvm_gmem_populate() and kvm_gmem_punch_hole() / kvm_gmem_release() take filemap_invalidate_lock() exclusively (every version since populate exists)" },
+      { value: "off", kind: "hypothetical", source: "populate and punch hole of the same file not excluded (the model before this lock was modelled)" },
+    ],
+  },
+  {
+    id: "mr-extend-error",
+    title: "what an error from TDH.MR.EXTEND does",
+    values: [
+      { value: "bug", kind: "upstream", source: "6.19+ tdx_gmem_post_populate(): TDX_BUG_ON_2(err, TDH_MR_EXTEND, …) → -EIO, VM bugged (kvm-x86/linux@09c6f74ecb86)" },
+      { value: "eio", kind: "upstream", source: "≤6.18 tdx_gmem_post_populate(): any error, BUSY included, → -EIO to userspace, no KVM_BUG_ON (torvalds/linux@3829d81b6958 arch/x86/kvm/vmx/tdx.c)" },
+    ],
+  },
 ] as const;
 
 export type SwitchValues = Readonly<Record<string, string>>;
@@ -215,6 +239,9 @@ const V11: Record<string, string> = {
   lockdep: "on",
   "old-spte-refresh": "off",
   "spt-free": "rcu",
+  "state-guard": "off",
+  "gmem-lock": "on",
+  "mr-extend-error": "eio",
 };
 
 const U616: Record<string, string> = {
@@ -237,30 +264,33 @@ const U616: Record<string, string> = {
   lockdep: "on",
   "old-spte-refresh": "off",
   "spt-free": "rcu",
+  "state-guard": "off",
+  "gmem-lock": "on",
+  "mr-extend-error": "eio",
 };
 
-const U619: Record<string, string> = { ...U616, "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off" };
+const U619: Record<string, string> = { ...U616, "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off", "state-guard": "on", "mr-extend-error": "bug" };
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   seed: {
     name: "seed",
     description: "the design as the seed's diagram draws it: mirror-first installs, private zaps under the read lock, everything else as v11",
     values: { ...V11, install: "mirror-first", "zap-lock": "read" },
-    assumed: ["page-add"],
+    assumed: ["page-add", "mr-extend-error"],
     frozenName: "REMOVED_SPTE",
   },
   "seed-seamcall-lock": {
     name: "seed-seamcall-lock",
     description: "seed plus the pre-v10 per-VM seamcall_lock around AUG/ADD, PAGE.REMOVE and RECLAIM",
     values: { ...V11, install: "mirror-first", "zap-lock": "read", "seamcall-lock": "on" },
-    assumed: ["page-add"],
+    assumed: ["page-add", "mr-extend-error"],
     frozenName: "REMOVED_SPTE",
   },
   v11: {
     name: "v11",
     description: "the v10/v11 TDX patches as posted (kvm-v11-design.md)",
     values: V11,
-    assumed: ["page-add"],
+    assumed: ["page-add", "mr-extend-error"],
     frozenName: "REMOVED_SPTE",
   },
   "upstream-6.16": {

@@ -126,6 +126,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       trackSrcu: scenario.threads.some((t) => t.kind === "memslot-delete"),
       pins: pinning ? leaves.map((l) => ({ pfn: l.pfn, count: 1 })) : [],
     });
+    kvm.vcpuMutexes = proto.is("state-guard", "on") && scenario.threads.some((t) => t.kind === "init-mem-region" || t.kind === "vp-init" || t.kind === "finalize");
     // The S-EPT mirrors the initial mirror: every linked table's parent entry NL_MAPPED, every leaf.
     const initial: InitialMapping[] = [];
     for (const e of kvm.mirror.allEntries()) {

@@ -191,15 +191,47 @@ export const memslotDeleteVsFault: Scenario = {
 /** Build time: KVM_TDX_INIT_MEM_REGION vs KVM_TDX_INIT_VCPU (§2.12). */
 export const initMemRegionVsVpInit: Scenario = {
   name: "init-mem-region-vs-vp-init",
-  description: "TD under construction: INIT_MEM_REGION of GFN 0 while TDH.VP.INIT of vCPU0 runs",
+  description: "TD under construction: INIT_MEM_REGION of GFN 0 (issued on vCPU0) while KVM_TDX_INIT_VCPU of vCPU1 runs TDH.VP.INIT",
   initial: { td: "building", tables: [{ level: 1, gfn: 0 }], vcpusInitialized: false },
   threads: [
     { kind: "init-mem-region", name: "init-mem-region", gfn: 0 },
-    { kind: "vp-init", name: "vp-init", vcpu: 0 },
+    { kind: "vp-init", name: "vp-init", vcpu: 1 },
   ],
   strategy: "cache",
   witnesses: ["tdh_mem_page_add", "tdh_vp_init"],
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
+  expected: {
+    seed: { violated: "no-kvm-bug-on" },
+    "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
+    v11: { violated: "no-kvm-bug-on" },
+    "upstream-6.16": { violated: "no-kvm-bug-on" },
+    "upstream-6.19": "verified",
+    "upstream-7.2": "verified",
+  },
+};
+
+/**
+ * TDH.VP.INIT (TDR exclusive) vs a punch hole's removal (TDR shared) during the build: the 6.16 bug
+ * fixed by "KVM: TDX: Take MMU lock around tdh_vp_init()" (Message-ID
+ * 20251028002824.1470939-1-rick.p.edgecombe@intel.com).
+ */
+export const punchHoleVsVpInit: Scenario = {
+  name: "punch-hole-vs-vp-init",
+  description: "TD under construction, GFN 0 PAGE.ADDed: userspace punches a hole over GFN 0 while KVM_TDX_INIT_VCPU of vCPU0 runs TDH.VP.INIT",
+  initial: { td: "building", tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }], vcpusInitialized: false },
+  threads: [
+    { kind: "vp-init", name: "vp-init", vcpu: 0 },
+    { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
+  ],
+  witnesses: ["tdh_vp_init", "tdh_mem_range_block", "tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: {
+    seed: { violated: "no-kvm-bug-on" },
+    "seed-seamcall-lock": { violated: "no-kvm-bug-on" },
+    v11: { violated: "no-kvm-bug-on" },
+    "upstream-6.16": { violated: "no-kvm-bug-on" },
+    "upstream-6.19": "verified",
+    "upstream-7.2": "verified",
+  },
 };
 
 /** KVM_TDX_FINALIZE_VM vs KVM_PRE_FAULT_MEMORY (I-9: state RUNNABLE before pre_fault_allowed). */
@@ -287,6 +319,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   "fault-vs-zero-step-1.5.16": faultVsZeroStep1516,
   "memslot-delete-vs-fault": memslotDeleteVsFault,
   "init-mem-region-vs-vp-init": initMemRegionVsVpInit,
+  "punch-hole-vs-vp-init": punchHoleVsVpInit,
   "finalize-vs-pre-fault": finalizeVsPreFault,
   teardown: teardownScenario,
 };

@@ -156,7 +156,7 @@ export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js")
  */
 export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number): Gen<void> {
   for (;;) {
-    c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn);
+    c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn, iter.oldSpte);
     if (!isShadowPresent(iter.oldSpte) || !isLeaf(iter.oldSpte)) return;
     const r = yield* tdpMmuSetSpteAtomic(c, iter, SPTE_NP);
     if (r === 0) return;

@@ -5,6 +5,16 @@ import type { ThreadDecl } from "./scenario.js";
 import { tdxHandleEptViolation, vcpuRun } from "./vcpu.js";
 
 export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
+  // KVM_RUN, KVM_PRE_FAULT_MEMORY and every vCPU ioctl hold vcpu->mutex (kvm_vcpu_ioctl()); modelled
+  // only when a tdx_vm_state_guard user could wait for it (Kvm.vcpuMutexes).
+  const mv = "vcpu" in d ? d.vcpu : -1;
+  const m = c.kvm.vcpuMutexes && (d.kind === "fault" || d.kind === "vcpu" || d.kind === "pre-fault") ? c.kvm.vcpuMutex[mv] : undefined;
+  if (m) yield m.lock(`kvm_vcpu_ioctl: mutex_lock(&vcpu${mv}->mutex)`);
+  yield* flowBody(c, d);
+  if (m) yield m.unlock(`kvm_vcpu_ioctl: mutex_unlock(&vcpu${mv}->mutex)`);
+}
+
+function* flowBody(c: Ctx, d: ThreadDecl): Gen<void> {
   const k = c.kvm;
   switch (d.kind) {
     case "fault": {

@@ -16,7 +16,7 @@
 //     memPageRemove(gpa, level)                       TDH.MEM.PAGE.REMOVE
 //     memSeptRemove(gpa, level)                       TDH.MEM.SEPT.REMOVE
 //     mrExtend(gpa) / mrFinalize()                    TDH.MR.EXTEND / TDH.MR.FINALIZE
-//     vpInit(vcpu, lp?)                               TDH.VP.INIT
+//     vpInit(vcpu, lp?, leafVersion?)                 TDH.VP.INIT (version 1: TDR EX)
 //     vpEnter(vcpu, lp?)                              TDH.VP.ENTER: TDX_SUCCESS = the vCPU is now in the guest;
 //                                                     otherwise an error (BUSY|SEPT_TREE, BUSY|TD_EPOCH, ...) or an
 //                                                     emulated TD_EXIT(EPT_VIOLATION)|gpa (zero-step), vCPU not in guest
@@ -154,8 +154,8 @@ export class TdxModule {
   mrFinalize(): Gen<Status> {
     return tdhMrFinalize(this.td);
   }
-  vpInit(vcpu: number, lp = vcpu): Gen<Status> {
-    return tdhVpInit(this.td, vcpu, lp);
+  vpInit(vcpu: number, lp = vcpu, leafVersion: 0 | 1 = 1): Gen<Status> {
+    return tdhVpInit(this.td, vcpu, lp, leafVersion);
   }
   vpEnter(vcpu: number, lp = vcpu): Gen<Status> {
     return tdhVpEnter(this.td, vcpu, lp);

@@ -9,7 +9,7 @@ import { Geometry, S, SEPT_STATE_NAMES, SEPTE_INIT_VALUE, formatEntry, isLeafSta
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { formatEpoch, packEpoch } from "./tlb.js";
 
-export type TdxVersion = "1.5.16" | "1.5.20" | "1.5.25";
+export type TdxVersion = "1.0" | "1.5.16" | "1.5.20" | "1.5.25";
 export const LIFECYCLE = { HKID_ASSIGNED: 0, KEYS_CONFIGURED: 1, BLOCKED: 2, TEARDOWN: 3 } as const;
 export type LifecycleName = keyof typeof LIFECYCLE;
 export const LIFECYCLE_NAMES = ["TD_HKID_ASSIGNED", "TD_KEYS_CONFIGURED", "TD_BLOCKED", "TD_TEARDOWN"] as const;
