@@ -17,16 +17,19 @@ const CASES: { sw: string; value: string; scenario: string; inject?: string[]; v
   { sw: "local-retry", value: "on", scenario: "memslot-delete-vs-fault", violated: "livelock" },
   { sw: "stale-check", value: "off", scenario: "fault-vs-punch-hole", violated: "no-free-while-mapped" },
   { sw: "install-busy", value: "retry-eagain", scenario: "fault-vs-accept", violated: "no-kvm-bug-on" },
+  { sw: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
+  { sw: "state-guard", value: "off", scenario: "init-mem-region-vs-vp-init", violated: "no-kvm-bug-on" },
 ];
 
 export const NO_SCENARIO: Record<string, string> = {
   "seamcall-lock": "a lock only removes interleavings; the email's point is that it does not help (seed-seamcall-lock still violates)",
   "tlb-track": "kick-then-track (v11) is correct when vCPUs honour KVM_REQ_TLB_FLUSH; only the hypothetical no-kick breaks",
-  "vp-init-lock": "the module model's TDH.VP.INIT takes the TDR shared, so it cannot make the no-fail S-EPT SEAMCALLs return BUSY",
   "teardown-order": "with no vCPU running during teardown both orders are safe in the model",
   "vp-enter-busy": "both values re-enter the guest in the model (the request servicing difference is not modelled)",
   "memslot-zap": "needs a later guest_memfd free of a page of the deleted slot; the binding removal is not modelled",
-  "page-add": "the ≤6.18 premap window needs a zap of the pre-mapped entry before PAGE.ADD, excluded by slots_lock in the modelled flows",
+  "page-add": "the ≤6.18 premap window needs a zap of the pre-mapped entry before PAGE.ADD; guest_memfd's filemap_invalidate_lock excludes the punch hole of the same file (gmem-lock)",
+  "gmem-lock": "no built-in scenario populates and punches one file at once; test/kvm/fidelity.test.ts shows the false race without the lock",
+  "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
   hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (kvm-7.2 §1.1); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
   "old-spte-refresh": "upstream-6.19 already has the stale value (off); refreshing cannot break anything",
