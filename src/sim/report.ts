@@ -41,7 +41,7 @@ export function protocolOf(r: SimResult): string {
 
 /** The text table: one row per workload point and protocol. */
 export function formatTable(sr: SweepResult): string {
-  const head = ["workload", "vCPUs", "pages", "protocol", "time", "pages/s", "faults/s", "op", "p50", "p99", "max", "BUSY", "retries", "0-step", "BUG_ON", "mmu R hold", "mmu W hold", "mmu W wait", "module"];
+  const head = ["workload", "vCPUs", "pages", "protocol", "end", "time", "pages/s", "faults/s", "op", "p50", "p99", "max", "BUSY", "retries", "0-step", "BUG_ON", "mmu R hold", "mmu W hold", "mmu W wait", "module"];
   const rows: string[][] = [];
   for (const r of sr.results) {
     const op = PRIMARY_OP[r.workload.kind];
@@ -51,6 +51,7 @@ export function formatTable(sr: SweepResult): string {
       String(r.workload.vcpus),
       pagesLabel(r.workload.pages) + (r.extrapolated ? "*" : ""),
       protocolOf(r),
+      r.end,
       fmtNs(r.timeNs),
       fmtRate(r.pagesPerSec),
       fmtRate(r.faultsPerSec),
@@ -69,10 +70,12 @@ export function formatTable(sr: SweepResult): string {
     ]);
   }
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (c: string[]): string => c.map((x, i) => (i < 4 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join("  ").trimEnd();
+  const line = (c: string[]): string => c.map((x, i) => (i < 5 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join("  ").trimEnd();
   const out = [line(head), ...rows.map(line)];
   const notes: string[] = [];
   if (sr.results.some((r) => r.extrapolated)) notes.push("* extrapolated: simulated at 13 and 25 pages, additive figures fitted linearly to the size shown (latencies are the 25-page sample's)");
+  if (sr.results.some((r) => r.end === "limit"))
+    notes.push("limit: the run used its step budget without finishing (no progress: a livelock or a storm the budget cut); its figures cover the simulated time until then");
   const busyKeys = [...new Set(sr.results.flatMap((r) => Object.keys(r.busy)))].sort();
   if (busyKeys.length > 0) notes.push(`BUSY by leaf and operand (total over the table): ${busyKeys.map((k) => `${k} ${fmtCount(sr.results.reduce((a, r) => a + (r.busy[k] ?? 0), 0))}`).join(", ")}`);
   return out.join("\n") + "\n" + (notes.length ? "\n" + notes.join("\n") + "\n" : "");

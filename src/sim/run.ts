@@ -215,7 +215,14 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     choose(_t, k, op, u) {
       const l = op.label;
       let p = 0;
-      if (l.startsWith("inject TDX_OPERAND_BUSY")) p = m.prob["inject-busy"];
+      if (l.startsWith("inject TDX_OPERAND_BUSY")) {
+        p = m.prob["inject-busy"];
+        if (u < p) {
+          // An environment-injected BUSY (another agent): counted under the leaf it was injected into.
+          const key = `${l.slice("inject TDX_OPERAND_BUSY into ".length).toLowerCase().replace(/\./g, "_")} (injected)`;
+          busy.set(key, (busy.get(key) ?? 0) + 1);
+        }
+      }
       else if (l.startsWith("tdp_mmu_iter_cond_resched")) p = m.prob["zap-yield"];
       else if (l.includes("kvm_vcpu_has_events")) p = m.prob.events;
       else if (l.includes("is_interrupt_pending_guest_side")) p = m.prob["accept-interrupt"];
@@ -280,7 +287,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     jitter: m.jitter,
     slice: m.slice,
     handoff: m.handoff,
-    maxSteps: o.maxSteps ?? 50_000_000,
+    maxSteps: o.maxSteps ?? 2_000_000,
     invariantStride: o.invariantStride ?? 1,
   });
   const scale = 1;

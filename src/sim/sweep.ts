@@ -27,7 +27,14 @@ export interface Sweep {
   vcpus?: number;
   pages?: number;
   writers?: number;
+  /** Environment probabilities this sweep sets on top of the cost model's. */
+  prob?: Partial<CostModel["prob"]>;
+  /** Step budget per run (counted; a run that uses it up ends with `limit`). */
+  maxSteps?: number;
 }
+
+/** Default step budget per simulated run. */
+export const DEFAULT_MAX_STEPS = 2_000_000;
 
 export interface SweepResult {
   sweep: Sweep;
@@ -72,15 +79,18 @@ export function builtinSweeps(): Record<string, Sweep> {
     },
     "zero-step": {
       name: "zero-step",
-      description: "steady-state faults with the zero-step mitigation armed at the first EPT violation (threshold 0) and no local retry, TDX module 1.5.16 (stepping filter takes the S-EPT tree lock exclusive) vs 1.5.25 (shared)",
+      description:
+        "zero-step storm: steady-state faults (access, #VE, accept) with AUG/SEPT.ADD/BLOCK/REMOVE returning BUSY 30% of the time, no local retry (each BUSY re-enters the guest at the same RIP), stepping threshold 1; TDX module 1.5.16 (filter takes the S-EPT tree lock exclusive, a PENDING page counts as a fault) vs 1.5.25; 300 000 steps per run",
       protocols: [
-        { label: "1.5.16", preset: "upstream-6.19", module: "1.5.16", zeroStepThreshold: 0, overrides: { "local-retry": "off" } },
-        { label: "1.5.25", preset: "upstream-6.19", module: "1.5.25", zeroStepThreshold: 0, overrides: { "local-retry": "off" } },
+        { label: "1.5.16", preset: "upstream-6.19", module: "1.5.16", zeroStepThreshold: 1, overrides: { "local-retry": "off" } },
+        { label: "1.5.25", preset: "upstream-6.19", module: "1.5.25", zeroStepThreshold: 1, overrides: { "local-retry": "off" } },
       ],
       workloads: ["faults"],
       x: "vcpus",
       xs: [1, 2, 4, 8, 14],
       pages: 25,
+      prob: { "inject-busy": 0.3 },
+      maxSteps: 300_000,
     },
     teardown: {
       name: "teardown",
@@ -114,13 +124,15 @@ export function runSweep(s: Sweep, costs: CostModel, seed: number, progress?: (d
   const points = pointsOf(s);
   const total = points.length * s.protocols.length;
   const results: SimResult[] = [];
+  const c: CostModel = s.prob ? { ...costs, prob: { ...costs.prob, ...s.prob } } : costs;
   for (const w of points)
     for (const p of s.protocols) {
       const r = simulatePoint(w, {
         preset: p.preset,
         overrides: p.overrides ?? {},
-        costs,
+        costs: c,
         seed,
+        maxSteps: s.maxSteps ?? DEFAULT_MAX_STEPS,
         ...(p.module ? { module: p.module } : {}),
         ...(p.zeroStepThreshold !== undefined ? { zeroStepThreshold: p.zeroStepThreshold } : {}),
       });

@@ -325,14 +325,15 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
 
   const finish = (t: number): void => {
     pending[t] = null;
-    if (state[t] === RUN || state[t] === SPIN) {
+    const wasOnCpu = state[t] === RUN || state[t] === SPIN;
+    state[t] = DONE;
+    // Inside a step, the step loop frees the CPU once the step's own time is known.
+    if (Number.isNaN(stepEnd)) return;
+    if (wasOnCpu) {
       cpuTime[t]! += now - onCpuSince[t]!;
       freeCpus++;
     }
-    state[t] = DONE;
     finishTime[t] = now;
-    // Inside a step, the step's own time is added by the caller once it is known.
-    if (Number.isNaN(stepEnd)) return;
     obs.done?.(t, now);
   };
 
@@ -540,10 +541,10 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     cpuTime[t]! += at - onCpuSince[t]!;
     freeCpus++;
   };
-  const fillCpus = (): void => {
+  const fillCpus = (at = now): void => {
     while (freeCpus > 0 && runQueue.length > 0) {
       const t = runQueue.shift()!;
-      dispatch(t, Math.max(now, due[t]!));
+      dispatch(t, Math.max(at, due[t]!));
     }
   };
 
@@ -605,8 +606,9 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     let dur = costs.stepCost(t, op, r, pending[t] ?? null);
     if (jitter > 0 && dur > 0) dur *= 1 + jitter * (2 * rand() - 1);
     if (state[t] === DONE) {
-      // finish() ran before the cost was known: account the last step now.
-      cpuTime[t]! += dur;
+      // The thread finished in its local code: it leaves its CPU when its last step's time is up.
+      cpuTime[t]! += now + dur - onCpuSince[t]!;
+      freeCpus++;
       finishTime[t] = now + dur;
       obs.done?.(t, now + dur);
     }
@@ -625,7 +627,7 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
         const u = runQueue.shift()!;
         dispatch(u, Math.max(at, due[u]!));
       } else push(t);
-    } else fillCpus();
+    } else fillCpus(now + dur);
     // Wake the blocked threads whose op the write enabled.
     if (wrote && blocked.length > 0) {
       for (let i = 0; i < blocked.length; ) {
