@@ -2,11 +2,11 @@
 // each of its other values — and print which properties each change breaks.
 import { DEFAULT_PRESET, PRESETS, SWITCHES } from "../kvm/index.js";
 import type { CellResult, CellSpec, RunOpts } from "./cell.js";
-import { MAIN_JOB_TIME_LIMIT } from "./check.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
 import { createProgress, rate } from "./progress.js";
 import { jsonHeader, VERSION } from "./provenance.js";
+import { quote } from "./safe-input.js";
 import { parseModuleVersion, parsePresets, parseStrategy, resolveTarget } from "./targets.js";
 import type { CheckIo } from "./check.js";
 import type { Scenario } from "../kvm/index.js";
@@ -19,6 +19,8 @@ export interface AblateOptions {
   maxExecutions?: number;
   maxStates?: number;
   maxMemory?: number;
+  maxSteps?: number;
+  maxGraphEdges?: number;
   timeLimit?: number;
   json?: boolean;
   timings?: boolean;
@@ -36,7 +38,7 @@ interface Row {
 
 export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Promise<number> {
   const t = resolveTarget(name);
-  if (t.kind !== "scenario") throw new UsageError(`ablate: '${name}' is a demo, not a KVM scenario`);
+  if (t.kind !== "scenario") throw new UsageError(`ablate: ${quote(name)} is a demo, not a KVM scenario`);
   const presets = parsePresets(o.protocol);
   if (presets && presets.length > 1) throw new UsageError(`ablate: --protocol takes one preset`);
   const preset = presets?.[0] ?? t.file?.presets?.[0] ?? DEFAULT_PRESET;
@@ -46,11 +48,13 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
     strategy: parseStrategy(o.strategy) ?? t.file?.strategy ?? sc.strategy ?? "cache",
     allViolations: true,
     minimize: false,
-    timeLimitMs: (o.timeLimit ?? MAIN_JOB_TIME_LIMIT) * 1000,
+    ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
     ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
     ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
     ...(o.maxMemory !== undefined ? { maxMemoryMb: o.maxMemory } : {}),
+    ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+    ...(o.maxGraphEdges !== undefined ? { maxGraphEdges: o.maxGraphEdges } : {}),
   };
   const base = { ...(PRESETS[preset]!.values as Record<string, string>), ...(sc.overrides ?? {}) };
   const mk = (ov: Record<string, string>): CellSpec => ({ kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset, overrides: ov, opts });

@@ -1,7 +1,13 @@
 // One cell of a check: a scenario under a preset (or an engine demo), explored with the given
 // options. Specs and results are plain data so that worker threads can run cells.
-import { buildProgram, checkScenario, type Scenario } from "../kvm/index.js";
-import { explore, minimize, type Counterexample, type ExploreResult, type Program, type Stats, type StrategyName } from "../engine/index.js";
+//
+// Every run is bounded by counted budgets (budgets.ts), minimization included; a wall-clock limit
+// applies only when the user gave one. An exception thrown by model code inside a thread (an
+// internal assertion of the TDX module model, say) is not a crash: the thread code is wrapped so
+// that it becomes a violation of "model-error" at the step that threw, with a replayable schedule.
+import { buildProgram, type Scenario } from "../kvm/index.js";
+import { explore, minimizeWithin, type Counterexample, type ExploreResult, type Program, type Stats, type StrategyName, type ThreadApi, type ThreadSpec } from "../engine/index.js";
+import { BUDGET_INFO, DEFAULT_BUDGETS, statesForMemory } from "./budgets.js";
 import { DEMOS } from "./demo.js";
 import { fingerprint, scenarioDefinition } from "./provenance.js";
 import { tidyCounterexample } from "./tidy.js";
@@ -12,8 +18,12 @@ export interface RunOpts {
   seed?: number;
   maxExecutions?: number;
   maxStates?: number;
-  timeLimitMs?: number;
+  maxSteps?: number;
+  maxGraphEdges?: number;
+  /** Counted: stored states x BYTES_PER_STATE (budgets.ts), not the heap. */
   maxMemoryMb?: number;
+  /** Only from the command line (--time-limit): a stop by time gives no verdict. */
+  timeLimitMs?: number;
   properties?: string[];
   allViolations?: boolean;
   /** Minimize counterexamples (default true). */
@@ -23,6 +33,9 @@ export interface RunOpts {
 export type CellSpec =
   | { kind: "scenario"; scenario: Scenario; builtin: boolean; source: string; preset: string; overrides: Record<string, string>; opts: RunOpts }
   | { kind: "demo"; demo: string; opts: RunOpts };
+
+/** A counterexample as a cell reports it: `notMinimal` says why minimization was cut short. */
+export type CellCounterexample = Counterexample & { notMinimal?: string };
 
 export interface CellResult {
   /** verified | violated:P | vacuous | incomplete | no-violation-found | error */
@@ -35,9 +48,9 @@ export interface CellResult {
   stats: Stats;
   missingWitnesses: string[];
   /** Minimized counterexamples (the first one is the verdict's). */
-  counterexamples: Counterexample[];
+  counterexamples: CellCounterexample[];
   fingerprint: string;
-  /** A model error (an exception while building or exploring). */
+  /** An error outside the model's threads (building the program): no schedule to replay. */
   error?: string;
 }
 
@@ -46,10 +59,46 @@ export interface CellHooks {
   shouldStop?: () => boolean;
 }
 
-/** The program a cell explores (also what a replay rebuilds). */
+/** The property a model exception is reported as. */
+export const MODEL_ERROR = "model-error";
+
+const isAssertion = (e: unknown): boolean => e instanceof Error && typeof (e as { property?: unknown }).property === "string";
+
+/** Thread code whose exceptions (other than the model's own assertions) become a "model-error" violation. */
+function guarded(g: Generator<import("../engine/index.js").Op, void, number>, t: ThreadApi): Generator<import("../engine/index.js").Op, void, number> {
+  return (function* () {
+    let v = 0;
+    let first = true;
+    for (;;) {
+      let r: IteratorResult<import("../engine/index.js").Op, void>;
+      try {
+        r = first ? g.next() : g.next(v);
+      } catch (e) {
+        if (isAssertion(e)) throw e;
+        const msg = e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e);
+        t.assert(false, `exception in thread ${t.name}: ${msg}`, MODEL_ERROR);
+        throw e;
+      }
+      first = false;
+      if (r.done) return;
+      v = yield r.value;
+    }
+  })();
+}
+
+function guardThread(s: ThreadSpec): ThreadSpec {
+  const out: ThreadSpec = { name: s.name, body: (t) => guarded(s.body(t), t) };
+  if (s.resume) {
+    const res = s.resume;
+    out.resume = (t, label, locals) => guarded(res(t, label, locals), t);
+  }
+  return out;
+}
+
+/** The program a cell explores (also what a replay rebuilds), with model exceptions guarded. */
 export function cellProgram(spec: CellSpec): Program {
-  if (spec.kind === "demo") return DEMOS.find((d) => d.name === spec.demo)!.make();
-  return buildProgram(spec.scenario, spec.preset, spec.overrides);
+  const p = spec.kind === "demo" ? DEMOS.find((d) => d.name === spec.demo)!.make() : buildProgram(spec.scenario, spec.preset, spec.overrides);
+  return { ...p, threads: p.threads.map(guardThread) };
 }
 
 export function cellFingerprint(spec: CellSpec, program: Program): string {
@@ -57,23 +106,37 @@ export function cellFingerprint(spec: CellSpec, program: Program): string {
   return fingerprint(program, scenarioDefinition(spec.scenario, spec.preset, spec.overrides));
 }
 
-function engineOpts(o: RunOpts, h: CellHooks) {
+const SAMPLING: readonly string[] = ["random", "pct"];
+
+/** The engine options of a run: every counted budget set (defaults where the user gave none). */
+export function engineOpts(o: RunOpts, h: CellHooks = {}) {
+  const sampling = SAMPLING.includes(o.strategy);
+  const mem = statesForMemory(o.maxMemoryMb ?? DEFAULT_BUDGETS.maxMemoryMb);
+  const states = o.maxStates ?? DEFAULT_BUDGETS.maxStates;
   return {
     strategy: o.strategy,
     ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
-    ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
-    ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
+    // For random and pct the executions are the sample count (their own default when not given).
+    ...(o.maxExecutions !== undefined || !sampling ? { maxExecutions: o.maxExecutions ?? DEFAULT_BUDGETS.maxExecutions } : {}),
+    maxStates: Math.min(states, mem),
+    maxSteps: o.maxSteps ?? DEFAULT_BUDGETS.maxSteps,
+    maxGraphEdges: o.maxGraphEdges ?? DEFAULT_BUDGETS.maxGraphEdges,
     ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
-    ...(o.maxMemoryMb !== undefined ? { maxMemoryMb: o.maxMemoryMb } : {}),
-    ...(o.properties !== undefined ? { properties: o.properties } : {}),
+    ...(o.properties !== undefined ? { properties: [...o.properties, MODEL_ERROR] } : {}),
     ...(o.allViolations ? { allViolations: true } : {}),
     ...(h.onProgress ? { onProgress: (s: Stats) => h.onProgress!(s.executions) } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
   };
 }
 
-function base(r: ExploreResult, fp: string): Omit<CellResult, "verdict"> {
+/** The engine says "max-states" when the memory budget (a state count) was the smaller one. */
+function stopReasonOf(r: ExploreResult, o: RunOpts): string | undefined {
+  if (r.stopReason === "max-states" && statesForMemory(o.maxMemoryMb ?? DEFAULT_BUDGETS.maxMemoryMb) < (o.maxStates ?? DEFAULT_BUDGETS.maxStates)) return "max-memory";
+  return r.stopReason;
+}
+
+function base(r: ExploreResult, fp: string, o: RunOpts): Omit<CellResult, "verdict"> {
   const out: Omit<CellResult, "verdict"> = {
     exhaustive: r.exhaustive,
     notDecided: r.notDecided,
@@ -82,8 +145,37 @@ function base(r: ExploreResult, fp: string): Omit<CellResult, "verdict"> {
     counterexamples: [],
     fingerprint: fp,
   };
-  if (r.stopReason !== undefined) out.stopReason = r.stopReason;
+  const sr = stopReasonOf(r, o);
+  if (sr !== undefined) out.stopReason = sr;
   return out;
+}
+
+/** Minimize within the run's budgets; a cut-short minimization keeps the best so far, marked. */
+function minimized(program: Program, c: Counterexample, o: RunOpts, h: CellHooks, properties: readonly string[] | undefined): CellCounterexample {
+  if (o.minimize === false) return c;
+  const r = minimizeWithin(program, c, {
+    ...(properties ? { properties: [...properties, MODEL_ERROR] } : {}),
+    maxExecutions: o.maxExecutions ?? DEFAULT_BUDGETS.maxExecutions,
+    maxSteps: o.maxSteps ?? DEFAULT_BUDGETS.maxSteps,
+    ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
+    ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
+  });
+  if (r.minimal) return r.counterexample;
+  const why = r.stopReason && Object.prototype.hasOwnProperty.call(BUDGET_INFO, r.stopReason) ? `the ${r.stopReason} budget` : r.stopReason === "time-limit" ? "the time limit" : (r.stopReason ?? "a limit");
+  return { ...r.counterexample, notMinimal: `minimization stopped by ${why} after ${r.executions} executions` };
+}
+
+function errorResult(spec: CellSpec, fp: string, e: unknown): CellResult {
+  return {
+    verdict: "error",
+    exhaustive: false,
+    notDecided: [],
+    stats: { strategy: spec.opts.strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0, steps: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1 },
+    missingWitnesses: [],
+    counterexamples: [],
+    fingerprint: fp,
+    error: e instanceof Error ? e.message.split("\n")[0]! : String(e),
+  };
 }
 
 export function runCell(spec: CellSpec, h: CellHooks = {}): CellResult {
@@ -92,50 +184,63 @@ export function runCell(spec: CellSpec, h: CellHooks = {}): CellResult {
   try {
     program = cellProgram(spec);
     fp = cellFingerprint(spec, program);
-    if (spec.kind === "demo") return runDemo(spec, program, fp, h);
-    const overrides = Object.keys(spec.overrides).length ? { overrides: spec.overrides } : {};
-    const min = spec.opts.minimize !== false;
-    // --all-violations: every property the scenario checks (not only the one it expects to break).
-    const all = spec.opts.allViolations && spec.opts.properties === undefined ? { properties: spec.scenario.properties ?? [...program.properties] } : {};
-    const r = checkScenario(spec.scenario, spec.preset, { ...engineOpts(spec.opts, h), ...all, ...overrides, ...(min ? {} : { minimize: false }) });
-    const out: CellResult = { ...base(r.result, fp), verdict: r.verdict, missingWitnesses: r.missingWitnesses };
-    if (r.expected !== undefined) out.expected = r.expected;
-    if (r.ok !== undefined) out.ok = r.ok;
-    if (r.expected !== undefined && !r.ok && r.result.violations.some((v) => `violated:${v.property}` === r.expected)) {
-      out.verdict = r.expected;
+  } catch (e) {
+    return errorResult(spec, fp, e);
+  }
+  try {
+    return spec.kind === "demo" ? runDemo(spec, program, fp, h) : runScenario(spec, program, fp, h);
+  } catch (e) {
+    // Not from thread code (guarded above): the engine itself. Still a result, never a crash.
+    return errorResult(spec, fp, e);
+  }
+}
+
+function expectString(s: Scenario, preset: string): string | undefined {
+  const e = Object.prototype.hasOwnProperty.call(s.expected, preset) ? s.expected[preset] : undefined;
+  if (e === undefined) return undefined;
+  return e === "verified" ? "verified" : `violated:${e.violated}`;
+}
+
+function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Program, fp: string, h: CellHooks): CellResult {
+  const o = spec.opts;
+  const s = spec.scenario;
+  const overridden = Object.keys(spec.overrides).length > 0;
+  // What checkScenario (src/kvm/index.ts) does, with the cell's budgets and guarded program:
+  // a cell that expects a violation checks only that property, unless told otherwise.
+  const expected = overridden ? undefined : expectString(s, spec.preset);
+  const expectedProp = expected?.startsWith("violated:") ? expected.slice(9) : undefined;
+  const properties = o.properties ?? (o.allViolations ? (s.properties ?? [...program.properties]) : expectedProp ? [expectedProp] : s.properties);
+  const r = explore(program, engineOpts({ ...o, ...(properties ? { properties } : {}) }, h));
+  const missing = (s.witnesses ?? []).filter((w) => !r.coverage.some((l) => l.includes(w)));
+  let verdict: string = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict === "verified" && missing.length ? "vacuous" : r.verdict;
+  const out: CellResult = { ...base(r, fp, o), verdict, missingWitnesses: missing };
+  if (expected !== undefined) {
+    out.expected = expected;
+    out.ok = expected === verdict;
+    if (!out.ok && r.violations.some((v) => `violated:${v.property}` === expected)) {
+      verdict = out.verdict = expected;
       out.ok = true;
     }
-    if (r.counterexample) {
-      out.counterexamples.push(r.counterexample);
-      const props = spec.opts.properties ?? r.result.violations.map((v) => v.property);
-      for (const v of r.result.violations.slice(1)) out.counterexamples.push(min ? minimize(program, v, { properties: props }) : v);
-      // A SEAMCALL preempted half-way runs in one piece when the replay allows it.
-      out.counterexamples = out.counterexamples.map((c) => (c.cycleStart === undefined ? tidyCounterexample(program, c) : c));
-      // The verdict's counterexample first.
-      out.counterexamples.sort((a, b) => Number(`violated:${b.property}` === out.verdict) - Number(`violated:${a.property}` === out.verdict));
-    }
-    return out;
-  } catch (e) {
-    return {
-      verdict: "error",
-      exhaustive: false,
-      notDecided: [],
-      stats: { strategy: spec.opts.strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0, steps: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1 },
-      missingWitnesses: [],
-      counterexamples: [],
-      fingerprint: fp,
-      error: (e as Error).message.split("\n")[0]!,
-    };
   }
+  if (r.violations.length > 0) {
+    // The first with the properties explored; the others (--all-violations) among the violated ones.
+    const others = o.properties ?? r.violations.map((v) => v.property);
+    out.counterexamples = r.violations.map((v, i) => minimized(program, v, o, h, i === 0 ? properties : others));
+    // A SEAMCALL preempted half-way runs in one piece when the replay allows it.
+    out.counterexamples = out.counterexamples.map((c) => (c.cycleStart === undefined ? { ...tidyCounterexample(program, c), ...(c.notMinimal ? { notMinimal: c.notMinimal } : {}) } : c));
+    // The verdict's counterexample first.
+    out.counterexamples.sort((a, b) => Number(`violated:${b.property}` === out.verdict) - Number(`violated:${a.property}` === out.verdict));
+  }
+  return out;
 }
 
 function runDemo(spec: Extract<CellSpec, { kind: "demo" }>, program: Program, fp: string, h: CellHooks): CellResult {
   const t = DEMOS.find((d) => d.name === spec.demo)!;
   const r = explore(program, engineOpts(spec.opts, h));
-  const cex = r.violations.map((v) => (spec.opts.minimize === false ? v : minimize(program, v, spec.opts.properties ? { properties: spec.opts.properties } : {})));
+  const cex = r.violations.map((v) => minimized(program, v, spec.opts, h, spec.opts.properties));
   // The expected property's counterexample first.
   cex.sort((a, b) => Number(b.property === t.expected) - Number(a.property === t.expected));
   const verdict = cex.length ? `violated:${cex[0]!.property}` : r.verdict;
   const expected = t.expected === "verified" ? "verified" : `violated:${t.expected}`;
-  return { ...base(r, fp), verdict, expected, ok: verdict === expected, counterexamples: cex };
+  return { ...base(r, fp, spec.opts), verdict, expected, ok: verdict === expected, counterexamples: cex };
 }

@@ -1,10 +1,11 @@
 // `tdxmc check`: explore scenarios under presets, print the verdict matrix and the minimized
 // counterexamples as step tables; --json, --out, exit codes.
-import { mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatStepTable, type Counterexample, type StrategyName } from "../engine/index.js";
 import { DEFAULT_GEOMETRY, kvmSteps, SCENARIOS, type Scenario } from "../kvm/index.js";
-import { cellFingerprint, cellProgram, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
+import { describeStop } from "./budgets.js";
+import { cellFingerprint, cellProgram, type CellCounterexample, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
 import { DEMOS } from "./demo.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
@@ -12,6 +13,7 @@ import { createProgress, rate } from "./progress.js";
 import { shortProperty } from "./properties.js";
 import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { counterexampleFile, formatReplayRef } from "./replayspec.js";
+import { checkOutputDir, checkOutputFile, quote, safeText, showPath } from "./safe-input.js";
 import { formatKvmTable } from "./steptable.js";
 import type { TraceData } from "../trace/types.js";
 import { formatItf } from "./itf.js";
@@ -29,7 +31,10 @@ export interface CheckOptions {
   maxExecutions?: number;
   maxStates?: number;
   maxMemory?: number;
+  maxSteps?: number;
+  maxGraphEdges?: number;
   timeLimit?: number;
+  minimize?: boolean;
   properties?: string;
   allViolations?: boolean;
   json?: boolean;
@@ -48,9 +53,6 @@ export interface CheckOptions {
   format?: string;
 }
 
-/** The main job's default per-cell time limit (seconds) when none is given. */
-export const MAIN_JOB_TIME_LIMIT = 20;
-
 export interface Cell {
   target: Target;
   preset: string | null;
@@ -67,7 +69,7 @@ function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scen
 
 function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
   const b: Record<string, number | boolean | string[]> = {};
-  for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "timeLimitMs", "maxMemoryMb", "properties", "allViolations"] as const) {
+  for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "maxSteps", "maxGraphEdges", "maxMemoryMb", "timeLimitMs", "properties", "allViolations"] as const) {
     const v = o[k];
     if (v !== undefined) b[k] = v;
   }
@@ -82,13 +84,23 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
   const strategy = parseStrategy(o.strategy);
   const properties = parseProperties(o.properties);
   const mainJob = args.length === 0 && !o.demo;
+  if (o.demo && args.length > 0) throw new UsageError(`option --demo runs the engine's demos and takes no scenario (name them as demo:NAME instead)`);
+  if (o.json && (o.expand || o.raw)) throw new UsageError(`options ${o.expand ? "--expand" : "--raw"} and --json conflict: --expand and --raw shape the printed step table; --json carries every step`);
   const targets: Target[] = args.length > 0 ? args.map(resolveTarget) : o.demo ? DEMOS.map((d) => ({ kind: "demo", name: d.name })) : Object.keys(SCENARIOS).map((n) => resolveTarget(n));
   const seen = new Set<string>();
+  // Names label matrix rows and --out files: two different scenarios may not share one.
+  const named = new Map<string, string>();
   const cells: Cell[] = [];
   for (const t of targets) {
     const key = t.kind === "demo" ? `demo:${t.name}` : `${t.source}:${t.name}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    const label = t.kind === "demo" ? `demo:${t.name}` : t.name;
+    const from = t.kind === "demo" ? "demo" : t.builtin ? "the built-in scenario" : t.source;
+    const prior = named.get(label);
+    if (prior !== undefined)
+      throw new UsageError(`two scenarios are named ${quote(label)} (${prior} and ${from === "the built-in scenario" ? from : quote(from, 200)}); scenario names must be unique in one check`);
+    named.set(label, from === "the built-in scenario" ? from : quote(from, 200));
     if (t.kind === "demo") {
       const opts: RunOpts = {
         strategy: strategy ?? "cache",
@@ -118,8 +130,8 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
       ...(fb.maxExecutions !== undefined ? { maxExecutions: fb.maxExecutions } : {}),
       ...(fb.maxStates !== undefined ? { maxStates: fb.maxStates } : {}),
       ...(fb.maxMemoryMb !== undefined ? { maxMemoryMb: fb.maxMemoryMb } : {}),
-      ...(fb.timeLimit !== undefined ? { timeLimitMs: fb.timeLimit * 1000 } : {}),
-      ...(mainJob && o.timeLimit === undefined ? { timeLimitMs: MAIN_JOB_TIME_LIMIT * 1000 } : {}),
+      ...(fb.maxSteps !== undefined ? { maxSteps: fb.maxSteps } : {}),
+      ...(fb.maxGraphEdges !== undefined ? { maxGraphEdges: fb.maxGraphEdges } : {}),
       ...cliBounds(o),
       ...(properties ? { properties } : {}),
       ...(o.allViolations ? { allViolations: true } : {}),
@@ -152,6 +164,12 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
       });
     }
   }
+  // Options that only some strategies use are refused, not silently ignored.
+  for (const c of cells) {
+    const st = c.spec.opts.strategy;
+    if (o.preemptions !== undefined && st !== "bounded") throw new UsageError(`option --preemptions applies to --strategy bounded only (${c.label} uses ${st})`);
+    if (o.seed !== undefined && st !== "random" && st !== "pct") throw new UsageError(`option --seed applies to --strategy random or pct only (${c.label} uses ${st})`);
+  }
   return { cells, mainJob };
 }
 
@@ -162,7 +180,10 @@ function cliBounds(o: CheckOptions): Partial<RunOpts> {
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),
     ...(o.maxStates !== undefined ? { maxStates: o.maxStates } : {}),
     ...(o.maxMemory !== undefined ? { maxMemoryMb: o.maxMemory } : {}),
+    ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+    ...(o.maxGraphEdges !== undefined ? { maxGraphEdges: o.maxGraphEdges } : {}),
     ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
+    ...(o.minimize === false ? { minimize: false } : {}),
   };
 }
 
@@ -192,9 +213,9 @@ export function shortVerdict(r: CellResult): string {
   return r.verdict;
 }
 
-function longVerdict(r: CellResult): string {
+function longVerdict(r: CellResult, o: RunOpts): string {
   if (r.verdict.startsWith("violated:")) return `violated ${r.verdict.slice(9)}`;
-  if (r.verdict === "incomplete") return r.stopReason === "not run (interrupted)" ? "not run (interrupted)" : `${r.stopReason === "interrupted" ? "interrupted (Ctrl-C)" : `stopped by ${r.stopReason ?? "a limit"}`} after ${r.stats.executions} executions, no verdict`;
+  if (r.verdict === "incomplete") return `${describeStop(r.stopReason, o)} (explored: ${r.stats.executions} executions, ${r.stats.statesStored} stored states, ${r.stats.steps} steps)`;
   if (r.verdict === "no-violation-found") return `no violation found (not exhaustive: strategy ${r.stats.strategy}, ${r.stats.executions} executions)`;
   if (r.verdict === "vacuous") return `vacuous (verified, but never reached: ${r.missingWitnesses.join(", ")})`;
   if (r.verdict === "error") return `model error: ${r.error}`;
@@ -289,6 +310,8 @@ export interface CheckIo {
   err: (s: string) => void;
   /** Standard error is a terminal (progress line, timings on stderr). */
   tty: boolean;
+  /** Heartbeat period when not on a terminal (default 30 s). */
+  heartbeatMs?: number;
   /** Register a Ctrl-C handler for the duration of the run; returns the unregister function. */
   onInterrupt?: (f: () => void) => () => void;
 }
@@ -296,15 +319,25 @@ export interface CheckIo {
 export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Promise<number> {
   const { cells, mainJob } = planCells(args, o);
   const compare = args.length === 0;
-  if (o.out !== undefined) prepareOutDir(o.out);
-  if (o.format !== undefined && o.format !== "json" && o.format !== "itf") throw new UsageError(`option --format: '${o.format}' is not json or itf`);
+  // Before the run: an --out, --view or --junit that cannot be written is bad input now, not after an hour of search.
+  if (o.format !== undefined && o.format !== "json" && o.format !== "itf") throw new UsageError(`option --format: ${quote(o.format)} is not json or itf`);
   if (o.format === "itf" && o.out === undefined) throw new UsageError(`option --format itf: needs --out DIR`);
-  if (o.view !== undefined) ensureDir(o.view, "option --view");
+  if (o.out !== undefined) checkOutputDir(o.out, "--out");
+  if (o.view !== undefined) checkOutputDir(o.view, "--view");
+  if (o.junit !== undefined) checkOutputFile(o.junit, "--junit");
   const jobs = o.jobs ?? defaultJobs();
   const pool = createPool(jobs);
   const t0 = Date.now();
   const progress = createProgress(io.tty && !o.json);
-  const off = io.onInterrupt?.(() => pool.stop());
+  let interrupted = false;
+  const off = io.onInterrupt?.(() => {
+    interrupted = true;
+    pool.stop();
+  });
+  // Not on a terminal (CI): a heartbeat line on stderr every 30 s, so that a long run is seen alive.
+  let status = `0/${cells.length} cells`;
+  const beat = io.tty ? undefined : setInterval(() => io.err(`tdxmc: check: ${status}, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`), io.heartbeatMs ?? 30_000);
+  beat?.unref();
   let results: CellResult[];
   try {
     results = await pool.run(
@@ -313,11 +346,13 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
       {
         onProgress: (done, total, execs, running) => {
           const ms = Date.now() - t0;
+          status = `${done}/${total} cells, ${execs} executions${running.length ? ` (running: ${running.join(", ")})` : ""}`;
           progress.update(`check: ${done}/${total} cells, ${execs} executions, ${rate(execs, ms)}, ${(ms / 1000).toFixed(0)}s${running.length ? ` — ${running.join(", ")}` : ""}`);
         },
       },
     );
   } finally {
+    if (beat) clearInterval(beat);
     progress.done();
     off?.();
   }
@@ -325,13 +360,22 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const totalMs = Date.now() - t0;
   let code: number = EXIT.ok;
   for (const c of cells) code = worstExit(code, cellExit(c.result!, compare, o.requireExhaustive === true));
-  for (const c of cells) if (c.result!.verdict === "error") io.err(`tdxmc: ${c.label}: model error: ${c.result!.error}\n`);
+  if (interrupted) code = worstExit(code, EXIT.interrupted);
+  for (const c of cells) if (c.result!.verdict === "error") io.err(`tdxmc: ${c.label}: model error: ${safeText(c.result!.error ?? "")}\n`);
 
   // Counterexample files: all contents first, then each written to a temporary name and renamed.
+  // A file that cannot be written is reported; its counterexample is still printed below.
+  let written = 0;
   if (o.out !== undefined) {
-    if (o.format === "itf")
+    if (o.format === "itf") {
       writeViewFiles(o.out, cells, ".itf.json", (t) => formatItf(t));
-    else writeCounterexamples(o.out, cells);
+      written = cells.reduce((a, c) => a + c.result!.counterexamples.length, 0);
+    } else {
+      const w = writeCounterexamples(o.out, cells);
+      written = w.written;
+      for (const f of w.failed) io.err(`tdxmc: option --out: cannot write ${f} (its counterexample is in the output)\n`);
+      if (w.failed.length) code = worstExit(code, EXIT.usage);
+    }
   }
   if (o.view !== undefined) writeViewFiles(o.view, cells, ".html", renderHtml);
   if (o.junit !== undefined) writeAtomically(o.junit, junitXml(cells, { cellExit: (r) => cellExit(r, true, o.requireExhaustive === true), replayRef }), "option --junit");
@@ -365,6 +409,8 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
                 property: x.property,
                 message: x.message,
                 preemptions: x.preemptions,
+                minimal: (x as CellCounterexample).notMinimal === undefined,
+                ...((x as CellCounterexample).notMinimal ? { notMinimal: (x as CellCounterexample).notMinimal } : {}),
                 schedule: x.schedule,
                 replay: replayRef(c, x),
                 ...(x.cycleStart !== undefined ? { cycleStart: x.cycleStart } : {}),
@@ -390,7 +436,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const mvs = [...new Set(cells.filter((c) => c.provenance.moduleVersion).map((c) => c.provenance.moduleVersion))].join(", ");
   const head = nScen > 0 ? `${nScen} scenario${nScen === 1 ? "" : "s"} x ${nPre} preset${nPre === 1 ? "" : "s"}, TDX module ${mvs}, strategy ${strategies}` : `${cells.length} demo target${cells.length === 1 ? "" : "s"}, strategy ${strategies}`;
   out.push(`tdxmc ${VERSION} check: ${head}`);
-  if (nScen > 0) out.push(`(each cell: verdict, executions explored, and ok if it is the scenario's expected verdict, NO if not, !! if a limit stopped it, - if none is expected${mainJob ? `; limit ${o.timeLimit ?? MAIN_JOB_TIME_LIMIT} s per cell` : ""})`);
+  if (nScen > 0) out.push(`(each cell: verdict, executions explored, and ok if it is the scenario's expected verdict, NO if not, !! if a limit stopped it, - if none is expected${mainJob ? `${o.timeLimit !== undefined ? `; time limit ${o.timeLimit} s per cell` : ""}` : ""})`);
   if (Object.keys(cells[0]?.provenance.overrides ?? {}).length) out.push(`switches set on the command line: ${Object.entries(cells[0]!.provenance.overrides).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   out.push("");
   out.push(...matrixText(cells));
@@ -405,10 +451,10 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const differ = scen.filter((c) => c.result!.expected !== undefined && !c.result!.ok && cellExit(c.result!, true, o.requireExhaustive === true) !== EXIT.ok);
   if (differ.length) {
     notes.push("Cells that differ from their expected verdict:");
-    for (const c of differ) notes.push(`  ${c.label}: expected ${expectedText(c.result!.expected)}, got ${longVerdict(c.result!)}`);
+    for (const c of differ) notes.push(`  ${c.label}: expected ${expectedText(c.result!.expected)}, got ${longVerdict(c.result!, c.spec.opts)}`);
   }
   const other = scen.filter((c) => !differ.includes(c) && (c.result!.verdict === "no-violation-found" || c.result!.verdict === "vacuous" || c.result!.verdict === "error" || (c.result!.verdict === "incomplete" && c.result!.expected === undefined)));
-  for (const c of other) notes.push(`${c.label}: ${longVerdict(c.result!)}`);
+  for (const c of other) notes.push(`${c.label}: ${longVerdict(c.result!, c.spec.opts)}`);
   const nd = scen.filter((c) => c.result!.verdict === "verified" && c.result!.notDecided.length > 0);
   if (nd.length) notes.push(`Not decided by the strategy used (a "verified" says nothing about them): ${[...new Set(nd.flatMap((c) => c.result!.notDecided))].join(", ")} in ${nd.map((c) => c.label).join(", ")}`);
   const noExp = scen.filter((c) => c.result!.expected === undefined);
@@ -424,7 +470,8 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
       const exp = c.result!.expected === `violated:${x.property}` ? " (expected)" : "";
       out.push(`=== ${c.preset === null ? c.label : `${c.label.slice(0, c.label.lastIndexOf("@"))} on ${c.preset}`}: violated ${x.property}${exp} ===`);
       out.push(x.message);
-      out.push(`${x.steps.length} steps, ${x.preemptions} preemption${x.preemptions === 1 ? "" : "s"}; replay: tdxmc replay ${replayRef(c, x)}`);
+      const nm = (x as CellCounterexample).notMinimal;
+      out.push(`${x.steps.length} steps, ${x.preemptions} preemption${x.preemptions === 1 ? "" : "s"}${nm ? ` (not minimal: ${nm})` : ""}; replay: tdxmc replay ${replayRef(c, x)}`);
       out.push("");
       out.push(cellTable(c, x, o));
     }
@@ -436,11 +483,17 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const withExp = cells.filter((c) => c.result!.expected !== undefined).length;
   const limited = cells.filter((c) => c.result!.verdict === "incomplete").length;
   const violated = cells.filter((c) => c.result!.verdict.startsWith("violated:")).length;
+  const vacuous = cells.filter((c) => c.result!.verdict === "vacuous");
+  const cellsWord = (n: number): string => `${n} cell${n === 1 ? "" : "s"}`;
   let summary = compare
     ? `${asExpected} of ${withExp} cells with an expected verdict have it`
-    : `${violated} of ${cells.length} cell${cells.length === 1 ? "" : "s"} violated`;
-  if (limited) summary += `; ${limited} stopped by a limit${cells.some((c) => c.result!.stopReason?.includes("interrupted")) ? " or Ctrl-C" : ""}`;
-  if (o.out !== undefined) summary += `; ${cells.reduce((a, c) => a + c.result!.counterexamples.length, 0)} counterexample file(s) in ${o.out}`;
+    : `${violated} of ${cellsWord(cells.length)} violated`;
+  if (vacuous.length) {
+    const w = [...new Set(vacuous.flatMap((c) => c.result!.missingWitnesses))].map((x) => quote(x, 40));
+    summary += `; ${vacuous.length} of ${cellsWord(cells.length)} vacuous (witness${w.length === 1 ? "" : "es"} ${w.join(", ")} never reached)`;
+  }
+  if (limited) summary += `; ${limited} stopped by a budget${cells.some((c) => c.result!.stopReason === "time-limit") ? " or the time limit" : ""}${cells.some((c) => c.result!.stopReason?.includes("interrupted")) ? " or Ctrl-C" : ""}, no verdict`;
+  if (o.out !== undefined) summary += `; ${written} counterexample file(s) in ${showPath(o.out)}`;
   out.push(`${summary}. Exit ${code}.`);
   io.out(out.join("\n") + "\n");
   if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
@@ -457,46 +510,36 @@ function writeViewFiles(dir: string, cells: Cell[], ext: string, render: (t: Tra
     }
 }
 
-function prepareOutDir(dir: string): void {
-  try {
-    const st = statSync(dir, { throwIfNoEntry: false });
-    if (st && !st.isDirectory()) throw new UsageError(`option --out: '${dir}' exists and is not a directory`);
-    if (!st) mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`option --out: cannot create '${dir}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-}
-
 export function counterexampleFileName(c: Cell, x: Counterexample): string {
   const ov = Object.entries(c.provenance.overrides).map(([k, v]) => `${k}=${v}`).join(",");
   const base = `${c.preset === null ? c.label : `${c.target.name}@${c.preset}`}${ov ? `+${ov}` : ""}.${x.property}.json`;
   return base.replace(/[^A-Za-z0-9@+=,._-]/g, "_");
 }
 
-function writeCounterexamples(dir: string, cells: Cell[]): void {
+function writeCounterexamples(dir: string, cells: Cell[]): { written: number; failed: string[] } {
   const files: [string, string][] = [];
   for (const c of cells)
     for (const x of c.result!.counterexamples) {
       const f = counterexampleFile(c.provenance, c.spec.kind === "scenario" ? c.spec.scenario : undefined, c.spec.kind === "demo" ? c.spec.demo : undefined, x, replayRef(c, x));
       files.push([join(dir, counterexampleFileName(c, x)), JSON.stringify(f, null, 2) + "\n"]);
     }
-  const tmps: string[] = [];
-  try {
-    for (const [path, text] of files) {
-      const tmp = `${path}.tmp-${process.pid}`;
+  // Each file on its own: one that cannot be written does not lose the others.
+  const failed: string[] = [];
+  let written = 0;
+  for (const [path, text] of files) {
+    const tmp = `${path}.tmp-${process.pid}`;
+    try {
       writeFileSync(tmp, text);
-      tmps.push(tmp);
-    }
-    files.forEach(([path], i) => renameSync(tmps[i]!, path));
-  } catch (e) {
-    for (const t of tmps) {
+      renameSync(tmp, path);
+      written++;
+    } catch (e) {
       try {
-        unlinkSync(t);
+        unlinkSync(tmp);
       } catch {
-        /* already renamed or gone */
+        /* never created */
       }
+      failed.push(`${showPath(path)} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
     }
-    throw new UsageError(`option --out: cannot write counterexample files in '${dir}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  return { written, failed };
 }

@@ -1,11 +1,18 @@
-// tdxmc command line: check, replay, ablate, list, explain, validate.
+// tdxmc command line: check, replay, ablate, list, explain, validate, help.
+// Every command returns a code of the one table in exit-codes.ts, reads user files through
+// safe-input.ts, and reports bad input as a UsageError (one line, exit 2; with --json also one JSON
+// document on stdout).
 import { Command, CommanderError, Option } from "commander";
 import { STRATEGIES } from "../engine/index.js";
 import { runAblate } from "./ablate.js";
-import { MAIN_JOB_TIME_LIMIT, runCheck, type CheckIo } from "./check.js";
+import { runCheck, type CheckIo } from "./check.js";
 import { EXIT, UsageError } from "./errors.js";
+import { exitCodeTable } from "./exit-codes.js";
+import { jsonHeader } from "./provenance.js";
 import { runExplain, runList } from "./list.js";
 import { VERSION } from "./provenance.js";
+import { BYTES_PER_STATE, DEFAULT_BUDGETS } from "./budgets.js";
+import { quote, suggest } from "./safe-input.js";
 import { resolveForView, runReplay } from "./replay.js";
 import { registerSimulate } from "./simulate.js";
 import { collect, intOption } from "./targets.js";
@@ -22,7 +29,7 @@ function io(): CheckIo {
     onInterrupt: (f) => {
       let n = 0;
       const h = (): void => {
-        if (++n > 1) process.exit(130);
+        if (++n > 1) process.exit(EXIT.interrupted);
         process.stderr.write("\ntdxmc: interrupted; finishing with partial results (Ctrl-C again to quit)\n");
         f();
       };
@@ -59,27 +66,31 @@ async function run(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const out = (s: string): void => void process.stdout.write(s);
   const err = (s: string): void => void process.stderr.write(s);
+  const json = argv.includes("--json");
+  // Commander's messages may span lines ("did you mean" on the next one): keep them on one.
+  const oneLine = (s: string, write: (s: string) => void): void => write(s.trim().split("\n").map((l) => l.trim()).filter(Boolean).join(" ") + "\n");
   const program = new Command("tdxmc")
     .description("Model checker of Linux KVM's TDX private-memory protocol (TDP MMU mirror vs. TDX Secure EPT)")
     .version(VERSION)
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: out, writeErr: err, outputError: (s, write) => write(s.split("\n")[0] + "\n") })
+    .configureOutput({ writeOut: out, writeErr: err, outputError: oneLine })
     .addHelpText(
       "after",
       `
 Examples:
   tdxmc check                          # the main job: every scenario x every preset, expected verdicts compared
   tdxmc check seed-race --protocol seed
-  tdxmc replay 'seed-race@seed:<fingerprint>:v1:...' --explain
+  tdxmc replay 'seed-race@seed:<fingerprint>:z1:0x18.1x21.0x11' --explain
   tdxmc ablate seed-race               # which switch's absence breaks which property
   tdxmc list                           # scenarios, presets, switches, properties
   tdxmc explain zap-lock
+  tdxmc help check                     # help on one command
 
-Exit codes: 0 verified / as expected, 1 violation (or a cell differs from its expected verdict),
-2 bad usage or input, 3 stopped by a limit or Ctrl-C without a verdict (2 over 1 over 3 over 0).`,
+Exit codes:
+${exitCodeTable()}`,
     );
-  const sub = (c: Command): Command => c.exitOverride().configureOutput({ writeOut: out, writeErr: err, outputError: (s, write) => write(s.split("\n")[0] + "\n") });
+  const sub = (c: Command): Command => c.exitOverride().configureOutput({ writeOut: out, writeErr: err, outputError: oneLine });
 
   sub(
     program
@@ -92,10 +103,13 @@ Exit codes: 0 verified / as expected, 1 violation (or a cell differs from its ex
       .addOption(new Option("--strategy <name>", `exploration strategy (default: the scenario's, else cache = stateful search)`).choices([...STRATEGIES]))
       .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
       .option("--seed <n>", "seed for random and pct", intOption("--seed"))
-      .option("--max-executions <n>", "stop each cell after this many executions", intOption("--max-executions", 1))
-      .option("--max-states <n>", "stop each cell after this many stored states", intOption("--max-states", 1))
-      .option("--max-memory <mb>", "stop each cell when the heap exceeds this many MB", intOption("--max-memory", 1))
-      .option("--time-limit <s>", `stop each cell after this many seconds (main job default: ${MAIN_JOB_TIME_LIMIT})`, intOption("--time-limit", 1))
+      .option("--max-executions <n>", `counted budget: executions per cell (default ${DEFAULT_BUDGETS.maxExecutions})`, intOption("--max-executions", 1))
+      .option("--max-states <n>", `counted budget: stored states per cell (default ${DEFAULT_BUDGETS.maxStates})`, intOption("--max-states", 1))
+      .option("--max-steps <n>", `counted budget: steps in one execution (default ${DEFAULT_BUDGETS.maxSteps})`, intOption("--max-steps", 1))
+      .option("--max-graph-edges <n>", `counted budget: state-graph edges per cell (default ${DEFAULT_BUDGETS.maxGraphEdges})`, intOption("--max-graph-edges", 1))
+      .option("--max-memory <mb>", `counted budget: stored states x ${BYTES_PER_STATE} bytes, in MiB (default ${DEFAULT_BUDGETS.maxMemoryMb})`, intOption("--max-memory", 1))
+      .option("--time-limit <s>", "wall-clock limit per cell (none by default); hitting it gives no verdict (exit 3)", intOption("--time-limit", 1))
+      .option("--no-minimize", "print counterexamples as found (minimization obeys the same budgets and time limit)")
       .option("--properties <a,b>", "check only these properties")
       .option("--all-violations", "one counterexample per violated property (not only the first)")
       .option("--require-exhaustive", "a non-exhaustive strategy that finds nothing exits 3 instead of 0")
@@ -118,7 +132,9 @@ Examples:
   tdxmc check seed-race --protocol upstream-6.19 --set zap-lock=read
   tdxmc check my-scenario.yaml --strategy bounded --preemptions 2
   tdxmc check --json --out cex/                 # machine-readable, counterexamples kept as files
-  tdxmc check demo:lost-update                  # an engine demo program`,
+  tdxmc check demo:lost-update                  # an engine demo program
+
+A budget that stops a run prints what was explored and the option that raises it (exit 3).`,
       )
       .action(async (args: string[], opts) => {
         code = await runCheck(args, opts, io());
@@ -130,7 +146,7 @@ Examples:
       .command("replay")
       .description("re-run a counterexample (file or replay string) and print its step table")
       .argument("<file|string>", "a counterexample file written by check --out, a replay string printed by check, or a target")
-      .argument("[schedule]", "with a target (scenario name, file or demo:NAME): a bare schedule v1:...")
+      .argument("[schedule]", "with a target (scenario name, file or demo:NAME): a bare schedule z1:... or v1:...")
       .option("--explain", "for each step: the kernel or TDX-module function it models and what it did to the mirror and S-EPT")
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps")
@@ -139,15 +155,17 @@ Examples:
       .option("--set <switch=value>", "with TARGET SCHEDULE: switch override (repeatable)", collect)
       .option("--module-version <version>", "with TARGET SCHEDULE: TDX module version")
       .addOption(new Option("--format <format>", "output: the step table (text), JSON, or ITF (the Apalache/Quint trace format)").choices(["text", "json", "itf"]))
+      .option("--max-steps <n>", `longest schedule replayed (default ${DEFAULT_BUDGETS.maxSteps} steps)`, intOption("--max-steps", 1))
       .addHelpText(
         "after",
         `
 Examples:
   tdxmc replay cex/seed-race@seed.mirror-sept-agreement.json
-  tdxmc replay 'seed-race@seed:<fingerprint>:v1:0.0.0...' --explain
-  tdxmc replay demo:lost-update v1:0.1.0.1
+  tdxmc replay 'seed-race@seed:<fingerprint>:z1:0x18.1x21.0x11' --explain
+  tdxmc replay demo:lost-update z1:0.1.0.1
 
-A counterexample recorded against another model or scenario (fingerprint mismatch) is refused with exit 2.
+A counterexample recorded against another model or scenario (fingerprint mismatch) is refused with exit 2,
+and so is a schedule that ends before its recorded violation.
 Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       )
       .action((a: string, schedule: string | undefined, opts) => {
@@ -180,8 +198,10 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
       .option("--max-executions <n>", "per run", intOption("--max-executions", 1))
       .option("--max-states <n>", "per run", intOption("--max-states", 1))
-      .option("--max-memory <mb>", "per run", intOption("--max-memory", 1))
-      .option("--time-limit <s>", `per run (default ${MAIN_JOB_TIME_LIMIT})`, intOption("--time-limit", 1))
+      .option("--max-steps <n>", "per run", intOption("--max-steps", 1))
+      .option("--max-graph-edges <n>", "per run", intOption("--max-graph-edges", 1))
+      .option("--max-memory <mb>", "per run (counted)", intOption("--max-memory", 1))
+      .option("--time-limit <s>", "per run (none by default; no verdict when hit)", intOption("--time-limit", 1))
       .option("--jobs <n>", "worker threads (default: one per core, at most 8)", intOption("--jobs", 1))
       .option("--json", "machine-readable output")
       .option("--timings", "include wall-clock times")
@@ -234,6 +254,26 @@ Examples:
 
   registerSimulate(program, sub, () => ({ out, err, tty: process.stderr.isTTY === true }), (c) => (code = c));
 
+  program
+    .command("help")
+    .description("help on tdxmc or on one command")
+    .argument("[command]", "a command")
+    .action((name: string | undefined) => {
+      if (name === undefined) {
+        program.outputHelp();
+        return;
+      }
+      const c = program.commands.find((x) => x.name() === name);
+      if (!c) throw new UsageError(`help: unknown command ${quote(name)}${suggest(name, program.commands.map((x) => x.name()))} (commands: ${program.commands.map((x) => x.name()).join(", ")})`);
+      c.outputHelp();
+    });
+  program.addHelpCommand(false);
+
+  const fail = (message: string): number => {
+    err(`tdxmc: ${message}\n`);
+    if (json) out(JSON.stringify({ ...jsonHeader(argv.find((a) => !a.startsWith("-")) ?? "tdxmc"), exitCode: EXIT.usage, error: message }, null, 2) + "\n");
+    return EXIT.usage;
+  };
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
@@ -241,12 +281,10 @@ Examples:
     if (e instanceof CommanderError) {
       // --help and --version exit 0; help shown because no command was given is bad usage.
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT.ok;
+      if (json && e.code !== "commander.help") out(JSON.stringify({ ...jsonHeader(argv.find((a) => !a.startsWith("-")) ?? "tdxmc"), exitCode: EXIT.usage, error: e.message.trim().split("\n").join(" ").replace(/^error: /, "") }, null, 2) + "\n");
       return EXIT.usage;
     }
-    if (e instanceof UsageError) {
-      err(`tdxmc: ${e.message}\n`);
-      return EXIT.usage;
-    }
+    if (e instanceof UsageError) return fail(e.message);
     throw e;
   }
 }

@@ -1,8 +1,11 @@
 // `tdxmc replay FILE|STRING`: re-run a counterexample and print its step table (--explain: what
 // each step models and what it did to the mirror and the S-EPT).
-import { existsSync, readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { formatStepTable, parseSchedule, replay, ReplayDivergence, ScheduleSyntaxError, type ReplayResult } from "../engine/index.js";
 import { DEFAULT_GEOMETRY, DEFAULT_PRESET, kvmSteps, PRESETS, type Scenario } from "../kvm/index.js";
+import { DEFAULT_BUDGETS } from "./budgets.js";
+import { hasOwn, quote, readInput, safeText, suggest } from "./safe-input.js";
+import { displayName, parseScenarioText } from "./scenario-file.js";
 import { cellFingerprint, cellProgram, type CellSpec } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
 import { FORMAT_VERSION, jsonHeader } from "./provenance.js";
@@ -22,6 +25,7 @@ export interface ReplayOptions {
   moduleVersion?: string;
   /** itf: the Informal Trace Format (Apalache ADR-015) instead of the step table. */
   format?: string;
+  maxSteps?: number;
 }
 
 export interface Resolved {
@@ -32,60 +36,88 @@ export interface Resolved {
   recorded?: string;
   /** Property the counterexample file records. */
   property?: string;
+  /** Steps the counterexample file records. */
+  steps?: number;
 }
 
 const opts0 = { strategy: "dpor" as const };
 
-function specFor(target: string, preset: string | undefined, overrides: Record<string, string>, moduleVersion: string | undefined): { spec: CellSpec; label: string } {
+function specFor(target: string, preset: string | undefined, overrides: Record<string, string>, moduleVersion: string | undefined, where: string): { spec: CellSpec; label: string } {
   const t = resolveTarget(target);
   if (t.kind === "demo") return { spec: { kind: "demo", demo: t.name, opts: opts0 }, label: `demo:${t.name}` };
   const p = preset ?? t.file?.presets?.[0] ?? DEFAULT_PRESET;
-  if (!PRESETS[p]) throw new UsageError(`replay: unknown preset '${p}' (presets: ${Object.keys(PRESETS).join(", ")})`);
-  parseSets(Object.entries(overrides).map(([k, v]) => `${k}=${v}`));
-  const mv = parseModuleVersion(moduleVersion);
+  if (!hasOwn(PRESETS, p)) throw new UsageError(`replay: ${where}: unknown preset ${quote(p)}${suggest(p, Object.keys(PRESETS))} (presets: ${Object.keys(PRESETS).join(", ")})`);
+  parseSets(Object.entries(overrides).map(([k, v]) => `${k}=${v}`), `replay: ${where}`);
+  const mv = parseModuleVersion(moduleVersion, `replay: ${where}`);
   const sc: Scenario = mv ? { ...t.scenario, module: { ...(t.scenario.module ?? {}), version: mv as NonNullable<Scenario["module"]>["version"] } } : t.scenario;
   return { spec: { kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset: p, overrides, opts: opts0 }, label: `${t.name} on ${p}` };
 }
 
-function fromFile(path: string): Resolved {
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+function fromFile(path: string, maxSteps: number): Resolved {
+  const name = displayName(path);
   let f: CounterexampleFile;
+  const text = readInput(path, "counterexample file");
   try {
-    f = JSON.parse(readFileSync(path, "utf8")) as CounterexampleFile;
-  } catch (e) {
-    throw new UsageError(`${path}: not a tdxmc counterexample file (${e instanceof SyntaxError ? "not JSON" : ((e as NodeJS.ErrnoException).code ?? (e as Error).message)})`);
+    f = JSON.parse(text) as CounterexampleFile;
+  } catch {
+    throw new UsageError(`${name}: not a tdxmc counterexample file (not JSON)`);
   }
-  if (f === null || typeof f !== "object" || f.format !== CEX_FORMAT) throw new UsageError(`${path}: not a tdxmc counterexample file (no "format": "${CEX_FORMAT}")`);
-  if (f.formatVersion !== FORMAT_VERSION) throw new UsageError(`${path}: counterexample format version ${String(f.formatVersion)}; this tdxmc reads version ${FORMAT_VERSION}`);
-  if (typeof f.schedule !== "string" || !f.provenance || typeof f.provenance.fingerprint !== "string") throw new UsageError(`${path}: counterexample file without schedule or provenance`);
+  if (!isObj(f) || f.format !== CEX_FORMAT) throw new UsageError(`${name}: not a tdxmc counterexample file (no "format": "${CEX_FORMAT}")`);
+  if (f.formatVersion !== FORMAT_VERSION) throw new UsageError(`${name}: counterexample format version ${quote(String(f.formatVersion), 20)}; this tdxmc reads version ${FORMAT_VERSION}`);
+  if (typeof f.schedule !== "string" || !isObj(f.provenance) || typeof f.provenance.fingerprint !== "string") throw new UsageError(`${name}: counterexample file without schedule or provenance`);
+  if (typeof f.property !== "string") throw new UsageError(`${name}: counterexample file without its property`);
+  const schedule = expandSchedule(f.schedule, maxSteps, `${name}: the schedule`);
+  const steps = typeof f.steps === "number" ? f.steps : undefined;
   if (f.demo !== undefined) {
-    const { spec, label } = specFor(`demo:${f.demo}`, undefined, {}, undefined);
-    return { spec, label, schedule: f.schedule, recorded: f.provenance.fingerprint, property: f.property };
+    if (typeof f.demo !== "string") throw new UsageError(`${name}: "demo" is not a name`);
+    const { spec, label } = specFor(`demo:${f.demo}`, undefined, {}, undefined, name);
+    return { spec, label, schedule, recorded: f.provenance.fingerprint, property: f.property, ...(steps !== undefined ? { steps } : {}) };
   }
-  if (!f.scenario || typeof f.scenario !== "object" || !f.provenance.preset) throw new UsageError(`${path}: counterexample file without its scenario definition`);
+  if (!isObj(f.scenario) || typeof f.provenance.preset !== "string") throw new UsageError(`${name}: counterexample file without its scenario definition`);
   const preset = f.provenance.preset;
-  if (!PRESETS[preset]) throw new UsageError(`${path}: unknown preset '${preset}' (presets: ${Object.keys(PRESETS).join(", ")})`);
-  const overrides = f.provenance.overrides ?? {};
-  parseSets(Object.entries(overrides).map(([k, v]) => `${k}=${v}`));
+  if (!hasOwn(PRESETS, preset)) throw new UsageError(`${name}: unknown preset ${quote(preset)} (presets: ${Object.keys(PRESETS).join(", ")})`);
+  const overrides = isObj(f.provenance.overrides) ? (f.provenance.overrides as Record<string, string>) : {};
+  parseSets(Object.entries(overrides).map(([k, v]) => `${k}=${String(v)}`), name);
+  // The scenario inside the file goes through the one validator, like any scenario file.
+  const checked = parseScenarioText(JSON.stringify(f.scenario), `${name} (its scenario)`);
+  if (checked.problems.length > 0) throw new UsageError(`${checked.problems[0]!.file}: ${checked.problems[0]!.message}`);
   return {
-    spec: { kind: "scenario", scenario: f.scenario, builtin: false, source: path, preset, overrides, opts: opts0 },
-    label: `${f.scenario.name} on ${preset}`,
-    schedule: f.schedule,
+    // As recorded (the fingerprint covers it), now that it is known to be a valid scenario.
+    spec: { kind: "scenario", scenario: f.scenario as unknown as Scenario, builtin: false, source: path, preset, overrides, opts: opts0 },
+    label: `${safeText(f.scenario.name as string)} on ${preset}`,
+    schedule,
     recorded: f.provenance.fingerprint,
     property: f.property,
+    ...(steps !== undefined ? { steps } : {}),
   };
 }
 
+function isRegularFile(a: string): boolean {
+  try {
+    return statSync(a).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export function resolve(args: string[], o: ReplayOptions): Resolved {
+  const maxSteps = o.maxSteps ?? DEFAULT_BUDGETS.maxSteps;
   if (args.length === 2) {
     const presets = parsePresets(o.protocol);
     if (presets && presets.length > 1) throw new UsageError(`replay: --protocol takes one preset`);
-    const { spec, label } = specFor(args[0]!, presets?.[0], parseSets(o.set), o.moduleVersion);
-    return { spec, label, schedule: expandSchedule(args[1]!) };
+    const { spec, label } = specFor(args[0]!, presets?.[0], parseSets(o.set), o.moduleVersion, "TARGET");
+    return { spec, label, schedule: expandSchedule(args[1]!, maxSteps, "the SCHEDULE argument") };
   }
+  // A file or a replay string carries its preset, switches and module version: options that would
+  // change them conflict with it.
+  const given = [o.protocol !== undefined ? "--protocol" : "", o.set !== undefined ? "--set" : "", o.moduleVersion !== undefined ? "--module-version" : ""].filter(Boolean);
+  if (given.length) throw new UsageError(`replay: ${given.join(", ")} only go with TARGET SCHEDULE; a counterexample file or replay string records its own preset, switches and module version`);
   const a = args[0]!;
-  if (existsSync(a) && !/:(v1|z1):/.test(a)) return fromFile(a);
-  const r = parseReplayRef(a);
-  const { spec, label } = specFor(r.target, r.preset, r.overrides, r.moduleVersion);
+  if ((a === "-" || isRegularFile(a)) && !/:(v1|z1):/.test(a)) return fromFile(a, maxSteps);
+  const r = parseReplayRef(a, maxSteps);
+  const { spec, label } = specFor(r.target, r.preset, r.overrides, r.moduleVersion, "the replay string");
   return { spec, label, schedule: r.schedule, recorded: r.fingerprint };
 }
 
@@ -117,7 +149,7 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
   try {
     program = cellProgram(r.spec);
   } catch (e) {
-    throw new UsageError(`replay: ${(e as Error).message.split("\n")[0]}`);
+    throw new UsageError(`replay: ${safeText((e as Error).message.split("\n")[0]!)}`);
   }
   const fp = cellFingerprint(r.spec, program);
   if (r.recorded !== undefined && r.recorded !== fp)
@@ -126,8 +158,14 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
   try {
     res = replay(program, parseSchedule(r.schedule), r.property ? [r.property] : undefined);
   } catch (e) {
-    if (e instanceof ScheduleSyntaxError || e instanceof ReplayDivergence) throw new UsageError(`replay: ${e.message}`);
+    if (e instanceof ScheduleSyntaxError || e instanceof ReplayDivergence) throw new UsageError(`replay: ${safeText(e.message)}`);
     throw e;
+  }
+  // A counterexample cut short: the schedule ends before the execution does and before any
+  // violation. That is not "no violation" (exit 0): it is a counterexample that proves nothing.
+  if (res.violations.length === 0 && res.end === "picker-stop") {
+    const n = res.steps.length;
+    throw new UsageError(`replay: schedule ended after ${n}${r.steps !== undefined && r.steps > n ? ` of ${r.steps}` : ""} steps, before the violation${r.property ? ` (${r.property})` : ""}: the counterexample is truncated`);
   }
   const code = res.violations.length > 0 ? EXIT.violation : EXIT.ok;
   if (o.format === "itf") {

@@ -10,7 +10,9 @@
 //     scenario (the scenario definition itself), property, message, preemptions, schedule, replay }
 import type { Counterexample } from "../engine/index.js";
 import type { Scenario } from "../kvm/index.js";
+import { DEFAULT_BUDGETS } from "./budgets.js";
 import { UsageError } from "./errors.js";
+import { quote } from "./safe-input.js";
 import type { Provenance } from "./provenance.js";
 
 export interface ReplayRef {
@@ -38,15 +40,31 @@ export function compressSchedule(v1: string): string {
   return `z1:${out.join(".")}`;
 }
 
-/** z1 schedule → v1 (v1 passes through). */
-export function expandSchedule(s: string): string {
-  if (!s.startsWith("z1:")) return s;
-  const out: string[] = [];
-  for (const it of s.slice(3) === "" ? [] : s.slice(3).split(".")) {
-    const m = /^([^x]+)x(\d{1,6})$/.exec(it);
-    if (m) for (let k = 0; k < Number(m[2]); k++) out.push(m[1]!);
-    else out.push(it);
+/** Longest schedule text accepted (characters), before any expansion. */
+export const MAX_SCHEDULE_CHARS = 256 * 1024;
+
+/**
+ * z1 schedule → v1 (v1 passes through). The run lengths are summed and checked against the
+ * per-execution step budget BEFORE anything is expanded, so that "0x999999.1x999999..." costs
+ * nothing. `where` names what the user gave (the replay string, a file, the SCHEDULE argument).
+ */
+export function expandSchedule(s: string, maxSteps: number = DEFAULT_BUDGETS.maxSteps, where = "the schedule"): string {
+  if (s.length > MAX_SCHEDULE_CHARS) throw new UsageError(`replay: ${where} is too long (${s.length} characters; at most ${MAX_SCHEDULE_CHARS})`);
+  if (!s.startsWith("z1:") && !s.startsWith("v1:")) throw new UsageError(`replay: ${where} must start with z1: or v1: (got ${quote(s, 12)})`);
+  const items = s.slice(3) === "" ? [] : s.slice(3).split(".");
+  let total = 0;
+  const runs: [string, number][] = [];
+  for (const it of items) {
+    const m = s.startsWith("z1:") ? /^([^x]+)x(\d{1,9})$/.exec(it) : null;
+    const n = m ? Number(m[2]) : 1;
+    if (m && n < 1) throw new UsageError(`replay: ${where}: run length 0 in ${quote(it)}`);
+    total += it.startsWith("*") ? 0 : n;
+    if (total > maxSteps) throw new UsageError(`replay: ${where} has more than ${maxSteps} steps (the per-execution step budget; raise it with --max-steps)`);
+    runs.push([m ? m[1]! : it, n]);
   }
+  if (s.startsWith("v1:")) return s;
+  const out: string[] = [];
+  for (const [it, n] of runs) for (let k = 0; k < n; k++) out.push(it);
   return `v1:${out.join(".")}`;
 }
 
@@ -61,12 +79,12 @@ export function formatReplayRef(r: ReplayRef): string {
   return `${t}:${r.fingerprint}:${compressSchedule(r.schedule)}`;
 }
 
-export function parseReplayRef(s: string): ReplayRef {
+export function parseReplayRef(s: string, maxSteps: number = DEFAULT_BUDGETS.maxSteps): ReplayRef {
   const m = /:(v1|z1):/.exec(s);
-  if (!m) throw new UsageError(`replay: '${s.length > 40 ? s.slice(0, 40) + "..." : s}' is neither a file nor a replay string (TARGET@PRESET:FINGERPRINT:z1:...)`);
+  if (!m) throw new UsageError(`replay: ${quote(s, 40)} is neither a file nor a replay string (TARGET@PRESET:FINGERPRINT:z1:...)`);
   const i = m.index;
   const head = s.slice(0, i);
-  const schedule = expandSchedule(s.slice(i + 1));
+  const schedule = expandSchedule(s.slice(i + 1), maxSteps, "the replay string's schedule");
   const j = head.lastIndexOf(":");
   if (j < 0 || !/^[0-9a-f]{16}$/.test(head.slice(j + 1))) throw new UsageError(`replay: the replay string has no fingerprint (TARGET@PRESET:FINGERPRINT:z1:...)`);
   const fingerprint = head.slice(j + 1);
@@ -86,8 +104,9 @@ export function parseReplayRef(s: string): ReplayRef {
     if (plus >= 0)
       for (const kv of rest.slice(plus + 1).split(",")) {
         const [k, v] = kv.split("=");
-        if (!k || !v) throw new UsageError(`replay: bad switch override '${kv}' in the replay string`);
-        out.overrides[k] = v;
+        if (!k || !v) throw new UsageError(`replay: bad switch override ${quote(kv)} in the replay string`);
+        if (Object.prototype.hasOwnProperty.call(out.overrides, k)) throw new UsageError(`replay: switch ${quote(k)} is set twice in the replay string`);
+        Object.defineProperty(out.overrides, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
   }
   out.target = target;

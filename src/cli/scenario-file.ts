@@ -1,14 +1,19 @@
-// Scenario files (YAML): the schema, its JSON Schema form, loading and validation with file:line errors.
+// Scenario files (YAML): THE validator. `validate` and `check` (and any other command that reads a
+// scenario file: simulate, view) MUST go through parseScenarioText / loadScenarioFile, so that a
+// file `validate` accepts is one `check` runs, and the reverse.
 //
 // One schema description drives both the validator (which reports the line of the offending node)
-// and the published JSON Schema (schema/scenario.schema.json, for editors). After the shape is
-// checked, the meaning is: known presets, switches and their values, properties, GFNs inside the
-// geometry, vCPU indices, unique thread names.
-import { readFileSync } from "node:fs";
+// and the published JSON Schema (schema/scenario.schema.json, for editors; a test checks that ajv
+// on the published schema accepts and rejects the same documents). After the shape is checked, the
+// meaning is: known presets, switches and their values, properties, GFNs inside the geometry, vCPU
+// indices, unique thread names, known SEAMCALLs in `inject`, and finally the model itself is built
+// under every preset the file applies to, so that whatever the model refuses is refused here, with
+// the line of the file. Extend SCENARIO_SCHEMA (and `semantic`) when the model grows a field.
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
 import { STRATEGIES, type StrategyName } from "../engine/index.js";
-import { KVM_PROPERTIES, PRESETS, SWITCHES, type Scenario } from "../kvm/index.js";
+import { buildProgram, KVM_PROPERTIES, PRESETS, SWITCHES, type Scenario } from "../kvm/index.js";
 import { UsageError } from "./errors.js";
+import { hasOwn, quote, readInput, showPath, suggest } from "./safe-input.js";
 
 // ---- schema description -------------------------------------------------------------------------
 
@@ -17,7 +22,7 @@ export type S =
   | { t: "int"; min?: number; max?: number; desc?: string }
   | { t: "bool"; desc?: string }
   | { t: "array"; items: S; desc?: string; minItems?: number }
-  | { t: "object"; props: Record<string, S>; required?: readonly string[]; desc?: string }
+  | { t: "object"; props: Record<string, S>; required?: readonly string[]; desc?: string; refused?: Record<string, string> }
   | { t: "record"; keys?: readonly string[]; values: S; desc?: string }
   /** Objects told apart by the string value of `tag`. */
   | { t: "tagged"; tag: string; variants: Record<string, { props: Record<string, S>; required?: readonly string[] }>; desc?: string }
@@ -28,11 +33,35 @@ const int = (min?: number, max?: number, desc?: string): S => ({ t: "int", ...(m
 const str = (desc?: string, e?: readonly string[]): S => ({ t: "string", ...(e ? { enum: e } : {}), ...(desc ? { desc } : {}) });
 
 const PRESET_NAMES = Object.keys(PRESETS);
+
+/**
+ * The SEAMCALLs the model issues (src/kvm: every `seamcall(c, NAME, ...)`), the names `inject`
+ * accepts, also as the wrapper's name (tdh_mem_page_aug). test/cli/robust.test.ts checks that the
+ * list covers the model's calls.
+ */
+export const SEAMCALLS: readonly string[] = [
+  "TDH.MEM.PAGE.ADD",
+  "TDH.MEM.PAGE.AUG",
+  "TDH.MEM.PAGE.REMOVE",
+  "TDH.MEM.RANGE.BLOCK",
+  "TDH.MEM.SEPT.ADD",
+  "TDH.MEM.TRACK",
+  "TDH.MNG.KEY.FREEID",
+  "TDH.MNG.VPFLUSHDONE",
+  "TDH.MR.EXTEND",
+  "TDH.MR.FINALIZE",
+  "TDH.PHYMEM.PAGE.RECLAIM",
+  "TDH.PHYMEM.PAGE.WBINVD",
+  "TDH.VP.FLUSH",
+  "TDH.VP.INIT",
+];
+const wrapperName = (n: string): string => n.toLowerCase().replace(/\./g, "_");
 const PROPERTY_NAMES = [...KVM_PROPERTIES, "assertion"];
 const TDX_VERSIONS = ["1.5.16", "1.5.20", "1.5.25"] as const;
 
 const gfn = int(0, undefined, "guest frame number (inside the geometry)");
-const name = str("thread name (default: vCPU<n>, zapper, or <kind><index>)");
+// Names are printed in step-table headers: printable, short, no escapes or newlines.
+const name: S = { t: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,31}$", desc: "thread name (default: vCPU<n>, zapper, or <kind><index>; letters, digits, _ . : + -, at most 32)" };
 const range = { start: int(0, undefined, "first GFN"), end: int(1, undefined, "one past the last GFN") };
 
 export const SCENARIO_SCHEMA: S = {
@@ -96,7 +125,7 @@ export const SCENARIO_SCHEMA: S = {
       items: { t: "string", pattern: "^(TDH\\.[A-Z.]+|tdh_[a-z_]+)$" },
     },
     zapYields: { t: "bool", desc: "write-lock zap loops may drop and re-take mmu_lock between GFNs (default false)" },
-    properties: { t: "array", desc: "properties checked (default: all)", items: str(undefined, PROPERTY_NAMES) },
+    properties: { t: "array", minItems: 1, desc: "properties checked (default: all; an empty list would check nothing)", items: str(undefined, PROPERTY_NAMES) },
     witnesses: { t: "array", desc: "step-label substrings that must be reached (else the verification is vacuous)", items: str() },
     expected: {
       t: "record",
@@ -113,8 +142,12 @@ export const SCENARIO_SCHEMA: S = {
         seed: int(0),
         maxExecutions: int(1),
         maxStates: int(1),
-        maxMemoryMb: int(1),
-        timeLimit: int(1, undefined, "seconds"),
+        maxSteps: int(1, undefined, "steps in one execution"),
+        maxGraphEdges: int(1, undefined, "state-graph edges"),
+        maxMemoryMb: int(1, undefined, "counted: stored states x bytes per state"),
+      },
+      refused: {
+        timeLimit: "a time limit is not part of a scenario (a verdict must not depend on the machine); give --time-limit on the command line, or a counted bound (maxExecutions, maxStates, maxSteps)",
       },
     },
   },
@@ -174,16 +207,16 @@ export interface Problem {
   message: string;
 }
 
-const kindOf = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : typeof v === "string" ? `'${v}'` : String(v));
+const kindOf = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : typeof v === "string" ? quote(v) : quote(String(v)).slice(1, -1));
 
 function check(s: S, v: unknown, path: (string | number)[], out: Problem[]): void {
   const bad = (message: string, p = path): void => void out.push({ path: p, message });
-  const where = path.length ? path.join(".") : "document";
+  const where = path.length ? path.map((p) => (typeof p === "number" ? String(p) : safeKey(p))).join(".") : "document";
   switch (s.t) {
     case "string":
       if (typeof v !== "string") return bad(`${where}: expected a string, got ${kindOf(v)}`);
-      if (s.enum && !s.enum.includes(v)) return bad(`${where}: unknown value '${v}' (one of ${s.enum.join(", ")})`);
-      if (s.pattern && !new RegExp(s.pattern).test(v)) return bad(`${where}: '${v}' does not match ${s.pattern}`);
+      if (s.enum && !s.enum.includes(v)) return bad(`${where}: unknown value ${quote(v)}${suggest(v, s.enum)} (one of ${s.enum.join(", ")})`);
+      if (s.pattern && !new RegExp(s.pattern).test(v)) return bad(`${where}: ${quote(v)} does not match ${s.pattern}`);
       return;
     case "int":
       if (typeof v !== "number" || !Number.isInteger(v)) return bad(`${where}: expected an integer, got ${kindOf(v)}`);
@@ -199,11 +232,11 @@ function check(s: S, v: unknown, path: (string | number)[], out: Problem[]): voi
       v.forEach((x, i) => check(s.items, x, [...path, i], out));
       return;
     case "object":
-      return checkObject(s.props, s.required ?? [], v, path, out, where);
+      return checkObject(s.props, s.required ?? [], v, path, out, where, s.refused);
     case "record": {
       if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(`${where}: expected a mapping, got ${kindOf(v)}`);
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        if (s.keys && !s.keys.includes(k)) bad(`${where}: unknown key '${k}' (one of ${s.keys.join(", ")})`, [...path, k]);
+        if (s.keys && !s.keys.includes(k)) bad(`${where}: unknown key ${quote(k)}${suggest(k, s.keys)} (one of ${s.keys.join(", ")})`, [...path, k]);
         else check(s.values, x, [...path, k], out);
       }
       return;
@@ -211,7 +244,7 @@ function check(s: S, v: unknown, path: (string | number)[], out: Problem[]): voi
     case "tagged": {
       if (v === null || typeof v !== "object" || Array.isArray(v)) return bad(`${where}: expected a mapping, got ${kindOf(v)}`);
       const tag = (v as Record<string, unknown>)[s.tag];
-      const variant = typeof tag === "string" ? s.variants[tag] : undefined;
+      const variant = typeof tag === "string" && hasOwn(s.variants, tag) ? s.variants[tag] : undefined;
       if (!variant) return bad(`${where}: ${s.tag} must be one of ${Object.keys(s.variants).join(", ")}${tag === undefined ? "" : ` (got ${kindOf(tag)})`}`, tag === undefined ? path : [...path, s.tag]);
       return checkObject({ [s.tag]: { t: "string" }, ...variant.props }, variant.required ?? [], v, path, out, where);
     }
@@ -229,15 +262,22 @@ function check(s: S, v: unknown, path: (string | number)[], out: Problem[]): voi
   }
 }
 
-function checkObject(props: Record<string, S>, required: readonly string[], v: unknown, path: (string | number)[], out: Problem[], where: string): void {
+function checkObject(props: Record<string, S>, required: readonly string[], v: unknown, path: (string | number)[], out: Problem[], where: string, refused?: Record<string, string>): void {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return void out.push({ path, message: `${where}: expected a mapping, got ${kindOf(v)}` });
   const o = v as Record<string, unknown>;
-  for (const r of required) if (!(r in o)) out.push({ path, message: `${where}: missing required key '${r}'` });
+  for (const r of required) if (!hasOwn(o, r)) out.push({ path, message: `${where}: missing required key '${r}'` });
   for (const [k, x] of Object.entries(o)) {
-    const p = props[k];
-    if (!p) out.push({ path: [...path, k], message: `${where}: unknown key '${k}' (known: ${Object.keys(props).join(", ")})` });
+    const p = hasOwn(props, k) ? props[k] : undefined;
+    const at = path.length ? `${where}.${safeKey(k)}` : safeKey(k);
+    if (refused && hasOwn(refused, k)) out.push({ path: [...path, k], message: `${at}: refused: ${refused[k]}` });
+    else if (!p) out.push({ path: [...path, k], message: `${where}: unknown key ${quote(k)}${suggest(k, Object.keys(props)) || ` (known: ${Object.keys(props).join(", ")})`}` });
     else check(p, x, [...path, k], out);
   }
+}
+
+/** A key as part of a path in a message (escaped, truncated). */
+function safeKey(k: string): string {
+  return /^[A-Za-z0-9_-]{1,40}$/.test(k) ? k : quote(k, 40);
 }
 
 /** A scenario as a file gives it: the model's Scenario plus what the command line may override. */
@@ -246,7 +286,7 @@ export interface ScenarioFile {
   /** Presets the file restricts itself to (`protocol:`), if any. */
   presets?: string[];
   strategy?: StrategyName;
-  bounds: { preemptions?: number; seed?: number; maxExecutions?: number; maxStates?: number; maxMemoryMb?: number; timeLimit?: number };
+  bounds: { preemptions?: number; seed?: number; maxExecutions?: number; maxStates?: number; maxSteps?: number; maxGraphEdges?: number; maxMemoryMb?: number };
 }
 
 /** Checks of meaning once the shape is right. */
@@ -271,16 +311,38 @@ function semantic(doc: Record<string, unknown>): Problem[] {
     if (typeof t.start === "number" && typeof t.end === "number" && t.end <= t.start) out.push({ path: ["threads", i, "end"], message: `threads.${i}: end (${t.end}) must be greater than start (${t.start})` });
     ((t.actions ?? []) as { gfn: number }[]).forEach((a, j) => gfnOk(a.gfn, ["threads", i, "actions", j, "gfn"]));
     if (typeof t.name === "string") {
-      if (names.has(t.name)) out.push({ path: ["threads", i, "name"], message: `threads.${i}.name: '${t.name}' is also the name of thread ${names.get(t.name)}` });
+      if (names.has(t.name)) out.push({ path: ["threads", i, "name"], message: `threads.${i}.name: ${quote(t.name)} is also the name of thread ${names.get(t.name)}` });
       names.set(t.name, i);
     }
   });
   for (const [id, val] of Object.entries((doc.overrides ?? {}) as Record<string, unknown>)) {
     const sw = SWITCHES.find((s) => s.id === id);
     if (sw && typeof val === "string" && !sw.values.some((x) => x.value === val))
-      out.push({ path: ["overrides", id], message: `overrides.${id}: unknown value '${val}' (values: ${sw.values.map((x) => x.value).join(", ")})` });
+      out.push({ path: ["overrides", id], message: `overrides.${id}: unknown value ${quote(val)}${suggest(val, sw.values.map((x) => x.value))} (values: ${sw.values.map((x) => x.value).join(", ")})` });
   }
+  const known = new Set([...SEAMCALLS, ...SEAMCALLS.map(wrapperName)]);
+  ((doc.inject ?? []) as string[]).forEach((n, i) => {
+    if (!known.has(n)) out.push({ path: ["inject", i], message: `inject.${i}: unknown SEAMCALL ${quote(n)}${suggest(n, [...known])} (the model issues: ${SEAMCALLS.join(", ")})` });
+  });
   return out;
+}
+
+/**
+ * The model itself, under every preset the file applies to: whatever it refuses (a geometry or a
+ * thread count over its limits, say) is refused by `validate` too, not only by `check`.
+ */
+function buildable(doc: Record<string, unknown>, value: ScenarioFile): Problem[] {
+  for (const p of value.presets ?? PRESET_NAMES) {
+    try {
+      buildProgram(value.scenario, p);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
+      const path: (string | number)[] = /geometry/.test(msg) ? ["geometry"] : /thread/.test(msg) ? ["threads"] : [];
+      return [{ path, message: `${path.length ? `${path[0]}: ` : ""}the model refuses this scenario under ${p}: ${msg.length > 200 ? msg.slice(0, 200) + "..." : msg}` }];
+    }
+  }
+  void doc;
+  return [];
 }
 
 export interface Located {
@@ -324,7 +386,13 @@ export function parseScenarioText(text: string, file: string): { problems: FileP
     const msg = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     return { problems: [{ file, line: pos.line, col: pos.col, message: `YAML: ${msg}` }] };
   }
-  const js: unknown = doc.toJS();
+  let js: unknown;
+  try {
+    // An alias bomb ("billion laughs") stops here: the yaml library refuses excessive alias expansion.
+    js = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { problems: [{ file, line: 1, col: 1, message: `YAML: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200)}` }] };
+  }
   const problems: Problem[] = [];
   check(SCENARIO_SCHEMA, js, [], problems);
   if (problems.length === 0) problems.push(...semantic(js as Record<string, unknown>));
@@ -340,24 +408,25 @@ export function parseScenarioText(text: string, file: string): { problems: FileP
   const value: ScenarioFile = { scenario, bounds: bounds ?? {} };
   if (protocol !== undefined) value.presets = Array.isArray(protocol) ? protocol : [protocol];
   if (strategy !== undefined) value.strategy = strategy;
+  const refused = buildable(d, value);
+  if (refused.length > 0) return { problems: refused.map((p) => ({ file, ...locate(doc, lc, p.path), message: p.message })) };
   return { problems: [], value };
 }
 
 /** Load a scenario file or throw a UsageError naming file, line and problem. */
 export function loadScenarioFile(file: string): ScenarioFile {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const r = parseScenarioText(text, file);
+  const text = readInput(file, "scenario file");
+  const r = parseScenarioText(text, displayName(file));
   if (r.problems.length > 0) {
     const p = r.problems[0]!;
-    throw new UsageError(`${p.file}:${p.line}:${p.col}: ${p.message}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s); run 'tdxmc validate ${file}')` : ""}`);
+    throw new UsageError(`${p.file}:${p.line}:${p.col}: ${p.message}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s); run 'tdxmc validate ${displayName(file)}')` : ""}`);
   }
   return r.value!;
 }
 
 // The same validator for other YAML inputs (the simulator's cost files, src/sim/costs.ts).
 export { check as checkAgainstSchema, locate as locateInDocument };
+/** A file name as messages show it: "-" is standard input; control characters escaped. */
+export function displayName(file: string): string {
+  return showPath(file);
+}

@@ -6,6 +6,7 @@ import { STRATEGIES, type StrategyName } from "../engine/index.js";
 import { KVM_PROPERTIES, PRESETS, SCENARIOS, SWITCHES, type Scenario } from "../kvm/index.js";
 import { DEMOS } from "./demo.js";
 import { UsageError } from "./errors.js";
+import { hasOwn, quote, own, suggest } from "./safe-input.js";
 import { loadScenarioFile, type ScenarioFile } from "./scenario-file.js";
 
 export type Target =
@@ -16,43 +17,46 @@ export const PRESET_ORDER = Object.keys(PRESETS);
 export const MODULE_VERSIONS = ["1.5.16", "1.5.20", "1.5.25"];
 
 function isFileArg(a: string): boolean {
-  return /\.ya?ml$/i.test(a) || a.includes("/") || (!(a in SCENARIOS) && existsSync(a));
+  return a === "-" || /\.ya?ml$/i.test(a) || a.includes("/") || (own(SCENARIOS, a) === undefined && existsSync(a));
 }
 
 export function resolveTarget(arg: string): Target {
   if (arg.startsWith("demo:")) {
     const n = arg.slice(5);
-    if (!DEMOS.some((d) => d.name === n)) throw new UsageError(`unknown demo '${n}' (demos: ${DEMOS.map((d) => d.name).join(", ")})`);
+    if (!DEMOS.some((d) => d.name === n)) throw new UsageError(`unknown demo ${quote(n)}${suggest(n, DEMOS.map((d) => d.name))} (demos: ${DEMOS.map((d) => d.name).join(", ")})`);
     return { kind: "demo", name: n };
   }
   if (isFileArg(arg)) {
-    if (!existsSync(arg)) throw new UsageError(`${arg}: no such file`);
     const f = loadScenarioFile(arg);
     return { kind: "scenario", name: f.scenario.name, scenario: f.scenario, builtin: false, source: arg, file: f };
   }
-  const s = SCENARIOS[arg];
+  const s = own(SCENARIOS, arg);
   if (s) return { kind: "scenario", name: arg, scenario: s, builtin: true, source: "built-in" };
   if (DEMOS.some((d) => d.name === arg)) return { kind: "demo", name: arg };
-  throw new UsageError(`unknown scenario '${arg}' (built-in: ${Object.keys(SCENARIOS).join(", ")}; or a .yaml file; or demo:NAME)`);
+  throw new UsageError(`unknown scenario ${quote(arg)}${suggest(arg, Object.keys(SCENARIOS))} (built-in: ${Object.keys(SCENARIOS).join(", ")}; or a .yaml file; or demo:NAME)`);
 }
 
 export function parsePresets(v: string | undefined): string[] | undefined {
   if (v === undefined) return undefined;
   const list = v.split(",").map((x) => x.trim()).filter(Boolean);
   if (list.length === 0) throw new UsageError(`option --protocol: empty preset list`);
-  for (const p of list) if (!PRESETS[p]) throw new UsageError(`unknown preset '${p}' (presets: ${PRESET_ORDER.join(", ")})`);
+  for (const p of list) if (own(PRESETS, p) === undefined) throw new UsageError(`option --protocol: unknown preset ${quote(p)}${suggest(p, PRESET_ORDER)} (presets: ${PRESET_ORDER.join(", ")})`);
   return [...new Set(list)];
 }
 
-/** --set SWITCH=VALUE (repeatable) → overrides, each switch and value checked. */
-export function parseSets(sets: readonly string[] | undefined): Record<string, string> {
+/**
+ * --set SWITCH=VALUE (repeatable) → overrides, each switch and value checked. `where` names what
+ * the user actually gave ("option --set", "the replay string", a file), never an option not used.
+ */
+export function parseSets(sets: readonly string[] | undefined, where = "option --set"): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of sets ?? []) {
-    const m = /^([a-z0-9-]+)=([A-Za-z0-9._-]+)$/.exec(s);
-    if (!m) throw new UsageError(`option --set: '${s}' is not SWITCH=VALUE`);
+    const m = /^([a-z0-9-]{1,64})=([A-Za-z0-9._-]{1,64})$/.exec(s);
+    if (!m) throw new UsageError(`${where}: ${quote(s)} is not SWITCH=VALUE`);
     const sw = SWITCHES.find((x) => x.id === m[1]);
-    if (!sw) throw new UsageError(`unknown switch '${m[1]}' in --set (switches: ${SWITCHES.map((x) => x.id).join(", ")})`);
-    if (!sw.values.some((v) => v.value === m[2])) throw new UsageError(`switch '${sw.id}': unknown value '${m[2]}' in --set (values: ${sw.values.map((v) => v.value).join(", ")})`);
+    if (!sw) throw new UsageError(`${where}: unknown switch ${quote(m[1])}${suggest(m[1]!, SWITCHES.map((x) => x.id))} (switches: ${SWITCHES.map((x) => x.id).join(", ")})`);
+    if (!sw.values.some((v) => v.value === m[2])) throw new UsageError(`${where}: switch '${sw.id}' has no value ${quote(m[2])}${suggest(m[2]!, sw.values.map((v) => v.value))} (values: ${sw.values.map((v) => v.value).join(", ")})`);
+    if (hasOwn(out, sw.id) && out[sw.id] !== m[2]) throw new UsageError(`${where}: switch '${sw.id}' is set twice (${out[sw.id]} and ${m[2]})`);
     out[sw.id] = m[2]!;
   }
   return out;
@@ -64,26 +68,26 @@ export function parseProperties(v: string | undefined, known: readonly string[] 
   if (v === undefined) return undefined;
   const list = v.split(",").map((x) => x.trim()).filter(Boolean);
   if (list.length === 0) throw new UsageError(`option --properties: empty property list`);
-  for (const p of list) if (!known.includes(p)) throw new UsageError(`unknown property '${p}' (properties: ${known.join(", ")})`);
+  for (const p of list) if (!known.includes(p)) throw new UsageError(`option --properties: unknown property ${quote(p)}${suggest(p, known)} (properties: ${known.join(", ")})`);
   return [...new Set(list)];
 }
 
 export function parseStrategy(v: string | undefined): StrategyName | undefined {
   if (v === undefined) return undefined;
-  if (!(STRATEGIES as readonly string[]).includes(v)) throw new UsageError(`option --strategy: unknown strategy '${v}' (one of ${STRATEGIES.join(", ")})`);
+  if (!(STRATEGIES as readonly string[]).includes(v)) throw new UsageError(`option --strategy: unknown strategy ${quote(v)}${suggest(v, STRATEGIES)} (one of ${STRATEGIES.join(", ")})`);
   return v as StrategyName;
 }
 
-export function parseModuleVersion(v: string | undefined): string | undefined {
+export function parseModuleVersion(v: string | undefined, where = "option --module-version"): string | undefined {
   if (v === undefined) return undefined;
-  if (!MODULE_VERSIONS.includes(v)) throw new UsageError(`option --module-version: unknown TDX module version '${v}' (one of ${MODULE_VERSIONS.join(", ")})`);
+  if (!MODULE_VERSIONS.includes(v)) throw new UsageError(`${where}: unknown TDX module version ${quote(v)} (one of ${MODULE_VERSIONS.join(", ")})`);
   return v;
 }
 
 /** Commander argument parser for a non-negative integer option. */
 export function intOption(name: string, min = 0) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new UsageError(`option ${name}: '${v}' is not ${min > 0 ? "a positive" : "a non-negative"} integer`);
+    if (!/^\d{1,16}$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new UsageError(`option ${name}: ${quote(v)} is not ${min > 0 ? "a positive" : "a non-negative"} integer`);
     return Number(v);
   };
 }

@@ -1,9 +1,10 @@
 // `tdxmc validate FILE...`: check scenario files against the schema (and the model's names)
 // without running them.
-import { readFileSync } from "node:fs";
+// The same validator as `check` (scenario-file.ts): a file validate accepts is one check runs.
 import { EXIT, UsageError } from "./errors.js";
 import { jsonHeader } from "./provenance.js";
-import { parseScenarioText, scenarioJsonSchema, type FileProblem } from "./scenario-file.js";
+import { readInput } from "./safe-input.js";
+import { displayName, parseScenarioText, scenarioJsonSchema, type FileProblem } from "./scenario-file.js";
 
 export function runValidate(files: string[], o: { json?: boolean; printSchema?: boolean }, out: (s: string) => void, err: (s: string) => void): number {
   if (o.printSchema) {
@@ -13,15 +14,17 @@ export function runValidate(files: string[], o: { json?: boolean; printSchema?: 
   if (files.length === 0) throw new UsageError("validate: name at least one scenario file (or --print-schema)");
   const results: { file: string; ok: boolean; scenario: string | null; problems: FileProblem[] }[] = [];
   for (const f of files) {
+    const name = displayName(f);
     let text: string;
     try {
-      text = readFileSync(f, "utf8");
+      text = readInput(f, "scenario file");
     } catch (e) {
-      results.push({ file: f, ok: false, scenario: null, problems: [{ file: f, line: 0, col: 0, message: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` }] });
+      if (!(e instanceof UsageError)) throw e;
+      results.push({ file: name, ok: false, scenario: null, problems: [{ file: name, line: 0, col: 0, message: e.message.replace(/^scenario file \S+: /, "") }] });
       continue;
     }
-    const r = parseScenarioText(text, f);
-    results.push({ file: f, ok: r.problems.length === 0, scenario: r.value?.scenario.name ?? null, problems: r.problems });
+    const r = parseScenarioText(text, name);
+    results.push({ file: name, ok: r.problems.length === 0, scenario: r.value?.scenario.name ?? null, problems: r.problems });
   }
   const code = results.every((r) => r.ok) ? EXIT.ok : EXIT.usage;
   if (o.json) {

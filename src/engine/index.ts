@@ -12,6 +12,6 @@ export { boundedExplore } from "./schedulers/bounded.js";
 export { pctExplore } from "./schedulers/pct.js";
 export { randomExplore } from "./schedulers/random.js";
 export { replay, ReplayDivergence, type ReplayResult } from "./schedulers/replay.js";
-export { minimize } from "./minimize.js";
+export { minimize, minimizeWithin, type MinimizeOptions, type MinimizeResult } from "./minimize.js";
 export { explore, STRATEGIES, type StrategyName, type StrategyOptions } from "./explore.js";
 export { formatStepTable } from "./table.js";

@@ -10,8 +10,12 @@ export interface ExploreOptions {
   maxStates?: number;
   /** Wall-clock limit in milliseconds. */
   timeLimitMs?: number;
-  /** Heap limit in MB (checked periodically). */
+  /** Heap limit in MB (checked periodically). Depends on the GC: the CLI uses maxStates as a counted proxy instead. */
   maxMemoryMb?: number;
+  /** Counted budget: steps in one execution (stop reason "max-steps"). */
+  maxSteps?: number;
+  /** Counted budget: edges of the recorded state graph (state caching; stop reason "max-graph-edges"). */
+  maxGraphEdges?: number;
   /** Only these properties are checked/reported (default: all). */
   properties?: readonly string[];
   /** Keep exploring after the first violation and report one counterexample per property. */

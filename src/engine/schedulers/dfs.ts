@@ -101,7 +101,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const cycles = cfg.cycles !== false;
   // With state caching the whole state graph is recorded and livelocks are found as fair
   // non-progress cycles in it (stategraph.ts); without it only cycles closed on the current path are judged.
-  const graph = visited && (props === null || props.has("livelock")) ? new StateGraph() : null;
+  const graph = visited && (props === null || props.has("livelock")) ? new StateGraph(opts.maxGraphEdges) : null;
   let curSid = -1;
   const onStack = new Map<number, number[]>(); // fp1 -> node indices (nodes currently on the stack)
   const violations: Counterexample[] = [];
@@ -220,6 +220,11 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         break;
       }
       if (i >= bestDepth) break; // minimization: no shorter violation below here
+      // Counted budget (not the engine's design; see ExploreOptions.maxSteps).
+      if (opts.maxSteps !== undefined && i >= opts.maxSteps) {
+        stopReason = "max-steps";
+        break;
+      }
       let sleep = 0;
       if (useSleep && i > 0) {
         const parent = stack[i - 1]!;
@@ -485,6 +490,11 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   function limitsHit(): boolean {
     if (opts.maxExecutions !== undefined && stats.executions >= opts.maxExecutions) {
       stopReason = "max-executions";
+      return true;
+    }
+    // Counted budget: stop as soon as the state graph is full, not at the end.
+    if (graph?.truncated) {
+      stopReason = "max-graph-edges";
       return true;
     }
     if ((stats.executions & 255) === 0) {

@@ -55,7 +55,7 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
     ex.reset();
     const pick = sampler.begin(k, random, ex);
     const enabledAt: number[] = [];
-    const end = walk(ex, pick, enabledAt);
+    const end = walk(ex, pick, enabledAt, opts.maxSteps);
     stats.steps += ex.length;
     if (ex.length > stats.maxDepth) stats.maxDepth = ex.length;
     sampler.end?.(ex.length);
@@ -72,6 +72,10 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
       if (!opts.allViolations) stop = true;
     }
     if (stop) break;
+    if (end === "step-limit") {
+      stopReason = "max-steps";
+      break;
+    }
   }
   stats.wallMs = Date.now() - t0;
   const res: ExploreResult = {
