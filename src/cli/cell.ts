@@ -10,6 +10,7 @@ import { explore, minimizeWithin, type Counterexample, type ExploreResult, type 
 import { BUDGET_INFO, DEFAULT_BUDGETS, statesForMemory } from "./budgets.js";
 import { DEMOS } from "./demo.js";
 import { fingerprint, scenarioDefinition } from "./provenance.js";
+import { safeText } from "./safe-input.js";
 import { tidyCounterexample } from "./tidy.js";
 
 export interface RunOpts {
@@ -87,7 +88,9 @@ function guarded(g: Generator<import("../engine/index.js").Op, void, number>, t:
 }
 
 function guardThread(s: ThreadSpec): ThreadSpec {
-  const out: ThreadSpec = { name: s.name, body: (t) => guarded(s.body(t), t) };
+  // Names come from scenario files: control characters (terminal escapes, newlines) are escaped
+  // here, once, for every output (step tables, JSON, pages).
+  const out: ThreadSpec = { name: safeText(s.name), body: (t) => guarded(s.body(t), t) };
   if (s.resume) {
     const res = s.resume;
     out.resume = (t, label, locals) => guarded(res(t, label, locals), t);

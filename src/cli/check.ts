@@ -469,11 +469,11 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
       out.push("");
       const exp = c.result!.expected === `violated:${x.property}` ? " (expected)" : "";
       out.push(`=== ${c.preset === null ? c.label : `${c.label.slice(0, c.label.lastIndexOf("@"))} on ${c.preset}`}: violated ${x.property}${exp} ===`);
-      out.push(x.message);
+      out.push(safeText(x.message));
       const nm = (x as CellCounterexample).notMinimal;
       out.push(`${x.steps.length} steps, ${x.preemptions} preemption${x.preemptions === 1 ? "" : "s"}${nm ? ` (not minimal: ${nm})` : ""}; replay: tdxmc replay ${replayRef(c, x)}`);
       out.push("");
-      out.push(cellTable(c, x, o));
+      out.push(cellTable(c, x, o).split("\n").map(safeText).join("\n"));
     }
   }
   if (o.timings) out.push(...timingsText(cells), `total: ${(totalMs / 1000).toFixed(2)} s`);

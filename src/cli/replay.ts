@@ -210,6 +210,7 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
   if (res.violations.length === 0) lines.push(`no violation (execution ended: ${res.end})`);
   for (const v of res.violations) lines.push(`violated: ${v.property} — ${v.message}`);
   if (reproduced === false) lines.push(`the recorded violation (${r.property}) did not happen`);
-  out(lines.join("\n") + "\n");
+  // Control characters from scenario files never reach the terminal raw.
+  out(lines.join("\n").split("\n").map(safeText).join("\n") + "\n");
   return code;
 }

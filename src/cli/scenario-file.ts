@@ -60,8 +60,8 @@ const PROPERTY_NAMES = [...KVM_PROPERTIES, "assertion"];
 const TDX_VERSIONS = ["1.5.16", "1.5.20", "1.5.25"] as const;
 
 const gfn = int(0, undefined, "guest frame number (inside the geometry)");
-// Names are printed in step-table headers: printable, short, no escapes or newlines.
-const name: S = { t: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,31}$", desc: "thread name (default: vCPU<n>, zapper, or <kind><index>; letters, digits, _ . : + -, at most 32)" };
+// Any text: whoever prints a name escapes it (safe-input.ts safeText, view.ts escapeMarkup).
+const name = str("thread name (default: vCPU<n>, zapper, or <kind><index>)");
 const range = { start: int(0, undefined, "first GFN"), end: int(1, undefined, "one past the last GFN") };
 
 export const SCENARIO_SCHEMA: S = {
