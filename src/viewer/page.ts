@@ -7,19 +7,22 @@ import type { TraceData, TraceRow, VarGroup } from "../trace/types.js";
 const CSS = `
 :root { --div: #c62828; --div-bg: #fde0dc; --tr: #8a6d00; --tr-bg: #fff4c2; --sel: #dbe9ff; --inv: #e6f4ea; --mut: #666; --line: #ddd; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 13px/1.35 "DejaVu Sans", system-ui, sans-serif; color: #1b1b1b; background: #fff; }
+html, body { height: 100%; }
+body { margin: 0; overflow: hidden; font: 13px/1.35 "DejaVu Sans", system-ui, sans-serif; color: #1b1b1b; background: #fff; }
 header { padding: 8px 12px; border-bottom: 1px solid var(--line); background: #f7f7f9; }
 h1 { font-size: 16px; margin: 0 0 4px; }
 code, .mono, td.val, .lane td { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 12px; }
 .viol { color: var(--div); font-weight: bold; }
 .muted { color: var(--mut); }
 details { margin-top: 4px; }
-.toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; padding: 6px 12px; border-bottom: 1px solid var(--line); position: sticky; top: 0; background: #fff; z-index: 2; }
+#app { display: flex; flex-direction: column; height: 100vh; }
+.toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; padding: 6px 12px; border-bottom: 1px solid var(--line); background: #fff; }
+header { overflow: auto; max-height: 40vh; flex: none; }
 .toolbar button { font: inherit; padding: 2px 8px; }
 .toolbar label { white-space: nowrap; }
-main { display: grid; grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); gap: 0; }
-#lanes { overflow: auto; max-height: calc(100vh - 150px); border-right: 1px solid var(--line); }
-#state { overflow: auto; max-height: calc(100vh - 150px); padding: 0 10px 20px; }
+main { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 1.15fr) minmax(0, 1fr); gap: 0; }
+#lanes { position: relative; overflow: auto; height: 100%; border-right: 1px solid var(--line); }
+#state { overflow: auto; height: 100%; padding: 0 10px 20px; }
 table { border-collapse: collapse; width: 100%; }
 .lane th { position: sticky; top: 0; background: #eef; text-align: left; padding: 3px 6px; border-bottom: 1px solid #ccd; }
 .lane td { padding: 2px 6px; border-bottom: 1px solid #f0f0f0; vertical-align: top; }
@@ -277,7 +280,13 @@ function start(): void {
     const sel = u.row < 0 ? lanes.querySelector('tr[data-step="-1"]') : u.sub ? lanes.querySelector(`tr.sub[data-step="${u.step}"]`) : lanes.querySelector(`tr[data-row="${u.row}"]:not(.sub)`);
     if (sel) {
       sel.classList.add("sel");
-      (sel as HTMLElement).scrollIntoView?.({ block: "nearest" });
+      // Scroll the lanes only (not the page): keep the selected row below the sticky header.
+      const r = sel as HTMLElement;
+      const head = lanes.querySelector("thead")?.getBoundingClientRect().height ?? 0;
+      const far = r.offsetTop - head < lanes.scrollTop - lanes.clientHeight || r.offsetTop > lanes.scrollTop + 2 * lanes.clientHeight;
+      if (far) lanes.scrollTop = Math.max(0, r.offsetTop - lanes.clientHeight / 2);
+      else if (r.offsetTop - head < lanes.scrollTop) lanes.scrollTop = Math.max(0, r.offsetTop - head - 4);
+      else if (r.offsetTop + r.offsetHeight > lanes.scrollTop + lanes.clientHeight) lanes.scrollTop = r.offsetTop + r.offsetHeight - lanes.clientHeight + 4;
     }
   }
   function currentUnit(): Unit {
@@ -325,7 +334,7 @@ function start(): void {
       });
       out.push(tbl);
     }
-    const groups: [VarGroup, string][] = [["lock", "locks held"], ["vcpu", "vCPU modes"], ["page", "pages (guest_memfd ownership and pins)"], ["pamt", "PAMT (the module's page ownership)"], ["kvm", "KVM state"], ["module", "TDX module state"]];
+    const groups: [VarGroup, string][] = [["lock", "locks held"], ["vcpu", "vCPU modes"], ["page", "pages (guest_memfd ownership and pins)"], ["pamt", "PAMT (the module's page ownership)"], ["kvm", T.geometry ? "KVM state" : "state"], ["module", "TDX module state"]];
     for (const [g, title] of groups) {
       const rows: HTMLElement[] = [];
       T.vars.forEach((v, j) => {
