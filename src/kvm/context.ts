@@ -11,6 +11,7 @@ export const PROP = {
   agreement: "mirror-sept-agreement",
   agreementFinal: "mirror-sept-agreement-final",
   freedWhileMapped: "no-free-while-mapped",
+  staleLeaf: "no-stale-private-leaf",
   bugOn: "no-kvm-bug-on",
   warn: "no-warn",
   removalProtocol: "removal-protocol",

@@ -3,7 +3,7 @@
 import { waitUntil } from "../engine/index.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
-import { PAGE, SLOT, TD_STATE } from "./kvm.js";
+import { PAGE, SLOT, staleLeafKey, TD_STATE } from "./kvm.js";
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuPageFault, kvmUnmapGfnRangePrivate } from "./mmu.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { seamcall, tdxOperandBusy } from "./tdx.js";
@@ -32,8 +32,12 @@ function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, 
   const k = c.kvm;
   yield* k.mmuLock.writeLock(c.t.id, `${who}: KVM_MMU_LOCK (write_lock)`);
   if (begin) {
+    // From invalidate_begin to the end of its zap the range's leaves are legitimately still in the
+    // S-EPT: the no-stale-private-leaf property waits for this window to close.
+    for (let g = start; g < end; g++) c.t.enter(staleLeafKey(g));
     yield* kvmMmuInvalidateBegin(c, start, end);
     if (zap) yield* kvmUnmapGfnRangePrivate(c, start, end);
+    for (let g = start; g < end; g++) c.t.exit(staleLeafKey(g));
   } else yield* kvmMmuInvalidateEnd(c);
   yield* k.mmuLock.writeUnlock(c.t.id, `${who}: KVM_MMU_UNLOCK`);
 }
@@ -64,13 +68,16 @@ export function* punchHole(c: Ctx, start: number, end: number): Gen<void> {
   const who = "kvm_gmem_punch_hole";
   const gmemLock = c.proto.is("gmem-lock", "on");
   if (gmemLock) yield k.gmemLock.lock(`${who}: filemap_invalidate_lock(inode->i_mapping)`);
-  yield* invalidateSection(c, true, start, end, true, `${who}: kvm_gmem_invalidate_begin`);
+  // kvm_gmem_invalidate_begin() walks gmem->bindings: once kvm_gmem_unbind() removed the deleted
+  // memslot's range, it finds no memslot, takes no mmu_lock and zaps nothing.
+  const bound = yield k.gmemBound.load(`${who}: kvm_gmem_invalidate_begin: xa_for_each_range(&gmem->bindings)`);
+  if (bound) yield* invalidateSection(c, true, start, end, true, `${who}: kvm_gmem_invalidate_begin`);
   for (let g = start; g < end; g++) {
     const pfn = yield k.gmem[g]!.xchg(0, `${who}: truncate_inode_pages_range (gfn ${g})`);
     if (pfn === 0) continue;
     yield k.pages[pfn]!.rmw((v) => ((v >> 2) === 0 ? PAGE.FREED : (v & ~3) | PAGE.LEAKED), `${who}: folio_put → free pfn ${pfn} (leaked if pinned)`);
   }
-  yield* invalidateSection(c, false, start, end, false, `${who}: kvm_gmem_invalidate_end`);
+  if (bound) yield* invalidateSection(c, false, start, end, false, `${who}: kvm_gmem_invalidate_end`);
   if (gmemLock) yield k.gmemLock.unlock(`${who}: filemap_invalidate_unlock()`);
   c.t.progress();
 }
@@ -99,6 +106,13 @@ export function* memslotDelete(c: Ctx): Gen<void> {
   yield* k.mmuLock.writeUnlock(c.t.id, `kvm_mmu_zap_memslot: write_unlock(&kvm->mmu_lock)`);
   yield k.slot.store(SLOT.DELETED, `${who}: remove the slot`);
   yield* synchronizeSrcu(c, who);
+  // kvm_free_memslot() → kvm_gmem_unbind() (virt/kvm/guest_memfd.c): the slot's range is removed
+  // from gmem->bindings, so a later guest_memfd invalidation (punch hole, release) no longer
+  // reaches this VM's page tables.
+  const gmemLock = c.proto.is("gmem-lock", "on");
+  if (gmemLock) yield k.gmemLock.lock("kvm_gmem_unbind: filemap_invalidate_lock(inode->i_mapping)");
+  yield k.gmemBound.store(0, "kvm_free_memslot: kvm_gmem_unbind(): xa_store_range(&gmem->bindings, NULL)");
+  if (gmemLock) yield k.gmemLock.unlock("kvm_gmem_unbind: filemap_invalidate_unlock()");
   yield k.slotsLock.unlock(`${who}: mutex_unlock(&kvm->slots_lock)`);
   c.t.progress();
 }
@@ -275,7 +289,7 @@ export function* vpInit(c: Ctx, vcpu: number): Gen<void> {
 export function* teardown(c: Ctx): Gen<void> {
   const k = c.kvm;
   const hkidFirst = c.proto.is("teardown-order", "hkid-first");
-  if (!hkidFirst) {
+  if (!hkidFirst && (yield k.gmemBound.load("kvm_gmem_release: xa_for_each(&gmem->bindings)"))) {
     yield* invalidateSection(c, true, 0, k.nGfns, true, "kvm_gmem_release: kvm_gmem_invalidate_begin");
     yield* invalidateSection(c, false, 0, k.nGfns, false, "kvm_gmem_release: kvm_gmem_invalidate_end");
   }

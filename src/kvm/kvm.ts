@@ -25,6 +25,17 @@ const fmtSlot = (v: number) => ["valid", "KVM_MEMSLOT_INVALID", "deleted"][v] ??
 const fmtPage = (v: number) => `${["gmem", "freed", "leaked"][v & 3]}${v >> 2 ? ` pins=${v >> 2}` : ""}`;
 const fmtBool = (v: number) => (v ? "true" : "false");
 
+/** Window key of GFN `gfn` for the no-stale-private-leaf property (distinct from mirror entry keys). */
+export function staleLeafKey(gfn: number): number {
+  return 1_000_000 + gfn;
+}
+
+/** Does the in-progress invalidation packed in `v` cover `gfn`? */
+export function invalidateCovers(v: number, gfn: number): boolean {
+  const u = unpackInvalidate(v);
+  return u.count > 0 && gfn >= u.start && gfn < u.end;
+}
+
 /** The in-progress invalidation, packed in one cell: count, [start, end). */
 export function packInvalidate(count: number, start: number, end: number): number {
   return (count << 16) | (start << 8) | end;
@@ -60,6 +71,8 @@ export class Kvm {
   readonly attrs: Atomic[];
   /** guest_memfd binding: the PFN backing each GFN (0 = hole). */
   readonly gmem: Atomic[];
+  /** gmem->bindings: the memslot is bound to the guest_memfd range (cleared by kvm_gmem_unbind()). */
+  readonly gmemBound: Atomic;
   /** Per PFN (index = pfn): ownership and pins. */
   readonly pages: Atomic[];
   readonly invalidateSeq: Counter;
@@ -105,6 +118,7 @@ export class Kvm {
     const holes = new Set(init.holes ?? []);
     this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `mem_attr[${g}]`, shared.has(g) ? 0 : 1, (v) => (v ? "private" : "shared")));
     this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `gmem[${g}]`, holes.has(g) ? 0 : gmemPfn(g), (v) => (v ? `pfn ${v}` : "hole")));
+    this.gmemBound = new Atomic(world, "gmem->bindings", 1, (v) => (v ? "slot bound" : "unbound"));
     const pins = new Map((init.pins ?? []).map((p) => [p.pfn, p.count]));
     this.pages = Array.from({ length: 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, `page[pfn ${p}]`, (pins.get(p) ?? 0) << 2, fmtPage));
     this.invalidateSeq = new Counter(world, "mmu_invalidate_seq", 0);

@@ -53,6 +53,7 @@ export const SWITCHES: readonly Switch[] = [
     values: [
       { value: "ebusy", kind: "upstream", source: "tdx_mem_page_aug()/tdx_sept_link_private_spt(): -EBUSY → RET_PF_RETRY (6.16+)" },
       { value: "retry-eagain", kind: "historical", source: "v10-088 seamcall_sept(): up to SEAMCALL_RETRY_MAX=16 extra tries, then -EAGAIN → fault retried by re-entering the guest" },
+      { value: "retry-then-bug", kind: "historical", source: "TDX MMU part 2 v1 [PATCH 09/21] tdx_seamcall_sept() (Message-Id 20240904030751.117579-10-rick.p.edgecombe@intel.com): retry TDX_ERROR_SEPT_BUSY up to SEAMCALL_RETRY_MAX=16 times; a BUSY still there is a KVM bug ('zero tolerance', Sean in the same thread, Zt-k30MHhMTxpFKQ@google.com): KVM_BUG_ON" },
     ],
   },
   {
@@ -63,7 +64,7 @@ export const SWITCHES: readonly Switch[] = [
       { value: "v11", kind: "historical", source: "v11-057 tdx_sept_zap_private_spte(): BLOCK -EAGAIN only WARNed, nothing rolled back; PAGE.REMOVE and WBINVD retried without bound; other errors KVM_BUG_ON" },
       { value: "bug", kind: "hypothetical", source: "no retry at all: any error, BUSY included, is KVM_BUG_ON" },
     ],
-    depends: "The entry gate (wait_for_sept_zap checked in tdx_vcpu_run) exists only with no-vcpu-retry.",
+    depends: "Only no-vcpu-retry sets wait_for_sept_zap; the entry gate that reads it is the switch entry-gate.",
   },
   {
     id: "tlb-track",
@@ -72,6 +73,7 @@ export const SWITCHES: readonly Switch[] = [
       { value: "track-then-kick", kind: "upstream", source: "tdx_track(): TDH.MEM.TRACK then kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE)" },
       { value: "kick-then-track", kind: "historical", source: "v11-057 tdx_track(): atomic_inc(tdh_mem_track), kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) (vCPUs spin until TRACK done), TDH.MEM.TRACK, atomic_dec; via kvm_flush_remote_tlbs()" },
       { value: "no-kick", kind: "hypothetical", source: "TDH.MEM.TRACK without forcing vCPUs out" },
+      { value: "none", kind: "hypothetical", source: "no TDH.MEM.TRACK and no kick at all (the TLB tracking TDH.MEM.PAGE.REMOVE requires, tdx-module tdh_mem_page_remove: TLB_TRACKING_NOT_DONE, is skipped)" },
     ],
   },
   {
@@ -120,9 +122,19 @@ export const SWITCHES: readonly Switch[] = [
     id: "vp-enter-busy",
     title: "TDH.VP.ENTER returning BUSY",
     values: [
-      { value: "fastpath", kind: "upstream", source: "tdx_vcpu_run(): BUSY → EXIT_FASTPATH_EXIT_HANDLED (vCPU goes through the run loop and services requests)" },
-      { value: "reenter", kind: "historical", source: "v10-088 tdx_handle_exit(): exit reason TDX_OPERAND_BUSY|SEPT → return 1 (re-enter)" },
+      { value: "fastpath", kind: "upstream", source: "tdx_exit_handlers_fastpath() (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86): tdx_operand_busy() → EXIT_FASTPATH_EXIT_HANDLED, the vCPU leaves guest mode and goes through the run loop (so a kick is acknowledged); v10-088 tdx_handle_exit() returning 1 on BUSY|SEPT behaves the same" },
+      { value: "reenter", kind: "historical", source: "Binbin Wu, '[PATCH 1/7] KVM: TDX: Add a place holder to handle TDX VM exit' (Message-ID 20241201035358.2193078-2-binbin.wu@linux.intel.com): TDX_ERROR_SEPT_BUSY or BUSY|TD_EPOCH → EXIT_FASTPATH_REENTER_GUEST: TDH.VP.ENTER again with IRQs off and vcpu->mode still IN_GUEST_MODE, so a kick waits until the vCPU leaves that loop" },
     ],
+  },
+  {
+    id: "entry-gate",
+    title: "tdx_vcpu_run() refuses TD entry while wait_for_sept_zap is set",
+    values: [
+      { value: "on", kind: "upstream", source: "tdx_vcpu_run(): READ_ONCE(kvm_tdx->wait_for_sept_zap) → EXIT_FASTPATH_EXIT_HANDLED, read after vcpu_enter_guest() published IN_GUEST_MODE with smp_store_mb (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86; added with 'KVM: TDX: Kick off vCPUs when SEAMCALL is busy during TD page removal', [PATCH 4/7] of 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13)" },
+      { value: "off", kind: "historical", source: "v11-057 / TDX MMU part 2 (2024): no gate; a kicked vCPU re-enters at once" },
+      { value: "before-mode", kind: "hypothetical", source: "the flag read before vcpu->mode = IN_GUEST_MODE is published: the ordering smp_store_mb() in vcpu_enter_guest() prevents (a kick that snapshots the vCPU as outside misses it)" },
+    ],
+    depends: "Only removal-failure=no-vcpu-retry sets the flag; with any other value every entry-gate value reads false.",
   },
   {
     id: "memslot-zap",
@@ -231,7 +243,8 @@ const V11: Record<string, string> = {
   "stale-check": "on",
   "vp-init-lock": "none",
   "teardown-order": "hkid-first",
-  "vp-enter-busy": "reenter",
+  "vp-enter-busy": "fastpath",
+  "entry-gate": "off",
   "memslot-zap": "private-leaves",
   "page-add": "premap",
   pinning: "on",
@@ -257,6 +270,7 @@ const U616: Record<string, string> = {
   "vp-init-lock": "none",
   "teardown-order": "leaves-first",
   "vp-enter-busy": "fastpath",
+  "entry-gate": "on",
   "memslot-zap": "private-leaves",
   "page-add": "premap",
   pinning: "on",

@@ -5,7 +5,7 @@ import type { TdxVersion } from "../tdx/td.js";
 import { PROP, type Ctx } from "./context.js";
 import { flowsFor } from "./threads.js";
 import { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
-import { gmemPfn, Kvm, PAGE, TD_STATE } from "./kvm.js";
+import { gmemPfn, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInvalidate } from "./kvm.js";
 import { resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
 import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
@@ -100,6 +100,21 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
   return `${where}: mirror ${fm(mv)} but ${sdesc}`;
 }
 
+/** The no-stale-private-leaf check of one GFN; null when it holds. */
+export function staleLeafMessage(m: BuiltModel, gfn: number): string | null {
+  const { kvm, tdx } = m;
+  if (kvm.hkid.peek() === 0) return null;
+  const s = tdx.peekEntry(1, gfn);
+  if (!s || s.state === "FREE" || s.state.startsWith("NL_")) return null;
+  if (kvm.attrs[gfn]!.peek() === 0) return `gfn ${gfn}: S-EPT ${s.state} pfn ${s.pfn} but the GFN's memory attribute is shared`;
+  const inv = kvm.invalidate.peek();
+  if (invalidateCovers(inv, gfn)) {
+    const u = unpackInvalidate(inv);
+    return `gfn ${gfn}: S-EPT ${s.state} pfn ${s.pfn} inside the in-progress invalidation [${u.start},${u.end}) after its zap`;
+  }
+  return null;
+}
+
 /** Build the engine program of `scenario` under `preset` (+ overrides). */
 export function buildProgram(scenario: Scenario, preset = "upstream-6.19", overrides: Record<string, string> = {}): Program {
   return buildProgramWithModel(scenario, preset, overrides).program;
@@ -175,9 +190,20 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
         return agreementMessage(model, e.level, e.gfn, false);
       },
     };
+    // No private S-EPT leaf for a shared GFN or inside an in-progress invalidation (issue 10).
+    const gfns = Array.from({ length: kvm.nGfns }, (_, g) => g);
+    const staleLeaf: QuiescentInvariant = {
+      name: PROP.staleLeaf,
+      keys: gfns.map((g) => staleLeafKey(g)),
+      objsOf: (key) => {
+        const g = key - staleLeafKey(0);
+        return [kvm.attrs[g]!.id, kvm.invalidate.id, kvm.hkid.id, ...tdx.objsOf(1, g)];
+      },
+      check: (key) => staleLeafMessage(model, key - staleLeafKey(0)),
+    };
     return {
       threads,
-      quiescent: [quiescent],
+      quiescent: [quiescent, staleLeaf],
       invariants: [
         {
           name: PROP.freedWhileMapped,

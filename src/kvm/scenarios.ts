@@ -304,6 +304,24 @@ export const readZapTwoGfns: Scenario = {
   },
 };
 
+/**
+ * Memslot deletion vs a guest_memfd punch hole over the slot's range (§2.9, §2.10): after
+ * kvm_gmem_unbind() the punch hole reaches no memslot and zaps nothing, so the deletion's own zap
+ * (kvm_mmu_zap_memslot with the private filter) is what keeps the freed page out of the S-EPT.
+ */
+export const memslotDeleteVsPunchHole: Scenario = {
+  name: "memslot-delete-vs-punch-hole",
+  description: "GFN 0 is mapped; userspace deletes the memslot (which unbinds it from guest_memfd) while another thread punches a hole over GFN 0",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "memslot-delete", name: "memslot-delete" },
+    { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
+  ],
+  witnesses: ["kvm_gmem_unbind", "truncate_inode_pages_range", "tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+};
+
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
   "seed-race-read-zap": seedRaceReadZap,
@@ -322,4 +340,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   "punch-hole-vs-vp-init": punchHoleVsVpInit,
   "finalize-vs-pre-fault": finalizeVsPreFault,
   teardown: teardownScenario,
+  "memslot-delete-vs-punch-hole": memslotDeleteVsPunchHole,
 };

@@ -100,6 +100,12 @@ function* pin(c: Ctx, pfn: number, d: 1 | -1, why: string): Gen<void> {
  */
 export function* tdxSeptLinkPrivateSpt(c: Ctx, gfn: number, level: number, pagePfn: number): Gen<number> {
   const leaf = () => c.tdx.tdhMemSeptAdd(gfn, level, pagePfn);
+  if (c.proto.is("install-busy", "retry-then-bug")) {
+    // TDX MMU part 2 v1: the bounded SEPT_BUSY retry, then any error left (BUSY too) is a bug.
+    const s = yield* seamcallSept(c, "TDH.MEM.SEPT.ADD", leaf);
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)} (after the bounded retry)`)) return EIO;
+    return 0;
+  }
   if (c.proto.is("install-busy", "retry-eagain")) {
     const s = yield* seamcallSept(c, "TDH.MEM.SEPT.ADD", leaf);
     if (isSeptBusy(s)) return EAGAIN;
@@ -141,6 +147,14 @@ export function* tdxSeptSetPrivateSpte(c: Ctx, gfn: number, level: number, pfn: 
     if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_mem_page_add: TDH.MEM.PAGE.ADD ${statusName(s)}`)) return EIO;
     return 0;
   }
+  if (c.proto.is("install-busy", "retry-then-bug")) {
+    const s = yield* seamcallSept(c, "TDH.MEM.PAGE.AUG", () => c.tdx.tdhMemPageAug(gfn, level, pfn), true);
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_mem_page_aug: TDH.MEM.PAGE.AUG ${statusName(s)} (after the bounded retry)`)) {
+      yield* pin(c, pfn, -1, "tdx_mem_page_aug error");
+      return EIO;
+    }
+    return 0;
+  }
   if (v11) {
     const s = yield* seamcallSept(c, "TDH.MEM.PAGE.AUG", () => c.tdx.tdhMemPageAug(gfn, level, pfn), true);
     if (isSeptBusy(s)) {
@@ -176,6 +190,7 @@ export function* tdxTrack(c: Ctx): Gen<void> {
   const state = yield k.tdState.load("tdx_track: READ_ONCE(kvm_tdx->state)");
   if (state !== TD_STATE.RUNNABLE) return;
   const mode = c.proto.get("tlb-track");
+  if (mode === "none") return; // hypothetical: no TLB tracking at all
   if (mode === "kick-then-track") {
     yield k.tdhMemTrack.add(1, "atomic_inc(&kvm_tdx->tdh_mem_track)");
     yield* kickAllVcpus(c, "KVM_REQ_TLB_FLUSH");

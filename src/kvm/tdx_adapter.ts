@@ -4,6 +4,7 @@
 // on its own logical processor (lp = vCPU index).
 import type { World } from "../engine/index.js";
 import { TdxModule, type InitialMapping, type TdxConfig } from "../tdx/index.js";
+import { PT, pamtPt } from "../tdx/pamt.js";
 import { SEPT_STATE_NAMES, isLeafState, pfnOf, stateOf, S } from "../tdx/sept.js";
 import { TDX_SUCCESS } from "../tdx/status.js";
 import type { Gen } from "./context.js";
@@ -90,6 +91,9 @@ export class TdxAdapter implements TdxLeaves {
     return { state: SEPT_STATE_NAMES[stateOf(w.value)] ?? "?", pfn: pfnOf(w.value) };
   }
   mapsPfn(pfn: number): boolean {
+    // A page the module reclaimed (TDH.PHYMEM.PAGE.RECLAIM after the HKID was released: PAMT back
+    // to PT_NDA) is no longer the TD's, even though the dead TD's S-EPT entry still names it.
+    if (this.td.pamt[pfn] && pamtPt(this.td.pamt[pfn]!.peek()) === PT.NDA) return false;
     for (const row of this.td.entries)
       for (const cell of row) {
         const v = cell.peek();
@@ -100,7 +104,7 @@ export class TdxAdapter implements TdxLeaves {
   }
   /** Every S-EPT entry cell (what mapsPfn() reads): the footprint of the freed-while-mapped check. */
   allEntryObjs(): readonly number[] {
-    return this.td.entries.flatMap((row) => row.map((c) => c.id));
+    return [...this.td.entries.flatMap((row) => row.map((c) => c.id)), ...this.td.pamt.map((c) => c.id)];
   }
   objsOf(level: number, gfn: number): readonly number[] {
     const out: number[] = [];

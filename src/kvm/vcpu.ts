@@ -45,6 +45,23 @@ export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions =
   }
 }
 
+/**
+ * The entry gate of tdx_vcpu_run(): READ_ONCE(kvm_tdx->wait_for_sept_zap) → EXIT_FASTPATH_EXIT_HANDLED
+ * without TDH.VP.ENTER. Returns true when the entry was refused (the vCPU is then outside guest
+ * mode and has waited for the flag to drop).
+ */
+function* entryGate(c: Ctx, inGuestMode: boolean): Gen<boolean> {
+  const k = c.kvm;
+  const when = inGuestMode ? "" : " [before publishing IN_GUEST_MODE]";
+  const flag = yield k.waitForSeptZap.load(`tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)${when}`);
+  if (!flag) return false;
+  if (inGuestMode) yield k.vcpuMode[c.vcpu]!.store(VCPU_MODE.OUTSIDE, "tdx_vcpu_run: EXIT_FASTPATH_EXIT_HANDLED (entry gate), vcpu->mode = OUTSIDE_GUEST_MODE");
+  // The run loop re-tries entry until the flag is clear; the spin is modelled as a wait on the
+  // flag (the kicker's IPI is acknowledged while the vCPU spins outside the guest).
+  yield waitUntil([k.waitForSeptZap], () => k.waitForSeptZap.peek() === 0, "vcpu_run: spin until !wait_for_sept_zap");
+  return true;
+}
+
 /** What the guest does on a vCPU once it runs. */
 export type GuestAction = { op: "access"; gfn: number } | { op: "accept"; gfn: number };
 
@@ -57,44 +74,45 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
   const v = c.vcpu;
   const mode = k.vcpuMode[v]!;
   let i = 0;
-  while (i < actions.length) {
+  const gate = c.proto.get("entry-gate");
+  const reenter = c.proto.is("vp-enter-busy", "reenter");
+  outer: while (i < actions.length) {
     c.t.loopHead("vcpu_run: enter guest", i);
     const dead = yield k.vmBugged.load("vcpu_enter_guest: kvm_request_pending(KVM_REQ_VM_DEAD)");
     if (dead) return;
     if (c.proto.is("tlb-track", "kick-then-track"))
       yield waitUntil([k.tdhMemTrack], () => k.tdhMemTrack.peek() === 0, "tdx_flush_tlb: wait for tdh_mem_track == 0 (v11)");
+    if (gate === "before-mode" && (yield* entryGate(c, false))) continue;
     // Publish IN_GUEST_MODE (smp_store_mb) before reading the gate: the kick either sees it or the
     // vCPU sees the flag (kvm-mirror-spec §1.8).
     yield mode.store(VCPU_MODE.IN_GUEST, "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");
-    if (c.proto.is("tlb-track", "kick-then-track")) {
-      // v11: kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) sets a request bit before the IPI scan;
-      // a vCPU that already published IN_GUEST_MODE sees it here, cancels the entry and handles
-      // it (tdx_flush_tlb spins until tdh_mem_track drops). The counter stands for the bit.
-      const req = yield k.tdhMemTrack.read("vcpu_enter_guest: kvm_request_pending() (KVM_REQ_TLB_FLUSH)");
-      if (req !== 0) {
-        yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: cancel entry, vcpu->mode = OUTSIDE_GUEST_MODE");
-        continue;
+    // The inner loop is vcpu_enter_guest()'s fastpath loop: with vp-enter-busy=reenter a BUSY from
+    // TDH.VP.ENTER returns EXIT_FASTPATH_REENTER_GUEST and the vCPU calls tdx_vcpu_run() again
+    // with IRQs still disabled and vcpu->mode still IN_GUEST_MODE, so a kick is acknowledged only
+    // once it leaves this loop.
+    for (;;) {
+      if (reenter) c.t.loopHead("vcpu_enter_guest: fastpath re-entry", i);
+      if (c.proto.is("tlb-track", "kick-then-track")) {
+        // v11: kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) sets a request bit before the IPI scan;
+        // a vCPU that already published IN_GUEST_MODE sees it here, cancels the entry and handles
+        // it (tdx_flush_tlb spins until tdh_mem_track drops). The counter stands for the bit.
+        const req = yield k.tdhMemTrack.read("vcpu_enter_guest: kvm_request_pending() (KVM_REQ_TLB_FLUSH)");
+        if (req !== 0) {
+          yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: cancel entry, vcpu->mode = OUTSIDE_GUEST_MODE");
+          continue outer;
+        }
       }
-    }
-    if (c.proto.is("removal-failure", "no-vcpu-retry")) {
-      const gate = yield k.waitForSeptZap.load("tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)");
-      if (gate) {
-        yield mode.store(VCPU_MODE.OUTSIDE, "tdx_vcpu_run: EXIT_FASTPATH_EXIT_HANDLED (entry gate), vcpu->mode = OUTSIDE_GUEST_MODE");
-        // The run loop re-tries entry until the flag is clear; the spin is modelled as a wait on
-        // the flag (the kicker's IPI is acknowledged while the vCPU spins outside the guest).
-        yield waitUntil([k.waitForSeptZap], () => k.waitForSeptZap.peek() === 0, "vcpu_run: spin until !wait_for_sept_zap");
-        continue;
-      }
-    }
-    const s = yield* c.tdx.tdhVpEnter(v);
-    if (s !== TDX_SUCCESS) {
+      if (gate === "on" && (yield* entryGate(c, true))) continue outer;
+      const s = yield* c.tdx.tdhVpEnter(v);
+      if (s === TDX_SUCCESS) break;
+      if (tdxOperandBusy(s) && reenter) continue; // EXIT_FASTPATH_REENTER_GUEST: mode stays IN_GUEST_MODE
       yield mode.store(VCPU_MODE.OUTSIDE, `vcpu_enter_guest: TDH.VP.ENTER ${statusName(s)}, vcpu->mode = OUTSIDE_GUEST_MODE`);
-      if (tdxOperandBusy(s)) continue; // fastpath EXIT_HANDLED (6.16+) / tdx_handle_exit() returns 1 (v11): enter again
+      if (tdxOperandBusy(s)) continue outer; // fastpath EXIT_FASTPATH_EXIT_HANDLED (6.16+): back through the run loop
       if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
         // zero-step: the module emulated an EPT violation without entering
         const r = yield* tdxHandleEptViolation(c, s & 0xff);
         if (r < 0) return;
-        continue;
+        continue outer;
       }
       yield* kvmBugOn(c, true, `tdx_vcpu_run: TDH.VP.ENTER ${statusName(s)}`);
       return;

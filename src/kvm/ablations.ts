@@ -1,0 +1,69 @@
+// Which defense stops which race: for every switch value that a defense's history went through,
+// the built-in scenario whose verdict flips when that value alone replaces the preset's
+// (test/kvm/ablation.test.ts checks each row; `tdxmc ablate` with no scenario lists them), and
+// for the values no built-in scenario can show, why.
+
+export interface Ablation {
+  switch: string;
+  value: string;
+  scenario: string;
+  /** The preset the value replaces the default of (default upstream-6.19). */
+  preset?: string;
+  /** Environment-injected BUSY the scenario needs. */
+  inject?: string[];
+  /** The property that is verified on the preset and violated with the value. */
+  violated: string;
+}
+
+export const ABLATION_PRESET = "upstream-6.19";
+
+export const ABLATIONS: readonly Ablation[] = [
+  { switch: "install", value: "mirror-first", scenario: "two-gfns-unlinked-table", violated: "no-kvm-bug-on" },
+  // 6.16–6.19 refuse an atomic (read-lock) change of a mirror SPTE to not-present.
+  { switch: "zap-lock", value: "read", scenario: "seed-race", violated: "no-kvm-bug-on" },
+  { switch: "install-busy", value: "retry-eagain", scenario: "fault-vs-accept", violated: "no-kvm-bug-on" },
+  { switch: "install-busy", value: "retry-then-bug", scenario: "fault-vs-zero-step-1.5.16", violated: "no-kvm-bug-on" },
+  { switch: "removal-failure", value: "v11", scenario: "removal-vs-accept", violated: "no-kvm-bug-on" },
+  { switch: "removal-failure", value: "bug", scenario: "removal-vs-accept", violated: "no-kvm-bug-on" },
+  { switch: "tlb-track", value: "no-kick", scenario: "removal-vs-zero-step", violated: "removal-protocol" },
+  { switch: "tlb-track", value: "none", scenario: "teardown", violated: "removal-protocol" },
+  // The entry left FROZEN is skipped by write-lock zaps (not shadow-present, as in the kernel); the
+  // fault finds it FROZEN forever and retries.
+  { switch: "restore-on-failure", value: "off", scenario: "seed-race", inject: ["TDH.MEM.PAGE.AUG"], violated: "livelock" },
+  { switch: "local-retry", value: "on", scenario: "memslot-delete-vs-fault", violated: "livelock" },
+  { switch: "stale-check", value: "off", scenario: "fault-vs-punch-hole", violated: "no-free-while-mapped" },
+  { switch: "stale-check", value: "off", scenario: "fault-vs-conversion", violated: "no-stale-private-leaf" },
+  { switch: "entry-gate", value: "off", scenario: "removal-vs-zero-step", violated: "no-vcpu-retry-never-busy" },
+  { switch: "entry-gate", value: "before-mode", scenario: "removal-vs-zero-step", violated: "no-vcpu-retry-never-busy" },
+  { switch: "memslot-zap", value: "shared-only", scenario: "memslot-delete-vs-punch-hole", violated: "no-free-while-mapped" },
+  { switch: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
+  { switch: "state-guard", value: "off", scenario: "init-mem-region-vs-vp-init", violated: "no-kvm-bug-on" },
+];
+
+/**
+ * Switch values (as "switch=value", or "switch" for all its non-default values) that change the
+ * explored state space but no verdict of a built-in scenario, with the reason.
+ */
+export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
+  "seamcall-lock": "a lock only removes interleavings; the email's point is that it does not help (seed-seamcall-lock still violates)",
+  "tlb-track=kick-then-track": "kick-then-track (v11) is correct when vCPUs honour KVM_REQ_TLB_FLUSH; only no-kick and none break",
+  "teardown-order": "with no vCPU running during teardown both orders are safe in the model",
+  "vp-enter-busy":
+    "re-entering with IRQs off keeps vcpu->mode IN_GUEST_MODE, so a kick waits; but every TDH.VP.ENTER BUSY in the model comes from a SEAMCALL (BLOCK, TRACK) or another entry that completes without waiting for the kick, so the re-entry loop always ends and the kick with it",
+  "local-retry=off":
+    "re-entering the guest on RET_PF_RETRY (v11) is safe in the model: the extra TD entries feed the zero-step counter, a performance and availability concern the properties do not judge",
+  "page-add": "the ≤6.18 premap window needs a zap of the pre-mapped entry before PAGE.ADD; guest_memfd's filemap_invalidate_lock excludes the punch hole of the same file (gmem-lock)",
+  "gmem-lock": "no built-in scenario populates and punches one file at once; test/kvm/fidelity.test.ts shows the false race without the lock",
+  "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
+  hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (kvm-7.2 §1.1); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
+  lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
+  "old-spte-refresh": "upstream-6.19 already has the stale value (off); refreshing cannot break anything",
+  "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
+  pinning: "pinning only turns a freed-while-mapped page into a leaked one; it cannot cause a violation",
+};
+
+/** Why `value` of switch `sw` flips no built-in verdict, or undefined if a row of ABLATIONS shows it. */
+export function noVerdictChangeReason(sw: string, value: string): string | undefined {
+  if (ABLATIONS.some((a) => a.switch === sw && a.value === value)) return undefined;
+  return NO_VERDICT_CHANGE[`${sw}=${value}`] ?? NO_VERDICT_CHANGE[sw];
+}
