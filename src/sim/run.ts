@@ -11,6 +11,7 @@ import { buildWorkload, SIM_MAX_PAGES, type WorkloadPoint } from "./workloads.js
 /** Module (TDX) step labels start with the leaf's function name (as kvmSteps() in src/kvm). */
 const MODULE_STEP = /^(tdh_|tdg_|td_exit|td_ept_violation|guest walk|tdx_td_dispatcher)/;
 
+/** The SEAMCALL leaf (or guest-side module flow) a step label belongs to; null for a KVM step. */
 function leafOf(label: string): string | null {
   if (!MODULE_STEP.test(label)) return null;
   const i = label.indexOf(":");
@@ -18,9 +19,15 @@ function leafOf(label: string): string | null {
   return head.startsWith("guest walk") ? "guest walk" : head.trim();
 }
 
+/** Does `label` belong to `leaf`? (Cheaper than leafOf: no allocation; labels carry counters, so no cache.) */
+function inLeaf(label: string, leaf: string): boolean {
+  return label.startsWith(leaf) && (label.length === leaf.length || label.charCodeAt(leaf.length) === 58 || leaf === "guest walk");
+}
+
 /** The step releases a module lock (the call's work is done before it). */
 function isRelease(op: Op): boolean {
-  return op.k === K.ReleaseEx || op.k === K.ReleaseShared || op.label.includes("sept_lock_release") || op.label.includes("commit entry");
+  if (op.k === K.ReleaseEx || op.k === K.ReleaseShared) return true;
+  return op.k === K.Rmw && (op.label.endsWith("sept_lock_release") || op.label.endsWith("commit entry"));
 }
 
 /** Latency samples and percentiles. */
@@ -157,10 +164,31 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     s.add(x);
   };
 
+  // KVM-side steps: cost and what they count, per label (labels repeat; a few carry counters).
+  const F_RETRY = 1;
+  const F_VPBUSY = 2;
+  const F_BUGON = 4;
+  const kvmInfo = new Map<string, { cost: number; flags: number }>();
+  const kvmStepInfo = (label: string): { cost: number; flags: number } => {
+    let cost = m.kvmStep;
+    for (const rule of m.rules)
+      if (label.includes(rule.match)) {
+        cost = rule.value;
+        break;
+      }
+    let flags = 0;
+    // The local retry loop's VM-dead check runs once per RET_PF_RETRY (vcpu.ts tdxHandleEptViolation).
+    if (label.startsWith("tdx_handle_ept_violation: kvm_check_request")) flags |= F_RETRY;
+    if (label.startsWith("vcpu_enter_guest: TDH.VP.ENTER") && label.includes("BUSY")) flags |= F_VPBUSY;
+    if (label.startsWith("kvm_vm_bugged()")) flags |= F_BUGON;
+    return { cost, flags };
+  };
+
   const costs: TimedCosts = {
     stepCost(t, op, r, next) {
       const label = op.label;
-      const leaf = leafOf(label);
+      const cl = curLeaf[t]!;
+      const leaf = cl !== null && inLeaf(label, cl) ? cl : leafOf(label);
       let d = 0;
       if (leaf !== null) {
         if (curLeaf[t] !== leaf) {
@@ -178,29 +206,31 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
           const key = `${leaf} ${operand}`;
           busy.set(key, (busy.get(key) ?? 0) + 1);
         }
-        if (label.includes("stepping filter: secure_ept_lock")) zeroStep++;
-        const nextLeaf = next ? leafOf(next.label) : null;
-        if (!charged[t] && (nextLeaf !== leaf || (next !== null && isRelease(next)))) {
+        if ((op.k === K.TryEx || op.k === K.TryShared) && label.includes("stepping filter: secure_ept_lock")) zeroStep++;
+        const sameNext = next !== null && inLeaf(next.label, leaf);
+        if (!charged[t] && (!sameNext || isRelease(next))) {
           charged[t] = 1;
           d += leafCost(m, leaf, busyNow[t] === 1);
           if (leaf === "guest walk" || leaf === "tdg_mem_page_accept") d += m.think;
         }
-        if (nextLeaf !== leaf) {
+        if (!sameNext) {
           curLeaf[t] = null;
           if (leaf === "tdh_mem_track" && noVcpuThreads) d += kickNs;
         }
         moduleNs += d;
       } else {
         curLeaf[t] = null;
-        d = m.kvmStep;
-        for (const rule of m.rules)
-          if (label.includes(rule.match)) {
-            d = rule.value;
-            break;
-          }
-        if (label.startsWith("tdx_handle_ept_violation: kvm_check_request")) retries++;
-        if (label.startsWith("vcpu_enter_guest: TDH.VP.ENTER") && label.includes("BUSY")) vpEnterBusy++;
-        if (label.startsWith("kvm_vm_bugged()")) kvmBugOns++;
+        let info = kvmInfo.get(label);
+        if (info === undefined) {
+          info = kvmStepInfo(label);
+          if (kvmInfo.size < 50_000) kvmInfo.set(label, info);
+        }
+        d = info.cost;
+        if (info.flags !== 0) {
+          if (info.flags & F_RETRY) retries++;
+          if (info.flags & F_VPBUSY) vpEnterBusy++;
+          if (info.flags & F_BUGON) kvmBugOns++;
+        }
       }
       activeNs += d;
       return d;

@@ -71,8 +71,10 @@ export interface TimedOptions {
   invariantStride?: number;
   /** Properties to check (default: all). */
   properties?: readonly string[];
-  /** Keep the schedule for replay (default true). */
+  /** Keep the schedule for replay (default true): each violation carries the schedule up to it. */
   recordSchedule?: boolean;
+  /** Also return the whole schedule of the run in the result (default false; implies recordSchedule). */
+  returnSchedule?: boolean;
   /** End the run at the first fatal violation (default true). */
   stopOnFatal?: boolean;
   observer?: TimedObserver;
@@ -102,7 +104,7 @@ export interface TimedResult {
   violations: TimedViolation[];
   /** done = every thread finished; deadlock; limit = maxSteps reached; fatal = a fatal violation ended it. */
   end: "done" | "deadlock" | "limit" | "fatal";
-  /** The whole schedule (when recorded). */
+  /** The whole schedule (with returnSchedule). */
   schedule?: Schedule;
 }
 
@@ -160,7 +162,7 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
   const handoff = opts.handoff ?? 50;
   const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
   const stride = Math.max(1, opts.invariantStride ?? 1);
-  const record = opts.recordSchedule !== false;
+  const record = opts.recordSchedule !== false || opts.returnSchedule === true;
   const stopOnFatal = opts.stopOnFatal !== false;
   const props = opts.properties ? new Set(opts.properties) : null;
   const sel = (p: string): boolean => props === null || props.has(p);
@@ -663,6 +665,6 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
   world.current = null;
   const time = Math.max(now, ...finishTime);
   const out: TimedResult = { time, steps, cpuTime, sleepTime, finishTime, violations, end };
-  if (record) out.schedule = scheduleUpTo(steps);
+  if (opts.returnSchedule) out.schedule = scheduleUpTo(steps);
   return out;
 }
