@@ -101,6 +101,11 @@ function guardThread(s: ThreadSpec): ThreadSpec {
 /** The program a cell explores (also what a replay rebuilds), with model exceptions guarded. */
 export function cellProgram(spec: CellSpec): Program {
   const p = spec.kind === "demo" ? DEMOS.find((d) => d.name === spec.demo)!.make() : buildProgram(spec.scenario, spec.preset, spec.overrides);
+  return guardProgram(p);
+}
+
+/** A program with its threads guarded as cellProgram() guards them (the trace viewer builds its own, with the model). */
+export function guardProgram(p: Program): Program {
   return { ...p, threads: p.threads.map(guardThread) };
 }
 

@@ -3,14 +3,15 @@
 // src/viewer/page.ts, compiled by `npm run build` (tsconfig.viewer.json) and inlined here with the
 // trace as JSON.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, delimiter, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSchedule, type Counterexample } from "../engine/index.js";
 import { buildProgramWithModel, type BuiltModel } from "../kvm/index.js";
 import { buildTrace } from "../trace/trace.js";
 import type { TraceData, TraceProvenance } from "../trace/types.js";
-import { cellProgram, type CellSpec } from "./cell.js";
+import { cellProgram, guardProgram, type CellSpec } from "./cell.js";
+import { checkOutputDir, checkOutputFile, readInput } from "./safe-input.js";
 import { UsageError } from "./errors.js";
 import { PROPERTY_INFO } from "./properties.js";
 import { DEFAULT_MODULE_VERSION, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
@@ -95,7 +96,8 @@ function traceProvenance(p: Provenance): TraceProvenance {
 
 function programOf(spec: CellSpec): { program: ReturnType<typeof cellProgram>; model: BuiltModel | null } {
   if (spec.kind === "demo") return { program: cellProgram(spec), model: null };
-  return buildProgramWithModel(spec.scenario, spec.preset, spec.overrides);
+  const { program, model } = buildProgramWithModel(spec.scenario, spec.preset, spec.overrides);
+  return { program: guardProgram(program), model };
 }
 
 /** The trace of one counterexample of a cell (check --view, --format itf). */
@@ -137,7 +139,7 @@ export function replayString(args: readonly string[], r: { spec: CellSpec; sched
   if (args.length === 1 && existsSync(args[0]!)) {
     // A counterexample file records the replay string check printed.
     try {
-      const f = JSON.parse(readFileSync(args[0]!, "utf8")) as { replay?: unknown };
+      const f = JSON.parse(readInput(args[0]!, "counterexample file")) as { replay?: unknown };
       if (typeof f.replay === "string") return f.replay;
     } catch {
       /* resolve() already read it; fall through */
@@ -174,14 +176,7 @@ export function writeAtomically(path: string, text: string, what: string): void 
 }
 
 export function ensureDir(dir: string, what: string): void {
-  try {
-    const st = statSync(dir, { throwIfNoEntry: false });
-    if (st && !st.isDirectory()) throw new UsageError(`${what}: '${dir}' exists and is not a directory`);
-    if (!st) mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what}: cannot create '${dir}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  checkOutputDir(dir, what.replace(/^option /, ""));
 }
 
 /** A browser to open a page with: $BROWSER, or xdg-open / open when a display is there. Null: none. */
@@ -207,6 +202,7 @@ export type ReplayResolver = (arg: string) => { spec: CellSpec; label: string; s
 
 /** `tdxmc view FILE|REPLAY-STRING [--out page.html] [--open]`. */
 export function runView(arg: string, o: ViewOptions, resolver: ReplayResolver, out: (s: string) => void): number {
+  if (o.out !== undefined) checkOutputFile(o.out, "--out");
   const r = resolver(arg);
   const t = replayTrace(r.spec, r.label, r.schedule, r.fingerprint, r.property, r.replay);
   const name = existsSync(arg) && !/:(v1|z1):/.test(arg) ? basename(arg).replace(/\.json$/i, "") : `${r.label.replace(/ on /, "@")}${t.violation ? `.${t.violation.property}` : ""}`;

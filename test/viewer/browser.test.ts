@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "./helpers.js";
 import { HOSTILE_THREAD, hostileYaml } from "./hostile.js";
+import { safeText } from "../../src/cli/safe-input.js";
 
 const EXE = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p): p is string => !!p && existsSync(p));
 const CI = process.env.CI === "true";
@@ -152,7 +153,7 @@ describe.runIf(!!EXE)("trace viewer in chromium", () => {
     writeFileSync(yaml, hostileYaml("{ violated: mirror-sept-agreement }"));
     await run(["check", yaml, "--protocol", "seed", "--jobs", "1", "--properties", "mirror-sept-agreement", "--view", hd]);
     const page = await open(join(hd, "hostile-seed-race@seed.mirror-sept-agreement.html"));
-    expect(await page.locator('#lane-table th[data-thread="1"]').textContent()).toBe(HOSTILE_THREAD);
+    expect(await page.locator('#lane-table th[data-thread="1"]').textContent()).toBe(safeText(HOSTILE_THREAD));
     expect(await page.locator("#lane-table script, #lane-table b").count()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();

@@ -16,6 +16,7 @@ import { buildTrace } from "../../src/trace/trace.js";
 import type { TraceData } from "../../src/trace/types.js";
 import { run, seedRaceReplay } from "./helpers.js";
 import { HOSTILE_THREAD, hostileYaml } from "./hostile.js";
+import { safeText } from "../../src/cli/safe-input.js";
 
 const FIX = join(import.meta.dirname, "fixtures");
 const hasXmllint = spawnSync("xmllint", ["--version"]).status === 0;
@@ -178,7 +179,7 @@ describe("escaping", () => {
     expect(page.match(/<\/script>/g)).toHaveLength(2);
     expect(page).not.toContain("alert(1)</script>");
     const data = JSON.parse(/<script id="trace-data" type="application\/json">(.*?)<\/script>/s.exec(page)![1]!) as TraceData;
-    expect(data.threads).toContain(HOSTILE_THREAD);
+    expect(data.threads).toContain(safeText(HOSTILE_THREAD));
   });
 });
 
