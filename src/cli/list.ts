@@ -1,5 +1,6 @@
 // `tdxmc list` and `tdxmc explain`: what the model has — scenarios, presets, switches (with the
 // commit or function each value comes from), properties.
+import { own, quote, suggest } from "./safe-input.js";
 import { DEFAULT_PRESET, PRESETS, SCENARIOS, SWITCHES, type Scenario, type Switch } from "../kvm/index.js";
 import { DEMOS } from "./demo.js";
 import { UsageError } from "./errors.js";
@@ -119,8 +120,9 @@ export function runExplain(name: string, out: (s: string) => void): number {
   const L: string[] = [];
   const sw = SWITCHES.find((s) => s.id === name);
   const prop = PROPERTY_INFO.find((p) => p.name === name);
-  const preset = PRESETS[name];
-  const sc = SCENARIOS[name];
+  // Own properties only: "constructor" or "__proto__" is an unknown name, not Object's.
+  const preset = own(PRESETS, name);
+  const sc = own(SCENARIOS, name);
   if (sw) {
     L.push(`switch ${sw.id}: ${sw.title}`, "", "values:");
     for (const v of sw.values) L.push(`  ${v.value} (${v.kind})`, `      ${v.source}`);
@@ -147,7 +149,8 @@ export function runExplain(name: string, out: (s: string) => void): number {
     L.push("expected:");
     for (const p of PRESET_ORDER) if (sc.expected[p] !== undefined) L.push(`  ${p.padEnd(20)} ${expectText(sc.expected[p]!)}`);
   } else {
-    throw new UsageError(`explain: unknown switch, property, preset or scenario '${name}' (switches: ${SWITCHES.map((s) => s.id).join(", ")}; properties: ${PROPERTY_INFO.map((p) => p.name).join(", ")})`);
+    const all = [...SWITCHES.map((s) => s.id), ...PROPERTY_INFO.map((p) => p.name), ...Object.keys(PRESETS), ...Object.keys(SCENARIOS)];
+    throw new UsageError(`explain: unknown switch, property, preset or scenario ${quote(name)}${suggest(name, all)} (switches: ${SWITCHES.map((s) => s.id).join(", ")}; properties: ${PROPERTY_INFO.map((p) => p.name).join(", ")})`);
   }
   out(L.join("\n") + "\n");
   return 0;

@@ -1,0 +1,471 @@
+// Malformed and hostile input, generated: every case must exit 2 with one line per problem on
+// stderr naming the file and line or the option, no stack trace, nothing on stdout (unless --json),
+// no file left behind, quickly. Most cases run in-process through main(); a sample is spawned
+// (special files, crashes, memory). Also: budgets that stop a run, bounded minimization, model
+// exceptions as findings, the heartbeat.
+import { execFile, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { parse, stringify } from "yaml";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli/main.js";
+import { planCells, runCheck } from "../../src/cli/check.js";
+import { DEMOS } from "../../src/cli/demo.js";
+import { UsageError } from "../../src/cli/errors.js";
+import { SEAMCALLS } from "../../src/cli/scenario-file.js";
+import { quote, readInput } from "../../src/cli/safe-input.js";
+import { defineProgram, explore, minimizeWithin, replay, parseSchedule, Atomic, type Op } from "../../src/engine/index.js";
+
+const ROOT = join(import.meta.dirname, "../..");
+const FIX = join(import.meta.dirname, "fixtures");
+const TMP = mkdtempSync(join(tmpdir(), "tdxmc-robust-"));
+const BASE_TEXT = readFileSync(join(FIX, "seed-race-copy.yaml"), "utf8");
+const BASE = parse(BASE_TEXT) as Record<string, unknown>;
+const published = JSON.parse(readFileSync(join(ROOT, "schema/scenario.schema.json"), "utf8"));
+const ajv = new Ajv2020({ strict: false }).compile(published);
+
+afterAll(() => vi.restoreAllMocks());
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string; ms: number }> {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const t0 = performance.now();
+  try {
+    const code = await main(args);
+    return { code, out, err, ms: performance.now() - t0 };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+/** Exit 2; stderr: lines that each name the problem's place; no stack; stdout empty; fast. */
+function expectBad(r: { code: number; out: string; err: string; ms: number }, what: string, opts: { lines?: number; json?: boolean } = {}): void {
+  expect(r.code, `${what}: ${r.err.slice(0, 300)}`).toBe(2);
+  const lines = r.err.trimEnd().split("\n");
+  if (opts.lines !== undefined) expect(lines, what).toHaveLength(opts.lines);
+  for (const l of lines) {
+    expect(l.length, `${what}: echo too long`).toBeLessThan(2000);
+    expect(l, what).toMatch(/^(tdxmc: |\S.*:\d+:\d+: |\S.*: )/);
+  }
+  expect(r.err, what).not.toMatch(/\n\s+at |TypeError|ReferenceError|RangeError|Cannot read prop/);
+  // eslint-disable-next-line no-control-regex
+  expect(r.err, `${what}: raw control characters`).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  if (opts.json) expect(JSON.parse(r.out).exitCode).toBe(2);
+  else expect(r.out, what).toBe("");
+  expect(r.ms, `${what}: took ${r.ms} ms`).toBeLessThan(3000);
+}
+
+let nFile = 0;
+function file(text: string, ext = ".yaml"): string {
+  const f = join(TMP, `case-${nFile++}${ext}`);
+  writeFileSync(f, text);
+  return f;
+}
+
+/** validate and check's loader agree; where ajv on the published schema rejects, both refuse. */
+async function differential(doc: unknown, what: string): Promise<void> {
+  const text = typeof doc === "string" ? doc : stringify(doc);
+  const f = file(text);
+  const v = await run(["validate", f]);
+  let checkRefused: string | null = null;
+  try {
+    planCells([f], {});
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    checkRefused = e.message;
+  }
+  if (v.code === 0) {
+    expect(checkRefused, `${what}: validate says ok, check refuses`).toBeNull();
+    expect(ajv(parse(text)), `${what}: validate says ok, the published schema does not`).toBe(true);
+  } else {
+    expectBad(v, what);
+    for (const l of v.err.trimEnd().split("\n")) expect(l, what).toMatch(/^\S.*:\d+:\d+: /);
+    const nLines = text.split("\n").length;
+    for (const m of v.err.matchAll(/:(\d+):\d+: /g)) expect(Number(m[1]), what).toBeLessThanOrEqual(nLines + 1);
+    expect(checkRefused, `${what}: validate refuses, check runs`).not.toBeNull();
+  }
+}
+
+/** Every path of the base document, and the optional fields the schema knows. */
+function paths(v: unknown, p: (string | number)[] = []): (string | number)[][] {
+  const out: (string | number)[][] = [p];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...p, i])));
+  else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...p, k]));
+  return out;
+}
+const EXTRA: (string | number)[][] = [["geometry"], ["geometry", "levels"], ["module", "version"], ["module", "zeroStepThreshold"], ["inject"], ["zapYields"], ["properties"], ["overrides"], ["bounds", "maxSteps"], ["bounds", "maxStates"], ["initial", "leaves"], ["initial", "shared"], ["threads", 0, "name"], ["threads", 1, "kind"]];
+
+function setIn(doc: unknown, p: (string | number)[], value: unknown): unknown {
+  if (p.length === 0) return value;
+  const c = structuredClone(doc) as Record<string | number, unknown>;
+  let cur = c;
+  for (let i = 0; i < p.length - 1; i++) {
+    if (cur[p[i]!] === undefined || typeof cur[p[i]!] !== "object" || cur[p[i]!] === null) cur[p[i]!] = typeof p[i + 1] === "number" ? [] : {};
+    cur = cur[p[i]!] as Record<string | number, unknown>;
+  }
+  cur[p[p.length - 1]!] = value;
+  return c;
+}
+
+const WRONG: unknown[] = [null, true, "x", -1, 1.5, 2 ** 60, [], [1, "a"], { a: 1 }, "\u001b[31mred\u001b[0m\n", "a".repeat(5000), "constructor"];
+
+describe("generated malformed scenario files", () => {
+  it("every field with wrong types and out-of-range values: validate and check agree, the published schema agrees", async () => {
+    const all = [...paths(BASE), ...EXTRA].filter((p) => p.length > 0);
+    let n = 0;
+    for (const p of all)
+      for (const w of WRONG) {
+        await differential(setIn(BASE, p, w), `${p.join(".")} = ${quote(JSON.stringify(w) ?? "", 30)}`);
+        n++;
+      }
+    expect(n).toBeGreaterThan(250);
+  });
+
+  it("random values at random places (fast-check)", async () => {
+    const all = [...paths(BASE), ...EXTRA].filter((p) => p.length > 0);
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...all), fc.jsonValue({ maxDepth: 3 }), async (p, v) => {
+        await differential(setIn(BASE, p, v), `${p.join(".")} = ${JSON.stringify(v)?.slice(0, 40)}`);
+      }),
+      { numRuns: 150, seed: 8 },
+    );
+  });
+
+  it("YAML syntax errors at every line: one line naming file, line and column", async () => {
+    const lines = BASE_TEXT.split("\n");
+    const breakers = ["key: [unclosed", '"unterminated', "\tthreads: tab", "- : :", "a: b: c", "{ x: 1"];
+    for (let i = 0; i <= lines.length; i++)
+      for (const b of breakers) {
+        const text = [...lines.slice(0, i), b, ...lines.slice(i)].join("\n");
+        const f = file(text);
+        const r = await run(["validate", f]);
+        if (r.code === 0) continue; // some insertions are still valid YAML and a valid scenario
+        expectBad(r, `line ${i + 1}: ${b}`);
+        const m = /:(\d+):(\d+): /.exec(r.err);
+        expect(m, r.err).not.toBeNull();
+        expect(Number(m![1])).toBeLessThanOrEqual(lines.length + 2);
+        expect((await run(["check", f])).code).toBe(2);
+      }
+  });
+
+  it("meaning: properties: [], bounds.timeLimit, unknown SEAMCALLs, model limits, duplicate names", async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ ...BASE, properties: [] }, /properties: needs at least 1 item/],
+      [{ ...BASE, bounds: { timeLimit: 60 } }, /bounds\.timeLimit: refused: a time limit is not part of a scenario.*--time-limit/],
+      [{ ...BASE, inject: ["TDH.MEM.PAGE.AUGG"] }, /inject\.0: unknown SEAMCALL 'TDH\.MEM\.PAGE\.AUGG' \(did you mean 'TDH\.MEM\.PAGE\.AUG'\?\)/],
+      [{ ...BASE, inject: ["tdh_nothing"] }, /unknown SEAMCALL 'tdh_nothing'/],
+      [{ ...BASE, threads: Array.from({ length: 40 }, (_, i) => ({ kind: "zap", name: `z${i}`, start: 0, end: 1 })) }, /the model refuses this scenario under seed: /],
+      [{ ...BASE, threads: (BASE.threads as unknown[]).map(() => ({ kind: "zap", name: "same", start: 0, end: 1 })) }, /is also the name of thread 0/],
+    ];
+    for (const [doc, msg] of cases) {
+      const f = file(stringify(doc));
+      for (const cmd of [["validate", f], ["check", f]]) {
+        const r = await run(cmd);
+        expectBad(r, cmd.join(" "), { lines: 1 });
+        expect(r.err).toMatch(msg);
+      }
+    }
+    // Every SEAMCALL the model issues is one `inject` accepts (the list keeps up with the model).
+    const src = readdirSync(join(ROOT, "src/kvm")).map((f) => readFileSync(join(ROOT, "src/kvm", f), "utf8")).join("\n");
+    for (const m of src.matchAll(/seamcall(?:Sept)?\(c, "(TDH\.[A-Z.]+)"/g)) expect(SEAMCALLS).toContain(m[1]);
+  });
+
+  it("two scenarios with one name are refused (they would share a matrix row and an --out file)", async () => {
+    const a = file(BASE_TEXT);
+    const b = file(BASE_TEXT.replace("protocol: seed", "protocol: v11"));
+    const out = join(TMP, "collide-out");
+    const r = await run(["check", a, b, "--out", out]);
+    expectBad(r, "collision", { lines: 1 });
+    expect(r.err).toMatch(/two scenarios are named 'seed-race-file'/);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+const HOSTILE = ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf", "prototype", "isPrototypeOf", "__defineGetter__"];
+
+describe("hostile words wherever a user names something", () => {
+  it("explain, ablate, check, every option, replay strings, demo names", async () => {
+    for (const w of HOSTILE) {
+      const cases = [
+        ["explain", w],
+        ["ablate", w],
+        ["check", w],
+        ["check", `demo:${w}`],
+        ["check", "seed-race", "--protocol", w],
+        ["check", "seed-race", "--set", `${w}=on`],
+        ["check", "seed-race", "--set", `zap-lock=${w}`],
+        ["check", "seed-race", "--properties", w],
+        ["check", "seed-race", "--strategy", w],
+        ["check", "seed-race", "--module-version", w],
+        ["replay", `${w}@seed:0123456789abcdef:z1:0`],
+        ["replay", `seed-race@${w}:0123456789abcdef:z1:0`],
+        ["replay", `seed-race@seed+${w}=x:0123456789abcdef:z1:0`],
+        ["replay", "seed-race", "z1:0", "--protocol", w],
+        ["help", w],
+      ];
+      for (const c of cases) expectBad(await run(c), c.join(" "), { lines: 1 });
+      for (const doc of [setIn(BASE, ["threads", 0, "kind"], w), setIn(BASE, ["expected", w], "verified"), setIn(BASE, ["overrides", w], "on"), setIn(BASE, [w], 1), setIn(BASE, ["protocol"], w)])
+        await differential(doc, `file with ${w}`);
+    }
+  });
+
+  it("a huge value comes back quoted and truncated; escapes never come back raw", async () => {
+    const big = "x".repeat(1 << 20);
+    for (const c of [["check", "seed-race", "--protocol", big], ["explain", big], ["check", big], ["replay", big]]) expectBad(await run(c), "huge", { lines: 1 });
+    const esc = "\u001b]0;pwned\u0007\u001b[2J\nrm -rf";
+    for (const c of [["explain", esc], ["check", "seed-race", "--protocol", esc], ["check", esc]]) {
+      const r = await run(c);
+      expectBad(r, "escape", { lines: 1 });
+      expect(r.err).toContain("\\u001b");
+    }
+  });
+
+  it("with --json an error is one JSON document on stdout, plus the line on stderr", async () => {
+    for (const c of [["check", "nope", "--json"], ["check", "seed-race", "--protocol", "nope", "--json"], ["validate", "--json", "--bogus"], ["replay", "nope:z1:0", "--json"]]) {
+      const r = await run(c);
+      expectBad(r, c.join(" "), { lines: 1, json: true });
+      expect(JSON.parse(r.out)).toMatchObject({ tool: "tdxmc", exitCode: 2 });
+    }
+  });
+
+  it("conflicting options are refused, naming both", async () => {
+    for (const [c, msg] of [
+      [["check", "seed-race", "--preemptions", "2"], /--preemptions applies to --strategy bounded only/],
+      [["check", "seed-race", "--seed", "3"], /--seed applies to --strategy random or pct only/],
+      [["check", "seed-race", "--demo"], /--demo .* takes no scenario/],
+      [["check", "seed-race", "--json", "--expand"], /--expand and --json conflict/],
+      [["replay", "seed-race@seed:0123456789abcdef:z1:0", "--protocol", "seed"], /--protocol only go with TARGET SCHEDULE/],
+    ] as [string[], RegExp][]) {
+      const r = await run(c);
+      expectBad(r, c.join(" "), { lines: 1, json: c.includes("--json") });
+      expect(r.err).toMatch(msg);
+    }
+  });
+});
+
+describe("files that are not scenario files", () => {
+  it("special files, directories, huge files, binary files, alias bombs: refused without reading them", async () => {
+    const fifo = join(TMP, "fifo.yaml");
+    spawnSync("mkfifo", [fifo]);
+    const huge = join(TMP, "huge.yaml");
+    writeFileSync(huge, "# " + "x".repeat(5 << 20) + "\n");
+    const bin = file("name: a\u0000b\n");
+    const bomb = file(["a: &a [x, x, x, x, x, x, x, x, x, x]", ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join("\n") + "\n");
+    for (const f of ["/dev/zero", "/dev/null", TMP, existsSync(fifo) ? fifo : "/dev/zero", huge, bin, bomb, "/proc/self/mem"]) {
+      for (const c of [["check", f], ["validate", f], ["replay", f], ["ablate", f]]) {
+        expectBad(await run(c), c.join(" "), { lines: 1 });
+      }
+    }
+    expect(() => readInput("/dev/zero")).toThrow(/not a regular file/);
+  });
+
+  it("--out, --junit and --view that cannot be written are refused before the run, and nothing is left behind", async () => {
+    const ro = join(TMP, "ro");
+    mkdirSync(ro);
+    chmodSync(ro, 0o555);
+    const cases = [
+      ["check", "seed-race", "--out", "/proc/self/NEW"],
+      ["check", "seed-race", "--out", "/dev/null"],
+      ["check", "seed-race", "--junit", "/proc/self/NEW.xml"],
+      ["check", "seed-race", "--view", "/sys/NEW"],
+    ];
+    if (process.getuid?.() !== 0) cases.push(["check", "seed-race", "--out", join(ro, "sub")], ["check", "seed-race", "--junit", join(ro, "j.xml")]);
+    for (const c of cases) {
+      const r = await run(c);
+      expectBad(r, c.join(" "), { lines: 1 });
+      expect(r.ms).toBeLessThan(1000);
+    }
+    expect(readdirSync(ro)).toEqual([]);
+  });
+});
+
+describe("replay strings", () => {
+  const ref = async (): Promise<string> => {
+    const r = await run(["check", "seed-race", "--protocol", "seed", "--strategy", "bounded"]);
+    return /replay: tdxmc replay (\S+)/.exec(r.out)![1]!;
+  };
+
+  it("run-length bombs are refused before anything is expanded", async () => {
+    const fp = (await ref()).split(":")[1]!;
+    const bombs = [`seed-race@seed:${fp}:z1:${"0x999999999.".repeat(25)}0`, `seed-race@seed:${fp}:z1:${"1x99999.0x99999.".repeat(100)}0`, `seed-race@seed:${fp}:v1:${"0.".repeat(300000)}0`];
+    for (const b of bombs) {
+      const r = await run(["replay", b]);
+      expectBad(r, b.slice(0, 60), { lines: 1 });
+      expect(r.err).toMatch(/more than 10000 steps|too long/);
+      expect(r.ms).toBeLessThan(500);
+    }
+  });
+
+  it("a truncated counterexample is exit 2, 'schedule ended after N of M steps, before the violation'", async () => {
+    const s = await ref();
+    const head = s.slice(0, s.indexOf(":z1:") + 4);
+    const items = s.slice(head.length).split(".");
+    const cut = `${head}${items.slice(0, -1).join(".")}`;
+    const r = await run(["replay", cut]);
+    expectBad(r, "truncated string", { lines: 1 });
+    expect(r.err).toMatch(/schedule ended after \d+ steps, before the violation/);
+    // The same from a counterexample file: it knows how many steps it had.
+    const dir = join(TMP, "trunc");
+    await run(["check", "seed-race", "--protocol", "seed", "--strategy", "bounded", "--out", dir]);
+    const path = join(dir, readdirSync(dir)[0]!);
+    const f = JSON.parse(readFileSync(path, "utf8"));
+    const v1 = replayV1(f.schedule);
+    const t = file(JSON.stringify({ ...f, schedule: v1.slice(0, v1.lastIndexOf(".")) }), ".json");
+    const r2 = await run(["replay", t]);
+    expectBad(r2, "truncated file", { lines: 1 });
+    expect(r2.err).toMatch(new RegExp(`schedule ended after ${f.steps - 1} of ${f.steps} steps, before the violation \\(mirror-sept-agreement\\)`));
+  });
+
+  it("corrupted replay strings (fast-check): never a crash, exit 2 with one line unless still a valid schedule", async () => {
+    const s = await ref();
+    await fc.assert(
+      fc.asyncProperty(fc.nat(s.length), fc.nat(s.length), fc.string({ maxLength: 8 }), async (i, j, ins) => {
+        const bad = s.slice(0, Math.min(i, j)) + ins + s.slice(Math.max(i, j));
+        const r = await run(["replay", bad]);
+        expect([0, 1, 2]).toContain(r.code);
+        if (r.code === 2) expectBad(r, bad, { lines: 1 });
+        else expect(r.err).toBe("");
+      }),
+      { numRuns: 80, seed: 3 },
+    );
+  });
+});
+
+function replayV1(z: string): string {
+  if (!z.startsWith("z1:")) return z;
+  return (
+    "v1:" +
+    z
+      .slice(3)
+      .split(".")
+      .flatMap((it) => {
+        const m = /^([^x]+)x(\d+)$/.exec(it);
+        return m ? Array<string>(Number(m[2])).fill(m[1]!) : [it];
+      })
+      .join(".")
+  );
+}
+
+describe("budgets, time limit, minimization, model errors, heartbeat", () => {
+  it("a counted budget that stops a run: what was explored and how to raise it, exit 3", async () => {
+    const r = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--max-steps", "5"]);
+    expect(r.code).toBe(3);
+    expect(r.out).toMatch(/stopped by the max-steps budget \(5 steps in one execution\), no verdict; raise it with --max-steps \(explored: \d+ executions/);
+    const m = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--max-memory", "1"]);
+    expect(m.code).toBe(0); // 1 MiB = 6553 counted states: enough for this cell
+    const s = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--max-states", "10"]);
+    expect(s.code).toBe(3);
+    expect(s.out).toContain("stopped by the max-states budget (10 stored states)");
+  });
+
+  it("a time limit only from the command line: stopped by time, no verdict, exit 3", async () => {
+    const r = await run(["check", "removal-vs-zero-step", "--protocol", "upstream-6.16", "--time-limit", "1", "--no-minimize"]);
+    expect(r.code).toBe(3);
+    expect(r.out).toContain("stopped by time (--time-limit 1 s), no verdict");
+  });
+
+  it("minimization obeys the budgets: cut short, it keeps a real counterexample and says it is not minimal", () => {
+    const prog = lostUpdate3();
+    const found = explore(prog, { strategy: "exhaustive" });
+    const cex = found.violations[0]!;
+    const cut = minimizeWithin(prog, cex, { maxExecutions: 1 });
+    expect(cut.minimal).toBe(false);
+    expect(cut.stopReason).toBe("max-executions");
+    expect(replay(prog, parseSchedule(cut.counterexample.schedule)).violations.map((v) => v.property)).toContain(cex.property);
+    const full = minimizeWithin(prog, cex, {});
+    expect(full.minimal).toBe(true);
+    expect(full.counterexample.steps.length).toBeLessThanOrEqual(cex.steps.length);
+  });
+
+  it("an exception in model code is a finding with a replayable schedule, never a crash", async () => {
+    DEMOS.push({ name: "throws", description: "a thread that throws at its second step", make: throwing, expected: "verified" });
+    try {
+      const r = await run(["check", "demo:throws"]);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain("violated model-error");
+      expect(r.out).toContain("exception in thread T1: Error: the model's own invariant broke");
+      const ref = /replay: tdxmc replay (\S+)/.exec(r.out)![1]!;
+      const p = await run(["replay", ref]);
+      expect(p.code).toBe(1);
+      expect(p.out).toContain("violated: model-error");
+    } finally {
+      DEMOS.pop();
+    }
+  });
+
+  it("not on a terminal: a heartbeat line on stderr", async () => {
+    let err = "";
+    const code = await runCheck([], { demo: true, jobs: 1 }, { out: () => {}, err: (s) => void (err += s), tty: false, heartbeatMs: 1 });
+    expect(code).toBe(0);
+    expect(err).toMatch(/^tdxmc: check: \d+\/11 cells, \d+ executions/m);
+  });
+});
+
+function lostUpdate3() {
+  return defineProgram("lost-update-3", (w) => {
+    const c = new Atomic(w, "counter", 0);
+    const inc = function* (): Generator<Op, void, number> {
+      const v = yield c.load("load");
+      yield c.store(v + 1, "store");
+    };
+    return { threads: [0, 1, 2].map((i) => ({ name: `T${i}`, body: inc })), final: [{ name: "no-lost-update", check: () => (c.peek() === 3 ? null : `counter is ${c.peek()}`) }] };
+  });
+}
+
+function throwing() {
+  return defineProgram("throws", (w) => {
+    const c = new Atomic(w, "x", 0);
+    return {
+      threads: [
+        { name: "T0", body: function* (): Generator<Op, void, number> { yield c.store(1, "T0: x = 1"); } },
+        {
+          name: "T1",
+          body: function* (): Generator<Op, void, number> {
+            const v = yield c.load("T1: read x");
+            if (v === 1) throw new Error("the model's own invariant broke");
+            yield c.store(2, "T1: x = 2");
+          },
+        },
+      ],
+    };
+  });
+}
+
+describe("as a process (a sample): exit 2, one line, no stack, within 3 s and 256 MB", () => {
+  it("special files, hostile names, bombs, unwritable --out", async () => {
+    const fifo = join(TMP, "fifo2.yaml");
+    spawnSync("mkfifo", [fifo]);
+    const bomb = `seed-race@seed:0123456789abcdef:z1:${"0x999999999.".repeat(25)}0`;
+    const cases = [["explain", "constructor"], ["ablate", "__proto__"], ["check", "/dev/zero"], ["validate", existsSync(fifo) ? fifo : "/dev/zero"], ["replay", bomb], ["check", "seed-race", "--out", "/proc/self/NEW"]];
+    const results = await Promise.all(
+      cases.map(
+        (args, i) =>
+          new Promise<{ code: number | null; out: string; err: string; stats: { ms: number; rss: number } }>((resolve) => {
+            const statsFile = join(TMP, `stats-${i}.json`);
+            // Timed from the call of main (not the TypeScript loader's start-up).
+            const js = `let t0=0;import("./src/cli/main.ts").then((m)=>{t0=performance.now();return m.main(${JSON.stringify(args)})}).then((c)=>{require("node:fs").writeFileSync(${JSON.stringify(statsFile)},JSON.stringify({ms:performance.now()-t0,rss:process.resourceUsage().maxRSS*1024}));process.exit(c)})`;
+            execFile(process.execPath, ["--max-old-space-size=256", "--import", "tsx", "-e", js], { cwd: ROOT, timeout: 60_000, encoding: "utf8" }, (e, out, err) => {
+              const code = e ? ((e as { code?: number }).code ?? null) : 0;
+              resolve({ code, out, err, stats: existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, "utf8")) : { ms: -1, rss: -1 } });
+            });
+          }),
+      ),
+    );
+    results.forEach((r, i) => {
+      const what = cases[i]!.join(" ").slice(0, 80);
+      expect(r.code, `${what}: ${r.err}`).toBe(2);
+      expect(r.out, what).toBe("");
+      expect(r.err.trimEnd().split("\n"), what).toHaveLength(1);
+      expect(r.err, what).not.toMatch(/\n\s+at |internal error/);
+      expect(r.stats.ms, what).toBeGreaterThan(0);
+      expect(r.stats.ms, what).toBeLessThan(3000);
+      expect(r.stats.rss, what).toBeLessThan(256 << 20);
+    });
+  });
+});
