@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = fileURLToPath(new globalThis.URL("..", import.meta.url));
 const stamp = join(root, "dist", ".build-stamp");
 
 function newest(dir) {
