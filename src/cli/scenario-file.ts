@@ -100,7 +100,7 @@ export const SCENARIO_SCHEMA: S = {
               actions: { t: "array", minItems: 1, items: { t: "object", required: ["op", "gfn"], props: { op: str("guest action", ["access", "accept"]), gfn } } },
             },
           },
-          zap: { required: ["start", "end"], props: { name, ...range } },
+          zap: { required: ["start", "end"], props: { name, ...range, slotsLock: { t: "bool", desc: "hold kvm->slots_lock around the zap, as the ioctls that zap upstream do (memslot update, KVM_SET_MEMORY_ATTRIBUTES); default false" } } },
           "set-attributes": { required: ["start", "end", "to"], props: { name, ...range, to: str("new attribute", ["private", "shared"]) } },
           "punch-hole": { required: ["start", "end"], props: { name, ...range } },
           "memslot-delete": { props: { name } },

@@ -36,6 +36,8 @@ export const ABLATIONS: readonly Ablation[] = [
   { switch: "entry-gate", value: "off", scenario: "removal-vs-zero-step", violated: "no-vcpu-retry-never-busy" },
   { switch: "entry-gate", value: "before-mode", scenario: "removal-vs-zero-step", violated: "no-vcpu-retry-never-busy" },
   { switch: "memslot-zap", value: "shared-only", scenario: "memslot-delete-vs-punch-hole", violated: "no-free-while-mapped" },
+  { switch: "prefault-invalid-slot", value: "retry", scenario: "pre-fault-vs-memslot-delete", violated: "livelock" },
+  { switch: "old-spte-refresh", value: "off", scenario: "read-zap-vs-read-zap", preset: "upstream-7.2", violated: "livelock" },
   { switch: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
   { switch: "state-guard", value: "off", scenario: "init-mem-region-vs-vp-init", violated: "no-kvm-bug-on" },
 ];
@@ -57,7 +59,7 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
   hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (kvm-7.2 §1.1); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
-  "old-spte-refresh": "upstream-6.19 already has the stale value (off); refreshing cannot break anything",
+  "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
   "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
   pinning: "pinning only turns a freed-while-mapped page into a leaked one; it cannot cause a violation",
 };

@@ -13,8 +13,12 @@ import { seamcall, tdxOperandBusy } from "./tdx.js";
  * write (kvm_tdp_mmu_unmap_gfn_range() → tdp_mmu_zap_leafs() under write_lock) or, under the
  * seed preset, read (the diagram's read-lock zap).
  */
-export function* zapPrivateRange(c: Ctx, start: number, end: number): Gen<void> {
+export function* zapPrivateRange(c: Ctx, start: number, end: number, slotsLock = false): Gen<void> {
   const k = c.kvm;
+  // The private zaps upstream can issue run under kvm->slots_lock (memslot deletion,
+  // KVM_SET_MEMORY_ATTRIBUTES) or the gmem invalidate lock; `slotsLock` models the former, so a
+  // zap can be placed against the TD build (kvm_gmem_populate holds slots_lock).
+  if (slotsLock) yield k.slotsLock.lock("zap: mutex_lock(&kvm->slots_lock)");
   if (c.proto.is("zap-lock", "read")) {
     yield* k.mmuLock.readLock(c.t.id, "zap: read_lock(&kvm->mmu_lock)");
     yield* tdpMmuZapLeafs(c, start, end);
@@ -24,6 +28,7 @@ export function* zapPrivateRange(c: Ctx, start: number, end: number): Gen<void> 
     yield* tdpMmuZapLeafs(c, start, end);
     yield* k.mmuLock.writeUnlock(c.t.id, "zap: write_unlock(&kvm->mmu_lock)");
   }
+  if (slotsLock) yield k.slotsLock.unlock("zap: mutex_unlock(&kvm->slots_lock)");
   c.t.progress();
 }
 
@@ -245,13 +250,18 @@ export function* preFaultMemory(c: Ctx, gfn: number): Gen<void> {
   const k = c.kvm;
   const allowed = yield k.preFaultAllowed.load("kvm_arch_vcpu_pre_fault_memory: kvm->arch.pre_fault_allowed");
   if (!allowed) return; // -EOPNOTSUPP
+  // kvm_vcpu_pre_fault_memory() (virt/kvm/kvm_main.c) holds kvm->srcu around the whole range, so
+  // a memslot deletion's synchronize_srcu() waits for it.
+  const srcu = c.vcpu >= 0 ? k.srcuReaders[c.vcpu] : undefined;
+  if (srcu) yield srcu.store(1, "kvm_vcpu_pre_fault_memory: srcu_read_lock(&kvm->srcu)");
   for (;;) {
     c.t.loopHead("kvm_tdp_page_prefault: retry", gfn);
     const dead = yield k.vmBugged.load("kvm_tdp_page_prefault: kvm_check_request(KVM_REQ_VM_DEAD)");
-    if (dead) return;
-    const r = yield* kvmMmuPageFault(c, gfn);
-    if (r !== RET_PF.RETRY) break;
+    if (dead) break;
+    const r = yield* kvmMmuPageFault(c, gfn, true);
+    if (r !== RET_PF.RETRY) break; // done, or -errno (-EAGAIN: back to userspace)
   }
+  if (srcu) yield srcu.store(0, "kvm_vcpu_pre_fault_memory: srcu_read_unlock(&kvm->srcu)");
   c.t.progress();
 }
 

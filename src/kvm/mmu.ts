@@ -2,7 +2,7 @@
 import { PROP, type Ctx, type Gen } from "./context.js";
 import { packInvalidate, SLOT, unpackInvalidate } from "./kvm.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuZapLeafs } from "./tdp_mmu.js";
-import { EFAULT } from "./tdx.js";
+import { EAGAIN, EFAULT } from "./tdx.js";
 
 function inRange(v: number, gfn: number): boolean {
   const u = unpackInvalidate(v);
@@ -17,11 +17,13 @@ function inRange(v: number, gfn: number): boolean {
  *   (-EFAULT), kvm_gmem_get_pfn() (allocates a folio for a hole);
  *   read_lock(mmu_lock); is_page_fault_stale() → retry; kvm_tdp_mmu_map(); read_unlock().
  */
-export function* kvmMmuPageFault(c: Ctx, gfn: number): Gen<number> {
+export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<number> {
   const k = c.kvm;
   const mmuSeq = yield k.invalidateSeq.read("kvm_mmu_faultin_pfn: fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb()");
   const slot = yield k.slot.load("kvm_mmu_faultin_pfn: slot->flags & KVM_MEMSLOT_INVALID");
-  if (slot === SLOT.INVALID) return RET_PF.RETRY;
+  // 3ccbf6f47098 (6.18): a prefetch (KVM_PRE_FAULT_MEMORY) fault on a slot being deleted returns
+  // -EAGAIN so that the ioctl drops kvm->srcu; before it, RET_PF_RETRY like any fault.
+  if (slot === SLOT.INVALID) return prefetch && c.proto.is("prefault-invalid-slot", "eagain") ? EAGAIN : RET_PF.RETRY;
   if (slot === SLOT.DELETED) return EFAULT; // no memslot: private access → memory-fault exit
   const inv = yield k.invalidate.load("kvm_mmu_faultin_pfn: mmu_invalidate_retry_gfn_unsafe()");
   if (inRange(inv, gfn)) return RET_PF.RETRY;

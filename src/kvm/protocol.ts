@@ -137,6 +137,14 @@ export const SWITCHES: readonly Switch[] = [
     depends: "Only removal-failure=no-vcpu-retry sets the flag; with any other value every entry-gate value reads false.",
   },
   {
+    id: "prefault-invalid-slot",
+    title: "KVM_PRE_FAULT_MEMORY on a memslot being deleted (the ioctl holds kvm->srcu)",
+    values: [
+      { value: "eagain", kind: "upstream", source: "3ccbf6f47098 'KVM: x86/mmu: Return -EAGAIN if userspace deletes/moves memslot during prefault' (6.18; Message-ID 20250822070347.26451-1-yan.y.zhao@intel.com): the prefetch fault returns -EAGAIN, the ioctl drops kvm->srcu" },
+      { value: "retry", kind: "upstream", source: "6.10–6.17 kvm_tdp_map_page(): RET_PF_RETRY is retried in the kernel while holding kvm->srcu, so synchronize_srcu() in the deletion never returns (until a signal)" },
+    ],
+  },
+  {
     id: "memslot-zap",
     title: "what memslot deletion zaps",
     values: [
@@ -246,6 +254,7 @@ const V11: Record<string, string> = {
   "vp-enter-busy": "fastpath",
   "entry-gate": "off",
   "memslot-zap": "private-leaves",
+  "prefault-invalid-slot": "retry",
   "page-add": "premap",
   pinning: "on",
   hooks: "split",
@@ -272,6 +281,7 @@ const U616: Record<string, string> = {
   "vp-enter-busy": "fastpath",
   "entry-gate": "on",
   "memslot-zap": "private-leaves",
+  "prefault-invalid-slot": "retry",
   "page-add": "premap",
   pinning: "on",
   hooks: "split",
@@ -283,28 +293,28 @@ const U616: Record<string, string> = {
   "mr-extend-error": "eio",
 };
 
-const U619: Record<string, string> = { ...U616, "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off", "state-guard": "on", "mr-extend-error": "bug" };
+const U619: Record<string, string> = { ...U616, "prefault-invalid-slot": "eagain", "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off", "state-guard": "on", "mr-extend-error": "bug" };
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   seed: {
     name: "seed",
     description: "the design as the seed's diagram draws it: mirror-first installs, private zaps under the read lock, everything else as v11",
     values: { ...V11, install: "mirror-first", "zap-lock": "read" },
-    assumed: ["page-add", "mr-extend-error"],
+    assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",
   },
   "seed-seamcall-lock": {
     name: "seed-seamcall-lock",
     description: "seed plus the pre-v10 per-VM seamcall_lock around AUG/ADD, PAGE.REMOVE and RECLAIM",
     values: { ...V11, install: "mirror-first", "zap-lock": "read", "seamcall-lock": "on" },
-    assumed: ["page-add", "mr-extend-error"],
+    assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",
   },
   v11: {
     name: "v11",
     description: "the v10/v11 TDX patches as posted (kvm-v11-design.md)",
     values: V11,
-    assumed: ["page-add", "mr-extend-error"],
+    assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",
   },
   "upstream-6.16": {

@@ -14,7 +14,7 @@ import type { GuestAction } from "./vcpu.js";
 export type ThreadDecl =
   | { kind: "fault"; name?: string; vcpu: number; gfn: number; events?: boolean }
   | { kind: "vcpu"; name?: string; vcpu: number; actions: GuestAction[] }
-  | { kind: "zap"; name?: string; start: number; end: number }
+  | { kind: "zap"; name?: string; start: number; end: number; slotsLock?: boolean }
   | { kind: "set-attributes"; name?: string; start: number; end: number; to: "private" | "shared" }
   | { kind: "punch-hole"; name?: string; start: number; end: number }
   | { kind: "memslot-delete"; name?: string }

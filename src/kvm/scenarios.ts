@@ -319,7 +319,73 @@ export const memslotDeleteVsPunchHole: Scenario = {
   ],
   witnesses: ["kvm_gmem_unbind", "truncate_inode_pages_range", "tdh_mem_page_remove"],
   strategy: "cache",
-  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified" },
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
+};
+
+/**
+ * KVM_PRE_FAULT_MEMORY vs memslot deletion (§2.9): the ioctl holds kvm->srcu while it loops on
+ * RET_PF_RETRY, and the deletion's synchronize_srcu() waits for it (3ccbf6f47098).
+ */
+export const preFaultVsMemslotDelete: Scenario = {
+  name: "pre-fault-vs-memslot-delete",
+  description: "userspace pre-faults private GFN 0 on vCPU0 (KVM_PRE_FAULT_MEMORY, holding kvm->srcu) while another thread deletes the memslot",
+  initial: { tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "pre-fault", name: "pre-fault", vcpu: 0, gfn: 0 },
+    { kind: "memslot-delete", name: "memslot-delete" },
+  ],
+  witnesses: ["synchronize_srcu", "kvm_mmu_zap_memslot", "kvm_vcpu_pre_fault_memory: srcu_read_lock"],
+  strategy: "cache",
+  expected: { seed: { violated: "livelock" }, "seed-seamcall-lock": { violated: "livelock" }, v11: { violated: "livelock" }, "upstream-6.16": { violated: "livelock" }, "upstream-6.19": "verified", "upstream-7.2": "verified" },
+};
+
+/**
+ * A private zap issued the way upstream can issue one (holding kvm->slots_lock, as memslot
+ * deletion and KVM_SET_MEMORY_ATTRIBUTES do) while the TD is built: kvm_gmem_populate() holds
+ * slots_lock for the whole INIT_MEM_REGION, so the zap runs entirely before or after it; in
+ * particular never inside the ≤6.18 window between the pre-map and TDH.MEM.PAGE.ADD.
+ */
+export const initMemRegionVsZap: Scenario = {
+  name: "init-mem-region-vs-zap",
+  description: "TD under construction: INIT_MEM_REGION of GFN 0 while another thread zaps GFN 0 holding kvm->slots_lock",
+  initial: { td: "building", tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "init-mem-region", name: "init-mem-region", gfn: 0 },
+    { kind: "zap", name: "zapper", start: 0, end: 1, slotsLock: true },
+  ],
+  witnesses: ["tdh_mem_page_add", "zap: mutex_lock(&kvm->slots_lock)", "tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
+};
+
+/**
+ * Two read-lock zaps of one mapped GFN, as shared-mode zappers (__tdp_mmu_zap_root(shared)) do
+ * them: the loser's try_cmpxchg64 fails and it "goto retry"s with iter->old_spte. With
+ * 02eaaffdd865 (7.2) the iterator holds the value that beat it and the retry ends; before, the
+ * stale value makes every retry fail (Sean's example in [RFC PATCH v5 02/45], 2026-01-29).
+ * Like seed-race-read-zap, the read-lock zap and lockdep=off are what a 7.2 production build
+ * would do if such a caller existed.
+ */
+export const readZapVsReadZap: Scenario = {
+  name: "read-zap-vs-read-zap",
+  description: "GFN 0 is mapped; two threads zap it under the read lock (zap-lock=read, lockdep off): the loser of the cmpxchg retries with iter->old_spte",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "zap", name: "zapper0", start: 0, end: 1 },
+    { kind: "zap", name: "zapper1", start: 0, end: 1 },
+  ],
+  overrides: { "zap-lock": "read", lockdep: "off" },
+  witnesses: ["tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: {
+    seed: "verified",
+    "seed-seamcall-lock": "verified",
+    v11: "verified",
+    // 6.16–6.19 refuse an atomic zap of a mirror SPTE (KVM_BUG_ON in __tdp_mmu_set_spte_atomic()).
+    "upstream-6.16": { violated: "no-kvm-bug-on" },
+    "upstream-6.19": { violated: "no-kvm-bug-on" },
+    "upstream-7.2": "verified",
+  },
 };
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -341,4 +407,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   "finalize-vs-pre-fault": finalizeVsPreFault,
   teardown: teardownScenario,
   "memslot-delete-vs-punch-hole": memslotDeleteVsPunchHole,
+  "pre-fault-vs-memslot-delete": preFaultVsMemslotDelete,
+  "init-mem-region-vs-zap": initMemRegionVsZap,
+  "read-zap-vs-read-zap": readZapVsReadZap,
 };

@@ -28,7 +28,7 @@ function* flowBody(c: Ctx, d: ThreadDecl): Gen<void> {
     case "vcpu":
       return yield* vcpuRun(c, d.actions);
     case "zap":
-      return yield* zapPrivateRange(c, d.start, d.end);
+      return yield* zapPrivateRange(c, d.start, d.end, d.slotsLock === true);
     case "set-attributes":
       return yield* setMemoryAttributes(c, d.start, d.end, d.to === "private");
     case "punch-hole":
