@@ -12,15 +12,29 @@ import type { Protocol } from "./protocol.js";
 
 /** kvm_tdx->state */
 export const TD_STATE = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
-/** vcpu->mode (include/linux/kvm_host.h): OUTSIDE_GUEST_MODE, IN_GUEST_MODE. */
-export const VCPU_MODE = { OUTSIDE: 0, IN_GUEST: 1 } as const;
+/**
+ * vcpu->mode (include/linux/kvm_host.h): OUTSIDE_GUEST_MODE, IN_GUEST_MODE, EXITING_GUEST_MODE, in
+ * the low 2 bits of the vCPU's mode cell; bits 2.. are the kickers (one bit per thread) whose IPI
+ * this vCPU has not acknowledged yet (smp_call_function_many() with wait). The vCPU acknowledges
+ * every pending IPI when it goes back to OUTSIDE_GUEST_MODE (host interrupts enabled again).
+ */
+export const VCPU_MODE = { OUTSIDE: 0, IN_GUEST: 1, EXITING: 2 } as const;
+export const modeOf = (v: number): number => v & 3;
+export const ipiPendingOf = (v: number): number => v >>> 2;
 /** Memslot state: valid, KVM_MEMSLOT_INVALID (being deleted), gone. */
 export const SLOT = { VALID: 0, INVALID: 1, DELETED: 2 } as const;
 /** Page (folio) ownership, low 2 bits of a page cell; bits 2.. count extra references (pins). */
 export const PAGE = { GMEM: 0, FREED: 1, LEAKED: 2 } as const;
 
 const fmtTdState = (v: number) => ["UNINITIALIZED", "INITIALIZED", "RUNNABLE"][v] ?? String(v);
-const fmtMode = (v: number) => (v === 0 ? "OUTSIDE_GUEST_MODE" : v === 1 ? "IN_GUEST_MODE" : String(v));
+const fmtMode = (v: number) => {
+  const m = ["OUTSIDE_GUEST_MODE", "IN_GUEST_MODE", "EXITING_GUEST_MODE"][v & 3] ?? String(v & 3);
+  const p = v >>> 2;
+  if (!p) return m;
+  const who: number[] = [];
+  for (let i = 0; i < 30; i++) if (p & (1 << i)) who.push(i);
+  return `${m} IPI from T${who.join(",T")}`;
+};
 const fmtSlot = (v: number) => ["valid", "KVM_MEMSLOT_INVALID", "deleted"][v] ?? String(v);
 const fmtPage = (v: number) => `${["gmem", "freed", "leaked"][v & 3]}${v >> 2 ? ` pins=${v >> 2}` : ""}`;
 const fmtBool = (v: number) => (v ? "true" : "false");

@@ -9,7 +9,7 @@
 import { choose, waitUntil } from "../engine/index.js";
 import { C, OP, st, statusCode, statusName, statusOperand, TDX_SUCCESS } from "../tdx/status.js";
 import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
-import { TD_STATE, VCPU_MODE } from "./kvm.js";
+import { ipiPendingOf, modeOf, TD_STATE, VCPU_MODE } from "./kvm.js";
 import { EXTERNAL_SPT, type MirrorSp } from "./mirror.js";
 import { isShadowPresent, isTable, spteToPfn, spteToSp } from "./spte.js";
 
@@ -58,15 +58,32 @@ export function* seamcallSept(c: Ctx, name: string, leaf: () => Gen<number>, loc
 }
 
 /**
- * kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE) (virt/kvm/kvm_main.c): IPI every vCPU
- * not in OUTSIDE_GUEST_MODE and wait until each has left guest mode. One blocking step: enabled
- * once every vCPU is outside (kvm-mirror-spec §7.2). In the model a guest session always ends
- * (one guest action, then a TD exit), which stands for the IPI forcing the exit.
+ * kvm_make_all_cpus_request(kvm, KVM_REQ_OUTSIDE_GUEST_MODE or KVM_REQ_TLB_FLUSH)
+ * (virt/kvm/kvm_main.c kvm_make_vcpus_request_mask(), kvm_request_needs_ipi(),
+ * smp_call_function_many(…, wait=true)): one pass over the vCPUs — each a step that turns
+ * IN_GUEST_MODE into EXITING_GUEST_MODE and, for a vCPU not OUTSIDE_GUEST_MODE, queues this
+ * kicker's IPI — then wait until every vCPU of that snapshot has acknowledged (left guest mode
+ * once). A vCPU that was outside at the snapshot, or that re-enters after its acknowledgement, is
+ * not waited for. In the model a guest session always ends (one guest action, then a TD exit),
+ * which stands for the IPI forcing the exit; the vCPU's exit-request check before entry
+ * (kvm_vcpu_exit_request()) is folded into that.
  */
 export function* kickAllVcpus(c: Ctx, why: string): Gen<void> {
   const k = c.kvm;
   if (k.nVcpus === 0) return;
-  yield waitUntil(k.vcpuMode, () => k.vcpuMode.every((m) => m.peek() === VCPU_MODE.OUTSIDE), `kvm_make_all_cpus_request(${why}): wait for every vCPU to leave guest mode`);
+  const me = 1 << c.t.id;
+  const snap: number[] = [];
+  for (let v = 0; v < k.nVcpus; v++) {
+    const old = yield k.vcpuMode[v]!.rmw((x) => {
+      const m = modeOf(x);
+      if (m === VCPU_MODE.OUTSIDE) return x;
+      return (m === VCPU_MODE.IN_GUEST ? VCPU_MODE.EXITING : m) | ((ipiPendingOf(x) | me) << 2);
+    }, `kvm_make_all_cpus_request(${why}): kvm_request_needs_ipi(vcpu${v}): cmpxchg(mode, IN_GUEST_MODE, EXITING_GUEST_MODE); IPI unless OUTSIDE_GUEST_MODE`);
+    if (modeOf(old) !== VCPU_MODE.OUTSIDE) snap.push(v);
+  }
+  if (snap.length === 0) return;
+  const cells = snap.map((v) => k.vcpuMode[v]!);
+  yield waitUntil(cells, () => cells.every((m) => (ipiPendingOf(m.peek()) & me) === 0), `kvm_make_all_cpus_request(${why}): smp_call_function_many(wait): ack_kick() from vCPU ${snap.join(", ")}`);
 }
 
 /**
