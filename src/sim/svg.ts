@@ -16,17 +16,26 @@ export interface Metric {
 
 const opOf: Record<WorkloadKind, string> = { boot: "fault", faults: "fault", conversion: "convert", "punch-hole": "punch", teardown: "teardown" };
 
+/** Unit of metrics measured in ns: the chart picks ns, us, ms or s from the largest value. */
+const TIME = "time";
+
+function timeUnit(maxNs: number): [string, number] {
+  if (maxNs >= 1e10) return ["s", 1e9];
+  if (maxNs >= 1e7) return ["ms", 1e6];
+  if (maxNs >= 1e4) return ["us", 1e3];
+  return ["ns", 1];
+}
+
 export function metricsFor(kind: WorkloadKind): Metric[] {
   const op = opOf[kind];
-  const ms = (ns: number): number => ns / 1e6;
   const out: Metric[] = [
-    { id: "time", title: "Time to complete the workload", unit: "ms", get: (r) => ms(r.timeNs) },
+    { id: "time", title: "Time to complete the workload", unit: TIME, get: (r) => r.timeNs },
     { id: "pages-per-s", title: "Throughput", unit: "pages/s", get: (r) => r.pagesPerSec },
-    { id: `${op}-p99`, title: `${op} latency, p99`, unit: "us", get: (r) => (r.latency[op]?.p99 ?? 0) / 1e3 },
+    { id: `${op}-p99`, title: `${op} latency, p99`, unit: TIME, get: (r) => r.latency[op]?.p99 ?? 0 },
     { id: "busy", title: "TDX_OPERAND_BUSY results (all leaves)", unit: "count", get: (r) => Object.values(r.busy).reduce((a, b) => a + b, 0) },
     { id: "retries", title: "Fault retries (RET_PF_RETRY, local retry loop)", unit: "count", get: (r) => r.retries },
-    { id: "mmu-write-hold", title: "mmu_lock held for write (sum)", unit: "ms", get: (r) => ms(r.mmuLock.writeHoldNs) },
-    { id: "module-time", title: "Time in the TDX module (sum over threads)", unit: "ms", get: (r) => ms(r.moduleNs) },
+    { id: "mmu-write-hold", title: "mmu_lock held for write (sum)", unit: TIME, get: (r) => r.mmuLock.writeHoldNs },
+    { id: "module-time", title: "Time in the TDX module (sum over threads)", unit: TIME, get: (r) => r.moduleNs },
   ];
   if (kind === "boot" || kind === "faults") out.push({ id: "faults-per-s", title: "Fault throughput", unit: "faults/s", get: (r) => r.faultsPerSec });
   if (kind === "faults") out.push({ id: "zero-step", title: "VP.ENTER stepping-filter runs (zero-step armed)", unit: "count", get: (r) => r.zeroStep });
@@ -78,13 +87,16 @@ export function chartSvg(sr: SweepResult, kind: WorkloadKind, m: Metric): string
   const x0 = xv(Math.min(...xsRaw));
   const x1 = xv(Math.max(...xsRaw));
   const X = (x: number): number => L + (x1 === x0 ? pw / 2 : ((xv(x) - x0) / (x1 - x0)) * pw);
-  const vals = rows.map((r) => m.get(r));
+  const [unit, div] = m.unit === TIME ? timeUnit(Math.max(0, ...rows.map((r) => m.get(r)))) : [m.unit, 1];
+  const get = (r: SimResult): number => m.get(r) / div;
+  const vals = rows.map(get);
   const ticks = niceTicks(Math.max(0, ...vals));
   const ymax = ticks[ticks.length - 1]!;
   const Y = (y: number): number => T + ph - (ymax > 0 ? (y / ymax) * ph : 0);
   const ext = rows.some((r) => r.extrapolated);
   const xLabel = s.x === "vcpus" ? `vCPUs${logX ? " (log scale)" : ""}` : `pages (4 KiB)${logX ? ", log scale" : ""}`;
-  const fixed = s.x === "vcpus" ? `${s.pages ?? 25} pages` : `${s.vcpus ?? 4} vCPUs`;
+  const pg = s.pages ?? 25;
+  const fixed = s.x === "vcpus" ? (pg >= 262_144 && pg % 262_144 === 0 ? `${pg / 262_144} GiB` : `${pg} pages`) : `${s.vcpus ?? 4} vCPUs`;
   const o: string[] = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
@@ -104,10 +116,10 @@ export function chartSvg(sr: SweepResult, kind: WorkloadKind, m: Metric): string
   o.push(`<line x1="${L}" y1="${T + ph}" x2="${L + pw}" y2="${T + ph}" stroke="#000000"/>`);
   o.push(`<line x1="${L}" y1="${T}" x2="${L}" y2="${T + ph}" stroke="#000000"/>`);
   o.push(`<text x="${L + pw / 2}" y="${H - 15}" text-anchor="middle">${esc(xLabel)}</text>`);
-  o.push(`<text x="18" y="${T + ph / 2}" text-anchor="middle" transform="rotate(-90 18 ${T + ph / 2})">${esc(m.unit)}</text>`);
+  o.push(`<text x="18" y="${T + ph / 2}" text-anchor="middle" transform="rotate(-90 18 ${T + ph / 2})">${esc(unit)}</text>`);
   // Lines.
   protos.forEach((p, i) => {
-    const pts = rows.filter((r) => protocolOf(r) === p).map((r) => [X(s.x === "vcpus" ? r.workload.vcpus : r.workload.pages), Y(m.get(r))] as const);
+    const pts = rows.filter((r) => protocolOf(r) === p).map((r) => [X(s.x === "vcpus" ? r.workload.vcpus : r.workload.pages), Y(get(r))] as const);
     if (pts.length === 0) return;
     const c = COLORS[i % COLORS.length]!;
     const dash = DASH[i % DASH.length]!;
