@@ -31,7 +31,7 @@ const short = cpu(() => {
   return steps;
 });
 // 3. TD boot of a 1 GiB TD (262 144 4K pages), 14 vCPUs (the model's cap; 16 is not representable):
-//    sampled at 13 and 25 pages and extrapolated.
+//    sampled at 9..25 pages (3 seeds each) and extrapolated.
 const boot = cpu(() => simulatePoint({ kind: "boot", vcpus: 14, pages: 262_144 }, { preset: "upstream-6.19", costs, seed: 1 }));
 
 const commit = (() => {
@@ -48,7 +48,7 @@ const result = {
   longRun: { what: "zero-step storm, module 1.5.16, 8 vCPUs, cut at the step budget", steps: long.r.steps, cpuSeconds: Number(long.s.toFixed(3)), stepsPerCpuSecond: Math.round(long.r.steps / long.s) },
   shortRuns: { what: "200 lazy-accept boots, 14 vCPUs x 25 pages, program built per run", steps: short.r, cpuSeconds: Number(short.s.toFixed(3)), stepsPerCpuSecond: Math.round(short.r / short.s) },
   boot1GiB: {
-    what: "TD boot, 14 vCPUs, 1 GiB (262144 pages): extrapolated from 13- and 25-page simulations",
+    what: "TD boot, 14 vCPUs, 1 GiB (262144 pages): extrapolated from 9- to 25-page simulations (15 runs)",
     vcpus: 14,
     pages: 262_144,
     extrapolated: boot.r.extrapolated,

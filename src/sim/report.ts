@@ -73,7 +73,7 @@ export function formatTable(sr: SweepResult): string {
   const line = (c: string[]): string => c.map((x, i) => (i < 5 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join("  ").trimEnd();
   const out = [line(head), ...rows.map(line)];
   const notes: string[] = [];
-  if (sr.results.some((r) => r.extrapolated)) notes.push("* extrapolated: simulated at 13 and 25 pages, additive figures fitted linearly to the size shown (latencies are the 25-page sample's)");
+  if (sr.results.some((r) => r.extrapolated)) notes.push("* extrapolated: simulated at 9, 13, 17, 21 and 25 pages with 3 seeds each, additive figures fitted by least squares and extended to the size shown (latencies are the 25-page sample's)");
   if (sr.results.some((r) => r.end === "limit"))
     notes.push("limit: the run used its step budget without finishing (no progress: a livelock or a storm the budget cut); its figures cover the simulated time until then");
   const busyKeys = [...new Set(sr.results.flatMap((r) => Object.keys(r.busy)))].sort();

@@ -375,29 +375,44 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   };
 }
 
-/** Pages of the smaller sample used to fit the per-page slope of an extrapolated point. */
-const FIT_PAGES = 13;
+/** Sample sizes and seeds (offsets from the run's seed) fitted for an extrapolated point. */
+const FIT_PAGES = [9, 13, 17, 21, SIM_MAX_PAGES];
+const FIT_SEEDS = [0, 1, 2];
 
 /**
  * One workload point at any size. Up to SIM_MAX_PAGES pages it is simulated as is. Beyond, it is
- * simulated at two model sizes (FIT_PAGES and SIM_MAX_PAGES) and every additive figure (time,
- * counts, lock hold and wait, module time) is extrapolated along the line through the two
- * (fixed costs such as a TD-wide cache flush stay fixed, per-page costs scale); latency
- * percentiles are those of the larger sample. The result says `extrapolated`.
+ * simulated at several model sizes (FIT_PAGES, each with FIT_SEEDS) and every additive figure
+ * (time, counts, lock hold and wait, module time) is extrapolated along the least-squares line
+ * through them (fixed costs such as a TD-wide cache flush stay fixed, per-page costs scale; several
+ * sizes and seeds keep the jitter out of the slope); latency percentiles are those of the
+ * SIM_MAX_PAGES sample with the run's seed. The result says `extrapolated`.
  */
 export function simulatePoint(w: WorkloadPoint, o: SimOptions): SimResult {
   if (w.pages <= SIM_MAX_PAGES) {
     const { scenario: _s, program: _p, ...r } = simulate(w, o);
     return r;
   }
-  const { scenario: _a, program: _b, ...hi } = simulate({ ...w, pages: SIM_MAX_PAGES }, o);
-  const { scenario: _c, program: _d, ...lo } = simulate({ ...w, pages: FIT_PAGES }, o);
-  const f = (w.pages - SIM_MAX_PAGES) / (SIM_MAX_PAGES - FIT_PAGES);
-  const fit = (a: number, b: number): number => Math.max(0, b + (b - a) * f);
+  const seed = o.seed ?? 1;
+  const runs: { pages: number; r: SimResult }[] = [];
+  for (const pages of FIT_PAGES)
+    for (const ds of FIT_SEEDS) {
+      const { scenario: _a, program: _b, ...r } = simulate({ ...w, pages }, { ...o, seed: seed + ds });
+      runs.push({ pages, r });
+    }
+  const hi = runs.find((x) => x.pages === SIM_MAX_PAGES && x.r.seed === seed)!.r;
+  const xs = runs.map((x) => x.pages);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sxx = xs.reduce((a, x) => a + (x - mx) * (x - mx), 0);
+  const fit = (get: (r: SimResult) => number): number => {
+    const ys = runs.map((x) => get(x.r));
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i]! - my), 0) / sxx;
+    return Math.max(0, my + slope * (w.pages - mx));
+  };
   const busy: Record<string, number> = {};
-  for (const k of new Set([...Object.keys(lo.busy), ...Object.keys(hi.busy)])) busy[k] = fit(lo.busy[k] ?? 0, hi.busy[k] ?? 0);
-  const timeNs = fit(lo.simTimeNs, hi.simTimeNs);
-  const faults = fit(lo.faults, hi.faults);
+  for (const k of [...new Set(runs.flatMap((x) => Object.keys(x.r.busy)))].sort()) busy[k] = fit((r) => r.busy[k] ?? 0);
+  const timeNs = fit((r) => r.simTimeNs);
+  const faults = fit((r) => r.faults);
   return {
     ...hi,
     workload: w,
@@ -409,19 +424,19 @@ export function simulatePoint(w: WorkloadPoint, o: SimOptions): SimResult {
     faultsPerSec: timeNs > 0 ? (faults / timeNs) * 1e9 : 0,
     faults,
     busy,
-    retries: fit(lo.retries, hi.retries),
-    vpEnterBusy: fit(lo.vpEnterBusy, hi.vpEnterBusy),
-    zeroStep: fit(lo.zeroStep, hi.zeroStep),
+    retries: fit((r) => r.retries),
+    vpEnterBusy: fit((r) => r.vpEnterBusy),
+    zeroStep: fit((r) => r.zeroStep),
     mmuLock: {
-      readHoldNs: fit(lo.mmuLock.readHoldNs, hi.mmuLock.readHoldNs),
-      writeHoldNs: fit(lo.mmuLock.writeHoldNs, hi.mmuLock.writeHoldNs),
-      readWaitNs: fit(lo.mmuLock.readWaitNs, hi.mmuLock.readWaitNs),
-      writeWaitNs: fit(lo.mmuLock.writeWaitNs, hi.mmuLock.writeWaitNs),
+      readHoldNs: fit((r) => r.mmuLock.readHoldNs),
+      writeHoldNs: fit((r) => r.mmuLock.writeHoldNs),
+      readWaitNs: fit((r) => r.mmuLock.readWaitNs),
+      writeWaitNs: fit((r) => r.mmuLock.writeWaitNs),
       writeAcquisitions: hi.mmuLock.writeAcquisitions,
-      maxWriteHoldNs: fit(lo.mmuLock.maxWriteHoldNs, hi.mmuLock.maxWriteHoldNs),
+      maxWriteHoldNs: fit((r) => r.mmuLock.maxWriteHoldNs),
     },
-    moduleNs: fit(lo.moduleNs, hi.moduleNs),
-    steps: lo.steps + hi.steps,
-    findings: [...hi.findings, ...lo.findings],
+    moduleNs: fit((r) => r.moduleNs),
+    steps: runs.reduce((a, x) => a + x.r.steps, 0),
+    findings: runs.flatMap((x) => x.r.findings),
   };
 }

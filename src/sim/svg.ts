@@ -101,7 +101,7 @@ export function chartSvg(sr: SweepResult, kind: WorkloadKind, m: Metric): string
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
   o.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   o.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${esc(`${m.title}: ${kind}, ${fixed}`)}</text>`);
-  o.push(`<text x="${W / 2}" y="33" text-anchor="middle" fill="#555555">${esc(`tdxmc simulate, sweep ${s.name}, seed ${sr.seed}${ext ? ", extrapolated from 13/25-page samples" : ""}`)}</text>`);
+  o.push(`<text x="${W / 2}" y="33" text-anchor="middle" fill="#555555">${esc(`tdxmc simulate, sweep ${s.name}, seed ${sr.seed}${ext ? ", extrapolated from 9-25-page samples" : ""}`)}</text>`);
   // Axes and grid.
   for (const t of ticks) {
     const y = f1(Y(t));

@@ -94,7 +94,7 @@ export function builtinSweeps(): Record<string, Sweep> {
     },
     teardown: {
       name: "teardown",
-      description: "teardown of a TD whose memory is all private and 4K-mapped, with the HKID assigned (leaves-first, upstream) vs released first (hkid-first), 4-64 vCPUs, 18 GiB (extrapolated from 13- and 25-page samples)",
+      description: "teardown of a TD whose memory is all private and 4K-mapped, with the HKID assigned (leaves-first, upstream) vs released first (hkid-first), 4-64 vCPUs, 18 GiB (extrapolated from 9- to 25-page samples)",
       protocols: [
         { label: "leaves-first", preset: "upstream-6.19", overrides: { "teardown-order": "leaves-first" } },
         { label: "hkid-first", preset: "upstream-6.19", overrides: { "teardown-order": "hkid-first" } },
