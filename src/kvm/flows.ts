@@ -291,18 +291,37 @@ export function* vpInit(c: Ctx, vcpu: number): Gen<void> {
 }
 
 /**
- * TD teardown (§2.13). leaves-first (upstream): kvm_gmem_release() zaps every private leaf with the
- * HKID assigned (full BLOCK/TRACK/REMOVE), tdx_mmu_release_hkid() (VP.FLUSH, VPFLUSHDONE,
- * cache WB + KEY.FREEID), then the mirror root is torn down and S-EPT pages reclaimed.
- * hkid-first (v11-018): release the HKID first, then kvm_mmu_zap_all() drops leaves with RECLAIM.
+ * TD teardown (§2.13), with vCPUs possibly still running (userspace may close the guest_memfd while
+ * vCPU fds are open; kvm-7.2-changes §2.6).
+ *   leaves-first (upstream): kvm_gmem_release() (virt/kvm/guest_memfd.c; no synchronize_rcu since
+ *     67b43038ce14, Message-ID 20241104084303.29909-1-yan.y.zhao@intel.com): slots_lock,
+ *     filemap_invalidate_lock, WRITE_ONCE(slot->gmem.file, NULL), invalidate begin + zap every
+ *     private leaf with the HKID assigned (full BLOCK/TRACK/kick/REMOVE against running vCPUs),
+ *     invalidate end (seq++), unlock. A fault that starts later gets -EFAULT from
+ *     kvm_gmem_get_pfn(); one that got its PFN before is made stale by the invalidation.
+ *   hkid-first (v11-018 kvm_arch_flush_shadow_all()): no zap before the HKID goes.
+ * Then kvm_destroy_vm(), which cannot start before every vCPU fd is closed (the vCPUs hold VM
+ * references): tdx_mmu_release_hkid() (VP.FLUSH, VPFLUSHDONE, cache WB + KEY.FREEID), then the
+ * mirror root is torn down and S-EPT pages reclaimed (leaves-first) or leaves dropped with RECLAIM
+ * (hkid-first).
  */
 export function* teardown(c: Ctx): Gen<void> {
   const k = c.kvm;
   const hkidFirst = c.proto.is("teardown-order", "hkid-first");
-  if (!hkidFirst && (yield k.gmemBound.load("kvm_gmem_release: xa_for_each(&gmem->bindings)"))) {
-    yield* invalidateSection(c, true, 0, k.nGfns, true, "kvm_gmem_release: kvm_gmem_invalidate_begin");
-    yield* invalidateSection(c, false, 0, k.nGfns, false, "kvm_gmem_release: kvm_gmem_invalidate_end");
+  if (!hkidFirst) {
+    const who = "kvm_gmem_release";
+    yield k.slotsLock.lock(`${who}: mutex_lock(&kvm->slots_lock)`);
+    const gmemLock = c.proto.is("gmem-lock", "on");
+    if (gmemLock) yield k.gmemLock.lock(`${who}: filemap_invalidate_lock()`);
+    if (yield k.gmemBound.load(`${who}: xa_for_each(&gmem->bindings)`)) {
+      yield k.gmemFile.store(0, `${who}: WRITE_ONCE(slot->gmem.file, NULL)`);
+      yield* invalidateSection(c, true, 0, k.nGfns, true, `${who}: kvm_gmem_invalidate_begin`);
+      yield* invalidateSection(c, false, 0, k.nGfns, false, `${who}: kvm_gmem_invalidate_end`);
+    }
+    if (gmemLock) yield k.gmemLock.unlock(`${who}: filemap_invalidate_unlock()`);
+    yield k.slotsLock.unlock(`${who}: mutex_unlock(&kvm->slots_lock)`);
   }
+  if (k.liveTeardown) yield waitUntil([k.liveVcpus], () => k.liveVcpus.peek() === 0, "kvm_destroy_vm: last VM reference dropped (every vCPU fd closed)");
   // tdx_mmu_release_hkid()
   for (let v = 0; v < k.nVcpus; v++) {
     const s = yield* seamcall(c, "TDH.VP.FLUSH", () => c.tdx.tdhVpFlush(v));

@@ -73,6 +73,8 @@ export interface KvmInit {
   nrPremapped?: number;
   /** Model kvm->srcu readers (only needed when a memslot is deleted). */
   trackSrcu?: boolean;
+  /** vCPU threads whose end teardown waits for. */
+  liveVcpus?: number;
   /** Pins initially held on PFNs (≤6.18 pinning of pages already mapped). */
   pins?: readonly { pfn: number; count: number }[];
 }
@@ -113,6 +115,13 @@ export class Kvm {
   readonly gmemFile: Atomic;
   /** Threads that run on a vCPU take its vcpu->mutex (set when a scenario has a tdx_vm_state_guard user). */
   vcpuMutexes = false;
+  /**
+   * The scenario tears the VM down while vCPU threads may still run: faults check slot->gmem.file
+   * and vCPU threads count themselves out of liveVcpus when they end (their fds closed).
+   */
+  liveTeardown = false;
+  /** vCPU threads still running (file descriptors open): kvm_destroy_vm() waits for none. */
+  readonly liveVcpus: Counter;
   readonly vcpuMode: Atomic[];
   /** Per vCPU: inside an SRCU read-side section of kvm->srcu (vcpu_run / fault handling). */
   readonly srcuReaders: Atomic[];
@@ -153,6 +162,7 @@ export class Kvm {
     this.vcpuMutex = Array.from({ length: nVcpus }, (_, v) => new SpinLock(world, `vcpu${v}->mutex`));
     this.gmemLock = new SpinLock(world, "filemap_invalidate_lock");
     this.gmemFile = new Atomic(world, "slot->gmem.file", 1, (v) => (v ? "file" : "NULL"));
+    this.liveVcpus = new Counter(world, "vcpu fds open", init.liveVcpus ?? 0);
     this.srcuReaders = Array.from({ length: init.trackSrcu ? nVcpus : 0 }, (_, v) => new Atomic(world, `vcpu${v}.srcu_read_lock`, 0, fmtBool));
     this.vcpuMode = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.mode`, VCPU_MODE.OUTSIDE, fmtMode));
   }

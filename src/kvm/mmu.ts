@@ -29,6 +29,9 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
   if (inRange(inv, gfn)) return RET_PF.RETRY;
   const attr = yield k.attrs[gfn]!.load("kvm_mmu_faultin_pfn: kvm_mem_is_private(kvm, gfn)");
   if (attr === 0) return EFAULT; // kvm_mmu_prepare_memory_fault_exit(): private fault on a shared GFN
+  // kvm_gmem_get_pfn(): no file once kvm_gmem_release() cleared slot->gmem.file (get_file_active()
+  // fails after the last reference is gone) → -EFAULT, a memory-fault exit to userspace.
+  if (k.liveTeardown && (yield k.gmemFile.load("kvm_gmem_get_pfn: kvm_gmem_get_file(slot)")) === 0) return EFAULT;
   // kvm_gmem_get_pfn(): the folio backing gfn; a hole is filled with a new folio.
   const alt = k.altPfnOf(gfn);
   const prev = yield k.gmem[gfn]!.rmw((v) => (v === 0 ? alt : v), "kvm_mmu_faultin_pfn_private: kvm_gmem_get_pfn()");

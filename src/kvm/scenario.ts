@@ -140,7 +140,9 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       tdState: building ? TD_STATE.INITIALIZED : TD_STATE.RUNNABLE,
       trackSrcu: scenario.threads.some((t) => t.kind === "memslot-delete"),
       pins: pinning ? leaves.map((l) => ({ pfn: l.pfn, count: 1 })) : [],
+      liveVcpus: scenario.threads.filter((t) => t.kind === "fault" || t.kind === "vcpu" || t.kind === "pre-fault").length,
     });
+    kvm.liveTeardown = scenario.threads.some((t) => t.kind === "teardown");
     kvm.vcpuMutexes = proto.is("state-guard", "on") && scenario.threads.some((t) => t.kind === "init-mem-region" || t.kind === "vp-init" || t.kind === "finalize");
     // The S-EPT mirrors the initial mirror: every linked table's parent entry NL_MAPPED, every leaf.
     const initial: InitialMapping[] = [];

@@ -388,6 +388,20 @@ export const readZapVsReadZap: Scenario = {
   },
 };
 
+/** TD teardown while a vCPU still runs and faults (kvm-7.2-changes §2.6; kvm-mirror-spec I-6). */
+export const teardownVsFault: Scenario = {
+  name: "teardown-vs-fault",
+  description: "GFN 0 is mapped; userspace closes guest_memfd (gmem release) and tears the TD down while vCPU0 still handles an EPT violation on GFN 1",
+  initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 1 },
+    { kind: "teardown", name: "teardown" },
+  ],
+  witnesses: ["tdh_mng_key_freeid", "kvm_destroy_vm", "tdh_mem_page_aug", "kvm_gmem_get_pfn: kvm_gmem_get_file"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
+};
+
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
   "seed-race-read-zap": seedRaceReadZap,
@@ -410,4 +424,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   "pre-fault-vs-memslot-delete": preFaultVsMemslotDelete,
   "init-mem-region-vs-zap": initMemRegionVsZap,
   "read-zap-vs-read-zap": readZapVsReadZap,
+  "teardown-vs-fault": teardownVsFault,
 };

@@ -12,6 +12,7 @@ export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
   if (m) yield m.lock(`kvm_vcpu_ioctl: mutex_lock(&vcpu${mv}->mutex)`);
   yield* flowBody(c, d);
   if (m) yield m.unlock(`kvm_vcpu_ioctl: mutex_unlock(&vcpu${mv}->mutex)`);
+  if (c.kvm.liveTeardown && mv >= 0 && d.kind !== "vp-init") yield c.kvm.liveVcpus.add(-1, `vCPU${mv}: close(vcpu fd) → kvm_put_kvm()`);
 }
 
 function* flowBody(c: Ctx, d: ThreadDecl): Gen<void> {

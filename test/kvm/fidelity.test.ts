@@ -131,3 +131,28 @@ describe("upstream-7.2", () => {
     expect(o.result.coverage.some((l) => l.includes("call_rcu"))).toBe(true);
   });
 });
+
+describe("teardown with live vCPUs (teardown-vs-fault)", () => {
+  const sc = SCENARIOS["teardown-vs-fault"]!;
+  for (const p of ["upstream-6.16", "upstream-6.19", "upstream-7.2"]) {
+    it(`${p}: gmem release NULLs the file and fences the fault; destruction waits for the vCPU`, () => {
+      const r = run(sc, p);
+      expect(r.verdict).toBe("verified");
+      expect(r.missingWitnesses).toEqual([]);
+      expect(r.result.coverage.some((l) => l.includes("WRITE_ONCE(slot->gmem.file, NULL)"))).toBe(true);
+    });
+  }
+  it("the hkid-first ablation: verified too, since kvm_destroy_vm() cannot start before the vCPU fds are closed", () => {
+    expect(run(sc, "upstream-6.19", { overrides: { "teardown-order": "hkid-first" } }).verdict).toBe("verified");
+  });
+});
+
+describe("kvm_make_all_cpus_request: snapshot, IPI, ack", () => {
+  it("the kicker waits only for the vCPUs it found in guest mode, for their acknowledgement", () => {
+    const r = run(SCENARIOS["removal-vs-accept"]!, "upstream-6.19");
+    expect(r.verdict).toBe("verified");
+    const cov = r.result.coverage;
+    expect(cov.some((l) => l.includes("cmpxchg(mode, IN_GUEST_MODE, EXITING_GUEST_MODE)"))).toBe(true);
+    expect(cov.some((l) => l.includes("smp_call_function_many(wait): ack_kick() from vCPU 0"))).toBe(true);
+  });
+});
