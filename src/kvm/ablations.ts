@@ -49,7 +49,7 @@ export const ABLATIONS: readonly Ablation[] = [
 export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "seamcall-lock": "a lock only removes interleavings; the email's point is that it does not help (seed-seamcall-lock still violates)",
   "tlb-track=kick-then-track": "kick-then-track (v11) is correct when vCPUs honour KVM_REQ_TLB_FLUSH; only no-kick and none break",
-  "teardown-order": "with no vCPU running during teardown both orders are safe in the model",
+  "teardown-order": "both orders are safe: kvm_destroy_vm() waits until every vCPU fd is closed and, leaves-first, kvm_gmem_release() fences faults (teardown-vs-fault)",
   "vp-enter-busy":
     "re-entering with IRQs off keeps vcpu->mode IN_GUEST_MODE, so a kick waits; but every TDH.VP.ENTER BUSY in the model comes from a SEAMCALL (BLOCK, TRACK) or another entry that completes without waiting for the kick, so the re-entry loop always ends and the kick with it",
   "local-retry=off":
