@@ -85,7 +85,9 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     if (gate === "before-mode" && (yield* entryGate(c, false))) continue;
     // Publish IN_GUEST_MODE (smp_store_mb) before reading the gate: the kick either sees it or the
     // vCPU sees the flag (kvm-mirror-spec §1.8).
-    yield mode.store(VCPU_MODE.IN_GUEST, "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");
+    // (An IPI still pending from a kick — possible only on a BUSY re-entry that never left
+    // IN_GUEST_MODE — stays pending until the vCPU goes back to OUTSIDE_GUEST_MODE.)
+    yield mode.rmw((x) => VCPU_MODE.IN_GUEST | (x & ~3), "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");
     // The inner loop is vcpu_enter_guest()'s fastpath loop: with vp-enter-busy=reenter a BUSY from
     // TDH.VP.ENTER returns EXIT_FASTPATH_REENTER_GUEST and the vCPU calls tdx_vcpu_run() again
     // with IRQs still disabled and vcpu->mode still IN_GUEST_MODE, so a kick is acknowledged only
