@@ -6,6 +6,7 @@ import { dporExplore } from "./schedulers/dpor.js";
 import { exhaustiveExplore } from "./schedulers/exhaustive.js";
 import { pctExplore } from "./schedulers/pct.js";
 import { randomExplore } from "./schedulers/random.js";
+import { shallowFirst, type ShallowOptions } from "./schedulers/portfolio.js";
 
 export const STRATEGIES = ["dpor", "exhaustive", "cache", "bounded", "pct", "random"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -16,16 +17,34 @@ export interface StrategyOptions extends ExploreOptions {
   preemptions?: number;
   /** pct: bug depth d (default 3). */
   depth?: number;
+  /**
+   * dpor, exhaustive, cache: first look for shallow bugs with a preemption-bounded search within a
+   * counted budget (schedulers/portfolio.ts), so that what is found does not depend on the order
+   * the threads are listed in. Default on; false turns it off.
+   */
+  shallow?: boolean | ShallowOptions;
+  /**
+   * cache: partial-order reduction in the stateful search (sleep sets stored with states), on by
+   * default; it is off while livelock is checked (that needs every edge of the state graph).
+   */
+  por?: boolean;
 }
 
 export function explore(program: Program, opts: StrategyOptions = {}): ExploreResult {
+  const strategy = opts.strategy ?? "dpor";
+  if (opts.shallow !== false && (strategy === "dpor" || strategy === "exhaustive" || strategy === "cache"))
+    return shallowFirst(program, opts, opts.shallow === true || opts.shallow === undefined ? {} : opts.shallow, (o) => exploreOne(program, { ...opts, ...o, strategy }));
+  return exploreOne(program, opts);
+}
+
+function exploreOne(program: Program, opts: StrategyOptions): ExploreResult {
   switch (opts.strategy ?? "dpor") {
     case "dpor":
       return dporExplore(program, opts);
     case "exhaustive":
       return exhaustiveExplore(program, opts);
     case "cache":
-      return exhaustiveExplore(program, { ...opts, stateCaching: true });
+      return exhaustiveExplore(program, { ...opts, stateCaching: true, sleepSets: opts.por !== false });
     case "bounded":
       return boundedExplore(program, opts.preemptions ?? 2, opts);
     case "pct":

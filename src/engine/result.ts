@@ -56,6 +56,12 @@ export interface Stats {
   wallMs: number;
   /** Milliseconds until the first violation, or -1. */
   firstViolationMs: number;
+  /**
+   * The shallow-bug phase run before an exhaustive strategy (portfolio.ts): its executions and
+   * steps (not included above unless it found the violation), its preemption bound, and whether
+   * it found the violation reported.
+   */
+  shallow?: { executions: number; steps: number; preemptions: number; found: boolean };
 }
 
 export function newStats(strategy: string): Stats {

@@ -10,6 +10,13 @@ export function boundedExplore(program: Program, maxPreemptions: number, opts: E
   const t0 = Date.now();
   for (let b = 0; b <= maxPreemptions; b++) {
     const left = opts.maxExecutions !== undefined ? opts.maxExecutions - (total?.stats.executions ?? 0) : undefined;
+    if (total && left !== undefined && left <= 0) {
+      // The budget is spent: the next bound would still run one execution.
+      total.stopReason = "max-executions";
+      total.verdict = "incomplete";
+      total.exhaustive = false;
+      break;
+    }
     const timeLeft = opts.timeLimitMs !== undefined ? opts.timeLimitMs - (Date.now() - t0) : undefined;
     const r = dfsExplore(program, { mode: "bounded", sleepSets: false, stateCaching: false, preemptionBound: b }, {
       ...opts, ...(left !== undefined ? { maxExecutions: left } : {}), ...(timeLeft !== undefined ? { timeLimitMs: Math.max(1, timeLeft) } : {}),

@@ -96,12 +96,18 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const stack: Node[] = [];
   let rootChoices: number[] = [];
   let rootChoiceK: number[] = [];
-  const useSleep = cfg.sleepSets && cfg.mode !== "bounded" && !cfg.stateCaching;
   const visited = cfg.stateCaching ? new FingerprintSet(16, opts.maxStates ?? 1 << 27) : null;
   const cycles = cfg.cycles !== false;
   // With state caching the whole state graph is recorded and livelocks are found as fair
   // non-progress cycles in it (stategraph.ts); without it only cycles closed on the current path are judged.
   const graph = visited && (props === null || props.has("livelock")) ? new StateGraph(opts.maxGraphEdges) : null;
+  // Sleep sets with state caching (Godefroid 1996, ch. 5): every state is still visited, fewer
+  // transitions are. Not while livelock is judged: its fair-cycle analysis needs every edge.
+  const useSleep = cfg.sleepSets && cfg.mode !== "bounded" && (!cfg.stateCaching || graph === null);
+  /** Per stored state (state caching + sleep sets): the sleep set it was last explored with. */
+  let sleepOf = useSleep && visited ? new Int32Array(1024) : null;
+  /** Set by afterStep when a stored state is reached again with a smaller sleep set: the threads to explore now. */
+  let revisit = -1;
   let curSid = -1;
   const onStack = new Map<number, number[]>(); // fp1 -> node indices (nodes currently on the stack)
   const violations: Counterexample[] = [];
@@ -162,6 +168,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   /** Run one execution: replay stack[0..replayLen) then extend. Returns true to stop exploring. */
   function runOne(): boolean {
     stats.executions++;
+    revisit = -1;
     let seqCount: number[];
     if (replayLen === 0) {
       oracle.replay = rootChoices;
@@ -225,16 +232,9 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         stopReason = "max-steps";
         break;
       }
-      let sleep = 0;
-      if (useSleep && i > 0) {
-        const parent = stack[i - 1]!;
-        const cand = (parent.sleep | parent.done) & ~(1 << parent.tid);
-        for (let q = cand; q !== 0; q &= q - 1) {
-          const t = lowestBit(q);
-          if (!ex.pendingConflictsWith(t, i - 1) || (cfg.fault === "lost-wakeup" && pendingMode(ex.pending[t]!) === M.W)) sleep |= 1 << t;
-        }
-      }
-      const avail = enabled & ~sleep;
+      const sleep = childSleep(i);
+      const avail = enabled & ~sleep & (revisit >= 0 ? revisit : -1);
+      revisit = -1;
       if (avail === 0) {
         stats.sleepPruned++;
         break;
@@ -273,8 +273,22 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     return recordViolations();
   }
 
+  /** Sleep set of node i (computed after its parent's step): the parent's sleeping and explored threads that the step did not wake. */
+  function childSleep(i: number): number {
+    let sleep = 0;
+    if (!useSleep || i === 0) return 0;
+    const parent = stack[i - 1]!;
+    const cand = (parent.sleep | parent.done) & ~(1 << parent.tid);
+    for (let q = cand; q !== 0; q &= q - 1) {
+      const t = lowestBit(q);
+      if (!ex.pendingConflictsWith(t, i - 1) || (cfg.fault === "lost-wakeup" && pendingMode(ex.pending[t]!) === M.W)) sleep |= 1 << t;
+    }
+    return sleep;
+  }
+
   /** Cycle and cache checks after event i. Returns true if the execution ends here. */
   function afterStep(i: number): boolean {
+    revisit = -1;
     if (ex.fatal) return true;
     if (!cycles && !visited) return false;
     ex.fingerprint();
@@ -283,6 +297,26 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew);
       curSid = visited.lastId;
       stats.statesStored = visited.size;
+      if (sleepOf) {
+        if (curSid >= sleepOf.length) {
+          const bigger = new Int32Array(Math.max(curSid + 1, sleepOf.length * 2));
+          bigger.set(sleepOf);
+          sleepOf = bigger;
+        }
+        const z = childSleep(i + 1);
+        if (isNew) sleepOf[curSid] = z;
+        else {
+          // Reached again: only the threads asleep last time and awake now are unexplored from
+          // here (Godefroid's rule); the stored sleep set shrinks, so this ends.
+          const stored = sleepOf[curSid]!;
+          const todo = stored & ~z & ex.enabledMask();
+          if (todo !== 0) {
+            sleepOf[curSid] = stored & z;
+            revisit = todo;
+            return false;
+          }
+        }
+      }
       if (!isNew) {
         if (cycles && onStack.has(ex.fp1)) stats.cycles++;
         else stats.cachePruned++;
