@@ -27,6 +27,10 @@ export interface RunOpts {
   timeLimitMs?: number;
   properties?: string[];
   allViolations?: boolean;
+  /** false: no partial-order reduction in the stateful search (--no-por). */
+  por?: boolean;
+  /** false: no shallow-bug phase before an exhaustive strategy (--no-shallow). */
+  shallow?: boolean;
   /** Minimize counterexamples (default true). */
   minimize?: boolean;
 }
@@ -133,6 +137,8 @@ export function engineOpts(o: RunOpts, h: CellHooks = {}) {
     ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
     ...(o.properties !== undefined ? { properties: [...o.properties, MODEL_ERROR] } : {}),
     ...(o.allViolations ? { allViolations: true } : {}),
+    ...(o.por === false ? { por: false } : {}),
+    ...(o.shallow === false ? { shallow: false } : {}),
     ...(h.onProgress ? { onProgress: (s: Stats) => h.onProgress!(s.executions) } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
   };

@@ -37,6 +37,10 @@ export interface CheckOptions {
   minimize?: boolean;
   properties?: string;
   allViolations?: boolean;
+  /** --no-por: no partial-order reduction in the stateful search. */
+  por?: boolean;
+  /** --no-shallow: no preemption-bounded first phase before an exhaustive strategy. */
+  shallow?: boolean;
   json?: boolean;
   timings?: boolean;
   out?: string;
@@ -69,7 +73,7 @@ function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scen
 
 function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
   const b: Record<string, number | boolean | string[]> = {};
-  for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "maxSteps", "maxGraphEdges", "maxMemoryMb", "timeLimitMs", "properties", "allViolations"] as const) {
+  for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "maxSteps", "maxGraphEdges", "maxMemoryMb", "timeLimitMs", "properties", "allViolations", "por", "shallow"] as const) {
     const v = o[k];
     if (v !== undefined) b[k] = v;
   }
@@ -184,6 +188,8 @@ function cliBounds(o: CheckOptions): Partial<RunOpts> {
     ...(o.maxGraphEdges !== undefined ? { maxGraphEdges: o.maxGraphEdges } : {}),
     ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
     ...(o.minimize === false ? { minimize: false } : {}),
+    ...(o.por === false ? { por: false } : {}),
+    ...(o.shallow === false ? { shallow: false } : {}),
   };
 }
 

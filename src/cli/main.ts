@@ -112,6 +112,8 @@ ${exitCodeTable()}`,
       .option("--no-minimize", "print counterexamples as found (minimization obeys the same budgets and time limit)")
       .option("--properties <a,b>", "check only these properties")
       .option("--all-violations", "one counterexample per violated property (not only the first)")
+      .option("--no-por", "no partial-order reduction in the stateful search (sleep sets; off anyway while livelock is checked)")
+      .option("--no-shallow", "no preemption-bounded search (bound 2, 1 000 executions) before the exhaustive one")
       .option("--require-exhaustive", "a non-exhaustive strategy that finds nothing exits 3 instead of 0")
       .option("--json", "machine-readable output (with provenance)")
       .option("--timings", "include wall-clock times in the output")
