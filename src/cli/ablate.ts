@@ -67,7 +67,11 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
   const pool = createPool(o.jobs ?? defaultJobs());
   const t0 = Date.now();
   const progress = createProgress(io.tty && !o.json);
-  const off = io.onInterrupt?.(() => pool.stop());
+  let interrupted = false;
+  const off = io.onInterrupt?.(() => {
+    interrupted = true;
+    pool.stop();
+  });
   let results: CellResult[];
   try {
     results = await pool.run(rows.map((r) => r.spec), rows.map((r) => `${r.switch}=${r.value}`), {
@@ -86,6 +90,7 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
     else if (res.verdict === "incomplete" && res.counterexamples.length === 0) code = worstExit(code, EXIT.limit);
   }
   if (broken(rows[0]!.result!).length > 0) code = worstExit(code, EXIT.violation);
+  if (interrupted) code = worstExit(code, EXIT.interrupted);
   const verdictOf = (r: CellResult): string =>
     r.verdict === "error" ? `error: ${r.error}` : r.counterexamples.length ? "violated" : r.verdict === "incomplete" ? `no verdict (${r.stopReason})` : r.verdict === "no-violation-found" ? "none found" : r.verdict;
   if (o.json) {

@@ -234,6 +234,19 @@ describe("hostile words wherever a user names something", () => {
     }
   });
 
+  it("'did you mean' stays on the line of the problem", async () => {
+    for (const [c, msg] of [
+      [["check", "seed-race", "--protocl", "seed"], /unknown option '--protocl'.*Did you mean --protocol\?/i],
+      [["chek"], /unknown command 'chek'.*Did you mean check\?/i],
+      [["check", "seed-rac"], /unknown scenario 'seed-rac' \(did you mean 'seed-race'\?\)/],
+      [["explain", "zap-lok"], /did you mean 'zap-lock'\?/],
+    ] as [string[], RegExp][]) {
+      const r = await run(c);
+      expectBad(r, c.join(" "), { lines: 1 });
+      expect(r.err).toMatch(msg);
+    }
+  });
+
   it("conflicting options are refused, naming both", async () => {
     for (const [c, msg] of [
       [["check", "seed-race", "--preemptions", "2"], /--preemptions applies to --strategy bounded only/],
