@@ -69,3 +69,43 @@ export function noVerdictChangeReason(sw: string, value: string): string | undef
   if (ABLATIONS.some((a) => a.switch === sw && a.value === value)) return undefined;
   return NO_VERDICT_CHANGE[`${sw}=${value}`] ?? NO_VERDICT_CHANGE[sw];
 }
+
+/**
+ * For each switch, a built-in scenario (and preset, default upstream-6.19; extra overrides) on
+ * which every value of the switch explores a different state space (test/kvm/switches.test.ts).
+ */
+export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; preset?: string; overrides?: Record<string, string>; inject?: string[] }>> = {
+  install: { scenario: "seed-race" },
+  "seamcall-lock": { scenario: "seed-race" },
+  "zap-lock": { scenario: "seed-race" },
+  "install-busy": { scenario: "seed-race", inject: ["TDH.MEM.PAGE.AUG"] },
+  "removal-failure": { scenario: "teardown", inject: ["TDH.MEM.RANGE.BLOCK"] },
+  "tlb-track": { scenario: "fault-vs-punch-hole" },
+  "restore-on-failure": { scenario: "seed-race", inject: ["TDH.MEM.PAGE.AUG"] },
+  "local-retry": { scenario: "memslot-delete-vs-fault" },
+  "stale-check": { scenario: "fault-vs-punch-hole" },
+  "vp-init-lock": { scenario: "punch-hole-vs-vp-init" },
+  "teardown-order": { scenario: "teardown" },
+  "vp-enter-busy": { scenario: "fault-vs-zero-step-1.5.16" },
+  "entry-gate": { scenario: "fault-vs-accept" },
+  "prefault-invalid-slot": { scenario: "pre-fault-vs-memslot-delete" },
+  "memslot-zap": { scenario: "memslot-delete-vs-punch-hole" },
+  "page-add": { scenario: "init-mem-region-vs-zap" },
+  pinning: { scenario: "fault-vs-punch-hole" },
+  hooks: { scenario: "seed-race-read-zap" },
+  lockdep: { scenario: "seed-race-read-zap", preset: "upstream-7.2" },
+  "old-spte-refresh": { scenario: "read-zap-vs-read-zap", preset: "upstream-7.2" },
+  "spt-free": { scenario: "teardown" },
+  "state-guard": { scenario: "init-mem-region-vs-vp-init" },
+  "gmem-lock": { scenario: "fault-vs-punch-hole" },
+  "mr-extend-error": { scenario: "init-mem-region-vs-vp-init", overrides: { "state-guard": "off" } },
+};
+
+/**
+ * Switch values ("switch=value", or "switch" for every value) that cannot change the explored
+ * state space of any built-in scenario yet, with the reason.
+ */
+export const CANNOT_MATTER: Readonly<Record<string, string>> = {
+  lockdep:
+    "lockdep only decides whether the assertion sites report (no-warn); it never changes a step, so both values explore the same states — the verdicts differ (seed-race-read-zap on upstream-7.2 reports no-warn with lockdep=on)",
+};
