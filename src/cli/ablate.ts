@@ -1,6 +1,6 @@
 // `tdxmc ablate SCENARIO`: turn each defense of a preset off, one at a time — every switch set to
 // each of its other values — and print which properties each change breaks.
-import { DEFAULT_PRESET, PRESETS, SWITCHES } from "../kvm/index.js";
+import { ABLATION_PRESET, ABLATIONS, cannotMatterReason, DEFAULT_PRESET, noVerdictChangeReason, PRESETS, SWITCHES } from "../kvm/index.js";
 import type { CellResult, CellSpec, RunOpts } from "./cell.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
@@ -34,6 +34,34 @@ interface Row {
   source: string;
   spec: CellSpec;
   result?: CellResult;
+}
+
+/**
+ * `tdxmc ablate` with no scenario: the catalogue of src/kvm/ablations.ts — for each defense's
+ * historical value, the built-in scenario whose verdict it alone flips — and the values that flip
+ * none, with the reason.
+ */
+export function runAblateCatalogue(o: { json?: boolean }, io: CheckIo): number {
+  const rest: { switch: string; value: string; reason: string; cannotMatter: boolean }[] = [];
+  for (const sw of SWITCHES)
+    for (const v of sw.values) {
+      if (v.value === PRESETS[ABLATION_PRESET]!.values[sw.id] || ABLATIONS.some((a) => a.switch === sw.id && a.value === v.value)) continue;
+      const cm = cannotMatterReason(sw.id, v.value);
+      rest.push({ switch: sw.id, value: v.value, reason: cm ?? noVerdictChangeReason(sw.id, v.value) ?? "no reason recorded", cannotMatter: cm !== undefined });
+    }
+  if (o.json) {
+    io.out(JSON.stringify({ ...jsonHeader("ablate"), preset: ABLATION_PRESET, ablations: ABLATIONS.map((a) => ({ preset: ABLATION_PRESET, ...a })), noVerdictChange: rest }, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  const L = [`tdxmc ${VERSION} ablate: which defense stops which race — each value alone, from ${ABLATION_PRESET} unless another preset is named (test/kvm/ablation.test.ts checks every row)`, ""];
+  const w1 = Math.max(...ABLATIONS.map((a) => `${a.switch}=${a.value}`.length));
+  const w2 = Math.max(...ABLATIONS.map((a) => (a.scenario + (a.preset ? ` (${a.preset})` : "")).length));
+  for (const a of ABLATIONS) L.push(`  ${`${a.switch}=${a.value}`.padEnd(w1)}  ${(a.scenario + (a.preset ? ` (${a.preset})` : "")).padEnd(w2)}  violates ${a.violated}${a.inject ? ` (BUSY injected into ${a.inject.join(", ")})` : ""}`);
+  L.push("", "Values that flip no built-in verdict:");
+  for (const r of rest) L.push(`  ${r.switch}=${r.value}: ${r.cannotMatter ? "cannot change the explored state space yet: " : ""}${r.reason}`);
+  L.push("", "'tdxmc ablate SCENARIO' runs every value of every switch on one scenario.");
+  io.out(L.join("\n") + "\n");
+  return EXIT.ok;
 }
 
 export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Promise<number> {
@@ -111,6 +139,7 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
             exhaustive: r.result!.exhaustive,
             stopReason: r.result!.stopReason ?? null,
             broken: broken(r.result!),
+            cannotMatter: r.switch === "(none)" ? null : (cannotMatterReason(r.switch, r.value) ?? null),
             missingWitnesses: r.result!.missingWitnesses,
             executions: r.result!.stats.executions,
             ...(o.timings ? { timings: { wallMs: r.result!.stats.wallMs } } : {}),
@@ -131,7 +160,7 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
   for (const r of rows) {
     const res = r.result!;
     const b = broken(res);
-    lines.push(`${r.switch.padEnd(sw)}  ${r.value.padEnd(vw)}  ${r.kind.padEnd(kw)}  ${verdictOf(res).padEnd(dw)}  ${String(res.stats.executions).padStart(10)}  ${b.length ? b.join(", ") : "-"}${res.verdict === "vacuous" ? ` (never reached: ${res.missingWitnesses.join(", ")})` : ""}${o.timings ? `  ${(res.stats.wallMs / 1000).toFixed(2)}s` : ""}`.trimEnd());
+    lines.push(`${r.switch.padEnd(sw)}  ${r.value.padEnd(vw)}  ${r.kind.padEnd(kw)}  ${verdictOf(res).padEnd(dw)}  ${String(res.stats.executions).padStart(10)}  ${b.length ? b.join(", ") : "-"}${r.switch !== "(none)" && cannotMatterReason(r.switch, r.value) ? " (this value cannot change the explored state space yet: tdxmc explain " + r.switch + ")" : ""}${res.verdict === "vacuous" ? ` (never reached: ${res.missingWitnesses.join(", ")})` : ""}${o.timings ? `  ${(res.stats.wallMs / 1000).toFixed(2)}s` : ""}`.trimEnd());
   }
   const breaking = rows.slice(1).filter((r) => broken(r.result!).length > 0);
   lines.push("", breaking.length ? `${breaking.length} of ${rows.length - 1} changes break a property; 'tdxmc check ${t.builtin ? t.name : t.source} --protocol ${preset} --set SWITCH=VALUE' shows the counterexample.` : `No single change breaks a property of ${t.name} on ${preset}.`);

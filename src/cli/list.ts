@@ -1,7 +1,7 @@
 // `tdxmc list` and `tdxmc explain`: what the model has — scenarios, presets, switches (with the
 // commit or function each value comes from), properties.
 import { own, quote, suggest } from "./safe-input.js";
-import { DEFAULT_PRESET, PRESETS, SCENARIOS, SWITCHES, type Scenario, type Switch } from "../kvm/index.js";
+import { ABLATION_PRESET, ABLATIONS, cannotMatterReason, DEFAULT_PRESET, noVerdictChangeReason, PRESETS, SCENARIOS, SWITCHES, type Scenario, type Switch } from "../kvm/index.js";
 import { DEMOS } from "./demo.js";
 import { UsageError } from "./errors.js";
 import { PROPERTY_INFO } from "./properties.js";
@@ -129,6 +129,16 @@ export function runExplain(name: string, out: (s: string) => void): number {
     L.push("", "value per preset:");
     for (const p of PRESET_ORDER) L.push(`  ${p.padEnd(20)} ${PRESETS[p]!.values[sw.id]}${PRESETS[p]!.assumed.includes(sw.id) ? " (assumed)" : ""}`);
     if (sw.depends) L.push("", `depends: ${sw.depends}`);
+    // Which value flips which built-in verdict alone (src/kvm/ablations.ts), and why the others do not.
+    L.push("", `each value alone, from ${ABLATION_PRESET} (or the preset named):`);
+    for (const v of sw.values) {
+      const rows = ABLATIONS.filter((a) => a.switch === sw.id && a.value === v.value);
+      const cannot = cannotMatterReason(sw.id, v.value);
+      if (rows.length) for (const a of rows) L.push(`  ${v.value}: ${a.scenario}${a.preset ? ` on ${a.preset}` : ""} violates ${a.violated}${a.inject ? ` (BUSY injected into ${a.inject.join(", ")})` : ""}`);
+      else if (cannot) L.push(`  ${v.value}: cannot change the explored state space yet: ${cannot}`);
+      else if (v.value === PRESETS[ABLATION_PRESET]!.values[sw.id]) L.push(`  ${v.value}: the ${ABLATION_PRESET} value`);
+      else L.push(`  ${v.value}: changes no built-in verdict: ${noVerdictChangeReason(sw.id, v.value) ?? "no reason recorded"}`);
+    }
     const shows = showsSwitch(sw);
     L.push("", "built-in scenarios whose expected verdict changes between two close presets that differ in it:");
     L.push(...(shows.length ? shows.map((s) => `  ${s}`) : ["  none between presets differing in at most 3 switches"]));

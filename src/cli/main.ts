@@ -4,7 +4,7 @@
 // document on stdout).
 import { Command, CommanderError, Option } from "commander";
 import { STRATEGIES } from "../engine/index.js";
-import { runAblate } from "./ablate.js";
+import { runAblate, runAblateCatalogue } from "./ablate.js";
 import { runCheck, type CheckIo } from "./check.js";
 import { EXIT, UsageError } from "./errors.js";
 import { exitCodeTable } from "./exit-codes.js";
@@ -193,7 +193,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
     program
       .command("ablate")
       .description("switch each defense of a preset off, one at a time, and print which properties each one's absence breaks")
-      .argument("<scenario>", "built-in scenario name or scenario file")
+      .argument("[scenario]", "built-in scenario name or scenario file (none: list which value of which defense flips which built-in scenario)")
       .option("--protocol <preset>", "the preset to ablate (default upstream-6.19)")
       .addOption(new Option("--strategy <name>", "exploration strategy").choices([...STRATEGIES]))
       .option("--module-version <version>", "TDX module version")
@@ -214,8 +214,8 @@ Examples:
   tdxmc ablate seed-race                        # on upstream-6.19: which fix stops which race
   tdxmc ablate removal-vs-zero-step --protocol upstream-6.16`,
       )
-      .action(async (name: string, opts) => {
-        code = await runAblate(name, opts, io());
+      .action(async (name: string | undefined, opts) => {
+        code = name === undefined ? runAblateCatalogue(opts, io()) : await runAblate(name, opts, io());
       }),
   );
 

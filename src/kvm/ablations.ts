@@ -64,6 +64,11 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   pinning: "pinning only turns a freed-while-mapped page into a leaked one; it cannot cause a violation",
 };
 
+/** Why `value` of switch `sw` cannot change the explored state space yet, or undefined. */
+export function cannotMatterReason(sw: string, value: string): string | undefined {
+  return CANNOT_MATTER[`${sw}=${value}`] ?? CANNOT_MATTER[sw];
+}
+
 /** Why `value` of switch `sw` flips no built-in verdict, or undefined if a row of ABLATIONS shows it. */
 export function noVerdictChangeReason(sw: string, value: string): string | undefined {
   if (ABLATIONS.some((a) => a.switch === sw && a.value === value)) return undefined;
