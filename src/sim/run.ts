@@ -261,10 +261,11 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     },
   };
 
+  const mmuLockId = program.world.objs.find((x) => x.name === "mmu_lock")?.id ?? -2;
   const observer: TimedObserver = {
     step(t, op, _r, start, _dur, waited) {
       lastLabel[t] = op.label;
-      if (op.o >= 0 && (op.k === K.RLock || op.k === K.RUnlock || op.k === K.WAnnounce || op.k === K.WAcquire || op.k === K.WUnlock) && program.world.name(op.o) === "mmu_lock") {
+      if (op.o === mmuLockId && (op.k === K.RLock || op.k === K.RUnlock || op.k === K.WAnnounce || op.k === K.WAcquire || op.k === K.WUnlock)) {
         switch (op.k) {
           case K.RLock:
             mmu.readWaitNs += waited;

@@ -499,7 +499,9 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!less(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      const x = heap[i]!;
+      heap[i] = heap[p]!;
+      heap[p] = x;
       i = p;
     }
   };
@@ -516,7 +518,9 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
         if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
         if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
         if (m === i) break;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        const x = heap[i]!;
+        heap[i] = heap[m]!;
+        heap[m] = x;
         i = m;
       }
     }
