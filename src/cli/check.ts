@@ -500,6 +500,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   }
   if (limited) summary += `; ${limited} stopped by a budget${cells.some((c) => c.result!.stopReason === "time-limit") ? " or the time limit" : ""}${cells.some((c) => c.result!.stopReason?.includes("interrupted")) ? " or Ctrl-C" : ""}, no verdict`;
   if (o.out !== undefined) summary += `; ${written} counterexample file(s) in ${showPath(o.out)}`;
+  if (o.view !== undefined) summary += `; ${cells.reduce((a, c) => a + c.result!.counterexamples.length, 0)} trace page(s) in ${showPath(o.view)}`;
   out.push(`${summary}. Exit ${code}.`);
   io.out(out.join("\n") + "\n");
   if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
@@ -512,7 +513,14 @@ function writeViewFiles(dir: string, cells: Cell[], ext: string, render: (t: Tra
   for (const c of cells)
     for (const x of c.result!.counterexamples) {
       const file = counterexampleFileName(c, x).replace(/\.json$/, ext);
-      writeAtomically(join(dir, file), render(cellTrace(c.spec, c.provenance, x, replayRef(c, x))), ext === ".html" ? "option --view" : "option --out");
+      let trace: TraceData;
+      try {
+        trace = cellTrace(c.spec, c.provenance, x, replayRef(c, x));
+      } catch (e) {
+        // A trace that does not replay is a tdxmc bug; the run's verdicts still stand.
+        throw new Error(`trace of ${c.label} (${x.property}) does not replay: ${(e as Error).message}`, { cause: e });
+      }
+      writeAtomically(join(dir, file), render(trace), ext === ".html" ? "option --view" : "option --out");
     }
 }
 

@@ -229,3 +229,17 @@ describe("tdxmc view", () => {
     expect(h).toContain("<title>&lt;x&gt;&amp;\\u0001</title>");
   });
 });
+
+describe("ITF lassos", () => {
+  it("a livelock's ITF trace loops back to the state where its cycle starts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tdxmc-itf-loop-"));
+    const r = await run(["check", "memslot-delete-vs-fault", "--protocol", "upstream-6.16", "--jobs", "1", "--out", dir, "--format", "itf"]);
+    expect(r.code).toBe(1);
+    const f = readdirSync(dir).find((x) => x.includes(".livelock."))!;
+    const itf = JSON.parse(readFileSync(join(dir, f), "utf8")) as { loop?: number; vars: string[]; states: Record<string, unknown>[] };
+    expect(itfValidator(itf)).toBe(true);
+    expect(itf.loop).toBeGreaterThan(0);
+    const model = (s: Record<string, unknown>): string => JSON.stringify(itf.vars.filter((v) => !["step", "thread", "action"].includes(v)).map((v) => s[v]));
+    expect(model(itf.states[itf.loop!]!)).toBe(model(itf.states[itf.states.length - 1]!));
+  });
+});
