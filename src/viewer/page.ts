@@ -122,12 +122,23 @@ function start(): void {
   if (T.replay) {
     const cmd = `tdxmc replay '${T.replay.replace(/'/g, `'\\''`)}'`;
     const btn = el("button", { id: "copy-replay", type: "button" }, "copy");
+    const code = el("code", { id: "replay-command" }, cmd);
     btn.addEventListener("click", () => {
-      const done = (ok: boolean): void => void (btn.textContent = ok ? "copied" : "select and copy");
+      // Without clipboard access (some browsers on file://): select the command for Ctrl-C.
+      const done = (ok: boolean): void => {
+        btn.textContent = ok ? "copied" : "selected: press Ctrl-C";
+        if (!ok) {
+          const r = document.createRange();
+          r.selectNodeContents(code);
+          const sel = window.getSelection();
+          sel?.removeAllRanges();
+          sel?.addRange(r);
+        }
+      };
       if (navigator.clipboard) navigator.clipboard.writeText(cmd).then(() => done(true), () => done(false));
       else done(false);
     });
-    header.append(el("div", {}, "replay: ", el("code", { id: "replay-command" }, cmd), " ", btn));
+    header.append(el("div", {}, "replay: ", code, " ", btn));
   }
   header.append(prov);
 
