@@ -155,6 +155,18 @@ describe("tdxmc simulate: calibration", () => {
   });
 });
 
+describe("tdxmc simulate: scenario files", () => {
+  it("a scenario file's threads run under the timed scheduler, one row per preset", async () => {
+    const f = join(import.meta.dirname, "../../scenarios/fault-vs-accept.yaml");
+    const r = await run(["simulate", f, "--protocol", "upstream-6.16,upstream-6.19", "--no-charts", "--csv"]);
+    expect(r.code).toBe(0);
+    const rows = r.out.trim().split("\n");
+    expect(rows).toHaveLength(3);
+    expect(rows[1]).toContain(",upstream-6.16,");
+    expect(rows[2]).toContain(",upstream-6.19,");
+  });
+});
+
 describe("tdxmc simulate: findings", () => {
   it("a KVM_BUG_ON found by a simulation is written as a file that tdxmc replay reproduces", async () => {
     const dir = tmp();
