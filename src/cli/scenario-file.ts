@@ -81,6 +81,7 @@ export const SCENARIO_SCHEMA: S = {
         leaves: { t: "array", desc: "private 4K pages mapped in the mirror and the S-EPT", items: { t: "object", required: ["gfn"], props: { gfn, state: str("PENDING = AUGed, not yet accepted", ["MAPPED", "PENDING"]) } } },
         shared: { t: "array", desc: "GFNs whose attribute is shared", items: gfn },
         vcpusInitialized: { t: "bool", desc: "TDH.VP.INIT already done (default true)" },
+        otherTd: { t: "array", desc: "PFNs another TD has mapped at the start (Dynamic PAMT: they share 2M ranges with this TD's pages)", items: int(0, undefined, "physical frame number") },
       },
     },
     threads: {
@@ -109,6 +110,7 @@ export const SCENARIO_SCHEMA: S = {
           teardown: { props: { name } },
           finalize: { props: { name } },
           "pre-fault": { required: ["vcpu", "gfn"], props: { name, vcpu: int(0, 7), gfn } },
+          "other-td": { required: ["pfn", "op"], props: { name, pfn: int(0, undefined, "physical frame number"), op: str("map or unmap the page in the other TD", ["map", "unmap"]) } },
         },
       },
     },

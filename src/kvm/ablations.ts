@@ -40,6 +40,14 @@ export const ABLATIONS: readonly Ablation[] = [
   { switch: "old-spte-refresh", value: "off", scenario: "read-zap-vs-read-zap", preset: "upstream-7.2", violated: "livelock" },
   { switch: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
   { switch: "state-guard", value: "off", scenario: "init-mem-region-vs-vp-init", violated: "no-kvm-bug-on" },
+  // Dynamic PAMT defenses, ablated from the dpamt preset (src/kvm/tdx_pamt.ts):
+  // no pamt_lock: both first gets of a range issue PAMT.ADD, the loser fails (WARN, -EIO);
+  { switch: "pamt-lock", value: "off", scenario: "dpamt-two-vcpus-one-range", preset: "dpamt", violated: "pamt-add-remove-succeed" },
+  // race R2: the put drops to 0 before pamt_lock, the get re-adds and the put removes the pair the
+  // get relies on: the fault's AUG gets TDX_MISSING_PAMT_PAGE_PAIR;
+  { switch: "pamt-refcount", value: "dec-and-test", scenario: "dpamt-fault-vs-removal", preset: "dpamt", violated: "no-missing-pamt-pair" },
+  // put before PAGE.REMOVE: the refcount no longer covers the pages in use (D-2).
+  { switch: "pamt-put", value: "before-remove", scenario: "dpamt-conversion-storm", preset: "dpamt", violated: "pamt-refcount-covers-module" },
 ];
 
 /**
@@ -62,6 +70,11 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
   "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
   pinning: "pinning only turns a freed-while-mapped page into a leaked one; it cannot cause a violation",
+  dpamt: "off is every preset but dpamt; on is the dpamt preset, whose own ablations are the pamt-* rows",
+  "pamt-refcount=lock-always": "the dpamt preset's value (queued eca9d4a3f1f8)",
+  "pamt-refcount=fast-path": "v6 06/11's atomic_inc_not_zero / atomic_dec_and_lock verifies every dpamt scenario (test/kvm/dpamt.test.ts)",
+  "pamt-lock=global": "the dpamt preset's value",
+  "pamt-put=after-remove": "the dpamt preset's value (d7fe610e6a66)",
 };
 
 /** Why `value` of switch `sw` cannot change the explored state space yet, or undefined. */

@@ -18,6 +18,21 @@ export const PROP = {
   noVcpuRetryBusy: "no-vcpu-retry-never-busy",
   frozenSeenByWriter: "write-lock-never-sees-frozen",
   faultCompletes: "fault-completes",
+  // Dynamic PAMT (src/kvm/tdx_pamt.ts; D-n of docs/model.md "dpamt")
+  /** D-1: outside every get/put section on R, pamt_refcount(R) > 0 ⇔ R's 2M PAMT entry is a node. */
+  pamtNodeIffReferenced: "pamt-node-iff-referenced",
+  /** D-2: pamt_refcount(R) ≥ the module's count of 4K pages in use in R, after every step. */
+  pamtRefcountCovers: "pamt-refcount-covers-module",
+  /** D-3: no SEAMCALL returns TDX_MISSING_PAMT_PAGE_PAIR. */
+  noMissingPamtPair: "no-missing-pamt-pair",
+  /** D-4: the PAMT.ADD / PAMT.REMOVE of tdx_pamt_get/put never fail. */
+  pamtAddRemoveSucceed: "pamt-add-remove-succeed",
+  /** D-5: no page the kernel holds as free (allocator, PAMT cache) is an installed PAMT page. */
+  pamtPairNotReused: "pamt-pair-not-reused",
+  /** D-8: an install's get and put-on-error run while its thread owns the FROZEN mirror SPTE. */
+  pamtGetInFreeze: "pamt-get-in-freeze",
+  /** D-9 / D-2 at the end: pamt_refcount(R) = the module's count(R), and node ⇔ referenced. */
+  pamtBalancedFinal: "pamt-balanced-final",
 } as const;
 
 /** Every property name a scenario may select or expect (the KVM ones plus the engine's). */
@@ -34,6 +49,8 @@ export interface Ctx {
   readonly inject: ReadonlySet<string>;
   /** Write-lock zap loops may yield mmu_lock between GFNs (tdp_mmu_iter_cond_resched). */
   readonly zapYields?: boolean;
+  /** kvm_get_running_vcpu() when it differs from `vcpu` (a vCPU ioctl such as KVM_TDX_INIT_MEM_REGION). */
+  readonly runningVcpu?: number;
 }
 
 /**

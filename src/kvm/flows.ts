@@ -7,6 +7,7 @@ import { PAGE, SLOT, staleLeafKey, TD_STATE } from "./kvm.js";
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuPageFault, kvmUnmapGfnRangePrivate } from "./mmu.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { seamcall, tdxOperandBusy } from "./tdx.js";
+import { tdxTopupPamtCache } from "./tdx_pamt.js";
 
 /**
  * A bare zap of the private leaves of [start, end) under the lock the preset prescribes:
@@ -179,6 +180,8 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
   const pfn = prev === 0 ? alt : prev;
   const inFreeze = c.proto.is("page-add", "in-freeze");
   if (inFreeze) yield k.pageAddSrc.store(1, `${who}: kvm_tdx->page_add_src = src`);
+  // kvm_tdp_mmu_map_private_pfn(): mmu_topup_memory_caches() once, not again on RET_PF_RETRY.
+  yield* tdxTopupPamtCache(c);
   for (;;) {
     c.t.loopHead("kvm_tdp_mmu_map_private_pfn: retry", gfn);
     const dead = yield k.vmBugged.load("kvm_tdp_mmu_map_private_pfn: kvm_check_request(KVM_REQ_VM_DEAD)");

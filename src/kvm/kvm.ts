@@ -9,6 +9,7 @@ import { nGfns, type Geometry } from "./geometry.js";
 import { Mirror, type MirrorInit } from "./mirror.js";
 import { MmuLock } from "./mmu_lock.js";
 import type { Protocol } from "./protocol.js";
+import type { KvmPamt } from "./tdx_pamt.js";
 
 /** kvm_tdx->state */
 export const TD_STATE = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
@@ -125,6 +126,8 @@ export class Kvm {
   readonly vcpuMode: Atomic[];
   /** Per vCPU: inside an SRCU read-side section of kvm->srcu (vcpu_run / fault handling). */
   readonly srcuReaders: Atomic[];
+  /** Dynamic PAMT kernel state (refcounts, pamt_lock, PAMT caches); null when the protocol has it off. Set by the builder. */
+  pamt: KvmPamt | null = null;
 
   constructor(
     world: World,

@@ -3,6 +3,7 @@ import { PROP, type Ctx, type Gen } from "./context.js";
 import { packInvalidate, SLOT, unpackInvalidate } from "./kvm.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { EAGAIN, EFAULT } from "./tdx.js";
+import { tdxTopupPamtCache } from "./tdx_pamt.js";
 
 function inRange(v: number, gfn: number): boolean {
   const u = unpackInvalidate(v);
@@ -19,6 +20,8 @@ function inRange(v: number, gfn: number): boolean {
  */
 export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<number> {
   const k = c.kvm;
+  // mmu_topup_memory_caches() → topup_external_cache (Dynamic PAMT, d7fe610e6a66): every attempt.
+  yield* tdxTopupPamtCache(c);
   const mmuSeq = yield k.invalidateSeq.read("kvm_mmu_faultin_pfn: fault->mmu_seq = kvm->mmu_invalidate_seq; smp_rmb()");
   const slot = yield k.slot.load("kvm_mmu_faultin_pfn: slot->flags & KVM_MEMSLOT_INVALID");
   // 3ccbf6f47098 (6.18): a prefetch (KVM_PRE_FAULT_MEMORY) fault on a slot being deleted returns

@@ -225,6 +225,43 @@ export const SWITCHES: readonly Switch[] = [
       { value: "eio", kind: "upstream", source: "≤6.18 tdx_gmem_post_populate(): any error, BUSY included, → -EIO to userspace, no KVM_BUG_ON (torvalds/linux@3829d81b6958 arch/x86/kvm/vmx/tdx.c)" },
     ],
   },
+  // ---- Dynamic PAMT (queued in tip x86/tdx, 2026-09-04; src/kvm/tdx_pamt.ts, src/tdx/dpamt.ts) ----
+  {
+    id: "dpamt",
+    title: "Dynamic PAMT: 4K PAMT page pairs per 2M range, got and put by KVM's S-EPT hooks",
+    values: [
+      { value: "off", kind: "upstream", source: "every released kernel through 7.2: static PAMT, no tdx_pamt_get/put" },
+      { value: "on", kind: "upstream", source: "queued, not released: tip x86/tdx 1e3d79135327 'Enable Dynamic PAMT', d7fe610e6a66 'KVM/TDX: Get/put PAMT pages when (un)mapping private memory' (v6 09/11, 20260526023515.288829-10-rick.p.edgecombe@intel.com)" },
+    ],
+  },
+  {
+    id: "pamt-refcount",
+    title: "how tdx_pamt_get/put update the per-2M refcount",
+    values: [
+      { value: "lock-always", kind: "upstream", source: "queued eca9d4a3f1f8 'Handle multiple callers in tdx_pamt_get/put()' (v6 05/11, 20260526023515.288829-6-rick.p.edgecombe@intel.com): every refcount decision under pamt_lock" },
+      { value: "fast-path", kind: "historical", source: "v6 06/11 'Optimize tdx_pamt_get/put()' (20260526023515.288829-7-rick.p.edgecombe@intel.com): atomic_inc_not_zero() fast path, atomic_dec_and_lock(); no such commit in the queued set (not confirmed whether folded)" },
+      { value: "dec-and-test", kind: "hypothetical", source: "race R2 (Kiryl Shutsemau's analysis quoted by Kai Huang, RFC v5 thread 2026-02-10): atomic_dec_and_test() then spin_lock in put, HPA_RANGE_NOT_FREE taken as success in get (v4) without v2's lost-race re-check" },
+    ],
+    depends: "Only with dpamt=on.",
+  },
+  {
+    id: "pamt-lock",
+    title: "the global pamt_lock around the refcount decision and PAMT.ADD/REMOVE",
+    values: [
+      { value: "global", kind: "upstream", source: "queued eca9d4a3f1f8: DEFINE_SPINLOCK(pamt_lock); kept global after Yan Zhao's cross-pair BUSY analysis (aNX6V6OSIwly1hu4@yzhao56-desk.sh.intel.com, 2025-09-26)" },
+      { value: "off", kind: "hypothetical", source: "no pamt_lock: concurrent first gets on one range both issue PAMT.ADD" },
+    ],
+    depends: "Only with dpamt=on.",
+  },
+  {
+    id: "pamt-put",
+    title: "where the leaf removal puts the guest page's PAMT reference",
+    values: [
+      { value: "after-remove", kind: "upstream", source: "d7fe610e6a66 tdx_sept_remove_leaf_spte(): tdx_pamt_put() last, after REMOVE, WBINVD and tdx_quirk_reset_paddr(); none if a step bugged the VM" },
+      { value: "before-remove", kind: "hypothetical", source: "put before TDH.MEM.PAGE.REMOVE (an accounting bug the design note's S-REMOVE-NOT-EMPTY ablation asks for)" },
+    ],
+    depends: "Only with dpamt=on.",
+  },
 ] as const;
 
 export type SwitchValues = Readonly<Record<string, string>>;
@@ -295,6 +332,8 @@ const U616: Record<string, string> = {
 
 const U619: Record<string, string> = { ...U616, "prefault-invalid-slot": "eagain", "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off", "state-guard": "on", "mr-extend-error": "bug" };
 
+const U72: Record<string, string> = { ...U619, hooks: "unified", "old-spte-refresh": "on", "spt-free": "immediate" };
+
 export const PRESETS: Readonly<Record<string, Preset>> = {
   seed: {
     name: "seed",
@@ -334,8 +373,17 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   "upstream-7.2": {
     name: "upstream-7.2",
     description: "Linux 7.2 (one set_external_spte(old, new) hook, removal from handle_changed_spte, S-EPT pages freed at once, iter->old_spte refreshed)",
-    values: { ...U619, hooks: "unified", "old-spte-refresh": "on", "spt-free": "immediate" },
+    values: U72,
     assumed: [],
+    frozenName: "FROZEN_SPTE",
+  },
+  // Dynamic PAMT as queued: the series sits on 7.2's unified set_external_spte hook (v6 09/11 adds
+  // get/put to tdx_sept_map_leaf_spte / tdx_sept_map_nonleaf_spte / tdx_sept_remove_leaf_spte).
+  dpamt: {
+    name: "dpamt",
+    description: "Dynamic PAMT as queued in tip x86/tdx (2026-09): tdx_pamt_get/put with per-2M refcounts, the global pamt_lock and per-vCPU PAMT page caches, on top of upstream-7.2",
+    values: { ...U72, dpamt: "on", "pamt-refcount": "lock-always", "pamt-lock": "global", "pamt-put": "after-remove" },
+    assumed: ["pamt-refcount"],
     frozenName: "FROZEN_SPTE",
   },
 };

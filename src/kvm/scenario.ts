@@ -9,6 +9,7 @@ import { gmemPfn, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInv
 import { resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
 import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
+import { KvmPamt, pamtInvariants } from "./tdx_pamt.js";
 import type { GuestAction } from "./vcpu.js";
 
 export type ThreadDecl =
@@ -22,7 +23,9 @@ export type ThreadDecl =
   | { kind: "vp-init"; name?: string; vcpu: number }
   | { kind: "teardown"; name?: string }
   | { kind: "finalize"; name?: string }
-  | { kind: "pre-fault"; name?: string; vcpu: number; gfn: number };
+  | { kind: "pre-fault"; name?: string; vcpu: number; gfn: number }
+  /** Another TD maps or unmaps physical page `pfn` (its PAMT footprint and tdx_pamt_get/put only). */
+  | { kind: "other-td"; name?: string; pfn: number; op: "map" | "unmap" };
 
 export type Expect = "verified" | { violated: string };
 
@@ -41,6 +44,8 @@ export interface Scenario {
     shared?: number[];
     /** TDH.VP.INIT already done (default true). */
     vcpusInitialized?: boolean;
+    /** PFNs another TD has mapped at the start (they share 2M ranges, refcounts and pairs with this TD). */
+    otherTd?: number[];
   };
   threads: ThreadDecl[];
   /** Switch overrides on top of the preset. */
@@ -157,6 +162,9 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
         initial.push({ gpa: e.gfn, level: 0, state: l.state, pfn: spteToPfn(mv) });
       }
     }
+    // Dynamic PAMT needs module support (TDX_FEATURES0.DYNAMIC_PAMT, 1.5.20+; 1.5.16 has stubs):
+    // otherwise tdx_supports_dynamic_pamt() is false and every helper is a no-op.
+    const dpamt = proto.values["dpamt"] === "on" && !["1.0", "1.5.16"].includes(scenario.module?.version ?? "1.5.25");
     const tdx = new TdxAdapter(w, {
       levels: geo.levels,
       fanout: geo.fanout,
@@ -167,7 +175,12 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       opState: building ? "INITIALIZED" : "RUNNABLE",
       vcpusInitialized: init.vcpusInitialized ?? true,
       initial,
+      dpamt,
+      foreign: init.otherTd ?? [],
     });
+    // Dynamic PAMT: the kernel's refcounts start equal to the module's page counts (tdx_pamt.ts).
+    if (dpamt) kvm.pamt = new KvmPamt(w, tdx.mod, Math.max(1, nVcpus), geo.levels);
+    const pamtInv = kvm.pamt ? pamtInvariants(kvm.pamt, tdx.mod) : { invariants: [], quiescent: [], final: [] };
     const model: BuiltModel = { kvm, tdx, proto };
     built = model;
     const inject = new Set(scenario.inject ?? []);
@@ -175,7 +188,9 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
       name: d.name ?? defaultName(d, i),
       body: function* (t: ThreadApi) {
         kvm.mmuLock.resetThread(t.id);
-        const c: Ctx = { t, kvm, tdx, proto, vcpu: "vcpu" in d ? d.vcpu : -1, inject, zapYields: scenario.zapYields === true };
+        // KVM_TDX_INIT_MEM_REGION is a vCPU ioctl (tdx_vcpu_unlocked_ioctl → vcpu_load): vCPU 0 is loaded.
+        const runningVcpu = d.kind === "init-mem-region" ? 0 : undefined;
+        const c: Ctx = { t, kvm, tdx, proto, vcpu: "vcpu" in d ? d.vcpu : -1, inject, zapYields: scenario.zapYields === true, runningVcpu };
         yield* flowsFor(c, d);
       },
     }));
@@ -205,7 +220,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
     };
     return {
       threads,
-      quiescent: [quiescent, staleLeaf],
+      quiescent: [quiescent, staleLeaf, ...pamtInv.quiescent],
       invariants: [
         {
           name: PROP.freedWhileMapped,
@@ -217,6 +232,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
             return null;
           },
         },
+        ...pamtInv.invariants,
       ],
       final: [
         {
@@ -229,6 +245,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.1
             return null;
           },
         },
+        ...pamtInv.final,
       ],
       properties: Object.values(PROP),
     };

@@ -1,5 +1,5 @@
 // Built-in scenarios.
-import type { Scenario } from "./scenario.js";
+import type { Expect, Scenario } from "./scenario.js";
 
 /** The email's situation [SEAN23]: vCPU0 faults GFN x in while another thread zaps x. */
 export const seedRace: Scenario = {
@@ -402,6 +402,125 @@ export const teardownVsFault: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
+// ---- Dynamic PAMT (src/kvm/tdx_pamt.ts). A "2M range" is the fanout PFNs under one level-2
+// entry: with fan-out 2, PFNs {2k, 2k+1}. guest_memfd backs GFN g with PFN g+1, so GFNs 1 and 2
+// (PFNs 2, 3) share range 1, and PFN 0 (another TD's page) shares range 0 with GFN 0 (PFN 1).
+// On the presets without Dynamic PAMT these scenarios are plain faults, zaps and conversions of
+// situations the older scenarios already verify (no DPAMT step exists there): expected verified.
+
+/**
+ * Two vCPUs fault two GFNs whose pages share one 2M range that has no PAMT page pair yet: both
+ * tdx_pamt_get()s find refcount 0, both draw a pair from their vCPU's cache; the global pamt_lock
+ * lets exactly one PAMT.ADD happen, the other increments and frees its pair to the allocator
+ * (dynamic-PAMT v6 05/11 "Handle concurrent callers", queued as eca9d4a3f1f8). Expected on dpamt:
+ * verified (D-1…D-5, D-8, D-9 hold). With pamt-lock=off both issue PAMT.ADD for the range: the loser
+ * gets TDX_HPA_RANGE_NOT_FREE or BUSY|RCX (the 2M PAMT entry held EX), a WARN and -EIO — the
+ * serialisation the v6 05/11 log says pamt_lock exists for.
+ */
+export const dpamtTwoVcpusOneRange: Scenario = {
+  name: "dpamt-two-vcpus-one-range",
+  description: "vCPU0 faults GFN 1 and vCPU1 faults GFN 2; their pages share a 2M range that has no PAMT page pair yet (page tables linked)",
+  initial: { tables: [{ level: 1, gfn: 0 }, { level: 1, gfn: 2 }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 1 },
+    { kind: "fault", vcpu: 1, gfn: 2 },
+  ],
+  witnesses: ["tdh_mem_page_aug"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified", dpamt: "verified" },
+};
+
+/**
+ * A fault racing a removal in the same 2M range. The refcounts and pairs are per physical range
+ * and shared by every TD, so the removal that can race a fault (which holds mmu_lock for read) is
+ * another TD's zap: its PAGE.REMOVE then tdx_pamt_put() of the range's last other user, while this
+ * TD's fault gets the range for its page (race R2: put dropping to 0 vs get). Expected on dpamt:
+ * verified — the refcount decision and PAMT.REMOVE happen under pamt_lock (eca9d4a3f1f8), so the
+ * get either increments a live refcount or re-adds the pair after the removal. With
+ * pamt-refcount=dec-and-test (the put decrements to 0 before taking the lock, v4's
+ * HPA_RANGE_NOT_FREE-as-success in the get) the get's PAMT.ADD fails and the put then removes
+ * the pair under a live user (or fails NOT_EMPTY): the R2 analysis quoted by Kai Huang in the
+ * RFC v5 thread (2026-02-10), fixed in v6 06/11 by atomic_dec_and_lock().
+ */
+export const dpamtFaultVsOtherTdUnmap: Scenario = {
+  name: "dpamt-fault-vs-removal",
+  description: "another TD has PFN 0 mapped; it unmaps it (PAGE.REMOVE, PAMT put) while vCPU0 faults GFN 0, whose PFN 1 is in the same 2M range",
+  initial: { tables: [{ level: 1, gfn: 0 }], otherTd: [0] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 0 },
+    { kind: "other-td", name: "other-TD", pfn: 0, op: "unmap" },
+  ],
+  witnesses: ["tdh_mem_page_aug", "other TD: tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified", dpamt: "verified" },
+};
+
+/**
+ * A conversion storm on one 2M range: GFN 1 is private and mapped, GFN 2 (same range) is shared;
+ * userspace converts GFN 1 to shared (leaf zap: the range's last put, PAMT.REMOVE) and GFN 2 to
+ * private while vCPU0 faults GFN 2 (a get that re-adds the pair, or increments while GFN 1 is
+ * still mapped, or a memory-fault exit while GFN 2 is still shared). Expected on dpamt: verified:
+ * zaps and faults of one VM are ordered by mmu_lock, the put comes after REMOVE / WBINVD
+ * (d7fe610e6a66) and the get inside the fault's freeze. With pamt-put=before-remove the put runs
+ * while the page is still in the S-EPT: PAMT.REMOVE fails TDX_PAMT_PAGE_NOT_EMPTY, or the refcount
+ * drops below the pages in use (D-2) — the accounting bug the design note's S-REMOVE-NOT-EMPTY
+ * ablation is about.
+ */
+export const dpamtConversionStorm: Scenario = {
+  name: "dpamt-conversion-storm",
+  description: "GFN 1 is private and mapped, GFN 2 (same 2M range) shared; userspace converts GFN 1 to shared and GFN 2 to private while vCPU0 faults GFN 2",
+  initial: { tables: [{ level: 1, gfn: 0 }, { level: 1, gfn: 2 }], leaves: [{ gfn: 1 }], shared: [2] },
+  threads: [
+    { kind: "set-attributes", name: "to-shared", start: 1, end: 2, to: "shared" },
+    { kind: "set-attributes", name: "to-private", start: 2, end: 3, to: "private" },
+    { kind: "fault", vcpu: 0, gfn: 2 },
+  ],
+  witnesses: ["tdh_mem_page_remove", "kvm_vm_set_mem_attributes"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified", dpamt: "verified" },
+};
+
+/**
+ * Expected verdicts on `dpamt` of the scenarios that predate it, with the reason. Dynamic PAMT only
+ * adds work inside the windows these scenarios already race in: the get and its put-on-error run
+ * inside the install's freeze (d7fe610e6a66 places them in tdx_sept_map_{leaf,nonleaf}_spte), the
+ * put of a removal after REMOVE/WBINVD under the write lock, and every PAMT.ADD/REMOVE under
+ * pamt_lock; none of them can fail while the refcount rule holds (design of eca9d4a3f1f8). So each
+ * verdict is the one of the preset dpamt is built on, now with D-1…D-5, D-8 and D-9 checked too.
+ */
+export const DPAMT_EXPECTED: Readonly<Record<string, { expect: Expect; why: string }>> = {
+  "seed-race": { expect: "verified", why: "as upstream: the write-lock zap runs wholly before or after the frozen install; the install's get/put sit inside its freeze" },
+  "seed-race-read-zap": {
+    expect: "verified",
+    why: "as upstream-7.2: the read-lock zap's removal runs inside its own freeze and the install's get inside the install's; one GFN, so the zap's put and the fault's get are ordered by the freeze",
+  },
+  "read-zap-two-gfns": {
+    expect: { violated: "no-kvm-bug-on" },
+    why: "as upstream-7.2: the read-lock zap's BLOCK still meets the fault's AUG on the tree lock after its single no-vCPU retry (TDX_BUG_ON); Dynamic PAMT neither adds nor removes that conflict",
+  },
+  "punch-hole-vs-vp-init": { expect: "verified", why: "as upstream-7.2: VP.INIT under the write lock excludes the punch hole's zap and its put; control pages are not got or put in the model's flows" },
+  "memslot-delete-vs-punch-hole": { expect: "verified", why: "both zaps run under the write lock, each put after its removal; the unbound slot's punch hole zaps nothing" },
+  "pre-fault-vs-memslot-delete": { expect: "verified", why: "as upstream-7.2: the prefault retries (or returns -EAGAIN) before any install, so no get is left without its SEAMCALL" },
+  "init-mem-region-vs-zap": { expect: "verified", why: "as upstream-7.2: slots_lock orders the zap (its put) wholly before or after INIT_MEM_REGION (its get from vCPU 0's cache)" },
+  "teardown-vs-fault": {
+    expect: "verified",
+    why: "as upstream-7.2: gmem release zaps (puts) under the write lock; a fault after it gets -EFAULT before any get; S-EPT pages are put after their RECLAIM",
+  },
+  "read-zap-vs-read-zap": { expect: "verified", why: "as upstream-7.2: one zapper wins the freeze and removes (one put); the other retries with the refreshed iter->old_spte and finds nothing" },
+  "two-vcpus-same-gfn": { expect: "verified", why: "the loser of the freeze cmpxchg never gets; the winner's get is the only one on the range" },
+  "two-gfns-unlinked-table": { expect: "verified", why: "the S-EPT page's get precedes SEPT.ADD inside the parent's freeze; the losing linker gets nothing" },
+  "fault-vs-conversion": { expect: "verified", why: "conversion zaps under the write lock: get (fault) and put (zap) are ordered by mmu_lock" },
+  "fault-vs-punch-hole": { expect: "verified", why: "as fault-vs-conversion: the punch-hole zap's put is ordered with the fault's get by mmu_lock" },
+  "fault-vs-punch-hole-range": { expect: "verified", why: "the zap yields mmu_lock between GFNs but each put completes under the write lock it runs in" },
+  "removal-vs-zero-step": { expect: "verified", why: "the removal's put comes after REMOVE and WBINVD succeeded (d7fe610e6a66); zero-step does not touch the PAMT" },
+  "removal-vs-accept": { expect: "verified", why: "ACCEPT does not touch the PAMT; the no-vCPU retry still succeeds, then the put" },
+  "fault-vs-accept": { expect: "verified", why: "an AUG that gets BUSY|RCX from the guest's entry lock puts its reference before the SPTE is restored (put on any error)" },
+  "fault-vs-zero-step-1.5.16": { expect: "verified", why: "module 1.5.16 has no Dynamic PAMT (its PAMT.ADD/REMOVE are stubs): tdx_supports_dynamic_pamt() is false and every get/put is a no-op" },
+  "memslot-delete-vs-fault": { expect: "verified", why: "as upstream-6.19: the fault retries without taking a reference; the memslot zap's puts run under the write lock" },
+  "init-mem-region-vs-vp-init": { expect: "verified", why: "KVM_TDX_INIT_MEM_REGION is a vCPU ioctl (vcpu_load), so kvm_get_running_vcpu() is set and its cache topped up once" },
+  "finalize-vs-pre-fault": { expect: "verified", why: "pre-fault is a vCPU ioctl: get from that vCPU's cache, topped up on every attempt" },
+  teardown: { expect: "verified", why: "leaf removals put after REMOVE; S-EPT pages are put by tdx_free_control_page() right after RECLAIM; the TD's control pages keep their references" },
+};
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
   "seed-race-read-zap": seedRaceReadZap,
@@ -425,4 +544,13 @@ export const SCENARIOS: Record<string, Scenario> = {
   "init-mem-region-vs-zap": initMemRegionVsZap,
   "read-zap-vs-read-zap": readZapVsReadZap,
   "teardown-vs-fault": teardownVsFault,
+  "dpamt-two-vcpus-one-range": dpamtTwoVcpusOneRange,
+  "dpamt-fault-vs-removal": dpamtFaultVsOtherTdUnmap,
+  "dpamt-conversion-storm": dpamtConversionStorm,
 };
+
+for (const [name, e] of Object.entries(DPAMT_EXPECTED)) {
+  const sc = SCENARIOS[name];
+  if (!sc) throw new Error(`DPAMT_EXPECTED: no scenario ${name}`);
+  sc.expected.dpamt = e.expect;
+}

@@ -12,6 +12,7 @@ import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen
 import { ipiPendingOf, modeOf, TD_STATE, VCPU_MODE } from "./kvm.js";
 import { EXTERNAL_SPT, type MirrorSp } from "./mirror.js";
 import { isShadowPresent, isTable, spteToPfn, spteToSp } from "./spte.js";
+import { pamtMapGet, pamtMapPutOnError, pamtOn, tdxPamtPut } from "./tdx_pamt.js";
 
 export const EIO = -5;
 export const EAGAIN = -11;
@@ -45,6 +46,8 @@ export function* seamcall(c: Ctx, name: string, leaf: () => Gen<number>, opts: {
   if (lock) yield c.kvm.seamcallLock.lock(`spin_lock(&kvm_tdx->seamcall_lock) [${name}]`);
   const s = yield* leaf();
   if (lock) yield c.kvm.seamcallLock.unlock(`spin_unlock(&kvm_tdx->seamcall_lock) [${name}]`);
+  // Dynamic PAMT D-3: the kernel always gets a range's pair before giving one of its pages to a TD.
+  if (statusCode(s) === C.MISSING_PAMT_PAGE_PAIR) c.t.report(PROP.noMissingPamtPair, `${name} returned ${statusName(s)}`);
   return s;
 }
 
@@ -116,6 +119,10 @@ function* pin(c: Ctx, pfn: number, d: 1 | -1, why: string): Gen<void> {
  * TDX_ERROR_SEPT_BUSY → -EAGAIN, other → KVM_BUG_ON/-EIO.
  */
 export function* tdxSeptLinkPrivateSpt(c: Ctx, gfn: number, level: number, pagePfn: number): Gen<number> {
+  // Dynamic PAMT (d7fe610e6a66, tdx_sept_map_nonleaf_spte): KVM_BUG_ON(!vcpu), get the S-EPT page's
+  // range; put on any SEAMCALL error before the BUSY / TDX_BUG_ON handling.
+  const g = yield* pamtMapGet(c, level, gfn, pagePfn, "tdx_sept_map_nonleaf_spte");
+  if (g !== 0) return g;
   const leaf = () => c.tdx.tdhMemSeptAdd(gfn, level, pagePfn);
   if (c.proto.is("install-busy", "retry-then-bug")) {
     // TDX MMU part 2 v1: the bounded SEPT_BUSY retry, then any error left (BUSY too) is a bug.
@@ -130,6 +137,7 @@ export function* tdxSeptLinkPrivateSpt(c: Ctx, gfn: number, level: number, pageP
     return 0;
   }
   const s = yield* seamcall(c, "TDH.MEM.SEPT.ADD", leaf);
+  if (s !== TDX_SUCCESS) yield* pamtMapPutOnError(c, level, gfn, pagePfn, "tdx_sept_map_nonleaf_spte");
   if (tdxOperandBusy(s)) return EBUSY;
   if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)} (TDX_BUG_ON_2)`)) return EIO;
   return 0;
@@ -141,6 +149,17 @@ export function* tdxSeptLinkPrivateSpt(c: Ctx, gfn: number, level: number, pageP
  * (nr_premapped++, PAGE.ADD later outside mmu_lock).
  */
 export function* tdxSeptSetPrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<number> {
+  if (!pamtOn(c)) return yield* setPrivateSpte(c, gfn, level, pfn);
+  // Dynamic PAMT (d7fe610e6a66, tdx_sept_map_leaf_spte): KVM_BUG_ON(!vcpu), get before the
+  // smp_rmb()/state check, AUG or PAGE.ADD, put if either failed (after its TDX_BUG_ON).
+  const g = yield* pamtMapGet(c, level, gfn, pfn, "tdx_sept_map_leaf_spte");
+  if (g !== 0) return g;
+  const ret = yield* setPrivateSpte(c, gfn, level, pfn);
+  if (ret !== 0) yield* pamtMapPutOnError(c, level, gfn, pfn, "tdx_sept_map_leaf_spte");
+  return ret;
+}
+
+function* setPrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<number> {
   const k = c.kvm;
   const v11 = c.proto.is("install-busy", "retry-eagain");
   yield* pin(c, pfn, 1, "tdx_sept_set_private_spte");
@@ -281,6 +300,9 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
   // R4: TRACK (+ kick)
   yield* tdxTrack(c);
 
+  // Hypothetical pamt-put=before-remove: the PAMT reference dropped while the page is still mapped.
+  if (pamtOn(c) && c.proto.values["pamt-put"] === "before-remove") yield* tdxPamtPut(c, pfn);
+
   // R5: TDH.MEM.PAGE.REMOVE
   if (v11) {
     do s = yield* seamcall(c, "TDH.MEM.PAGE.REMOVE", () => c.tdx.tdhMemPageRemove(gfn, level), { locked: true });
@@ -299,6 +321,8 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
 
   // R7: tdx_quirk_reset_page() (6.19) / tdx_clear_page() + tdx_unpin() (≤6.18, v11)
   yield* pin(c, pfn, -1, "tdx_unpin");
+  // Dynamic PAMT (d7fe610e6a66): tdx_pamt_put() last; every early return above leaks the reference.
+  if (pamtOn(c) && c.proto.values["pamt-put"] !== "before-remove") yield* tdxPamtPut(c, pfn);
   return 0;
 }
 
@@ -350,6 +374,9 @@ export function* tdxSeptFreePrivateSpt(c: Ctx, sp: MirrorSp): Gen<number> {
       r = EIO;
     }
   }
+  // Dynamic PAMT (d7fe610e6a66): tdx_free_control_page() = tdx_pamt_put() + __free_page() once the
+  // S-EPT page is reclaimed; a leaked page keeps its reference.
+  if (r === 0) yield* tdxPamtPut(c, sp.externalPfn);
   if (immediate) {
     if (r === 0) yield sp.externalSpt.store(EXTERNAL_SPT.FREED, "tdx_sept_free_private_spt: free_page(sp->external_spt)");
     yield sp.externalSpt.store(EXTERNAL_SPT.NULL, "tdx_sept_free_private_spt: sp->external_spt = NULL");

@@ -51,6 +51,18 @@ export class TdxAdapter implements TdxLeaves {
   tdhPhymemPageReclaim(pfn: number): Gen<number> {
     return this.mod.phymemPageReclaim(pfn);
   }
+  tdhPhymemPamtAdd(pfn: number, pair0: number, pair1: number): Gen<number> {
+    return this.mod.phymemPamtAdd(pfn, pair0, pair1);
+  }
+  tdhPhymemPamtRemove(pfn: number): Gen<{ status: number; pair: [number, number] }> {
+    return this.mod.phymemPamtRemove(pfn);
+  }
+  otherTdAug(pfn: number): Gen<number> {
+    return this.mod.foreignAug(pfn);
+  }
+  otherTdRemove(pfn: number): Gen<number> {
+    return this.mod.foreignRemove(pfn);
+  }
   tdhMrExtend(gfn: number): Gen<number> {
     return this.mod.mrExtend(gfn);
   }

@@ -25,6 +25,13 @@ export interface TdxLeaves {
   tdhMemSeptRemove(gfn: number, level: number): Gen<number>;
   tdhPhymemPageWbinvd(pfn: number): Gen<number>;
   tdhPhymemPageReclaim(pfn: number): Gen<number>;
+  /** TDH.PHYMEM.PAMT.ADD of the 2M range holding `pfn` with the pair (pair0, pair1) (Dynamic PAMT). */
+  tdhPhymemPamtAdd(pfn: number, pair0: number, pair1: number): Gen<number>;
+  /** TDH.PHYMEM.PAMT.REMOVE of the 2M range holding `pfn`: status and the returned pair. */
+  tdhPhymemPamtRemove(pfn: number): Gen<{ status: number; pair: [number, number] }>;
+  /** Another TD's AUG / PAGE.REMOVE of `pfn`, PAMT footprint only (src/tdx/foreign_td.ts). */
+  otherTdAug(pfn: number): Gen<number>;
+  otherTdRemove(pfn: number): Gen<number>;
   tdhMrExtend(gfn: number): Gen<number>;
   tdhMrFinalize(): Gen<number>;
   tdhVpInit(vcpu: number): Gen<number>;

@@ -2,6 +2,7 @@
 import type { Ctx, Gen } from "./context.js";
 import { finalizeVm, initMemRegion, memslotDelete, preFaultMemory, punchHole, setMemoryAttributes, teardown, vpInit, zapPrivateRange } from "./flows.js";
 import type { ThreadDecl } from "./scenario.js";
+import { otherTdMap, otherTdUnmap } from "./tdx_pamt.js";
 import { tdxHandleEptViolation, vcpuRun } from "./vcpu.js";
 
 export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
@@ -46,5 +47,7 @@ function* flowBody(c: Ctx, d: ThreadDecl): Gen<void> {
       return yield* finalizeVm(c);
     case "pre-fault":
       return yield* preFaultMemory(c, d.gfn);
+    case "other-td":
+      return yield* (d.op === "map" ? otherTdMap(c, d.pfn) : otherTdUnmap(c, d.pfn));
   }
 }

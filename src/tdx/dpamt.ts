@@ -70,6 +70,8 @@ export class Dpamt {
   readonly bitmap: Atomic;
   /** Number of nodes present at the start (their pairs are pool pages 0 .. 2*n-1). */
   readonly initialNodes: number;
+  /** Per range: 4K pages in use at the start (readable before the World is sealed). */
+  readonly initialCounts: readonly number[];
 
   constructor(world: World, fanout: number, pamtInit: readonly number[], cfg: DpamtConfig) {
     this.fanout = fanout;
@@ -78,10 +80,12 @@ export class Dpamt {
     if (!Number.isInteger(this.poolPages) || this.poolPages < 2 || this.poolPages > 30) throw new RangeError("dpamt.poolPages must be 2..30");
     const ranges = Math.ceil(pamtInit.length / fanout);
     const init: number[] = [];
+    const counts: number[] = [];
     let next = 0;
     for (let r = 0; r < ranges; r++) {
-      let used = false;
-      for (let k = 0; k < fanout; k++) if ((pamtInit[r * fanout + k] ?? PAMT_NDA) !== PAMT_NDA) used = true;
+      let used = 0;
+      for (let k = 0; k < fanout; k++) if ((pamtInit[r * fanout + k] ?? PAMT_NDA) !== PAMT_NDA) used++;
+      counts.push(used);
       if (used) {
         if (next + 2 > this.poolPages) throw new RangeError("dpamt: pool too small for the initial nodes");
         init.push(mkNode(next, next + 1));
@@ -89,6 +93,7 @@ export class Dpamt {
       } else init.push(NODE.NDA);
     }
     this.initialNodes = next / 2;
+    this.initialCounts = counts;
     const fmtNode = (v: number) => {
       if (nodeKind(v) === NODE.NDA) return "PT_NDA";
       if (nodeKind(v) === NODE.LEAF2M) return "2M leaf";

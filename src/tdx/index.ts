@@ -276,6 +276,15 @@ export class TdxModule {
     if (!d) throw new Error("Dynamic PAMT is off");
     return { ranges: d.node.length, poolBase: d.poolBase, poolPages: d.poolPages, initialNodes: d.initialNodes };
   }
+  /**
+   * Dynamic PAMT at the start (usable before the program runs): 4K pages in use per range; the
+   * initial nodes' pairs are pool pages 0 .. 2 × initialNodes − 1.
+   */
+  pamtInitialCounts(): readonly number[] {
+    const d = this.td.dpamt;
+    if (!d) throw new Error("Dynamic PAMT is off");
+    return d.initialCounts;
+  }
   /** Dynamic PAMT: the 2M entry of range r: kind, pair PFNs (node only), 4K entries in use (the node's count). */
   pamtNode(r: number): { kind: "PT_NDA" | "PT_PAMT" | "2M leaf"; pair: number[]; count: number; locked: boolean } {
     const d = this.td.dpamt;

@@ -1,0 +1,371 @@
+// Dynamic PAMT on the kernel side: pamt_refcounts[], pamt_lock, tdx_pamt_get()/tdx_pamt_put(), the
+// per-vCPU tdx_pamt_cache and its top-up, and where KVM's S-EPT hooks call them.
+//
+// Sources (the queued series, tip x86/tdx 2026-09-04, post-receive Message-Id
+// 178855960206.2641471.1406752437850749129@gitolite.kernel.org; the v6 posting it came from,
+// cover Message-ID 20260526023515.288829-1-rick.p.edgecombe@intel.com):
+//   5386c5288001 "Allocate refcounts for Dynamic PAMT memory"  (v6 04/11): one atomic_t per 2M
+//     range (index pfn >> 9; here: pfn / fanout), counting the users of the range's page pair;
+//   eca9d4a3f1f8 "Handle multiple callers in tdx_pamt_get/put()" (v6 05/11, Message-ID
+//     20260526023515.288829-6-rick.p.edgecombe@intel.com; reviewed in
+//     ak8MghJ4OKmsXAWE@yzhao56-desk.sh.intel.com): the global DEFINE_SPINLOCK(pamt_lock), refcount
+//     read/changed only under it, PAMT.ADD/REMOVE issued with it held ("lock-always");
+//   v6 06/11 "Optimize tdx_pamt_get/put()" (Message-ID 20260526023515.288829-7-rick.p.edgecombe@intel.com):
+//     atomic_inc_not_zero() fast path and atomic_dec_and_lock() ("fast-path"). No commit of that
+//     subject is in the queued set, so which of the two is queued is not confirmed;
+//   2c8ca2ba9bb6 "Add APIs to support Dynamic PAMT ops from KVM's fault path" (v6 08/11):
+//     struct tdx_pamt_cache, tdx_topup_pamt_cache(), pairs drawn from the cache (no fallback);
+//   d7fe610e6a66 "KVM/TDX: Get/put PAMT pages when (un)mapping private memory" (v6 09/11,
+//     Message-ID 20260526023515.288829-10-rick.p.edgecombe@intel.com): KVM_BUG_ON(!vcpu) from
+//     kvm_get_running_vcpu(), get before SEPT.ADD / AUG / PAGE.ADD and put on any error of it (inside
+//     the freeze), put after the leaf removal's reset, tdx_free_control_page() (put + free) after the
+//     S-EPT page's RECLAIM; topup_external_cache() from mmu_topup_memory_caches().
+//
+// Abstractions: the page allocator hands out the lowest free pool page (which free page it returns
+// is not explored); pair pages are pool pages (src/tdx/dpamt.ts); the cache holds pages, not
+// struct page lists; tdx_quirk_reset_paddr() of a returned pair is not a step.
+import { Atomic, SpinLock, type Invariant, type QuiescentInvariant, type World } from "../engine/index.js";
+import type { TdxModule } from "../tdx/index.js";
+import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
+import { PROP, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
+import { isFrozen } from "./spte.js";
+
+export const ENOMEM = -12;
+const EIO = -5;
+
+/** Property names of the Dynamic PAMT invariants (D-1 … D-9, see docs/model.md); part of PROP. */
+export const PAMT_PROP = {
+  nodeIffReferenced: PROP.pamtNodeIffReferenced,
+  refcountCovers: PROP.pamtRefcountCovers,
+  noMissingPair: PROP.noMissingPamtPair,
+  addRemoveSucceed: PROP.pamtAddRemoveSucceed,
+  pairNotReused: PROP.pamtPairNotReused,
+  getInFreeze: PROP.pamtGetInFreeze,
+  balancedFinal: PROP.pamtBalancedFinal,
+} as const;
+
+/** Window key of 2M range r (get/put sections; D-1 is checked when no section on r is open). */
+export function rangeKey(r: number): number {
+  return 2_000_000 + r;
+}
+
+/** Is Dynamic PAMT on in this protocol? (false for every preset before `dpamt`.) */
+export function pamtOn(c: Ctx): boolean {
+  return c.kvm.pamt !== null;
+}
+
+function popLowest(mask: number, n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < 31 && out.length < n; i++) if (mask & (1 << i)) out.push(i);
+  return out;
+}
+function bitsOf(list: readonly number[]): number {
+  return list.reduce((m, i) => m | (1 << i), 0);
+}
+function popcount(m: number): number {
+  let n = 0;
+  for (let x = m; x; x &= x - 1) n++;
+  return n;
+}
+
+/** The kernel's Dynamic PAMT state (arch/x86/virt/vmx/tdx/tdx.c) plus KVM's per-vCPU caches. */
+export class KvmPamt {
+  /** pamt_refcounts[]: per 2M range. */
+  readonly refcount: Atomic[];
+  /** pamt_lock (global spinlock, process context only). */
+  readonly lock: SpinLock;
+  /** The page allocator's free pool pages (bit i = pool page i). */
+  readonly free: Atomic;
+  /** Per vCPU: vcpu_tdx->pamt_cache (pool pages). */
+  readonly cache: Atomic[];
+  readonly poolBase: number;
+  readonly poolPages: number;
+  readonly fanout: number;
+  /** tdx_topup_external_pamt_cache(vcpu, PT64_ROOT_MAX_LEVEL): pairs kept in a vCPU's cache (scaled: the levels). */
+  readonly topupPairs: number;
+
+  constructor(world: World, mod: TdxModule, nVcpus: number, levels: number) {
+    const lay = mod.pamtLayout();
+    this.poolBase = lay.poolBase;
+    this.poolPages = lay.poolPages;
+    this.fanout = mod.fanout;
+    // "Don't cover the root SPT, but cover a possible 4KB private page": levels − 1 tables + 1 page.
+    this.topupPairs = levels;
+    // The start: every page in use was got once (refcount = the module's count of each range).
+    const counts = mod.pamtInitialCounts();
+    this.refcount = Array.from({ length: lay.ranges }, (_, r) => new Atomic(world, `pamt_refcount[range ${r}]`, counts[r]!));
+    this.lock = new SpinLock(world, "pamt_lock");
+    let freeMask = 0;
+    for (let i = 2 * lay.initialNodes; i < lay.poolPages; i++) freeMask |= 1 << i;
+    const fmt = (m: number) => `{${popLowest(m, 31).map((i) => `pfn ${this.poolBase + i}`).join(",")}}`;
+    this.free = new Atomic(world, "page allocator (PAMT pool)", freeMask, fmt);
+    this.cache = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.pamt_cache`, 0, fmt));
+  }
+  rangeOf(pfn: number): number {
+    return Math.floor(pfn / this.fanout);
+  }
+  pfnOf(i: number): number {
+    return this.poolBase + i;
+  }
+}
+
+/** The vCPU whose cache a map helper uses: kvm_get_running_vcpu(), or -1 outside vCPU context. */
+function runningVcpu(c: Ctx): number {
+  return c.runningVcpu ?? c.vcpu;
+}
+
+/**
+ * tdx_topup_pamt_cache(&vcpu_tdx->pamt_cache, PT64_ROOT_MAX_LEVEL) via the topup_external_cache op
+ * from mmu_topup_memory_caches() (outside mmu_lock, may sleep): fill the running vCPU's cache up to
+ * 2 × topupPairs pages from the page allocator. No-op without Dynamic PAMT or a vCPU.
+ */
+export function* tdxTopupPamtCache(c: Ctx): Gen<number> {
+  const p = c.kvm.pamt;
+  const v = runningVcpu(c);
+  if (!p || v < 0) return 0;
+  const cell = p.cache[v]!;
+  const have = popcount(yield cell.load(`tdx_topup_pamt_cache: vcpu${v}.pamt_cache->cnt`));
+  const want = 2 * p.topupPairs - have;
+  if (want <= 0) return 0;
+  const old = yield p.free.rmw((m) => m & ~bitsOf(popLowest(m, want)), `tdx_topup_pamt_cache: alloc_page(GFP_KERNEL_ACCOUNT) × ${want}`);
+  const got = popLowest(old, want);
+  c.t.assert(got.length === want, `model limit: the PAMT page pool (${p.poolPages} pages) is exhausted`, "assertion");
+  yield cell.rmw((m) => m | bitsOf(got), `tdx_topup_pamt_cache: add ${want} pages to vcpu${v}.pamt_cache`);
+  return 0;
+}
+
+/** alloc_pamt_array(): two pages from `cache` (no fallback: -ENOMEM) or, without a cache, the allocator. */
+function* drawPair(c: Ctx, cacheVcpu: number): Gen<number[] | null> {
+  const p = c.kvm.pamt!;
+  const src = cacheVcpu >= 0 ? p.cache[cacheVcpu]! : p.free;
+  const what = cacheVcpu >= 0 ? `vcpu${cacheVcpu}.pamt_cache` : "alloc_page(GFP_KERNEL_ACCOUNT)";
+  const old = yield src.rmw((m) => (popcount(m) >= 2 ? m & ~bitsOf(popLowest(m, 2)) : m), `alloc_pamt_array: 2 pages from ${what}`);
+  if (popcount(old) < 2) return null;
+  return popLowest(old, 2);
+}
+
+/** free_pamt_array(): the pair goes back to the page allocator (never to a cache). */
+function* freePair(c: Ctx, pair: readonly number[], why: string): Gen<void> {
+  const p = c.kvm.pamt!;
+  yield p.free.rmw((m) => m | bitsOf(pair), `free_pamt_array: __free_page(pfn ${pair.map((i) => p.pfnOf(i)).join(", pfn ")}) [${why}]`);
+}
+
+/** PAMT.ADD under the lock; a failure is WARN_ON_ONCE + -EIO (D-4). */
+function* pamtAdd(c: Ctx, pfn: number, pair: readonly number[]): Gen<number> {
+  const p = c.kvm.pamt!;
+  const s = yield* c.tdx.tdhPhymemPamtAdd(pfn, p.pfnOf(pair[0]!), p.pfnOf(pair[1]!));
+  if (s !== TDX_SUCCESS) c.t.report(PAMT_PROP.addRemoveSucceed, `TDH.PHYMEM.PAMT.ADD of range ${p.rangeOf(pfn)} returned ${statusName(s)}`);
+  return s;
+}
+
+/**
+ * tdx_pamt_get(pfn, cache) (cacheVcpu −1 = NULL cache: pages from the allocator, as
+ * tdx_alloc_control_page() and the other-TD actor use). Returns 0, -ENOMEM or -EIO.
+ */
+export function* tdxPamtGet(c: Ctx, pfn: number, cacheVcpu: number): Gen<number> {
+  const p = c.kvm.pamt;
+  if (!p) return 0;
+  const r = p.rangeOf(pfn);
+  const ret = yield* pamtGetBody(c, p, pfn, r, cacheVcpu);
+  c.t.exit(rangeKey(r));
+  return ret;
+}
+
+function* pamtGetBody(c: Ctx, p: KvmPamt, pfn: number, r: number, cacheVcpu: number): Gen<number> {
+  const rc = p.refcount[r]!;
+  const mode = (c.proto.values["pamt-refcount"] ?? "lock-always");
+  const locked = (c.proto.values["pamt-lock"] ?? "global") === "global";
+  c.t.enter(rangeKey(r));
+  if (mode !== "lock-always") {
+    // v6 06/11: atomic_inc_not_zero() — no lock, no pages when the range already has users.
+    const old = yield rc.rmw((v) => (v > 0 ? v + 1 : v), `tdx_pamt_get: atomic_inc_not_zero(pamt_refcount[range ${r}])`);
+    if (old > 0) return 0;
+  }
+  const pair = yield* drawPair(c, cacheVcpu);
+  if (!pair) return ENOMEM;
+  if (locked) yield p.lock.lock(`tdx_pamt_get: spin_lock(&pamt_lock) [range ${r}]`);
+  // Re-check under the lock: another get may have done 0 → 1 meanwhile (only the locked path does).
+  const cur = yield rc.load(`tdx_pamt_get: atomic_read(pamt_refcount[range ${r}])`);
+  if (cur > 0) {
+    yield rc.rmw((v) => v + 1, `tdx_pamt_get: atomic_inc(pamt_refcount[range ${r}])`);
+    if (locked) yield p.lock.unlock("tdx_pamt_get: spin_unlock(&pamt_lock)");
+    yield* freePair(c, pair, "range already backed");
+    return 0;
+  }
+  const s = yield* pamtAdd(c, pfn, pair);
+  // v4 (the hypothetical dec-and-test variant): TDX_HPA_RANGE_NOT_FREE means "a put has not removed
+  // the pair yet" and counts as success (tdx_hpa_range_not_free()).
+  const notFreeOk = mode === "dec-and-test" && statusCode(s) === C.HPA_RANGE_NOT_FREE;
+  if (s !== TDX_SUCCESS && !notFreeOk) {
+    warnOn(c, true, `tdx_pamt_get: WARN_ON_ONCE(TDH.PHYMEM.PAMT.ADD ${statusName(s)})`);
+    if (locked) yield p.lock.unlock("tdx_pamt_get: spin_unlock(&pamt_lock) [PAMT.ADD failed]");
+    yield* freePair(c, pair, "PAMT.ADD failed");
+    return EIO;
+  }
+  yield rc.store(1, `tdx_pamt_get: atomic_set(pamt_refcount[range ${r}], 1)`);
+  if (locked) yield p.lock.unlock("tdx_pamt_get: spin_unlock(&pamt_lock)");
+  if (notFreeOk) yield* freePair(c, pair, "HPA_RANGE_NOT_FREE: pair already installed");
+  return 0;
+}
+
+/** tdx_pamt_put(pfn): drop a reference; the last one removes the range's pair (PAMT.REMOVE). */
+export function* tdxPamtPut(c: Ctx, pfn: number): Gen<void> {
+  const p = c.kvm.pamt;
+  if (!p) return;
+  const r = p.rangeOf(pfn);
+  c.t.enter(rangeKey(r));
+  yield* pamtPutBody(c, p, pfn, r);
+  c.t.exit(rangeKey(r));
+}
+
+function* pamtPutBody(c: Ctx, p: KvmPamt, pfn: number, r: number): Gen<void> {
+  const rc = p.refcount[r]!;
+  const mode = (c.proto.values["pamt-refcount"] ?? "lock-always");
+  const locked = (c.proto.values["pamt-lock"] ?? "global") === "global";
+  const lock = () => p.lock.lock(`tdx_pamt_put: spin_lock(&pamt_lock) [range ${r}]`);
+  const unlock = (why = "") => p.lock.unlock(`tdx_pamt_put: spin_unlock(&pamt_lock)${why}`);
+  if (mode === "lock-always") {
+    if (locked) yield lock();
+    const cur = yield rc.load(`tdx_pamt_put: atomic_read(pamt_refcount[range ${r}])`);
+    if (cur > 1) {
+      yield rc.rmw((v) => v - 1, `tdx_pamt_put: atomic_dec(pamt_refcount[range ${r}])`);
+      if (locked) yield unlock();
+      return;
+    }
+  } else if (mode === "fast-path") {
+    // atomic_dec_and_lock(): decrement unless it would reach 0; otherwise take the lock and
+    // decrement under it (lib/dec_and_lock.c: atomic_add_unless(-1, 1), then spin_lock + dec_and_test).
+    const old = yield rc.rmw((v) => (v > 1 ? v - 1 : v), `tdx_pamt_put: atomic_dec_and_lock: atomic_add_unless(pamt_refcount[range ${r}], -1, 1)`);
+    if (old > 1) return;
+    if (locked) yield lock();
+    const now = (yield rc.rmw((v) => v - 1, `tdx_pamt_put: atomic_dec_and_lock: atomic_dec_and_test(pamt_refcount[range ${r}])`)) - 1;
+    if (now !== 0) {
+      if (locked) yield unlock();
+      return;
+    }
+  } else {
+    // dec-and-test (hypothetical, R2): the decrement to 0 happens before the lock is taken.
+    const now = (yield rc.rmw((v) => v - 1, `tdx_pamt_put: atomic_dec_and_test(pamt_refcount[range ${r}])`)) - 1;
+    if (now !== 0) return;
+    if (locked) yield lock();
+  }
+  const res = yield* c.tdx.tdhPhymemPamtRemove(pfn);
+  if (res.status !== TDX_SUCCESS) {
+    c.t.report(PAMT_PROP.addRemoveSucceed, `TDH.PHYMEM.PAMT.REMOVE of range ${r} returned ${statusName(res.status)}`);
+    // Don't free the pair (RDX/R8 may be garbage): leaked; the refcount stays / goes back to 1.
+    warnOn(c, true, `tdx_pamt_put: WARN_ON_ONCE(TDH.PHYMEM.PAMT.REMOVE ${statusName(res.status)})`);
+    if (mode !== "lock-always") yield rc.store(1, `tdx_pamt_put: atomic_set(pamt_refcount[range ${r}], 1) [REMOVE failed]`);
+    if (locked) yield unlock(" [PAMT.REMOVE failed, pair leaked]");
+    return;
+  }
+  if (mode === "lock-always") yield rc.store(0, `tdx_pamt_put: atomic_set(pamt_refcount[range ${r}], 0)`);
+  if (locked) yield unlock();
+  yield* freePair(c, res.pair.map((pf: number) => pf - p.poolBase), "PAMT.REMOVE returned the pair");
+}
+
+/** D-8: the install's mirror SPTE at (level, gfn) must be FROZEN while its get/put-on-error run. */
+function checkFrozen(c: Ctx, level: number, gfn: number, what: string): void {
+  const e = c.kvm.mirror.peekEntry(level, gfn);
+  if (!e || !isFrozen(e.value)) c.t.report(PAMT_PROP.getInFreeze, `${what} for L${level} gfn ${gfn} outside the freeze window (mirror SPTE not ${c.proto.frozenName})`);
+}
+
+/**
+ * The Dynamic PAMT prologue of tdx_sept_map_leaf_spte() / tdx_sept_map_nonleaf_spte() (d7fe610e6a66):
+ * KVM_BUG_ON(!kvm_get_running_vcpu()) → -EIO, then tdx_pamt_get(pfn, &vcpu_tdx->pamt_cache).
+ * Returns 0 or the error the hook returns (the TDP MMU then restores the old SPTE).
+ */
+export function* pamtMapGet(c: Ctx, level: number, gfn: number, pfn: number, what: string): Gen<number> {
+  if (!pamtOn(c)) return 0;
+  const v = runningVcpu(c);
+  if (yield* kvmBugOn(c, v < 0, `${what}: KVM_BUG_ON(!kvm_get_running_vcpu())`)) return EIO;
+  checkFrozen(c, level, gfn, `tdx_pamt_get(pfn ${pfn}) [${what}]`);
+  return yield* tdxPamtGet(c, pfn, v);
+}
+
+/** The put on any error of the install SEAMCALL, before the hook returns (still inside the freeze). */
+export function* pamtMapPutOnError(c: Ctx, level: number, gfn: number, pfn: number, what: string): Gen<void> {
+  if (!pamtOn(c)) return;
+  checkFrozen(c, level, gfn, `tdx_pamt_put(pfn ${pfn}) on error [${what}]`);
+  yield* tdxPamtPut(c, pfn);
+}
+
+/** The invariants D-1, D-2, D-5 (after every step) and the final balance (D-9), for a built model. */
+export function pamtInvariants(p: KvmPamt, mod: TdxModule): { invariants: Invariant[]; quiescent: QuiescentInvariant[]; final: Invariant[] } {
+  const objs = mod.objects;
+  const ranges = p.refcount.length;
+  const count = (r: number) => mod.pamtNode(r).count;
+  // D-1 is stated "whenever pamt_lock is free"; checked here whenever no get/put is inside its
+  // section on the range (which contains its locked part), so that it also means something when the
+  // lock is switched off.
+  const keyRange = new Map(Array.from({ length: ranges }, (_, r) => [rangeKey(r), r] as const));
+  const d1: QuiescentInvariant = {
+    name: PAMT_PROP.nodeIffReferenced,
+    keys: [...keyRange.keys()],
+    objsOf: (key) => {
+      const r = keyRange.get(key)!;
+      return [p.refcount[r]!.id, objs.pamtNodes[r]!.id];
+    },
+    check: (key) => {
+      const r = keyRange.get(key)!;
+      const rc = p.refcount[r]!.peek();
+      const kind = mod.pamtNode(r).kind;
+      if (rc > 0 !== (kind === "PT_PAMT")) return `range ${r}: pamt_refcount ${rc} but the 2M PAMT entry is ${kind} (no get/put in progress on it)`;
+      return null;
+    },
+  };
+  const d2: Invariant = {
+    name: PAMT_PROP.refcountCovers,
+    objs: [...p.refcount.map((x) => x.id), ...objs.pamt.map((x) => x.id)],
+    check: () => {
+      for (let r = 0; r < ranges; r++) {
+        const rc = p.refcount[r]!.peek();
+        if (rc < count(r)) return `range ${r}: pamt_refcount ${rc} < ${count(r)} pages the module has in use there`;
+      }
+      return null;
+    },
+  };
+  const d5: Invariant = {
+    name: PAMT_PROP.pairNotReused,
+    objs: [p.free.id, ...p.cache.map((x) => x.id), ...(objs.pamtBitmap ? [objs.pamtBitmap.id] : [])],
+    check: () => {
+      const installed = new Set(mod.pamtBitmapPfns());
+      let spare = p.free.peek();
+      for (const c of p.cache) spare |= c.peek();
+      for (const i of popLowest(spare, 31)) if (installed.has(p.pfnOf(i))) return `pfn ${p.pfnOf(i)} is an installed PAMT page but the kernel holds it as free (allocator or cache)`;
+      return null;
+    },
+  };
+  const fin: Invariant = {
+    name: PAMT_PROP.balancedFinal,
+    check: () => {
+      for (let r = 0; r < ranges; r++) {
+        const rc = p.refcount[r]!.peek();
+        if (rc !== count(r)) return `range ${r}: pamt_refcount ${rc} at the end, the module has ${count(r)} pages in use there`;
+        if (rc > 0 !== (mod.pamtNode(r).kind === "PT_PAMT")) return `range ${r}: pamt_refcount ${rc} at the end but the 2M PAMT entry is ${mod.pamtNode(r).kind}`;
+      }
+      return null;
+    },
+  };
+  return { invariants: [d2, d5], quiescent: [d1], final: [fin] };
+}
+
+/**
+ * Another TD faults physical page `pfn` in (its vCPU's PAMT cache abstracted as the page
+ * allocator): tdx_pamt_get(), its TDH.MEM.PAGE.AUG (PAMT footprint only), put on error.
+ */
+export function* otherTdMap(c: Ctx, pfn: number): Gen<void> {
+  const g = yield* tdxPamtGet(c, pfn, -1);
+  if (g === 0) {
+    const s = yield* c.tdx.otherTdAug(pfn);
+    if (statusCode(s) === C.MISSING_PAMT_PAGE_PAIR) c.t.report(PAMT_PROP.noMissingPair, `other TD: TDH.MEM.PAGE.AUG of pfn ${pfn} returned ${statusName(s)}`);
+    if (s !== TDX_SUCCESS) yield* tdxPamtPut(c, pfn);
+  }
+  c.t.progress();
+}
+
+/** Another TD zaps physical page `pfn`: its TDH.MEM.PAGE.REMOVE (PAMT footprint only), then tdx_pamt_put(). */
+export function* otherTdUnmap(c: Ctx, pfn: number): Gen<void> {
+  const s = yield* c.tdx.otherTdRemove(pfn);
+  if (s === TDX_SUCCESS) yield* tdxPamtPut(c, pfn);
+  c.t.progress();
+}
