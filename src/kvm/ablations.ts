@@ -117,6 +117,10 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
   "state-guard": { scenario: "init-mem-region-vs-vp-init" },
   "gmem-lock": { scenario: "fault-vs-punch-hole" },
   "mr-extend-error": { scenario: "init-mem-region-vs-vp-init", overrides: { "state-guard": "off" } },
+  dpamt: { scenario: "dpamt-two-vcpus-one-range", preset: "dpamt" },
+  "pamt-refcount": { scenario: "dpamt-fault-vs-removal", preset: "dpamt" },
+  "pamt-lock": { scenario: "dpamt-two-vcpus-one-range", preset: "dpamt" },
+  "pamt-put": { scenario: "dpamt-conversion-storm", preset: "dpamt" },
 };
 
 /**
