@@ -110,7 +110,22 @@ export function cellProgram(spec: CellSpec): Program {
 
 /** A program with its threads guarded as cellProgram() guards them (the trace viewer builds its own, with the model). */
 export function guardProgram(p: Program): Program {
-  return { ...p, threads: p.threads.map(guardThread) };
+  // An invariant that throws (the model's own consistency check) is that invariant's violation at
+  // that step, replayable like any other, not a crash.
+  const safe = <A extends unknown[]>(f: (...a: A) => string | null) => (...a: A): string | null => {
+    try {
+      return f(...a);
+    } catch (e) {
+      return `model exception while checking: ${e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e)}`;
+    }
+  };
+  return {
+    ...p,
+    threads: p.threads.map(guardThread),
+    invariants: p.invariants.map((i) => ({ ...i, check: safe(i.check.bind(i)) })),
+    quiescent: p.quiescent.map((q) => ({ ...q, check: safe(q.check.bind(q)) })),
+    final: p.final.map((f) => ({ ...f, check: safe(f.check.bind(f)) })),
+  };
 }
 
 export function cellFingerprint(spec: CellSpec, program: Program): string {

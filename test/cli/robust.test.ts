@@ -407,8 +407,14 @@ describe("budgets, time limit, minimization, model errors, heartbeat", () => {
       const p = await run(["replay", ref]);
       expect(p.code).toBe(1);
       expect(p.out).toContain("violated: model-error");
+      // An invariant that throws is that invariant's violation, with its schedule.
+      DEMOS.push({ name: "throws-final", description: "a final check that throws", make: () => lostUpdateFinalThrows(), expected: "verified" });
+      const f = await run(["check", "demo:throws-final"]);
+      expect(f.code).toBe(1);
+      expect(f.out).toContain("model exception while checking: TypeError: boom");
+      expect(f.out).toMatch(/replay: tdxmc replay demo:throws-final:/);
     } finally {
-      DEMOS.pop();
+      while (DEMOS[DEMOS.length - 1]!.name.startsWith("throws")) DEMOS.pop();
     }
   });
 
@@ -428,6 +434,16 @@ function lostUpdate3() {
       yield c.store(v + 1, "store");
     };
     return { threads: [0, 1, 2].map((i) => ({ name: `T${i}`, body: inc })), final: [{ name: "no-lost-update", check: () => (c.peek() === 3 ? null : `counter is ${c.peek()}`) }] };
+  });
+}
+
+function lostUpdateFinalThrows() {
+  return defineProgram("final-throws", (w) => {
+    const c = new Atomic(w, "x", 0);
+    return {
+      threads: [{ name: "T0", body: function* (): Generator<Op, void, number> { yield c.store(1, "T0: x = 1"); } }],
+      final: [{ name: "final-check", check: () => { throw new TypeError("boom"); } }],
+    };
   });
 }
 
