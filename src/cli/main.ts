@@ -153,7 +153,7 @@ A budget that stops a run prints what was explored and the option that raises it
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps")
       .option("--json", "machine-readable output")
-      .option("--protocol <preset>", "with TARGET SCHEDULE: the preset (default upstream-6.19)")
+      .option("--protocol <preset>", "with TARGET SCHEDULE: the preset (default upstream-7.2)")
       .option("--set <switch=value>", "with TARGET SCHEDULE: switch override (repeatable)", collect)
       .option("--module-version <version>", "with TARGET SCHEDULE: TDX module version")
       .addOption(new Option("--format <format>", "output: the step table (text), JSON, or ITF (the Apalache/Quint trace format)").choices(["text", "json", "itf"]))
@@ -194,7 +194,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       .command("ablate")
       .description("switch each defense of a preset off, one at a time, and print which properties each one's absence breaks")
       .argument("[scenario]", "built-in scenario name or scenario file (none: list which value of which defense flips which built-in scenario)")
-      .option("--protocol <preset>", "the preset to ablate (default upstream-6.19)")
+      .option("--protocol <preset>", "the preset to ablate (default upstream-7.2)")
       .addOption(new Option("--strategy <name>", "exploration strategy").choices([...STRATEGIES]))
       .option("--module-version <version>", "TDX module version")
       .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
@@ -211,7 +211,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
         "after",
         `
 Examples:
-  tdxmc ablate seed-race                        # on upstream-6.19: which fix stops which race
+  tdxmc ablate seed-race                        # on upstream-7.2: which fix stops which race
   tdxmc ablate removal-vs-zero-step --protocol upstream-6.16`,
       )
       .action(async (name: string | undefined, opts) => {

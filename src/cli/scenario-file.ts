@@ -135,6 +135,7 @@ export const SCENARIO_SCHEMA: S = {
       desc: "expected verdict per preset",
       values: { t: "either", options: [str(undefined, ["verified"]), { t: "object", required: ["violated"], props: { violated: str(undefined, PROPERTY_NAMES) } }] },
     },
+    why: { t: "record", keys: PRESET_NAMES, values: str("reason"), desc: "why each expected verdict holds (the upstream fix or mail for a violation, the reason for verified)" },
     strategy: str("exploration strategy", STRATEGIES),
     bounds: {
       t: "object",

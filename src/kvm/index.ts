@@ -2,7 +2,7 @@
 //
 //   SCENARIOS                      name → Scenario (built-ins)
 //   PRESETS, SWITCHES              the protocol presets and the switches they set (protocol.ts)
-//   buildProgram(scenario, preset?, overrides?) → Program   (default preset "upstream-6.19")
+//   buildProgram(scenario, preset?, overrides?) → Program   (default preset "upstream-7.2")
 //   checkScenario(scenario, preset, opts?) → CheckResult    explore + witnesses + expected verdict
 //   kvmSteps(counterexample)       the KVM-level steps: each SEAMCALL's module steps folded into one row
 import { explore, minimize, type Counterexample, type ExploreResult, type StepRecord, type StrategyOptions } from "../engine/index.js";

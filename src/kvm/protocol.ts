@@ -388,7 +388,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   },
 };
 
-export const DEFAULT_PRESET = "upstream-6.19";
+export const DEFAULT_PRESET = "upstream-7.2";
 
 /** The resolved protocol a model instance runs: the preset's values plus overrides, validated. */
 export class Protocol {

@@ -6,7 +6,7 @@ import { PROP, type Ctx } from "./context.js";
 import { flowsFor } from "./threads.js";
 import { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
 import { gmemPfn, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInvalidate } from "./kvm.js";
-import { resolveProtocol, type Protocol } from "./protocol.js";
+import { DEFAULT_PRESET, resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
 import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
 import { KvmPamt, pamtInvariants } from "./tdx_pamt.js";
@@ -62,6 +62,11 @@ export interface Scenario {
   witnesses?: string[];
   /** Expected verdict per preset. */
   expected: Record<string, Expect>;
+  /**
+   * Why each expected verdict holds, per preset: the upstream fix or mail for an expected
+   * violation, the reason for "verified". Without it an expectation is only a snapshot of the model.
+   */
+  why?: Record<string, string>;
   /** Strategy hint for runners (default cache: stateful search). */
   strategy?: "dpor" | "exhaustive" | "cache";
 }
@@ -121,12 +126,12 @@ export function staleLeafMessage(m: BuiltModel, gfn: number): string | null {
 }
 
 /** Build the engine program of `scenario` under `preset` (+ overrides). */
-export function buildProgram(scenario: Scenario, preset = "upstream-6.19", overrides: Record<string, string> = {}): Program {
+export function buildProgram(scenario: Scenario, preset = DEFAULT_PRESET, overrides: Record<string, string> = {}): Program {
   return buildProgramWithModel(scenario, preset, overrides).program;
 }
 
 /** Same, also returning the model objects (for inspection with peek() after an exploration). */
-export function buildProgramWithModel(scenario: Scenario, preset = "upstream-6.19", overrides: Record<string, string> = {}): { program: Program; model: BuiltModel } {
+export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESET, overrides: Record<string, string> = {}): { program: Program; model: BuiltModel } {
   const geo = scenario.geometry ?? DEFAULT_GEOMETRY;
   const name = `${scenario.name}@${preset}${Object.keys(overrides).length ? "+" + Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(",") : ""}`;
   let built: BuiltModel | undefined;

@@ -1,5 +1,6 @@
 // Built-in scenarios.
 import type { Expect, Scenario } from "./scenario.js";
+import { WHY } from "./why.js";
 
 /** The email's situation [SEAN23]: vCPU0 faults GFN x in while another thread zaps x. */
 export const seedRace: Scenario = {
@@ -553,4 +554,13 @@ for (const [name, e] of Object.entries(DPAMT_EXPECTED)) {
   const sc = SCENARIOS[name];
   if (!sc) throw new Error(`DPAMT_EXPECTED: no scenario ${name}`);
   sc.expected.dpamt = e.expect;
+}
+
+// Every expectation carries its reason (src/kvm/why.ts; dpamt's from DPAMT_EXPECTED).
+for (const [name, sc] of Object.entries(SCENARIOS)) {
+  const w: Record<string, string> = { ...(WHY[name] ?? {}) };
+  const d = DPAMT_EXPECTED[name];
+  if (d) w.dpamt = d.why;
+  const why = Object.fromEntries(Object.keys(sc.expected).filter((p) => w[p] !== undefined).map((p) => [p, w[p]!]));
+  if (Object.keys(why).length) sc.why = why;
 }

@@ -373,7 +373,7 @@ describe("list, explain, ablate, help", () => {
   it("ablate: which switch's absence breaks which property", async () => {
     const r = await run(["ablate", "seed-race", "--strategy", "bounded", "--preemptions", "2"]);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("ablate: seed-race on upstream-6.19");
+    expect(r.out).toContain("ablate: seed-race on upstream-7.2");
     expect(r.out).toMatch(/^zap-lock\s+read\s+seed\s+violated\s+\d+\s+\S/m);
     expect(r.out).toMatch(/^install\s+mirror-first\s+seed\s+none found/m);
     const j = JSON.parse((await run(["ablate", "seed-race", "--strategy", "bounded", "--json"])).out);
