@@ -33,6 +33,8 @@ export interface RunOpts {
   shallow?: boolean;
   /** Minimize counterexamples (default true). */
   minimize?: boolean;
+  /** Fusion of scheduling points (default on; --no-fusion). */
+  fusion?: boolean;
 }
 
 export type CellSpec =
@@ -154,6 +156,7 @@ export function engineOpts(o: RunOpts, h: CellHooks = {}) {
     ...(o.allViolations ? { allViolations: true } : {}),
     ...(o.por === false ? { por: false } : {}),
     ...(o.shallow === false ? { shallow: false } : {}),
+    ...(o.fusion === false ? { fusion: false } : {}),
     ...(h.onProgress ? { onProgress: (s: Stats) => h.onProgress!(s.executions) } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
   };
@@ -188,6 +191,7 @@ function minimized(program: Program, c: Counterexample, o: RunOpts, h: CellHooks
     maxSteps: o.maxSteps ?? DEFAULT_BUDGETS.maxSteps,
     ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
+    ...(o.fusion === false ? { fusion: false } : {}),
   });
   if (r.minimal) return r.counterexample;
   const why = r.stopReason && Object.prototype.hasOwnProperty.call(BUDGET_INFO, r.stopReason) ? `the ${r.stopReason} budget` : r.stopReason === "time-limit" ? "the time limit" : (r.stopReason ?? "a limit");
@@ -199,7 +203,7 @@ function errorResult(spec: CellSpec, fp: string, e: unknown): CellResult {
     verdict: "error",
     exhaustive: false,
     notDecided: [],
-    stats: { strategy: spec.opts.strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0, steps: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1 },
+    stats: { strategy: spec.opts.strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0, steps: 0, fusedSteps: 0, fusionRestarts: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1 },
     missingWitnesses: [],
     counterexamples: [],
     fingerprint: fp,

@@ -55,6 +55,8 @@ export interface CheckOptions {
   junit?: string;
   /** With --out: counterexample files as tdxmc JSON (default) or ITF. */
   format?: string;
+  /** false with --no-fusion. */
+  fusion?: boolean;
 }
 
 export interface Cell {
@@ -120,7 +122,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
         preset: null,
         spec,
         label: `demo:${t.name}`,
-        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts) },
+        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: { fusion: opts.fusion !== false } },
       });
       continue;
     }
@@ -164,6 +166,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: sc.module?.version ?? DEFAULT_MODULE_VERSION,
           strategy: opts.strategy,
           bounds: boundsOf(opts),
+          reductions: { fusion: opts.fusion !== false },
         },
       });
     }
@@ -179,6 +182,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
 
 function cliBounds(o: CheckOptions): Partial<RunOpts> {
   return {
+    ...(o.fusion === false ? { fusion: false } : {}),
     ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),

@@ -81,7 +81,7 @@ async function run(argv: string[]): Promise<number> {
 Examples:
   tdxmc check                          # the main job: every scenario x every preset, expected verdicts compared
   tdxmc check seed-race --protocol seed
-  tdxmc replay 'seed-race@seed:<fingerprint>:z1:0x18.1x21.0x11' --explain
+  tdxmc replay 'seed-race@seed:<fingerprint>:z2:0x18.1x21.0x11' --explain
   tdxmc ablate seed-race               # which switch's absence breaks which property
   tdxmc list                           # scenarios, presets, switches, properties
   tdxmc explain zap-lock
@@ -125,6 +125,7 @@ ${exitCodeTable()}`,
       .option("--view <dir>", "write one self-contained HTML trace page per counterexample into DIR")
       .option("--junit <file>", "write the cells as JUnit XML (one test case per cell) to FILE")
       .addOption(new Option("--format <format>", "with --out: counterexample files as tdxmc JSON or ITF (Apalache/Quint trace format)").choices(["json", "itf"]))
+      .option("--no-fusion", "explore every scheduling point (no fusion of steps that cannot matter; docs/design.md)")
       .addHelpText(
         "after",
         `
@@ -148,7 +149,7 @@ A budget that stops a run prints what was explored and the option that raises it
       .command("replay")
       .description("re-run a counterexample (file or replay string) and print its step table")
       .argument("<file|string>", "a counterexample file written by check --out, a replay string printed by check, or a target")
-      .argument("[schedule]", "with a target (scenario name, file or demo:NAME): a bare schedule z1:... or v1:...")
+      .argument("[schedule]", "with a target (scenario name, file or demo:NAME): a bare schedule z2:... (or z1:, v2:, v1:)")
       .option("--explain", "for each step: the kernel or TDX-module function it models and what it did to the mirror and S-EPT")
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps")
@@ -163,8 +164,8 @@ A budget that stops a run prints what was explored and the option that raises it
         `
 Examples:
   tdxmc replay cex/seed-race@seed.mirror-sept-agreement.json
-  tdxmc replay 'seed-race@seed:<fingerprint>:z1:0x18.1x21.0x11' --explain
-  tdxmc replay demo:lost-update z1:0.1.0.1
+  tdxmc replay 'seed-race@seed:<fingerprint>:z2:0x18.1x21.0x11' --explain
+  tdxmc replay demo:lost-update z2:0.1.0.1
 
 A counterexample recorded against another model or scenario (fingerprint mismatch) is refused with exit 2,
 and so is a schedule that ends before its recorded violation.
@@ -183,7 +184,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       .argument("<file|string>", "a counterexample file written by check --out, or a replay string printed by check")
       .option("--out <file>", "the page to write (default: NAME.html in the current directory)")
       .option("--open", "open the page in a browser (without one: print the path)")
-      .addHelpText("after", "\nExamples:\n  tdxmc view 'seed-race@seed:<fingerprint>:z1:...' --out seed-race.html\n  tdxmc check seed-race --protocol seed --view out/")
+      .addHelpText("after", "\nExamples:\n  tdxmc view 'seed-race@seed:<fingerprint>:z2:...' --out seed-race.html\n  tdxmc check seed-race --protocol seed --view out/")
       .action((a: string, opts) => {
         code = runView(a, opts, resolveForView, out);
       }),

@@ -115,7 +115,7 @@ export function resolve(args: string[], o: ReplayOptions): Resolved {
   const given = [o.protocol !== undefined ? "--protocol" : "", o.set !== undefined ? "--set" : "", o.moduleVersion !== undefined ? "--module-version" : ""].filter(Boolean);
   if (given.length) throw new UsageError(`replay: ${given.join(", ")} only go with TARGET SCHEDULE; a counterexample file or replay string records its own preset, switches and module version`);
   const a = args[0]!;
-  if ((a === "-" || isRegularFile(a)) && !/:(v1|z1):/.test(a)) return fromFile(a, maxSteps);
+  if ((a === "-" || isRegularFile(a)) && !/:(v1|v2|z1|z2):/.test(a)) return fromFile(a, maxSteps);
   const r = parseReplayRef(a, maxSteps);
   const { spec, label } = specFor(r.target, r.preset, r.overrides, r.moduleVersion, "the replay string");
   return { spec, label, schedule: r.schedule, recorded: r.fingerprint };

@@ -1,8 +1,11 @@
 // Replay strings and counterexample files: how a counterexample names what it was recorded against.
 //
 //   replay string:  TARGET[@PRESET[+SWITCH=VALUE,...][/mVERSION]]:FINGERPRINT:SCHEDULE
-//     seed-race@seed:1f2e3d4c5b6a7980:z1:0x18.1x21.0x11
-//   SCHEDULE is the engine's (v1:...) or the same with runs of one item written ITEMxCOUNT (z1:...).
+//     seed-race@seed:1f2e3d4c5b6a7980:z2:0/18.1x21.0/3x4
+//   SCHEDULE is the engine's (v2:..., whose item "T/N" is N model steps of thread T run as one fused
+//   step) or the same with runs of one item written ITEMxCOUNT (z2:...). Older strings (v1:, and z1:,
+//   the v1 items with ITEMxCOUNT runs) name one model step per item and replay unchanged: replay
+//   never fuses, so a schedule means the same whatever fusion recorded it.
 //     demo:lost-update:0a1b2c3d4e5f6071:v1:0.1.0.1
 //   TARGET is a built-in scenario, a scenario file path, or demo:NAME.
 //
@@ -24,10 +27,10 @@ export interface ReplayRef {
   schedule: string;
 }
 
-/** v1 schedule → z1 (runs of 3 or more equal items as ITEMxCOUNT). */
-export function compressSchedule(v1: string): string {
-  if (!v1.startsWith("v1:")) return v1;
-  const items = v1.slice(3) === "" ? [] : v1.slice(3).split(".");
+/** v2 (or v1) schedule → z2 (runs of 3 or more equal items as ITEMxCOUNT). */
+export function compressSchedule(v: string): string {
+  if (!v.startsWith("v1:") && !v.startsWith("v2:")) return v;
+  const items = v.slice(3) === "" ? [] : v.slice(3).split(".");
   const out: string[] = [];
   for (let i = 0; i < items.length; ) {
     let j = i;
@@ -37,35 +40,40 @@ export function compressSchedule(v1: string): string {
     else for (let k = i; k <= j; k++) out.push(items[k]!);
     i = j + 1;
   }
-  return `z1:${out.join(".")}`;
+  return `z2:${out.join(".")}`;
 }
 
 /** Longest schedule text accepted (characters), before any expansion. */
 export const MAX_SCHEDULE_CHARS = 256 * 1024;
 
 /**
- * z1 schedule → v1 (v1 passes through). The run lengths are summed and checked against the
- * per-execution step budget BEFORE anything is expanded, so that "0x999999.1x999999..." costs
- * nothing. `where` names what the user gave (the replay string, a file, the SCHEDULE argument).
+ * z2 schedule → v2, z1 → v1 (v2 and v1 pass through). The model steps (run lengths times the
+ * "/N" of fused items) are summed and checked against the per-execution step budget BEFORE
+ * anything is expanded, so that "0x999999.1x999999..." costs nothing. `where` names what the user
+ * gave (the replay string, a file, the SCHEDULE argument).
  */
 export function expandSchedule(s: string, maxSteps: number = DEFAULT_BUDGETS.maxSteps, where = "the schedule"): string {
   if (s.length > MAX_SCHEDULE_CHARS) throw new UsageError(`replay: ${where} is too long (${s.length} characters; at most ${MAX_SCHEDULE_CHARS})`);
-  if (!s.startsWith("z1:") && !s.startsWith("v1:")) throw new UsageError(`replay: ${where} must start with z1: or v1: (got ${quote(s, 12)})`);
+  const z = s.startsWith("z1:") || s.startsWith("z2:");
+  const v2 = s.startsWith("z2:") || s.startsWith("v2:");
+  if (!z && !s.startsWith("v1:") && !v2) throw new UsageError(`replay: ${where} must start with z2:, z1:, v2: or v1: (got ${quote(s, 12)})`);
   const items = s.slice(3) === "" ? [] : s.slice(3).split(".");
   let total = 0;
   const runs: [string, number][] = [];
   for (const it of items) {
-    const m = s.startsWith("z1:") ? /^([^x]+)x(\d{1,9})$/.exec(it) : null;
+    const m = z ? /^([^x]+)x(\d{1,9})$/.exec(it) : null;
     const n = m ? Number(m[2]) : 1;
     if (m && n < 1) throw new UsageError(`replay: ${where}: run length 0 in ${quote(it)}`);
-    total += it.startsWith("*") ? 0 : n;
+    const item = m ? m[1]! : it;
+    const f = v2 ? /\/(\d{1,9})$/.exec(item) : null;
+    total += item.startsWith("*") ? 0 : n * (f ? Number(f[1]) : 1);
     if (total > maxSteps) throw new UsageError(`replay: ${where} has more than ${maxSteps} steps (the per-execution step budget; raise it with --max-steps)`);
-    runs.push([m ? m[1]! : it, n]);
+    runs.push([item, n]);
   }
-  if (s.startsWith("v1:")) return s;
+  if (!z) return s;
   const out: string[] = [];
   for (const [it, n] of runs) for (let k = 0; k < n; k++) out.push(it);
-  return `v1:${out.join(".")}`;
+  return `${v2 ? "v2" : "v1"}:${out.join(".")}`;
 }
 
 export function formatReplayRef(r: ReplayRef): string {
@@ -80,13 +88,13 @@ export function formatReplayRef(r: ReplayRef): string {
 }
 
 export function parseReplayRef(s: string, maxSteps: number = DEFAULT_BUDGETS.maxSteps): ReplayRef {
-  const m = /:(v1|z1):/.exec(s);
-  if (!m) throw new UsageError(`replay: ${quote(s, 40)} is neither a file nor a replay string (TARGET@PRESET:FINGERPRINT:z1:...)`);
+  const m = /:(v1|v2|z1|z2):/.exec(s);
+  if (!m) throw new UsageError(`replay: ${quote(s, 40)} is neither a file nor a replay string (TARGET@PRESET:FINGERPRINT:z2:...)`);
   const i = m.index;
   const head = s.slice(0, i);
   const schedule = expandSchedule(s.slice(i + 1), maxSteps, "the replay string's schedule");
   const j = head.lastIndexOf(":");
-  if (j < 0 || !/^[0-9a-f]{16}$/.test(head.slice(j + 1))) throw new UsageError(`replay: the replay string has no fingerprint (TARGET@PRESET:FINGERPRINT:z1:...)`);
+  if (j < 0 || !/^[0-9a-f]{16}$/.test(head.slice(j + 1))) throw new UsageError(`replay: the replay string has no fingerprint (TARGET@PRESET:FINGERPRINT:z2:...)`);
   const fingerprint = head.slice(j + 1);
   let target = head.slice(0, j);
   const out: ReplayRef = { target, overrides: {}, fingerprint, schedule };

@@ -16,8 +16,8 @@ function once(program: Program, cex: Counterexample): Counterexample | null {
     const a = Math.min(...r.raw);
     const b = Math.max(...r.raw);
     const c = Math.min(...rows[j]!.raw);
-    const sched = parseSchedule(cex.schedule);
-    if (sched.steps.length !== cex.steps.length) return null;
+    // One schedule item per model step (the counterexample's schedule may have fused steps).
+    const sched = { rootChoices: parseSchedule(cex.schedule).rootChoices, steps: cex.steps.map((s) => ({ tid: s.thread, choices: s.choices ?? [] })) };
     const order = [...Array(a).keys(), ...Array.from({ length: c - b - 1 }, (_, k) => b + 1 + k), ...Array.from({ length: b - a + 1 }, (_, k) => a + k)];
     for (let k = c; k < sched.steps.length; k++) order.push(k);
     const candidate = formatSchedule({ rootChoices: sched.rootChoices, steps: order.map((k) => sched.steps[k]!) });

@@ -2,6 +2,7 @@
 // Explorers decide which thread steps next (and which outcome each choice takes, through the
 // Oracle); this class only executes, records and checks. It knows nothing of any domain.
 import { cellHash1, cellHash2, hashString, mix32 } from "./hash.js";
+import type { FusionState } from "./fusion.js";
 import { K, M, isBlocking, pendingModeAt, type Mode, type Op } from "./ops.js";
 import type { Program, ThreadApi } from "./program.js";
 
@@ -33,6 +34,8 @@ class AssertionFailure extends Error {
 }
 
 const NONE = 0x7fffffff; // "nothing written" marker in evWrite
+/** At most this many model steps in one fused step (a loop without a loop head could run forever). */
+const MAX_SPAN = 10_000;
 
 class ThreadCtx implements ThreadApi {
   constructor(
@@ -103,12 +106,41 @@ export class Execution {
   private peekThread = 0;
   private peekPos = 0;
   /** While thread code runs: record what it peeks and fold it into its local state. */
-  private readonly recordPeek = (v: number): number => {
+  private readonly recordPeek = (v: number, cell: number): number => {
     const t = this.peekThread;
     this.peeks[t]!.push(v);
     this.mixLocal(t, v);
+    if (this.fus !== null) this.fus.peek(t, cell);
     return v;
   };
+  /**
+   * Fusion of scheduling points (fusion.ts), or null for none. With fusion, one step (one event,
+   * one scheduling point) may run several model steps of one thread; the model steps are kept in
+   * the `m*` arrays below for traces.
+   */
+  fus: FusionState | null = null;
+  /** Model steps in the last step() (1 without fusion). */
+  lastSpan = 1;
+  // Model steps ("micro" steps; one per executed op), for traces. Event e covers model steps
+  // evMicro[e] .. evMicro[e+1]-1 (the last event: up to microLength).
+  readonly evMicro: number[] = [];
+  readonly mTid: number[] = [];
+  readonly mKind: number[] = [];
+  readonly mObj: number[] = [];
+  readonly mObjs: (readonly number[] | null)[] = [];
+  readonly mRead: number[] = [];
+  readonly mWrite: number[] = [];
+  readonly mLabel: string[] = [];
+  readonly mChoices: (number[] | null)[] = [];
+  readonly mEnvFail: boolean[] = [];
+  private nMicro = 0;
+  get microLength(): number {
+    return this.nMicro;
+  }
+  /** Index of the first model step of event e (e may be the event count). */
+  microStart(e: number): number {
+    return e >= this.nEv ? this.nMicro : this.evMicro[e]!;
+  }
   /** While a thread is rebuilt: give back what it peeked the first time. */
   private readonly replayPeek = (_v: number): number => {
     const l = this.peeks[this.peekThread]!;
@@ -212,6 +244,7 @@ export class Execution {
     this.memH1 = this.initH1;
     this.memH2 = this.initH2;
     this.nEv = 0;
+    this.nMicro = 0;
     this.rootChoices = [];
     this.rootChoiceK = [];
     this.violations = [];
@@ -236,7 +269,7 @@ export class Execution {
   snapshot(): Snapshot {
     const m = this.mem.length;
     const n = this.n;
-    const ints = new Int32Array(m + 4 * n + 5);
+    const ints = new Int32Array(m + 4 * n + 6);
     ints.set(this.mem, 0);
     ints.set(this.l1, m);
     ints.set(this.l2, m + n);
@@ -250,6 +283,7 @@ export class Execution {
     ints[o + 2] = this.nEv;
     ints[o + 3] = this.violations.length;
     ints[o + 4] = this.fatal ? 1 : 0;
+    ints[o + 5] = this.nMicro;
     return { ints, pending: this.pending.slice(), windows: this.windows.size > 0 ? new Map(this.windows) : null };
   }
 
@@ -271,6 +305,7 @@ export class Execution {
     this.nEv = ints[o + 2]!;
     this.violations.length = ints[o + 3]!;
     this.fatal = ints[o + 4] === 1;
+    this.nMicro = ints[o + 5]!;
     this.windows = s.windows ? new Map(s.windows) : new Map();
     this.exited.length = 0;
     for (let t = 0; t < n; t++) {
@@ -289,7 +324,13 @@ export class Execution {
     }
   }
 
+  /** Observer groups touched by the current model step (its writes, the windows its code opened or closed). */
+  private microGroup = 0;
+  /** Thread code passed a loop head since the last op (ends a fused step). */
+  private headPassed = false;
+
   markLoopHead(t: number, label: string, locals: number[]): void {
+    this.headPassed = true;
     if (this.program.threads[t]!.resume) this.heads[t]!.push({ pos: this.hist[t]!.length, peek: this.peeks[t]!.length, label, locals });
   }
 
@@ -367,6 +408,8 @@ export class Execution {
   pendingTouches(t: number, e: number): boolean {
     const op = this.pending[t];
     if (!op) return false;
+    // With fusion, the step t takes next may run more ops after this one: unknown until it runs.
+    if (this.fus !== null && this.fus.couldFuse(t, op)) return true;
     const pm = pendingModeAt(op, this.mem);
     if (pm === M.None) return false;
     const em = this.evMode[e]!;
@@ -375,10 +418,89 @@ export class Execution {
     return overlap(op.objs ?? null, op.o, this.evObjs[e]!, this.evObj[e]!);
   }
 
-  /** Execute thread t's pending op, then run the thread's local code to its next visible op. */
+  /**
+   * Execute thread t's pending op, then run the thread's local code to its next visible op. With
+   * fusion, go on with t's next op while the op just executed is a right mover and the next one
+   * can run (fusion.ts): one event, one scheduling point, several model steps.
+   */
   step(t: number): void {
     if (this.gens[t] === null) this.rebuild(t);
-    const op = this.pending[t]!;
+    const e = this.nEv++;
+    this.evTid[e] = t;
+    this.evMicro[e] = this.nMicro;
+    this.evChoices[e] = null;
+    this.evChoiceK[e] = null;
+    this.evEnvFail[e] = false;
+    this.evProgress[e] = false;
+    this.evGroup[e] = 0;
+    const fus = this.fus;
+    let span = 0;
+    for (;;) {
+      const op = this.pending[t]!;
+      this.headPassed = false;
+      const r = this.execOp(t, op);
+      const mode = this.xMode;
+      const w = this.xWrite;
+      const m = this.nMicro++;
+      this.mTid[m] = t;
+      this.mKind[m] = op.k;
+      this.mObj[m] = op.o;
+      this.mObjs[m] = op.objs ?? null;
+      this.mRead[m] = r;
+      this.mWrite[m] = w;
+      this.mLabel[m] = op.label;
+      this.mChoices[m] = null;
+      this.mEnvFail[m] = false;
+      if (span++ === 0) {
+        this.evKind[e] = op.k;
+        this.evOp[e] = op;
+        this.evObj[e] = op.o;
+        this.evObjs[e] = op.objs ?? null;
+        this.evMode[e] = mode;
+        this.evRead[e] = r;
+        this.evWrite[e] = w;
+        this.evLabel[e] = op.label;
+      } else this.mergeFootprint(e, op, mode);
+      let grp = 0;
+      if (mode === M.W || mode === M.S) {
+        const g = this.program.objGroups;
+        if (op.objs) for (const o of op.objs) grp |= g[o]!;
+        else if (op.o >= 0) grp = g[op.o]!;
+      }
+      this.evGroup[e]! |= grp;
+      this.microGroup = grp;
+      this.coverage.add(op.label);
+      this.pending[t] = null;
+      this.mixLocal(t, r);
+      if (!this.fatal) this.resume(t, r);
+      if (!this.fatal) this.check(t, mode, op);
+      // Go on with t's next op only if it cannot block (so how far a step goes never depends on
+      // other threads), t did not pass a loop head (a retry loop must meet the cycle check at a
+      // scheduling point), and the op just run is a right mover (fusion.ts).
+      // Nor if it wrote what an invariant reads or opened/closed a window (microGroup): the states
+      // a fused step skips must look, to every invariant, like states that are visited.
+      if (fus === null || this.fatal || this.done[t] || this.headPassed || this.microGroup !== 0 || span >= MAX_SPAN) break;
+      if (isBlocking(this.pending[t]!.k) || !fus.rightMover(t, op)) break;
+    }
+    this.lastSpan = span;
+  }
+
+  /** Event e's footprint grows by a fused op: the union of objects, mode W unless all agree. */
+  private mergeFootprint(e: number, op: Op, mode: Mode): void {
+    const cur = this.evObjs[e] ?? (this.evObj[e]! >= 0 ? [this.evObj[e]!] : []);
+    const add = op.objs ?? (op.o >= 0 ? [op.o] : []);
+    const objs = cur.slice();
+    for (const o of add) if (!objs.includes(o)) objs.push(o);
+    this.evObjs[e] = objs;
+    if (this.evMode[e] !== mode) this.evMode[e] = M.W;
+  }
+
+  /** Mode and value written by the last execOp (NONE: nothing written). */
+  private xMode: Mode = M.W;
+  private xWrite = NONE;
+
+  /** Execute `op` of thread t against shared memory; returns the op's result. */
+  private execOp(t: number, op: Op): number {
     const mem = this.mem;
     const s = op.s;
     let r = 0;
@@ -482,32 +604,9 @@ export class Execution {
       default:
         throw new Error(`unknown op kind ${op.k}`);
     }
-    const e = this.nEv++;
-    this.evTid[e] = t;
-    this.evKind[e] = op.k;
-    this.evOp[e] = op;
-    this.evObj[e] = op.o;
-    this.evObjs[e] = op.objs ?? null;
-    this.evMode[e] = mode;
-    this.evRead[e] = r;
-    this.evWrite[e] = w;
-    this.evLabel[e] = op.label;
-    this.evChoices[e] = null;
-    this.evChoiceK[e] = null;
-    this.evEnvFail[e] = false;
-    this.evProgress[e] = false;
-    let grp = 0;
-    if (mode === M.W || mode === M.S) {
-      const g = this.program.objGroups;
-      if (op.objs) for (const o of op.objs) grp |= g[o]!;
-      else if (op.o >= 0) grp = g[op.o]!;
-    }
-    this.evGroup[e] = grp;
-    this.coverage.add(op.label);
-    this.pending[t] = null;
-    this.mixLocal(t, r);
-    if (!this.fatal) this.resume(t, r);
-    if (!this.fatal) this.check(e);
+    this.xMode = mode;
+    this.xWrite = w;
+    return r;
   }
 
   private lockMisuse(t: number, op: Op, msg: string): void {
@@ -569,6 +668,7 @@ export class Execution {
         continue;
       }
       this.pending[t] = op;
+      if (this.fus !== null) this.fus.pending(t, op);
       return;
     }
   }
@@ -582,7 +682,12 @@ export class Execution {
     }
     (this.evChoices[e] ??= []).push(c);
     (this.evChoiceK[e] ??= []).push(k);
-    if (envFail) this.evEnvFail[e] = true;
+    const m = this.nMicro - 1;
+    (this.mChoices[m] ??= []).push(c);
+    if (envFail) {
+      this.evEnvFail[e] = true;
+      this.mEnvFail[m] = true;
+    }
   }
 
   markProgress(): void {
@@ -606,7 +711,9 @@ export class Execution {
 
   private touchKey(key: number): void {
     const e = this.nEv - 1;
-    if (e >= 0) this.evGroup[e]! |= this.program.keyGroups.get(key) ?? 0;
+    const g = this.program.keyGroups.get(key) ?? 0;
+    this.microGroup |= g;
+    if (e >= 0) this.evGroup[e]! |= g;
   }
 
   windowExit(key: number): void {
@@ -625,14 +732,14 @@ export class Execution {
     return this.props === null || this.props.has(name);
   }
 
-  /** Invariants after event e: the always-invariants, then the quiescent ones on the keys e touched. */
-  private check(e: number): void {
+  /** Invariants after a model step of thread t: the always-invariants, then the quiescent ones on the keys it touched. */
+  private check(t: number, mode: Mode, op: Op): void {
     const p = this.program;
     for (const inv of p.invariants) {
       if (!this.selected(inv.name)) continue;
       const msg = inv.check();
       if (msg !== null) {
-        this.addViolation(inv.name, msg, this.evTid[e]!, true);
+        this.addViolation(inv.name, msg, t, true);
         if (this.fatal) return;
       }
     }
@@ -641,17 +748,17 @@ export class Execution {
       if (!this.selected(q.name)) continue;
       const map = this.qObjKeys[qi]!;
       const keys: number[] = [];
-      if (this.evMode[e] === M.W || this.evMode[e] === M.S) {
-        const objs = this.evObjs[e];
+      if (mode === M.W || mode === M.S) {
+        const objs = op.objs;
         if (objs) for (const o of objs) keys.push(...(map.get(o) ?? []));
-        else keys.push(...(map.get(this.evObj[e]!) ?? []));
+        else keys.push(...(map.get(op.o) ?? []));
       }
       for (const k of this.exited) if (q.keys.includes(k)) keys.push(k);
       for (const k of keys) {
         if (this.inWindow(k)) continue;
         const msg = q.check(k);
         if (msg !== null) {
-          this.addViolation(q.name, msg, this.evTid[e]!, true);
+          this.addViolation(q.name, msg, t, true);
           if (this.fatal) {
             this.exited.length = 0;
             return;

@@ -22,6 +22,13 @@ export interface ExploreOptions {
   allViolations?: boolean;
   /** Seed for randomized strategies. */
   seed?: number;
+  /**
+   * Fuse scheduling points that cannot matter (default on; fusion.ts, docs/design.md). Traces,
+   * step tables and replay still show every model step.
+   */
+  fusion?: boolean;
+  /** Test hook: an unsound fusion (every op treated as a right mover), to show the tests catch it. */
+  unsoundFusionForTests?: boolean;
   /** Called every ~100 ms with the running statistics (progress lines). */
   onProgress?: (s: Stats) => void;
   /** An external stop request (Ctrl-C). */
@@ -50,6 +57,13 @@ export interface Stats {
    * counts those re-fed values, which are not steps and not included in `steps`.
    */
   steps: number;
+  /**
+   * Of `steps`, those run inside a fused step (fusion.ts), i.e. not preceded by a scheduling point.
+   * `steps - fusedSteps` scheduling steps were taken.
+   */
+  fusedSteps: number;
+  /** Times the exploration started again because a fusion relied on something found false. */
+  fusionRestarts: number;
   replaySteps: number;
   statesStored: number;
   maxDepth: number;
@@ -67,7 +81,7 @@ export interface Stats {
 export function newStats(strategy: string): Stats {
   return {
     strategy, complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, violating: 0, executions: 0,
-    steps: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1,
+    steps: 0, fusedSteps: 0, fusionRestarts: 0, replaySteps: 0, statesStored: 0, maxDepth: 0, wallMs: 0, firstViolationMs: -1,
   };
 }
 
@@ -129,29 +143,40 @@ export function countPreemptions(tids: readonly number[], enabledBefore: readonl
   return p;
 }
 
+/**
+ * The schedule of the first `upTo` events: one item per scheduling step, with the choices of all its
+ * model steps and, for a fused step, how many model steps it ran (see schedule.ts).
+ */
 export function scheduleOf(ex: Execution, upTo = ex.length): Schedule {
   const steps: Schedule["steps"] = [];
-  for (let i = 0; i < upTo; i++) steps.push({ tid: ex.evTid[i]!, choices: ex.evChoices[i] ?? [] });
+  for (let i = 0; i < upTo; i++) {
+    const n = ex.microStart(i + 1) - ex.microStart(i);
+    const st: Schedule["steps"][number] = { tid: ex.evTid[i]!, choices: ex.evChoices[i] ?? [] };
+    if (n !== 1) st.n = n;
+    steps.push(st);
+  }
   return { rootChoices: [...ex.rootChoices], steps };
 }
 
+/** Every model step of the first `upTo` events (a fused event contributes each of its model steps). */
 export function stepRecords(ex: Execution, upTo = ex.length): StepRecord[] {
   const w = ex.program.world;
   const out: StepRecord[] = [];
-  for (let i = 0; i < upTo; i++) {
-    const k = ex.evKind[i]!;
-    const t = ex.evTid[i]!;
-    const objs = ex.evObjs[i];
-    const obj = objs ? objs.map((o) => w.name(o)).join(",") : w.name(ex.evObj[i]!);
-    const fmt = objs ? String : (w.objs[ex.evObj[i]!]?.fmt ?? String);
-    const rec: StepRecord = { index: i, thread: t, threadName: ex.program.threads[t]!.name, op: KIND_NAMES[k]!, object: obj, label: ex.evLabel[i]! };
-    if (k === K.Load || k === K.Cas || k === K.Xchg || k === K.Rmw || k === K.WaitLoad) rec.read = fmt(ex.evRead[i]!);
-    if (k === K.TryEx || k === K.TryShared) rec.read = ex.evRead[i] ? "acquired" : "busy";
-    if (ex.evWrite[i] !== 0x7fffffff && !(k === K.Lock || k === K.Unlock || k === K.WAnnounce || k === K.WAcquire || k === K.WUnlock || k === K.TryEx || k === K.ReleaseEx))
-      rec.written = fmt(ex.evWrite[i]!);
-    const ch = ex.evChoices[i];
+  const end = ex.microStart(upTo);
+  for (let i = 0; i < end; i++) {
+    const k = ex.mKind[i]!;
+    const t = ex.mTid[i]!;
+    const objs = ex.mObjs[i];
+    const obj = objs ? objs.map((o) => w.name(o)).join(",") : w.name(ex.mObj[i]!);
+    const fmt = objs ? String : (w.objs[ex.mObj[i]!]?.fmt ?? String);
+    const rec: StepRecord = { index: i, thread: t, threadName: ex.program.threads[t]!.name, op: KIND_NAMES[k]!, object: obj, label: ex.mLabel[i]! };
+    if (k === K.Load || k === K.Cas || k === K.Xchg || k === K.Rmw || k === K.WaitLoad) rec.read = fmt(ex.mRead[i]!);
+    if (k === K.TryEx || k === K.TryShared) rec.read = ex.mRead[i] ? "acquired" : "busy";
+    if (ex.mWrite[i] !== 0x7fffffff && !(k === K.Lock || k === K.Unlock || k === K.WAnnounce || k === K.WAcquire || k === K.WUnlock || k === K.TryEx || k === K.ReleaseEx))
+      rec.written = fmt(ex.mWrite[i]!);
+    const ch = ex.mChoices[i];
     if (ch) rec.choices = [...ch];
-    if (ex.evEnvFail[i]) rec.envFailure = true;
+    if (ex.mEnvFail[i]) rec.envFailure = true;
     out.push(rec);
   }
   return out;
@@ -167,6 +192,7 @@ export function makeCounterexample(ex: Execution, v: Violation, enabledBefore: r
     preemptions: countPreemptions(Array.from({ length: upTo }, (_, i) => ex.evTid[i]!), enabledBefore.slice(0, upTo)),
     thread: v.thread,
   };
-  if (v.cycleStart !== undefined) c.cycleStart = v.cycleStart;
+  // Events and model steps differ when steps were fused: the cycle starts at a model step.
+  if (v.cycleStart !== undefined) c.cycleStart = ex.microStart(v.cycleStart);
   return c;
 }

@@ -45,7 +45,8 @@ export class StateGraph {
     this.enabled[state] = mask;
   }
 
-  addEdge(from: number, to: number, tid: number, choices: number[] | null, progress: boolean, envFail: boolean, isNew: boolean): void {
+  /** `span`: model steps in the (fused) step; kept in the high bits of the edge's thread id. */
+  addEdge(from: number, to: number, tid: number, choices: number[] | null, progress: boolean, envFail: boolean, isNew: boolean, span = 1): void {
     if (this.from.length >= this.maxEdges) {
       this.truncated = true;
       return;
@@ -53,7 +54,7 @@ export class StateGraph {
     this.ensure(to);
     this.from.push(from);
     this.to.push(to);
-    this.tid.push(tid);
+    this.tid.push(tid | ((span - 1) << 5));
     this.flags.push((progress ? 1 : 0) | (envFail ? 2 : 0));
     this.choices.push(choices && choices.length > 0 ? choices.slice() : null);
     if (isNew && this.parentEdge[to] === -2) this.parentEdge[to] = this.from.length - 1;
@@ -141,7 +142,7 @@ export class StateGraph {
       const c = comp[this.from[e]!]!;
       if (c === comp[this.to[e]!]) {
         internal[c] = 1;
-        ran[c]! |= 1 << this.tid[e]!;
+        ran[c]! |= 1 << (this.tid[e]! & 31);
       }
     }
     let best = -1;
@@ -172,7 +173,7 @@ export class StateGraph {
     let anyEnabled = 0;
     for (let v = 0; v < nS; v++) if (comp[v] === c) anyEnabled |= Math.max(0, this.enabled[v]!);
     for (let e = 0; e < this.from.length; e++)
-      if (this.flags[e] === 0 && comp[this.from[e]!] === c && comp[this.to[e]!] === c) ranMask |= 1 << this.tid[e]!;
+      if (this.flags[e] === 0 && comp[this.from[e]!] === c && comp[this.to[e]!] === c) ranMask |= 1 << (this.tid[e]! & 31);
     const cycle: number[] = [];
     let cur = start;
     const bfs = (goal: (v: number, e: number) => boolean): void => {
@@ -208,11 +209,14 @@ export class StateGraph {
       throw new Error("livelock witness: goal unreachable inside its component");
     };
     for (let t = 0; t < 31; t++) {
-      if (ranMask & (1 << t)) bfs((_v, e) => e >= 0 && this.tid[e] === t);
+      if (ranMask & (1 << t)) bfs((_v, e) => e >= 0 && (this.tid[e]! & 31) === t);
       else if (anyEnabled & (1 << t)) bfs((v) => this.enabled[v] !== -1 && (this.enabled[v]! & (1 << t)) === 0);
     }
     if (cur !== start || cycle.length === 0) bfs((v, e) => e >= 0 && v === start);
-    const steps = [...pathEdges, ...cycle].map((e) => ({ tid: this.tid[e]!, choices: this.choices[e] ?? [] }));
+    const steps = [...pathEdges, ...cycle].map((e) => {
+      const span = (this.tid[e]! >> 5) + 1;
+      return span === 1 ? { tid: this.tid[e]! & 31, choices: this.choices[e] ?? [] } : { tid: this.tid[e]! & 31, choices: this.choices[e] ?? [], n: span };
+    });
     return { schedule: { rootChoices: this.rootChoices.get(root) ?? [], steps }, cycleStart: pathEdges.length };
   }
 }

@@ -37,12 +37,12 @@ export class World {
    * step (a sanity check with `peek()`) has its future depend on what it read, so the engine records
    * the value (and replays it when it rebuilds the thread). Null outside thread code.
    */
-  onPeek: ((v: number) => number) | null = null;
+  onPeek: ((v: number, cell: number) => number) | null = null;
 
   /** Read cell `i` (what every primitive's `peek()` uses). */
   read(i: number): number {
     const v = this.mem[i]!;
-    return this.onPeek === null ? v : this.onPeek(v);
+    return this.onPeek === null ? v : this.onPeek(v, i);
   }
 
   alloc(name: string, kind: string, init: readonly number[], fmt: Formatter = decimal): ObjInfo {

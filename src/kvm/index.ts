@@ -63,7 +63,7 @@ export function checkScenario(
   if (result.verdict === "violated") {
     counterexample = result.violations[0]!;
     verdict = `violated:${counterexample.property}`;
-    if (opts.minimize !== false) counterexample = minimize(program, counterexample, { properties });
+    if (opts.minimize !== false) counterexample = minimize(program, counterexample, { properties, ...(opts.fusion === false ? { fusion: false } : {}) });
   } else if (result.verdict === "verified") verdict = missingWitnesses.length ? "vacuous" : "verified";
   else verdict = result.verdict;
   const expected = opts.overrides ? undefined : expectString(exp);

@@ -66,7 +66,7 @@ describe("check: the seed race", () => {
     expect(r.out).not.toContain("preempted after");
     const rows = r.out.split("\n").filter((l) => /^\s*\d+ \|/.test(l));
     expect(rows[rows.length - 1]).toMatch(/^\s*\d+ \| SEAMCALL tdh_mem_page_aug\s+\|\s+\|\s+\| PENDING pfn=1/);
-    expect(r.out).toMatch(/replay: tdxmc replay seed-race@seed:[0-9a-f]{16}:z1:0x\d+\./);
+    expect(r.out).toMatch(/replay: tdxmc replay seed-race@seed:[0-9a-f]{16}:z2:0(\/\d+)?x\d+\./);
     expect(r.out).toMatch(/Exit 1\.\n$/);
   });
 
@@ -101,7 +101,7 @@ describe("check: the seed race", () => {
     const r = await run([...SEED, "--module-version", "1.5.16", "--json"]);
     const c = JSON.parse(r.out).cells[0];
     expect(c.provenance.moduleVersion).toBe("1.5.16");
-    expect(c.counterexamples[0].replay).toMatch(/^seed-race@seed\/m1\.5\.16:[0-9a-f]{16}:z1:/);
+    expect(c.counterexamples[0].replay).toMatch(/^seed-race@seed\/m1\.5\.16:[0-9a-f]{16}:z2:/);
     expect((await run(["replay", c.counterexamples[0].replay])).code).toBe(1);
     // The same schedule against the default module is another model.
     await bad(["replay", c.counterexamples[0].replay.replace("/m1.5.16", "")], /recorded against another model or scenario/);
@@ -223,10 +223,14 @@ describe("replay", () => {
 
   it("replay strings round-trip", () => {
     const r = { target: "seed-race", preset: "seed", overrides: { install: "freeze" }, moduleVersion: "1.5.16", fingerprint: "0123456789abcdef", schedule: "v1:*1.0.1:0" };
-    expect(parseReplayRef(formatReplayRef(r))).toEqual(r);
+    // A v1 schedule is also a v2 one (every item one model step); it is written and read back as v2.
+    const asV2 = (x: typeof r) => ({ ...x, schedule: x.schedule.replace(/^v1:/, "v2:") });
+    expect(parseReplayRef(formatReplayRef(r))).toEqual(asV2(r));
     const long = { ...r, schedule: "v1:*1,0.0.0.0.0.1:0.1:0.1:0.2.1.1.1" };
-    expect(formatReplayRef(long)).toContain(":z1:*1,0.0x4.1:0x3.2.1x3");
-    expect(parseReplayRef(formatReplayRef(long))).toEqual(long);
+    expect(formatReplayRef(long)).toContain(":z2:*1,0.0x4.1:0x3.2.1x3");
+    expect(parseReplayRef(formatReplayRef(long))).toEqual(asV2(long));
+    // Older z1 strings still read (as v1: one model step per item).
+    expect(parseReplayRef("demo:lost-update:0123456789abcdef:z1:0x3.1").schedule).toBe("v1:0.0.0.1");
     expect(parseReplayRef("demo:lost-update:0123456789abcdef:v1:0.1")).toEqual({ target: "demo:lost-update", overrides: {}, fingerprint: "0123456789abcdef", schedule: "v1:0.1" });
   });
 });
@@ -248,9 +252,9 @@ describe("engine demos stay reachable", () => {
     const r = await run(["replay", ref]);
     expect(r.code).toBe(1);
     expect(r.out).toContain("violated: no-lost-update");
-    const sched = ref.slice(ref.search(/[vz]1:/));
+    const sched = ref.slice(ref.search(/[vz][12]:/));
     expect((await run(["replay", "demo:lost-update", sched])).code).toBe(1);
-    await bad(["replay", "demo:lost-update", "v9:0.1"], /must start with z1: or v1:/);
+    await bad(["replay", "demo:lost-update", "v9:0.1"], /must start with z2:, z1:, v2: or v1:/);
   });
 });
 

@@ -18,7 +18,8 @@ export function run(b: Built, f: (b: Built) => ExploreResult, ignore: readonly s
   return out;
 }
 
-export const plain = (b: Built): ExploreResult => exhaustiveExplore(b.program, { allViolations: true });
+/** The reference: plain enumeration of every interleaving of model steps (no fusion, no reduction). */
+export const plain = (b: Built): ExploreResult => exhaustiveExplore(b.program, { allViolations: true, fusion: false });
 export const sleep = (b: Built): ExploreResult => exhaustiveExplore(b.program, { allViolations: true, sleepSets: true });
 export const cache = (b: Built): ExploreResult => exhaustiveExplore(b.program, { allViolations: true, stateCaching: true });
 export const dpor = (b: Built): ExploreResult => dporExplore(b.program, { allViolations: true });

@@ -124,7 +124,7 @@ describe("replay rejects schedules the program does not follow", () => {
   });
 
   it("corrupted schedule strings are syntax errors", () => {
-    for (const s of ["", "0.1", "v2:0.1", "v1:0..1", "v1:a", "v1:0.*1", "v1:0:1:2", "v1:-1", "v1:01", "v1:0:", "v1:1.x.0"])
+    for (const s of ["", "0.1", "v3:0.1", "v1:0/2", "v2:0/0", "v1:0..1", "v1:a", "v1:0.*1", "v1:0:1:2", "v1:-1", "v1:01", "v1:0:", "v1:1.x.0"])
       expect(() => parseSchedule(s), s).toThrow(ScheduleSyntaxError);
     // and the empty schedule is legal (replays nothing)
     expect(parseSchedule("v1:")).toEqual({ rootChoices: [], steps: [] });

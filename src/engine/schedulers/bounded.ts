@@ -22,7 +22,7 @@ export function boundedExplore(program: Program, maxPreemptions: number, opts: E
       ...opts, ...(left !== undefined ? { maxExecutions: left } : {}), ...(timeLeft !== undefined ? { timeLimitMs: Math.max(1, timeLeft) } : {}),
     });
     if (total) {
-      for (const k of ["complete", "blocked", "cycles", "sleepPruned", "cachePruned", "violating", "executions", "steps", "replaySteps"] as const)
+      for (const k of ["complete", "blocked", "cycles", "sleepPruned", "cachePruned", "violating", "executions", "steps", "fusedSteps", "fusionRestarts", "replaySteps"] as const)
         r.stats[k] += total.stats[k];
       r.stats.maxDepth = Math.max(r.stats.maxDepth, total.stats.maxDepth);
       r.coverage = [...new Set([...total.coverage, ...r.coverage])].sort();

@@ -10,6 +10,7 @@
 import { judgeCycle } from "../cycle.js";
 import { Execution, eventsConflict, type Oracle, type Snapshot } from "../execution.js";
 import { FingerprintSet } from "../fpset.js";
+import { FusionState } from "../fusion.js";
 import { formatSchedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
 import { replay } from "./replay.js";
@@ -84,13 +85,41 @@ function nextChoices(c: number[], k: number[]): boolean {
   return false;
 }
 
+/**
+ * Explore with fusion of scheduling points (unless `opts.fusion === false`). A fusion relies on facts
+ * learnt while exploring (which objects are private to a thread; fusion.ts); when one turns out
+ * false the run is abandoned and started again, knowing more. The facts only grow, so this ends.
+ */
 export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions = {}): ExploreResult {
+  // DPOR and sleep sets classify a thread's next step by its pending op alone; a step that may fuse
+  // more ops would have to conflict with everything, which undoes their reduction. They run
+  // without fusion (combining the two is for the sequel).
+  const sleepy = cfg.mode === "dpor" || (cfg.sleepSets && cfg.mode !== "bounded" && !cfg.stateCaching);
+  if ((opts.fusion === false || sleepy) && !opts.unsoundFusionForTests) return dfsRun(program, cfg, opts, null);
+  const fus = new FusionState(program);
+  fus.unsound = opts.unsoundFusionForTests === true;
+  const t0 = Date.now();
+  for (;;) {
+    fus.invalid = false;
+    const left = opts.timeLimitMs !== undefined ? Math.max(1, opts.timeLimitMs - (Date.now() - t0)) : undefined;
+    const r = dfsRun(program, cfg, left !== undefined ? { ...opts, timeLimitMs: left } : opts, fus);
+    if (!fus.invalid) {
+      r.stats.fusionRestarts = fus.restarts;
+      r.stats.wallMs = Date.now() - t0;
+      return r;
+    }
+    fus.restarts++;
+  }
+}
+
+function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null): ExploreResult {
   const t0 = Date.now();
   const strategyName = cfg.mode === "bounded" ? `bounded(${cfg.preemptionBound ?? 0})` : cfg.mode + (cfg.stateCaching ? "+cache" : "");
   const stats: Stats = newStats(strategyName);
   const oracle = new StackOracle();
   const props = opts.properties ? new Set(opts.properties) : null;
   const ex = new Execution(program, oracle, props);
+  ex.fus = fus;
   ex.stopOnFatal = !opts.allViolations;
   const n = ex.n;
   const stack: Node[] = [];
@@ -205,7 +234,8 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       seq.push(++seqCount[nd.tid]!);
       nd.choices = ex.evChoices[i]?.slice() ?? [];
       nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
-      stats.steps++;
+      stats.steps += ex.lastSpan;
+      stats.fusedSteps += ex.lastSpan - 1;
     }
     let ended = false;
     if (replayLen > 0) ended = afterStep(replayLen - 1);
@@ -265,7 +295,8 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       seq.push(++seqCount[tid]!);
       nd.choices = ex.evChoices[i]?.slice() ?? [];
       nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
-      stats.steps++;
+      stats.steps += ex.lastSpan;
+      stats.fusedSteps += ex.lastSpan - 1;
       ended = afterStep(i);
     }
     if (ex.violations.some((v) => v.fatal)) stats.violating++;
@@ -294,7 +325,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     ex.fingerprint();
     if (visited) {
       const isNew = visited.add(ex.fp1, ex.fp2);
-      graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew);
+      graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.microStart(i + 1) - ex.microStart(i));
       curSid = visited.lastId;
       stats.statesStored = visited.size;
       if (sleepOf) {
@@ -595,6 +626,8 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   let stop = false;
   for (;;) {
     stop = runOne();
+    // A fusion relied on something now known to be false: the caller starts again.
+    if (fus !== null && fus.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "fusion-restart" };
     if (stop) break;
     if (stopReason) break;
     if (!backtrack()) break;

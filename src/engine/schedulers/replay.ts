@@ -44,28 +44,36 @@ export function replay(program: Program, schedule: Schedule, properties?: readon
     throw new ReplayDivergence(`root: the schedule records ${oracle.list.length} choices, the model made ${oracle.pos}`);
   const enabledAt: number[] = [];
   const fps = { fp1: [] as number[], fp2: [] as number[] };
+  // A schedule names model steps: an item "t/N" (a fused step of the exploration) is N model steps
+  // of thread t in a row, whose choices are consumed in order. Replay never fuses.
+  const flat: number[] = [];
+  for (let k = 0; k < schedule.steps.length; k++) for (let j = 0; j < (schedule.steps[k]!.n ?? 1); j++) flat.push(k);
   let pendingCheck = -1;
   const checkConsumed = (): void => {
     if (pendingCheck >= 0 && oracle.pos !== oracle.list.length && !ex.fatal)
       throw new ReplayDivergence(`step ${pendingCheck + 1}: the schedule records ${oracle.list.length} choices, the model made ${oracle.pos}`);
   };
   const end = walk(ex, (enabled, i) => {
-    checkConsumed();
-    const st = schedule.steps[i];
-    if (!st) return -1;
-    if (st.tid >= ex.n) throw new ReplayDivergence(`step ${i + 1}: thread ${st.tid} does not exist (the program has ${ex.n})`);
+    const k = flat[i];
+    if (k !== pendingCheck) checkConsumed();
+    if (k === undefined) return -1;
+    const st = schedule.steps[k]!;
+    const where = (st.n ?? 1) > 1 ? `step ${k + 1} (model step ${i + 1})` : `step ${k + 1}`;
+    if (st.tid >= ex.n) throw new ReplayDivergence(`${where}: thread ${st.tid} does not exist (the program has ${ex.n})`);
     if ((enabled & (1 << st.tid)) === 0)
-      throw new ReplayDivergence(`step ${i + 1}: thread ${st.tid} (${program.threads[st.tid]!.name}) is not enabled here`);
-    oracle.list = st.choices;
-    oracle.pos = 0;
-    oracle.where = `step ${i + 1}`;
-    pendingCheck = i;
+      throw new ReplayDivergence(`${where}: thread ${st.tid} (${program.threads[st.tid]!.name}) is not enabled here`);
+    if (k !== pendingCheck) {
+      oracle.list = st.choices;
+      oracle.pos = 0;
+      oracle.where = `step ${k + 1}`;
+      pendingCheck = k;
+    }
     return st.tid;
   }, enabledAt, 1_000_000, false, fps);
   checkConsumed();
   if (end === "picker-stop") judgeFinalCycle(ex, fps, enabledAt);
-  if (end !== "picker-stop" && ex.length < schedule.steps.length)
-    throw new ReplayDivergence(`the execution ended (${end}) after ${ex.length} steps; the schedule has ${schedule.steps.length}`);
+  if (end !== "picker-stop" && ex.length < flat.length)
+    throw new ReplayDivergence(`the execution ended (${end}) after ${ex.length} steps; the schedule has ${flat.length}`);
   return {
     end,
     violations: ex.violations.map((v) => makeCounterexample(ex, v, enabledAt)),

@@ -1,5 +1,6 @@
 // Shared driver for strategies that sample executions one by one (random walk, PCT).
 import { Execution, type Oracle } from "../execution.js";
+import { FusionState } from "../fusion.js";
 import type { Op } from "../ops.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult } from "../result.js";
@@ -28,6 +29,12 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
   const random = rng(opts.seed ?? 1);
   const oracle = new RandomOracle(random);
   const ex = new Execution(program, oracle, opts.properties ? new Set(opts.properties) : null);
+  // Fusion: a sampled execution is a run of model steps whatever was fused, so a fact learnt late
+  // (fusion.ts) costs only some executions not sampled, never a false result: no restart needed.
+  if (opts.fusion !== false || opts.unsoundFusionForTests) {
+    ex.fus = new FusionState(program);
+    ex.fus.unsound = opts.unsoundFusionForTests === true;
+  }
   ex.stopOnFatal = !opts.allViolations;
   const violations: Counterexample[] = [];
   const seen = new Set<string>();
@@ -56,7 +63,8 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
     const pick = sampler.begin(k, random, ex);
     const enabledAt: number[] = [];
     const end = walk(ex, pick, enabledAt, opts.maxSteps);
-    stats.steps += ex.length;
+    stats.steps += ex.microLength;
+    stats.fusedSteps += ex.microLength - ex.length;
     if (ex.length > stats.maxDepth) stats.maxDepth = ex.length;
     sampler.end?.(ex.length);
     if (end === "complete") stats.complete++;

@@ -1,0 +1,124 @@
+// Fusion of scheduling points (docs/design.md, "Fusion"). After thread t executes an op `a`, the
+// engine may run t's next op `b` in the same scheduling step instead of offering every thread a
+// turn in between. That is sound when `a` is a *right mover* (Lipton, "Reduction: a method of
+// proving properties of parallel programs", CACM 1975): every step another thread can take right
+// after `a` could equally have been taken right before it, to the same state. Then any execution
+// that runs other threads between `a` and `b` has an equivalent one that runs them before `a`,
+// and that one goes through the fused step. Two kinds of right movers are used:
+//
+//  - an op whose every object is *private* to t: no other thread ever executes, waits on or peeks
+//    at it (so nothing another thread does depends on it, nor changes whether it can run);
+//  - a lock acquisition (spin_lock; the two phases of write_lock) on a lock that every thread uses
+//    only through its lock operations: once t holds it, no other thread's step touches it.
+//
+// Which objects are private is learnt while exploring: each object records the threads that
+// touched it (an op that became pending, or a peek() from thread code). If an object that a fusion
+// relied on turns out to be touched by a second thread (or a lock is used otherwise than by its
+// lock operations), the exploration is started again with that knowledge (`invalid`); the learnt
+// facts only grow, so this ends, and the last run relied on nothing false (the design note gives
+// the induction). A fused step never produces an execution the model does not have: every fused
+// step is a run of real model steps of one thread, so counterexamples stay real without it.
+import { K, type Op } from "./ops.js";
+import type { Program } from "./program.js";
+
+export class FusionState {
+  /** Per object: bitmask of threads that touched it (ops that became pending, peeks). */
+  readonly touched: Int32Array;
+  /** Per object: used otherwise than through lock operations (another op kind, a wait, a peek). */
+  readonly nonLock: Uint8Array;
+  /** Per object: a fusion relied on it being private / on it being used only as a lock. */
+  readonly reliedPrivate: Uint8Array;
+  readonly reliedLock: Uint8Array;
+  /** Per cell: the object that owns it (for peeks). */
+  readonly cellObj: Int32Array;
+  /** Something a fusion relied on turned out false: the exploration must start again. */
+  invalid = false;
+  /** How many times the exploration was started again. */
+  restarts = 0;
+  /**
+   * Test hook only: treat every op as a right mover (fuses across steps other threads can see).
+   * The differential tests use it to show that they catch an unsound fusion.
+   */
+  unsound = false;
+
+  constructor(program: Program) {
+    const objs = program.world.objs;
+    this.touched = new Int32Array(objs.length);
+    this.nonLock = new Uint8Array(objs.length);
+    this.reliedPrivate = new Uint8Array(objs.length);
+    this.reliedLock = new Uint8Array(objs.length);
+    let cells = 0;
+    for (const o of objs) cells = Math.max(cells, o.base + o.size);
+    this.cellObj = new Int32Array(cells).fill(-1);
+    for (const o of objs) for (let i = 0; i < o.size; i++) this.cellObj[o.base + i] = o.id;
+  }
+
+  private touch(o: number, t: number, lockOp: boolean): void {
+    const bit = 1 << t;
+    const m = this.touched[o]!;
+    if ((m & bit) === 0) {
+      this.touched[o] = m | bit;
+      if (m !== 0 && this.reliedPrivate[o] === 1) this.invalid = true;
+    }
+    if (!lockOp && this.nonLock[o] === 0) {
+      this.nonLock[o] = 1;
+      if (this.reliedLock[o] === 1) this.invalid = true;
+    }
+  }
+
+  /** Thread t's next op became pending. */
+  pending(t: number, op: Op): void {
+    const lockOp = isLockFamily(op.k);
+    if (op.objs) for (const o of op.objs) this.touch(o, t, false);
+    else if (op.o >= 0) this.touch(op.o, t, lockOp);
+  }
+
+  /** Thread t's code peeked at cell `cell` outside a step. */
+  peek(t: number, cell: number): void {
+    const o = this.cellObj[cell]!;
+    if (o >= 0) this.touch(o, t, false);
+  }
+
+  /** Would `op`, pending in thread t, be a right mover (without recording anything)? */
+  couldFuse(t: number, op: Op): boolean {
+    if (this.unsound) return true;
+    const bit = 1 << t;
+    if (op.objs) {
+      for (const o of op.objs) if ((this.touched[o]! & ~bit) !== 0) return false;
+      return true;
+    }
+    const o = op.o;
+    if (o < 0) return false;
+    if ((this.touched[o]! & ~bit) === 0) return true;
+    return (op.k === K.Lock || op.k === K.WAnnounce || op.k === K.WAcquire) && this.nonLock[o] === 0;
+  }
+
+  /**
+   * Is `op`, just executed by thread t, a right mover? Records what the answer relied on.
+   */
+  rightMover(t: number, op: Op): boolean {
+    if (this.unsound) return true;
+    const bit = 1 << t;
+    if (op.objs) {
+      for (const o of op.objs) if ((this.touched[o]! & ~bit) !== 0) return false;
+      for (const o of op.objs) this.reliedPrivate[o] = 1;
+      return true;
+    }
+    const o = op.o;
+    if (o < 0) return false;
+    if ((this.touched[o]! & ~bit) === 0) {
+      this.reliedPrivate[o] = 1;
+      return true;
+    }
+    if ((op.k === K.Lock || op.k === K.WAnnounce || op.k === K.WAcquire) && this.nonLock[o] === 0) {
+      this.reliedLock[o] = 1;
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Operations of the lock primitives (spinlock/mutex, qrwlock), the only ones a "lock-only" object sees. */
+function isLockFamily(k: number): boolean {
+  return k === K.Lock || k === K.Unlock || k === K.RLock || k === K.RUnlock || k === K.WAnnounce || k === K.WAcquire || k === K.WUnlock;
+}
