@@ -40,6 +40,8 @@ export class FusionState {
    * The differential tests use it to show that they catch an unsound fusion.
    */
   unsound = false;
+  /** Only record touches, fuse nothing (the learning walks before an exhaustive search). */
+  learnOnly = false;
 
   constructor(program: Program) {
     const objs = program.world.objs;
@@ -97,6 +99,7 @@ export class FusionState {
    * Is `op`, just executed by thread t, a right mover? Records what the answer relied on.
    */
   rightMover(t: number, op: Op): boolean {
+    if (this.learnOnly) return false;
     if (this.unsound) return true;
     const bit = 1 << t;
     if (op.objs) {

@@ -27,6 +27,11 @@ export interface ExploreOptions {
    * step tables and replay still show every model step.
    */
   fusion?: boolean;
+  /**
+   * Before an exhaustive search with fusion, a few seeded random walks learn which objects threads
+   * share (default on). Tests switch it off to exercise the search's own restarts.
+   */
+  fusionLearning?: boolean;
   /** Test hook: an unsound fusion (every op treated as a right mover), to show the tests catch it. */
   unsoundFusionForTests?: boolean;
   /** Called every ~100 ms with the running statistics (progress lines). */

@@ -133,7 +133,7 @@ describe.runIf(!!EXE)("trace viewer in chromium", () => {
 
     // Context: the property explanation and the replay command.
     expect(await page.locator("#property-explanation").innerText()).toMatch(/agree/);
-    expect(await page.locator("#replay-command").innerText()).toMatch(/^tdxmc replay 'seed-race@seed:[0-9a-f]{16}:z1:/);
+    expect(await page.locator("#replay-command").innerText()).toMatch(/^tdxmc replay 'seed-race@seed:[0-9a-f]{16}:z2:/);
     await page.click("#copy-replay");
     await expect.poll(() => page.locator("#copy-replay").innerText()).toMatch(/^(copied|selected: press Ctrl-C)$/);
 

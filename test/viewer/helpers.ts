@@ -18,7 +18,7 @@ export async function run(args: string[]): Promise<{ code: number; out: string; 
 }
 
 let seed: string | undefined;
-/** The seed race's replay string (seed-race@seed:FINGERPRINT:z1:...). */
+/** The seed race's replay string (seed-race@seed:FINGERPRINT:z2:...). */
 export async function seedRaceReplay(): Promise<string> {
   if (seed === undefined) {
     const r = await run(["check", "seed-race", "--protocol", "seed", "--json", "--jobs", "1"]);

@@ -14,6 +14,7 @@ import { FusionState } from "../fusion.js";
 import { formatSchedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
 import { replay } from "./replay.js";
+import { randomBit, rng, walk } from "./walk.js";
 import { K, M, isBlocking, pendingMode, type Op } from "../ops.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
@@ -99,6 +100,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const fus = new FusionState(program);
   fus.unsound = opts.unsoundFusionForTests === true;
   const t0 = Date.now();
+  if (opts.fusionLearning !== false) learnSharing(program, fus, opts);
   for (;;) {
     fus.invalid = false;
     const left = opts.timeLimitMs !== undefined ? Math.max(1, opts.timeLimitMs - (Date.now() - t0)) : undefined;
@@ -111,6 +113,32 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     fus.restarts++;
   }
 }
+
+/**
+ * A few seeded random walks without fusion, only to learn which objects several threads touch, so
+ * that the exhaustive search rarely has to start again (fusion.ts). Deterministic; what it learns
+ * is only ever a subset of what the search would learn itself, so it changes no verdict.
+ */
+function learnSharing(program: Program, fus: FusionState, opts: ExploreOptions): void {
+  const random = rng(0x5eed);
+  const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null);
+  ex.fus = fus;
+  fus.learnOnly = true;
+  try {
+    for (let k = 0; k < LEARNING_WALKS; k++) {
+      ex.reset();
+      walk(ex, (en) => randomBit(en, random()), [], Math.min(opts.maxSteps ?? 100_000, 100_000));
+    }
+  } catch {
+    // A model error shows up again, and is reported, in the search itself.
+  } finally {
+    fus.learnOnly = false;
+    fus.invalid = false;
+  }
+}
+
+/** Random walks that learn sharing before an exhaustive search with fusion. */
+const LEARNING_WALKS = 32;
 
 function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null): ExploreResult {
   const t0 = Date.now();
