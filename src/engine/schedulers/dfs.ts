@@ -95,7 +95,8 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   // DPOR and sleep sets classify a thread's next step by its pending op alone; a step that may fuse
   // more ops would have to conflict with everything, which undoes their reduction. They run
   // without fusion (combining the two is for the sequel).
-  const sleepy = cfg.mode === "dpor" || (cfg.sleepSets && cfg.mode !== "bounded" && !cfg.stateCaching);
+  const livelockGraph = cfg.stateCaching && (!opts.properties || opts.properties.includes("livelock"));
+  const sleepy = cfg.mode === "dpor" || (cfg.sleepSets && cfg.mode !== "bounded" && !livelockGraph);
   if ((opts.fusion === false || sleepy) && !opts.unsoundFusionForTests) return dfsRun(program, cfg, opts, null);
   const fus = new FusionState(program);
   fus.unsound = opts.unsoundFusionForTests === true;
