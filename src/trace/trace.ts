@@ -135,10 +135,12 @@ export function buildTrace(program: Program, model: BuiltModel | null, schedule:
   ex.reset();
   const states = [snapshot(ex)];
   for (let i = 0; i < steps.length; i++) {
-    const st = schedule.steps[i]!;
-    oracle.list = st.choices;
+    // One model step at a time: the schedule may have fused items (v2 "T/N"); the step records
+    // carry each model step's thread and choices.
+    const st = steps[i]!;
+    oracle.list = st.choices ?? [];
     oracle.pos = 0;
-    ex.step(st.tid);
+    ex.step(st.thread);
     states.push(snapshot(ex));
   }
 
