@@ -15,6 +15,6 @@ describe("built-in scenarios: fusion changes no verdict", () => {
         // A search that stops at its first violation stops at different points; a complete one stores fewer states.
         if (off.result.exhaustive) expect(on.result.stats.statesStored, `${name}@${p}`).toBeLessThanOrEqual(off.result.stats.statesStored);
       }
-    });
+    }, 600_000); // the whole preset row twice: minutes for the retry-heavy removal scenarios
   }
 });
