@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../src/cli/main.js";
 import { cellExit } from "../../src/cli/check.js";
 import { worstExit } from "../../src/cli/errors.js";
 import type { CellResult } from "../../src/cli/cell.js";
@@ -17,19 +16,7 @@ import { PROPERTY_INFO } from "../../src/cli/properties.js";
 
 const FIX = join(import.meta.dirname, "fixtures");
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { run } from "../helpers/run-cli.js";
 
 afterEach(() => vi.restoreAllMocks());
 
