@@ -26,7 +26,7 @@
 //   - the 4K PAMT entry locks are the ownership cmpxchg of pamt.ts, as before.
 import { Atomic, TryLock, type World } from "../engine/index.js";
 import type { Gen } from "./locks.js";
-import { PAMT_NDA } from "./pamt.js";
+import { PAMT_NDA, PT, pamtUnpack } from "./pamt.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 
 export interface DpamtConfig {
@@ -85,6 +85,14 @@ export class Dpamt {
     for (let r = 0; r < ranges; r++) {
       let used = 0;
       for (let k = 0; k < fanout; k++) if ((pamtInit[r * fanout + k] ?? PAMT_NDA) !== PAMT_NDA) used++;
+      // A 2M guest page at the start (S-EPT huge pages): the range's 2M PAMT entry is the page's
+      // own entry, no pair, no 4K count (RFC v5 29/45: no get for a non-4K mapping).
+      const head = pamtUnpack(pamtInit[r * fanout] ?? PAMT_NDA);
+      if (head.pt === PT.REG && head.size >= 1) {
+        counts.push(0);
+        init.push(NODE.LEAF2M);
+        continue;
+      }
       counts.push(used);
       if (used) {
         if (next + 2 > this.poolPages) throw new RangeError("dpamt: pool too small for the initial nodes");
@@ -151,6 +159,29 @@ export function* dpamtUnwalk(d: Dpamt, heldRanges: number[], label: string): Gen
     const r = heldRanges.pop()!;
     yield d.lock[r]!.releaseShared(`${label}: pamt_unwalk: 2M entry lock SH (range ${r})`);
   }
+}
+
+/** pamt_unwalk() of 2M entry locks held EX (2M AUG, DEMOTE, PROMOTE), most recent first. */
+export function* dpamtUnwalkEx(d: Dpamt, heldRanges: number[], label: string): Gen<void> {
+  while (heldRanges.length) {
+    const r = heldRanges.pop()!;
+    yield d.lock[r]!.releaseExclusive(`${label}: pamt_unwalk: 2M entry lock EX (range ${r})`);
+  }
+}
+
+/**
+ * The DPAMT part of the PAMT walk for a free 2M page a leaf gives to a TD (2M AUG,
+ * check_and_lock_free_range_hpa at PT_2MB; tdx-module 1.5.25 helpers.c): the range's 2M entry
+ * locked EX (TDX_OPERAND_BUSY|operand) and held to the leaf's end; it must be PT_NDA — neither a
+ * node (some 4K page of the range in use) nor a 2M page — else TDX_PAGE_METADATA_INCORRECT|operand.
+ */
+export function* dpamtLock2m(d: Dpamt, heldEx: number[], pfn: number, operand: number, label: string): Gen<Status> {
+  const r = d.rangeOf(pfn);
+  if (!(yield d.lock[r]!.tryExclusive(`${label}: pamt_walk: 2M entry lock EX (range ${r})`))) return st(C.OPERAND_BUSY, operand);
+  heldEx.push(r);
+  const v = yield d.node[r]!.load(`${label}: pamt_walk: 2M entry pt (range ${r})`);
+  if (nodeKind(v) !== NODE.NDA) return st(C.PAGE_METADATA_INCORRECT, operand);
+  return TDX_SUCCESS;
 }
 
 /**

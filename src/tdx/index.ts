@@ -15,6 +15,8 @@
 //     memTrack()                                      TDH.MEM.TRACK
 //     memPageRemove(gpa, level)                       TDH.MEM.PAGE.REMOVE
 //     memSeptRemove(gpa, level)                       TDH.MEM.SEPT.REMOVE
+//     memPageDemote(gpa, level, newPage, pair?)       TDH.MEM.PAGE.DEMOTE (split a 2M leaf; pair = DPAMT R12/R13)
+//     memPagePromote(gpa, level)                      TDH.MEM.PAGE.PROMOTE → {status, oldPage, pair}
 //     mrExtend(gpa) / mrFinalize()                    TDH.MR.EXTEND / TDH.MR.FINALIZE
 //     vpInit(vcpu, lp?, leafVersion?)                 TDH.VP.INIT (version 1: TDR EX)
 //     vpEnter(vcpu, lp?)                              TDH.VP.ENTER: TDX_SUCCESS = the vCPU is now in the guest;
@@ -58,6 +60,8 @@ import { guestAccess } from "./td_ept_violation.js";
 import { tdhMemPageAdd } from "./tdh_mem_page_add.js";
 import { tdhMemPageAug } from "./tdh_mem_page_aug.js";
 import { tdhMemPageRemove } from "./tdh_mem_page_remove.js";
+import { tdhMemPageDemote } from "./tdh_mem_page_demote.js";
+import { tdhMemPagePromote, type PromoteResult } from "./tdh_mem_page_promote.js";
 import { tdhMemRangeBlock } from "./tdh_mem_range_block.js";
 import { tdhMemRangeUnblock } from "./tdh_mem_range_unblock.js";
 import { tdhMemSeptAdd } from "./tdh_mem_sept_add.js";
@@ -79,6 +83,7 @@ export * from "./status.js";
 export { S, SEPT_STATE_NAMES, type SeptState } from "./sept.js";
 export { PT, PT_NAMES, type PamtInfo } from "./pamt.js";
 export type { PamtRemoveResult } from "./tdh_phymem_pamt_remove.js";
+export type { PromoteResult } from "./tdh_mem_page_promote.js";
 export type { DpamtConfig } from "./dpamt.js";
 export { LIFECYCLE, OPSTATE, type TdxConfig, type TdxVersion, type InitialMapping } from "./td.js";
 
@@ -147,6 +152,12 @@ export class TdxModule {
   }
   memSeptRemove(gpa: number, level: number): Gen<Status> {
     return tdhMemSeptRemove(this.td, gpa, level);
+  }
+  memPageDemote(gpa: number, level: number, newPage: number, pair: readonly [number, number] | null = null): Gen<Status> {
+    return tdhMemPageDemote(this.td, gpa, level, newPage, pair);
+  }
+  memPagePromote(gpa: number, level: number): Gen<PromoteResult> {
+    return tdhMemPagePromote(this.td, gpa, level);
   }
   mrExtend(gpa: number): Gen<Status> {
     return tdhMrExtend(this.td, gpa);
@@ -292,7 +303,8 @@ export class TdxModule {
     const v = d.node[r]!.peek();
     const k = nodeKind(v);
     let count = 0;
-    for (let i = 0; i < d.fanout; i++) {
+    // A 2M leaf's range has no node and no 4K count (its 4K PAMT entries belong to the 2M page).
+    if (k !== NODE.LEAF2M) for (let i = 0; i < d.fanout; i++) {
       const c = this.td.pamt[d.rangeBase(r) + i];
       if (c && c.peek() !== 0) count++;
     }

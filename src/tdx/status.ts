@@ -72,6 +72,9 @@ export const C = {
   // (td_ept_violation.c), a 2M ACCEPT interrupted between chunks (RIP not advanced; re-executed).
   GUEST_VE: def("GUEST_#VE(EPT_VIOLATION)", null),
   GUEST_ACCEPT_INTERRUPTED: def("GUEST_TDCALL_INTERRUPTED(ACCEPT restarts)", null),
+  // TDH.MEM.PAGE.PROMOTE (S-EPT huge pages): tdx_error_codes_defs.h (1.5.25). Appended last so
+  // that the tokens of the codes above keep their values.
+  EPT_INVALID_PROMOTE_CONDITIONS: def("TDX_EPT_INVALID_PROMOTE_CONDITIONS", "C0000B0900000000"),
 } as const;
 export type Code = (typeof C)[keyof typeof C];
 
@@ -82,6 +85,8 @@ export const OP = {
   RDX: 2,
   R8: 8,
   R9: 9,
+  R12: 12,
+  R13: 13,
   TDR: 0x80,
   TDCX: 0x81,
   TDVPR: 0x82,
@@ -94,7 +99,7 @@ export const OP = {
 } as const;
 
 const OPERAND_NAMES: Record<number, string> = {
-  0: "RAX", 1: "RCX", 2: "RDX", 8: "R8", 9: "R9", 0x80: "TDR", 0x81: "TDCX", 0x82: "TDVPR", 0x90: "TDCS",
+  0: "RAX", 1: "RCX", 2: "RDX", 8: "R8", 9: "R9", 12: "R12", 13: "R13", 0x80: "TDR", 0x81: "TDCX", 0x82: "TDVPR", 0x90: "TDCS",
   0x91: "TDVPS", 0x92: "SEPT_TREE", 0x93: "SEPT_ENTRY", 0xa9: "TD_EPOCH", 0xac: "OP_STATE",
 };
 

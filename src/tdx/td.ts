@@ -3,7 +3,7 @@
 // All mutable state lives in the World: the engine resets it between executions.
 import { Atomic, Counter, TryLock, type World } from "../engine/index.js";
 import { SharexLock, entryLockHost, entryUnlock, type EntryLockResult, type Gen, type LockMode } from "./locks.js";
-import { Dpamt, dpamtUnwalk, type DpamtConfig } from "./dpamt.js";
+import { Dpamt, dpamtUnwalk, dpamtUnwalkEx, type DpamtConfig } from "./dpamt.js";
 import { PAMT_NDA, PT, formatPamt, pamtPack } from "./pamt.js";
 import { Geometry, S, SEPT_STATE_NAMES, SEPTE_INIT_VALUE, formatEntry, isLeafState, isPresent, mkEntry, stateOf, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -63,6 +63,12 @@ export interface TdxConfig {
   dpamt?: DpamtConfig | boolean;
   /** PFNs that another TD uses at the start (PT_FOREIGN), e.g. to share a 2M range with this TD. */
   foreign?: number[];
+  /**
+   * DEMOTE/PROMOTE may see a pending host interrupt (TDX_INTERRUPTED_RESTARTABLE; an environment
+   * choice): a module without TDX_FEATURES0.ENHANCE_DEMOTE_INTERRUPTIBILITY. Default false (the
+   * feature KVM's huge-page series requires).
+   */
+  demoteHostInterrupts?: boolean;
 }
 
 /** tdState cell: lifecycle (bits 0-1), op_state (bits 2-3), fatal (bit 4), WBINVD pending (bit 5). */
@@ -160,6 +166,8 @@ export class Held {
   tdState = 0;
   /** Dynamic PAMT: 2M PAMT entry locks held SH by this leaf's page walks (ranges). */
   pamt2m: number[] = [];
+  /** Dynamic PAMT: 2M PAMT entry locks held EX (2M AUG, DEMOTE, PROMOTE of an S-EPT huge page). */
+  pamt2mEx: number[] = [];
 }
 
 export class Td {
@@ -170,6 +178,8 @@ export class Td {
   readonly nVcpus: number;
   readonly nPfns: number;
   readonly pendingVeDisable: boolean;
+  /** DEMOTE/PROMOTE may be interrupted by a host interrupt (TdxConfig.demoteHostInterrupts). */
+  readonly demoteHostInterrupts: boolean;
   /** PFN of the TDR page (after the data PFNs) and of each TDVPR page. */
   readonly tdrPfn: number;
 
@@ -204,6 +214,7 @@ export class Td {
     if (this.nVcpus < 1 || this.nVcpus > 14) throw new RangeError("vcpus must be 1..14");
     if (this.nPfns < 1 || this.nPfns > 200) throw new RangeError("pfns must be 1..200");
     this.pendingVeDisable = cfg.pendingVeDisable ?? false;
+    this.demoteHostInterrupts = cfg.demoteHostInterrupts ?? false;
     this.tdrPfn = this.nPfns;
     const lifecycle = LIFECYCLE[cfg.lifecycle ?? "KEYS_CONFIGURED"];
     const opState = OPSTATE[cfg.opState ?? "RUNNABLE"];
@@ -296,6 +307,7 @@ export class Td {
    * its own step (the EXIT: blocks of every api_calls/*.c file).
    */
   *finish(held: Held, s: Status, label: string): Gen<Status> {
+    if (this.dpamt && held.pamt2mEx.length) yield* dpamtUnwalkEx(this.dpamt, held.pamt2mEx, label);
     if (this.dpamt && held.pamt2m.length) yield* dpamtUnwalk(this.dpamt, held.pamt2m, label);
     if (held.entry) {
       yield* entryUnlock(held.entry, label);

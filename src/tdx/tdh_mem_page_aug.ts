@@ -3,7 +3,7 @@
 // FREE -> PENDING; the PENDING write also releases TDEL and keeps TDHP.
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
-import { dpamtWalk4k } from "./dpamt.js";
+import { NODE, dpamtLock2m, dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -19,9 +19,14 @@ export function* claimRange(td: Td, pfn: number, level: number, gpa: number, lab
   const n = td.geo.span(level);
   if (!Number.isInteger(pfn) || pfn < 0 || pfn + n > td.nPfns || pfn % n !== 0) return st(C.OPERAND_INVALID, OP.R8);
   // Dynamic PAMT, 4K page: the walk holds the range's 2M entry SH until the leaf's EXIT and needs a
-  // node (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise). 2M consumers (S-EPT huge pages) are not modelled yet.
+  // node (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise). A 2M page: the 2M entry EX, and it must be
+  // PT_NDA (no 4K page of the range in use); it becomes the 2M page's own entry at the commit.
   if (td.dpamt && level === 0 && held) {
     const s = yield* dpamtWalk4k(td.dpamt, held.pamt2m, pfn, OP.R8, label);
+    if (s !== TDX_SUCCESS) return s;
+  }
+  if (td.dpamt && level === 1 && held) {
+    const s = yield* dpamtLock2m(td.dpamt, held.pamt2mEx, pfn, OP.R8, label);
     if (s !== TDX_SUCCESS) return s;
   }
   for (let i = 0; i < n; i++) {
@@ -53,5 +58,6 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   yield* entryCommit(cell, lk.value, mkEntry(S.PENDING, pfn), true, L);
   held.entry = null;
   yield td.chldcnt.add(td.geo.span(level), `${L}: chldcnt += ${td.geo.span(level)}`);
+  if (td.dpamt && level === 1) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.LEAF2M, `${L}: 2M PAMT entry := PT_REG 2M page (range ${td.dpamt.rangeOf(pfn)})`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

@@ -3,7 +3,7 @@
 // Leaf -> FREE; while the TD runs the leaf must be blocked and the block TLB-tracked.
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
-import { dpamtImplicitNode } from "./dpamt.js";
+import { NODE, dpamtImplicitNode } from "./dpamt.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -43,5 +43,7 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   const n = td.geo.span(level);
   yield td.chldcnt.add(-n, `${L}: chldcnt -= ${n}`);
   for (let i = 0; i < n; i++) yield td.pamt[pfn + i]!.store(PAMT_NDA, `${L}: PAMT pfn ${pfn + i} := PT_NDA`);
+  // Dynamic PAMT, a 2M page: its range's 2M PAMT entry goes back to PT_NDA (no pair to return).
+  if (td.dpamt && level === 1) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.NDA, `${L}: 2M PAMT entry := PT_NDA (range ${td.dpamt.rangeOf(pfn)})`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }
