@@ -1,7 +1,7 @@
 // Output of a sweep: a text table (default), JSON, CSV, and SVG charts. Every number has a fixed
 // format and nothing depends on the clock, so a rerun with the same seed is byte-identical.
 import type { SimResult } from "./run.js";
-import type { SweepResult } from "./sweep.js";
+import { DEFAULT_STALL_STEPS, type SweepResult } from "./sweep.js";
 import type { WorkloadKind } from "./workloads.js";
 
 /** The operation whose latency a workload's table row shows. */
@@ -74,6 +74,8 @@ export function formatTable(sr: SweepResult): string {
   const out = [line(head), ...rows.map(line)];
   const notes: string[] = [];
   if (sr.results.some((r) => r.extrapolated)) notes.push("* extrapolated: simulated at 9, 13, 17, 21 and 25 pages with 3 seeds each, additive figures fitted by least squares and extended to the size shown (latencies are the 25-page sample's)");
+  if (sr.results.some((r) => r.end === "stalled"))
+    notes.push(`stalled: no guest operation completed in ${sr.sweep.stallSteps ?? DEFAULT_STALL_STEPS} consecutive steps (a counted budget; KVM faults that let the guest no further do not count): a livelock, the run stopped there; its figures cover the simulated time until then (pages/s 0: the pages were not all done)`);
   if (sr.results.some((r) => r.end === "limit"))
     notes.push("limit: the run used its step budget without finishing (no progress: a livelock or a storm the budget cut); its figures cover the simulated time until then");
   const busyKeys = [...new Set(sr.results.flatMap((r) => Object.keys(r.busy)))].sort();

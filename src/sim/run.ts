@@ -57,7 +57,11 @@ export interface SimOptions {
   module?: "1.5.16" | "1.5.20" | "1.5.25";
   zeroStepThreshold?: number;
   maxSteps?: number;
+  /** End a run with `stalled` after this many steps without a completed operation (counted; default none). */
+  stallSteps?: number;
   invariantStride?: number;
+  /** Called for every step with its thread, label and the cost charged for it (tests, debugging). */
+  trace?: (thread: string, label: string, costNs: number) => void;
 }
 
 export interface LatencySummary {
@@ -136,7 +140,15 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   const n = program.threads.length;
   const seed = o.seed ?? 1;
   const kickNs = m.kickBase + m.kickPerVcpu * w.vcpus;
-  const noVcpuThreads = built.vcpuThreads === 0;
+  // The model kicks the vCPUs itself (kickAllVcpus() in src/kvm/tdx.ts: one step per vCPU, then the
+  // wait for acknowledgements, each charged by the kvm rules) whenever the scenario has vCPUs, i.e.
+  // any thread bound to a vCPU (vcpu, fault, pre-fault, vp-init): the model's nVcpus. Only a TD
+  // without modelled vCPUs (the teardown workload) gets the kick charged after TRACK from the cost
+  // model's kick terms. Deciding this on the vCPU/fault threads alone charged both for a teardown
+  // beside vp-init or pre-fault threads.
+  const modelKicks = scenario.threads.some((t) => "vcpu" in t);
+  const noVcpuThreads = !modelKicks;
+  const trace = o.trace;
 
   // Per-thread state of the SEAMCALL being executed.
   const curLeaf: (string | null)[] = new Array<string | null>(n).fill(null);
@@ -263,8 +275,9 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
 
   const mmuLockId = program.world.objs.find((x) => x.name === "mmu_lock")?.id ?? -2;
   const observer: TimedObserver = {
-    step(t, op, _r, start, _dur, waited) {
+    step(t, op, _r, start, dur, waited) {
       lastLabel[t] = op.label;
+      if (trace) trace(program.threads[t]!.name, op.label, dur);
       if (op.o === mmuLockId && (op.k === K.RLock || op.k === K.RUnlock || op.k === K.WAnnounce || op.k === K.WAcquire || op.k === K.WUnlock)) {
         switch (op.k) {
           case K.RLock:
@@ -307,6 +320,10 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
       }
       sample(k, time - opStart[t]!);
       opStart[t] = time;
+      // For the stall budget, only the guest's progress counts on a vCPU thread: a KVM fault that
+      // re-enters the guest without the guest getting further (a spurious fault after a
+      // stepping-filter exit, a BUSY re-entry) is not progress; the accept or access it leads to is.
+      return k !== "fault";
     },
   };
 
@@ -319,6 +336,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     slice: m.slice,
     handoff: m.handoff,
     maxSteps: o.maxSteps ?? 2_000_000,
+    ...(o.stallSteps !== undefined ? { stallSteps: o.stallSteps } : {}),
     invariantStride: o.invariantStride ?? 1,
   });
   const scale = 1;
@@ -353,7 +371,8 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     steps: r.steps,
     simTimeNs: r.time,
     timeNs,
-    pagesPerSec: r.time > 0 ? (built.simPages / r.time) * 1e9 : 0,
+    // Pages per second only for a run that completed its pages (a stalled or cut run did not).
+    pagesPerSec: r.time > 0 && r.end === "done" ? (built.simPages / r.time) * 1e9 : 0,
     faultsPerSec: r.time > 0 ? (faults / r.time) * 1e9 : 0,
     faults: faults * scale,
     latency,

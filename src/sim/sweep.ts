@@ -31,10 +31,18 @@ export interface Sweep {
   prob?: Partial<CostModel["prob"]>;
   /** Step budget per run (counted; a run that uses it up ends with `limit`). */
   maxSteps?: number;
+  /** Steps without any completed operation after which a run ends as `stalled` (counted). */
+  stallSteps?: number;
 }
 
 /** Default step budget per simulated run. */
 export const DEFAULT_MAX_STEPS = 2_000_000;
+/**
+ * Default stall budget: a run in which no thread completes an operation (a fault, an accept, a
+ * conversion, a teardown) for this many consecutive steps ends as `stalled` (a livelock or a storm
+ * that long). The longest operation of the built-in workloads at model size takes a few thousand steps.
+ */
+export const DEFAULT_STALL_STEPS = 50_000;
 
 export interface SweepResult {
   sweep: Sweep;
@@ -80,10 +88,11 @@ export function builtinSweeps(): Record<string, Sweep> {
     "zero-step": {
       name: "zero-step",
       description:
-        "zero-step storm: steady-state faults (access, #VE, accept) with AUG/SEPT.ADD/BLOCK/REMOVE returning BUSY 30% of the time, no local retry (each BUSY re-enters the guest at the same RIP), stepping threshold 1; TDX module 1.5.16 (filter takes the S-EPT tree lock exclusive, a PENDING page counts as a fault) vs 1.5.25; 300 000 steps per run",
+        "zero-step storm: steady-state faults (access, #VE, accept) with AUG/SEPT.ADD/BLOCK/REMOVE returning BUSY 30% of the time, stepping threshold 1; TDX module 1.5.16 (the filter takes the S-EPT tree lock exclusive and counts a PENDING page as a fault: the vCPU livelocks, ending as stalled) vs 1.5.25, without KVM's local retry (each BUSY re-enters the guest at the same RIP), and 1.5.16 with it (upstream KVM)",
       protocols: [
         { label: "1.5.16", preset: "upstream-6.19", module: "1.5.16", zeroStepThreshold: 1, overrides: { "local-retry": "off" } },
         { label: "1.5.25", preset: "upstream-6.19", module: "1.5.25", zeroStepThreshold: 1, overrides: { "local-retry": "off" } },
+        { label: "1.5.16+retry", preset: "upstream-6.19", module: "1.5.16", zeroStepThreshold: 1 },
       ],
       workloads: ["faults"],
       x: "vcpus",
@@ -91,6 +100,7 @@ export function builtinSweeps(): Record<string, Sweep> {
       pages: 25,
       prob: { "inject-busy": 0.3 },
       maxSteps: 300_000,
+      stallSteps: 20_000,
     },
     teardown: {
       name: "teardown",
@@ -133,6 +143,7 @@ export function runSweep(s: Sweep, costs: CostModel, seed: number, progress?: (d
         costs: c,
         seed,
         maxSteps: s.maxSteps ?? DEFAULT_MAX_STEPS,
+        stallSteps: s.stallSteps ?? DEFAULT_STALL_STEPS,
         ...(p.module ? { module: p.module } : {}),
         ...(p.zeroStepThreshold !== undefined ? { zeroStepThreshold: p.zeroStepThreshold } : {}),
       });

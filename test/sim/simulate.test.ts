@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defaults, parseCosts } from "../../src/sim/costs.js";
 import { DEFAULT_COSTS_YAML } from "../../src/sim/default-costs.js";
-import { simulate, simulatePoint } from "../../src/sim/run.js";
+import type { Scenario, ThreadDecl } from "../../src/kvm/index.js";
+import { simulate, simulatePoint, simulateScenario } from "../../src/sim/run.js";
 
 import { run } from "../helpers/run-cli.js";
 
@@ -176,5 +177,66 @@ describe("tdxmc simulate: findings", () => {
       expect(r.findings, kind).toEqual([]);
       expect(r.kvmBugOns).toBe(0);
     }
+  });
+});
+
+describe("tdxmc simulate: kicks and stalls", () => {
+  // The cost charged when the teardown thread's TDH.MEM.TRACK ends, and by the model's own kick
+  // steps (kvm_make_all_cpus_request), on a 5-page teardown with and without threads bound to a vCPU.
+  const kickCharges = (extra: ThreadDecl[]): { trackEnd: number; modelKick: number } => {
+    const sc: Scenario = {
+      name: "kick-charge",
+      description: "teardown beside vCPU-bound threads",
+      geometry: { levels: 2, fanout: 5 },
+      initial: { tables: [{ level: 1, gfn: 0 }], leaves: [0, 1, 2, 3, 4].map((gfn) => ({ gfn, state: "MAPPED" as const })) },
+      threads: [...extra, { kind: "teardown", name: "teardown" }],
+      expected: {},
+    };
+    let trackEnd = 0;
+    let modelKick = 0;
+    const costs = { ...defaults(), jitter: 0 };
+    simulateScenario(sc, { kind: "teardown", vcpus: 8, pages: 5 }, 0, {
+      preset: "upstream-7.2",
+      costs,
+      trace: (thread, label, ns) => {
+        if (thread !== "teardown") return;
+        if (label.startsWith("tdh_mem_track: TDR lock: unlock")) trackEnd += ns;
+        if (label.startsWith("kvm_make_all_cpus_request")) modelKick += ns;
+      },
+    });
+    return { trackEnd, modelKick };
+  };
+
+  it("a teardown kick is charged once: by the model's kick steps when vCPUs exist, else by the kick terms", () => {
+    const m = defaults();
+    const kickNs = m.kickBase + m.kickPerVcpu * 8;
+    const none = kickCharges([]);
+    expect(none.modelKick).toBe(0);
+    expect(none.trackEnd).toBe(5 * kickNs); // one TRACK per page with the key assigned
+    for (const extra of [[{ kind: "vp-init", vcpu: 0 }], [{ kind: "pre-fault", vcpu: 0, gfn: 6 }]] as ThreadDecl[][]) {
+      const r = kickCharges(extra);
+      expect(r.modelKick, extra[0]!.kind).toBeGreaterThan(0);
+      expect(r.trackEnd, extra[0]!.kind).toBe(0);
+    }
+  });
+
+  // TDX module 1.5.16 counts a PENDING page as an expected EPT violation in the zero-step filter
+  // (td_exit_stepping.c is_epf_expected(), murrowow/tdx-concurrency@b2be91c; 1.5.20 @e2c6b0a
+  // exempts a pending, guest-acceptable page when #VE is enabled): without KVM's local retry the
+  // vCPU livelocks. The run ends as stalled (counted budget), 1.5.25 completes.
+  it("the zero-step storm livelocks on 1.5.16 and ends as stalled; 1.5.25 and 1.5.16 with local retry complete", () => {
+    const c = defaults();
+    const storm = { ...c, prob: { ...c.prob, "inject-busy": 0.3 } };
+    const o = { preset: "upstream-6.19", costs: storm, seed: 1, zeroStepThreshold: 1, maxSteps: 300_000, stallSteps: 20_000 };
+    const w = { kind: "faults" as const, vcpus: 2, pages: 25 };
+    const old = simulate(w, { ...o, module: "1.5.16", overrides: { "local-retry": "off" } });
+    expect(old.end).toBe("stalled");
+    expect(old.steps).toBeLessThan(60_000);
+    expect(old.zeroStep).toBeGreaterThan(100);
+    expect(old.pagesPerSec).toBe(0);
+    const fixed = simulate(w, { ...o, module: "1.5.25", overrides: { "local-retry": "off" } });
+    expect(fixed.end).toBe("done");
+    expect(fixed.zeroStep).toBeGreaterThan(0);
+    expect(simulate(w, { ...o, module: "1.5.16" }).end).toBe("done");
   });
 });

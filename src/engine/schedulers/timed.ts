@@ -48,8 +48,11 @@ export interface TimedObserver {
   step?(tid: number, op: Op, result: number, start: number, dur: number, waited: number): void;
   /** A choice was resolved inside the local code after a step (or at the start: `start` 0). */
   choice?(tid: number, op: Op, outcome: number, time: number): void;
-  /** Thread code called ThreadApi.progress() (a completed operation). */
-  progress?(tid: number, time: number): void;
+  /**
+   * Thread code called ThreadApi.progress() (a completed operation). Returning false says the
+   * operation is not forward progress for the stall budget (e.g. a fault that changed nothing).
+   */
+  progress?(tid: number, time: number): boolean | void;
   /** A thread finished. */
   done?(tid: number, time: number): void;
 }
@@ -67,6 +70,12 @@ export interface TimedOptions {
   handoff?: number;
   /** Stop after this many steps (a counted budget: the run then ends with `limit`). */
   maxSteps?: number;
+  /**
+   * End the run with `stalled` when this many consecutive steps pass without any thread completing
+   * an operation (ThreadApi.progress() that the observer does not disown) or finishing: a counted budget (default: none). A livelock
+   * (threads stepping forever without progress) ends here instead of at maxSteps.
+   */
+  stallSteps?: number;
   /** Check always-invariants only every `stride`-th step that wrote their footprint (default 1: every one). */
   invariantStride?: number;
   /** Properties to check (default: all). */
@@ -102,8 +111,13 @@ export interface TimedResult {
   sleepTime: number[];
   finishTime: number[];
   violations: TimedViolation[];
-  /** done = every thread finished; deadlock; limit = maxSteps reached; fatal = a fatal violation ended it. */
-  end: "done" | "deadlock" | "limit" | "fatal";
+  /**
+   * done = every thread finished; deadlock; limit = maxSteps reached; stalled = stallSteps steps
+   * without any operation completing; fatal = a fatal violation ended it.
+   */
+  end: "done" | "deadlock" | "limit" | "stalled" | "fatal";
+  /** Steps executed when an operation last completed (progress() or a thread finishing). */
+  lastProgressStep: number;
   /** The whole schedule (with returnSchedule). */
   schedule?: Schedule;
 }
@@ -161,6 +175,8 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
   const slice = opts.slice ?? 1_000_000;
   const handoff = opts.handoff ?? 50;
   const maxSteps = opts.maxSteps ?? Number.MAX_SAFE_INTEGER;
+  const stallSteps = opts.stallSteps ?? Number.MAX_SAFE_INTEGER;
+  let lastProgress = 0;
   const stride = Math.max(1, opts.invariantStride ?? 1);
   const record = opts.recordSchedule !== false || opts.returnSchedule === true;
   const stopOnFatal = opts.stopOnFatal !== false;
@@ -262,7 +278,7 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     },
     loopHead(): void {},
     progress(): void {
-      obs.progress?.(id, now);
+      if (obs.progress?.(id, now) !== false) lastProgress = steps;
     },
   }));
   const gens = program.threads.map((spec, i) => spec.body(ctxs[i]!));
@@ -327,6 +343,7 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
 
   const finish = (t: number): void => {
     pending[t] = null;
+    lastProgress = steps;
     const wasOnCpu = state[t] === RUN || state[t] === SPIN;
     state[t] = DONE;
     // Inside a step, the step loop frees the CPU once the step's own time is known.
@@ -579,6 +596,10 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       end = "limit";
       break;
     }
+    if (steps - lastProgress >= stallSteps) {
+      end = "stalled";
+      break;
+    }
     const t = pop();
     now = due[t]!;
     const op = pending[t]!;
@@ -668,7 +689,7 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
   }
   world.current = null;
   const time = Math.max(now, ...finishTime);
-  const out: TimedResult = { time, steps, cpuTime, sleepTime, finishTime, violations, end };
+  const out: TimedResult = { time, steps, cpuTime, sleepTime, finishTime, violations, end, lastProgressStep: lastProgress };
   if (opts.returnSchedule) out.schedule = scheduleUpTo(steps);
   return out;
 }
