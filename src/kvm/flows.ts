@@ -50,13 +50,27 @@ function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, 
 
 /**
  * KVM_SET_MEMORY_ATTRIBUTES (virt/kvm/kvm_main.c kvm_vm_set_mem_attributes()): slots_lock;
- * WL section #1 (invalidate begin; private→shared zaps the mirror leaves); store the attributes;
+ * return at once if every GFN already has the attribute; WL section #1 (invalidate begin; private→shared zaps the mirror leaves); store the attributes;
  * WL section #2 (invalidate end).
  */
 export function* setMemoryAttributes(c: Ctx, start: number, end: number, toPrivate: boolean): Gen<void> {
   const k = c.kvm;
   const who = "kvm_vm_set_mem_attributes";
   yield k.slotsLock.lock(`${who}: mutex_lock(&kvm->slots_lock)`);
+  // "Nothing to do if the entire range has the desired attributes": kvm_range_has_memory_attributes()
+  // under slots_lock, before any invalidation (virt/kvm/kvm_main.c kvm_vm_set_mem_attributes(),
+  // since 5a475554db1e "KVM: Introduce per-page memory attributes", 6.8). Without it, a no-op
+  // conversion of a mapped private GFN would open an invalidation over a legitimately mapped leaf.
+  let unchanged = true;
+  for (let g = start; g < end && unchanged; g++) {
+    const a = yield k.attrs[g]!.load(`${who}: kvm_range_has_memory_attributes: xa_load(mem_attr_array, ${g})`);
+    if (a !== (toPrivate ? 1 : 0)) unchanged = false;
+  }
+  if (unchanged) {
+    yield k.slotsLock.unlock(`${who}: mutex_unlock(&kvm->slots_lock) [attributes unchanged]`);
+    c.t.progress();
+    return;
+  }
   yield* invalidateSection(c, true, start, end, !toPrivate, `${who}: kvm_pre_set_memory_attributes`);
   for (let g = start; g < end; g++) yield k.attrs[g]!.store(toPrivate ? 1 : 0, `${who}: xa_store(mem_attr_array, ${g}, ${toPrivate ? "PRIVATE" : "0"})`);
   yield* invalidateSection(c, false, start, end, false, `${who}: kvm_arch_post_set_memory_attributes`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CANNOT_MATTER, STATE_SPACE_PROBES } from "../../src/kvm/ablations.js";
-import { buildProgram, PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
+import { buildProgram, checkScenario, PRESETS, SCENARIOS, SWITCHES, type Scenario } from "../../src/kvm/index.js";
 import { explore } from "../../src/engine/index.js";
 
 // Every value of every switch changes the explored state space of at least one built-in scenario
@@ -42,4 +42,30 @@ describe("every switch value changes the explored state space", () => {
         }
     });
   }
+});
+
+// KVM_SET_MEMORY_ATTRIBUTES returns at once when the whole range already has the attribute
+// (kvm_vm_set_mem_attributes(): kvm_range_has_memory_attributes() under slots_lock, 5a475554db1e):
+// no invalidation is opened, so a mapped private leaf under a no-op "to private" is not stale. The
+// model once lacked the early return and reported no-stale-private-leaf here.
+describe("KVM_SET_MEMORY_ATTRIBUTES with unchanged attributes", () => {
+  const noop: Scenario = {
+    name: "noop-conversion",
+    description: "GFN 0 is private and mapped; userspace sets it to private again",
+    initial: { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] },
+    threads: [{ kind: "set-attributes", name: "to-private", start: 0, end: 1, to: "private" }],
+    witnesses: ["[attributes unchanged]"],
+    strategy: "cache",
+    expected: {},
+  };
+  for (const preset of ["upstream-6.19", "v11"])
+    it(`a no-op conversion of a mapped private GFN opens no invalidation (${preset})`, () => {
+      const r = checkScenario(noop, preset, { minimize: false });
+      expect(r.verdict).toBe("verified");
+      expect(r.result.coverage.some((l) => l.includes("kvm_mmu_invalidate_begin"))).toBe(false);
+    });
+  it("a real conversion of the same GFN still invalidates and zaps", () => {
+    const sc: Scenario = { ...noop, threads: [{ kind: "set-attributes", name: "to-shared", start: 0, end: 1, to: "shared" }], witnesses: ["kvm_mmu_invalidate_begin", "tdh_mem_page_remove"] };
+    expect(checkScenario(sc, "upstream-6.19", { minimize: false }).verdict).toBe("verified");
+  });
 });
