@@ -37,6 +37,9 @@ export const ABLATIONS: readonly Ablation[] = [
   { switch: "entry-gate", value: "before-mode", scenario: "removal-vs-zero-step", violated: "no-vcpu-retry-never-busy" },
   { switch: "memslot-zap", value: "shared-only", scenario: "memslot-delete-vs-punch-hole", violated: "no-free-while-mapped" },
   { switch: "prefault-invalid-slot", value: "retry", scenario: "pre-fault-vs-memslot-delete", violated: "livelock" },
+  // Before cc7ed3358e41 the vCPU that lost the fault race re-made the leaf with D clear: a
+  // present→present change through the S-EPT hook, KVM_BUG_ON(was_present) and a second AUG.
+  { switch: "mirror-ad", value: "propagate", scenario: "two-vcpus-same-gfn", violated: "no-kvm-bug-on" },
   { switch: "old-spte-refresh", value: "off", scenario: "read-zap-vs-read-zap", preset: "upstream-7.2", violated: "livelock" },
   { switch: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
   { switch: "state-guard", value: "off", scenario: "init-mem-region-vs-vp-init", violated: "no-kvm-bug-on" },
@@ -68,6 +71,8 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (kvm-7.2 §1.1); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
   "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
+  "mirror-ad=filter":
+    "Isaku Yamahata's posted filter stores the A/D-only change in the mirror without a SEAMCALL: the S-EPT needs no change for it, so every scenario verifies (the stale D bit matters only to dirty logging, which TDX does not support and the model does not have)",
   "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
   pinning: "pinning only turns a freed-while-mapped page into a leaked one; it cannot cause a violation",
   dpamt: "off is every preset but dpamt; on is the dpamt preset, whose own ablations are the pamt-* rows",
@@ -114,6 +119,7 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
   lockdep: { scenario: "seed-race-read-zap", preset: "upstream-7.2" },
   "old-spte-refresh": { scenario: "read-zap-vs-read-zap", preset: "upstream-7.2" },
   "spt-free": { scenario: "teardown" },
+  "mirror-ad": { scenario: "two-vcpus-same-gfn" },
   "state-guard": { scenario: "init-mem-region-vs-vp-init" },
   "gmem-lock": { scenario: "fault-vs-punch-hole" },
   "mr-extend-error": { scenario: "init-mem-region-vs-vp-init", overrides: { "state-guard": "off" } },

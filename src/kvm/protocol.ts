@@ -194,6 +194,15 @@ export const SWITCHES: readonly Switch[] = [
     ],
   },
   {
+    id: "mirror-ad",
+    title: "a fault that finds a present mirror leaf (A/D bits of mirror SPTEs)",
+    values: [
+      { value: "same-spte", kind: "upstream", source: "cc7ed3358e41 'KVM: x86/mmu: Always set SPTE's dirty bit if it's created as writable' (6.13): the SPTE a second fault computes equals the present one, so tdp_mmu_map_handle_target_level() returns RET_PF_SPURIOUS and no present→present change reaches set_external_spte_present() (whose KVM_BUG_ON(was_present) became unreachable: Yan Zhao, Message-ID aImxfy6mJbtq0yP9@yzhao56-desk.sh.intel.com)" },
+      { value: "propagate", kind: "historical", source: "before cc7ed3358e41 make_spte() left D clear when the old SPTE was already writable, so a vCPU that lost the fault race computed W=1,D=0 over the present W=1,D=1 (Sean Christopherson, Message-ID ZuOCXarfAwPjYj19@google.com); tdp_mmu_set_spte_atomic() sent the present→present change through the S-EPT hook: KVM_BUG_ON(was_present) in handle_changed_private_spte() (v11) / set_external_spte_present(), which does not return, then TDH.MEM.PAGE.AUG re-issued (Isaku Yamahata, '[PATCH] KVM: x86/tdp_mmu: Trigger the callback only when an interesting change', Message-ID 6eecc450d0326c9bedfbb34096a0279410923c8d.1726182754.git.isaku.yamahata@intel.com)" },
+      { value: "filter", kind: "historical", source: "the same patch's remedy (posted, not merged; Sean asked for the make_spte() fix instead): a change of only A/D bits of a present mirror leaf is stored in the mirror without calling the backend" },
+    ],
+  },
+  {
     id: "spt-free",
     title: "freeing of a removed S-EPT page table page",
     values: [
@@ -301,6 +310,7 @@ const V11: Record<string, string> = {
   "state-guard": "off",
   "gmem-lock": "on",
   "mr-extend-error": "eio",
+  "mirror-ad": "propagate",
 };
 
 const U616: Record<string, string> = {
@@ -328,6 +338,7 @@ const U616: Record<string, string> = {
   "state-guard": "off",
   "gmem-lock": "on",
   "mr-extend-error": "eio",
+  "mirror-ad": "same-spte",
 };
 
 const U619: Record<string, string> = { ...U616, "prefault-invalid-slot": "eagain", "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off", "state-guard": "on", "mr-extend-error": "bug" };

@@ -5,15 +5,26 @@
 // SHADOW_NONPRESENT_VALUE. A cell holds a token; the 64-bit form is produced only when printing.
 //   0            not present (SHADOW_NONPRESENT_VALUE)
 //   1            FROZEN_SPTE / REMOVED_SPTE (not present to every reader, distinct from every other value)
-//   2 + 2·pfn    present 4K leaf mapping `pfn` with full RWX (TDX mirror leaves are always RWX)
+//   2 + 2·pfn    present 4K leaf mapping `pfn` with full RWX (TDX mirror leaves are always RWX) and
+//                the Accessed/Dirty bits set, as make_spte() builds every writable SPTE since
+//                cc7ed3358e41 "KVM: x86/mmu: Always set SPTE's dirty bit if it's created as writable"
+//   … + D_CLEAR  the same leaf with the Dirty bit clear: what ≤6.12 make_spte() computed for a fault
+//                that found a writable SPTE already present (switch mirror-ad; never stored otherwise)
 //   3 + 2·sp     present non-leaf pointing at mirror page table `sp`
 
 export const SPTE_NP = 0;
 export const SPTE_FROZEN = 1;
 
-/** make_spte() for a 4K private leaf (RWX, present). */
-export function leafSpte(pfn: number): number {
-  return 2 + 2 * pfn;
+/** Token flag: a leaf whose Dirty bit is clear (even, far above any modelled pfn). */
+export const SPTE_D_CLEAR = 1 << 20;
+
+/** make_spte() for a 4K private leaf (RWX, present; A/D set unless `dirty` is false). */
+export function leafSpte(pfn: number, dirty = true): number {
+  return 2 + 2 * pfn + (dirty ? 0 : SPTE_D_CLEAR);
+}
+/** is_dirty_spte() of a leaf. */
+export function isDirtyLeaf(v: number): boolean {
+  return (v & SPTE_D_CLEAR) === 0;
 }
 /** make_nonleaf_spte() for the child page table `sp`. */
 export function tableSpte(sp: number): number {
@@ -36,7 +47,7 @@ export function isTable(v: number): boolean {
 }
 /** spte_to_pfn() of a leaf. */
 export function spteToPfn(v: number): number {
-  return (v - 2) >> 1;
+  return ((v & ~SPTE_D_CLEAR) - 2) >> 1;
 }
 /** spte_to_child_pt(): the mirror page table a non-leaf points to. */
 export function spteToSp(v: number): number {
@@ -47,6 +58,7 @@ const SHADOW_NONPRESENT_VALUE = 1n << 63n;
 const FROZEN_SPTE = SHADOW_NONPRESENT_VALUE | 0x5a0n;
 const PRESENT = 1n << 11n; // SPTE_MMU_PRESENT_MASK
 const RWX = 7n;
+const EPT_DIRTY = 1n << 9n; // VMX_EPT_DIRTY_BIT (the accessed bit, 8, is left out of the printed form)
 /** Host page frame used in a non-leaf's 64-bit form (the mirror page `sp->spt`): synthetic. */
 export const MIRROR_PT_PFN_BASE = 0x1000;
 
@@ -58,7 +70,8 @@ function hex(v: bigint): string {
 export function spte64(v: number): bigint {
   if (v === SPTE_NP) return SHADOW_NONPRESENT_VALUE;
   if (v === SPTE_FROZEN) return FROZEN_SPTE;
-  if (isLeaf(v)) return (BigInt(spteToPfn(v)) << 12n) | PRESENT | RWX;
+  // The printed form carries the Dirty bit when the token has it (the Accessed bit is left out).
+  if (isLeaf(v)) return (BigInt(spteToPfn(v)) << 12n) | PRESENT | RWX | (isDirtyLeaf(v) ? EPT_DIRTY : 0n);
   return (BigInt(MIRROR_PT_PFN_BASE + spteToSp(v)) << 12n) | PRESENT | RWX;
 }
 
@@ -66,7 +79,7 @@ export function spte64(v: number): bigint {
 export function formatSpte(v: number, frozenName = "FROZEN"): string {
   if (v === SPTE_NP) return "NP";
   if (v === SPTE_FROZEN) return frozenName;
-  if (isLeaf(v)) return `LEAF(pfn ${spteToPfn(v)})`;
+  if (isLeaf(v)) return `LEAF(pfn ${spteToPfn(v)}${isDirtyLeaf(v) ? "" : ", D=0"})`;
   if (isTable(v)) return `TABLE(sp${spteToSp(v)})`;
   return `?${v}`;
 }

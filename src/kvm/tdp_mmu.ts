@@ -39,7 +39,15 @@ export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Ge
   assertHeld(c, "tdp_mmu_set_spte_atomic");
   warnOn(c, isFrozen(iter.oldSpte), "tdp_mmu_set_spte_atomic: WARN_ON_ONCE(is_frozen_spte(iter->old_spte))");
   const unified = c.proto.is("hooks", "unified");
-  if (!unified) {
+  // A present→present change of a leaf (only its A/D bits differ): reachable only with mirror-ad
+  // other than same-spte (tdpMmuMapHandleTargetLevel()).
+  const adChange = isShadowPresent(iter.oldSpte) && isLeaf(iter.oldSpte) && isLeaf(newSpte);
+  const ad = c.proto.get("mirror-ad");
+  if (adChange && ad === "propagate") {
+    // v11 handle_changed_private_spte() / 6.12-era set_external_spte_present(): the
+    // KVM_BUG_ON(was_present) does not return; the change goes on to the hook (below).
+    yield* kvmBugOn(c, true, "handle_changed_private_spte / set_external_spte_present: KVM_BUG_ON(was_present) [A/D-only change]");
+  } else if (!unified && !(adChange && ad === "filter")) {
     if (yield* kvmBugOn(c, !isShadowPresent(newSpte), "__tdp_mmu_set_spte_atomic: atomic zap of a mirror SPTE")) return EBUSY;
     if (yield* kvmBugOn(c, isShadowPresent(iter.oldSpte), "set_external_spte_present: KVM_BUG_ON(was_present)")) return EIO;
   }
@@ -61,7 +69,12 @@ export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Ge
   // The hook: 7.2 set_external_spte(old, new); ≤6.19 set_external_spte / link_external_spt
   // (v11: handle_changed_private_spte()).
   let ret: number;
-  if (unified) ret = yield* tdxSetExternalSpte(c, iter.gfn, iter.level, old, newSpte);
+  // mirror-ad=filter: "SPTE is state machine with software available bits used. Check if the
+  // change is interesting to the backend" — an A/D-only change calls nothing; =propagate: the
+  // leaf hook runs again for the same pfn (TDH.MEM.PAGE.AUG of a mapped GPA).
+  if (adChange && ad === "filter") ret = 0;
+  else if (adChange) ret = yield* tdxSeptSetPrivateSpte(c, iter.gfn, iter.level, spteToPfn(newSpte));
+  else if (unified) ret = yield* tdxSetExternalSpte(c, iter.gfn, iter.level, old, newSpte);
   else
     ret = isLeaf(newSpte)
       ? yield* tdxSeptSetPrivateSpte(c, iter.gfn, iter.level, spteToPfn(newSpte))
@@ -83,14 +96,22 @@ export function* tdpMmuLinkSp(c: Ctx, iter: TdpIter, sp: MirrorSp): Gen<number> 
 }
 
 /**
- * tdp_mmu_map_handle_target_level(): spurious if a present leaf is already there (TDX forces
- * every private fault to "write" and mirror leaves are RWX); else install LEAF(pfn) atomically.
+ * tdp_mmu_map_handle_target_level(): new_spte = make_spte(); "if (new_spte == iter->old_spte)
+ * ret = RET_PF_SPURIOUS", else install it atomically. TDX forces every private fault to "write"
+ * and mirror leaves are RWX, so with mirror-ad=same-spte (cc7ed3358e41: D set on every writable
+ * SPTE) a present leaf always yields the same value: spurious. Before that commit make_spte() left
+ * D clear when the old SPTE was already writable (switch mirror-ad), so the second fault's value
+ * differed only in D and went to tdp_mmu_set_spte_atomic() as a present→present change.
  */
 export function* tdpMmuMapHandleTargetLevel(c: Ctx, iter: TdpIter, pfn: number): Gen<number> {
   if (warnOn(c, iter.level !== GOAL_LEVEL, "tdp_mmu_map_handle_target_level: sp->role.level != fault->goal_level")) return RET_PF.RETRY;
   if (isShadowPresent(iter.oldSpte) && isLeaf(iter.oldSpte)) {
     warnOn(c, spteToPfn(iter.oldSpte) !== pfn, "tdp_mmu_map_handle_target_level: WARN_ON_ONCE(fault->pfn != spte_to_pfn(iter->old_spte))");
-    return RET_PF.SPURIOUS;
+    if (c.proto.is("mirror-ad", "same-spte")) return RET_PF.SPURIOUS;
+    const again = leafSpte(pfn, false); // ≤6.12 make_spte(): writable old SPTE → D not set
+    if (again === iter.oldSpte) return RET_PF.SPURIOUS;
+    if ((yield* tdpMmuSetSpteAtomic(c, iter, again)) !== 0) return RET_PF.RETRY;
+    return RET_PF.FIXED;
   }
   if ((yield* tdpMmuSetSpteAtomic(c, iter, leafSpte(pfn))) !== 0) return RET_PF.RETRY;
   return RET_PF.FIXED;

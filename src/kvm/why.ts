@@ -41,7 +41,10 @@ export const WHY: Record<string, Record<string, string>> = {
     "upstream-6.19": "KVM_BUG_ON in __tdp_mmu_set_spte_atomic(): 6.19 refuses an atomic zap of a mirror SPTE",
     "upstream-7.2": "7.2 production (lockdep off) runs BLOCK under the read lock: it takes the S-EPT tree lock EX while the other GFN's AUG holds it SH, and tdh_do_no_vcpus()'s single retry cannot stop a host thread, so the second BUSY is TDX_BUG_ON_2 — the hazard kvm-7.2 §1.4 predicts for a future read-lock caller (Sean's reply of 2026-02-05 in [RFC PATCH v5 00/45] keeps only lockdep for it)",
   },
-  "two-vcpus-same-gfn": { ...same("both faults are read-lock installs of one entry: the loser's cmpxchg fails (or finds the leaf and returns RET_PF_SPURIOUS), so exactly one AUG runs", [...OLD, ...UP]) },
+  "two-vcpus-same-gfn": {
+    ...same("the vCPU that walks after the other's install computes W=1,D=0 over the present W=1,D=1 leaf (make_spte() before cc7ed3358e41, 6.13) and tdp_mmu_set_spte_atomic() sends that present→present change to the S-EPT hook: KVM_BUG_ON(was_present) and a second AUG (the race in Isaku Yamahata's '[PATCH] KVM: x86/tdp_mmu: Trigger the callback only when an interesting change', 6eecc450d0326c9bedfbb34096a0279410923c8d.1726182754.git.isaku.yamahata@intel.com; fixed by cc7ed3358e41)", OLD),
+    ...same("both faults are read-lock installs of one entry: the loser's cmpxchg fails, or it finds the leaf, computes the same SPTE (D set on every writable SPTE since cc7ed3358e41) and returns RET_PF_SPURIOUS, so exactly one AUG runs", UP),
+  },
   "two-gfns-unlinked-table": {
     seed: "mirror-first publishes the table before SEPT.ADD, so the other vCPU's AUG walks into a missing S-EPT table (TDX_EPT_WALK_FAILED → KVM_BUG_ON); the freeze (77ac7079e66d) keeps the child unreachable until SEPT.ADD succeeded",
     "seed-seamcall-lock": "as seed: the seamcall_lock does not cover the mirror-first link (SEPT.ADD is outside it, kvm-v11-design §3)",
@@ -67,7 +70,7 @@ export const WHY: Record<string, Record<string, string>> = {
   },
   "fault-vs-zero-step-1.5.16": {
     ...same("mirror-first: the AUG that loses to the zero-step entry (1.5.16 takes the tree lock EX) leaves a mirror leaf with no S-EPT page; tdp_mmu_set_spte_atomic WARNs — the freeze (77ac7079e66d) restores the entry instead", ["seed", "seed-seamcall-lock"]),
-    v11: "v10-088 seamcall_sept() retries BUSY|SEPT up to 16 times, then -EAGAIN restores the frozen entry",
+    v11: "the AUG's BUSY is harmless (v10-088 seamcall_sept() retries, then -EAGAIN restores the frozen entry), but the guest's access to the still-PENDING page exits again and the second fault finds the present leaf: before cc7ed3358e41 make_spte() re-made it with D clear and the present→present change hit KVM_BUG_ON(was_present) (Yan Zhao, Message-ID aImxfy6mJbtq0yP9@yzhao56-desk.sh.intel.com: reachable 'if tdx_is_sept_violation_unexpected_pending() wasn't checked'; switch mirror-ad)",
     ...same("-EBUSY from the AUG restores the frozen entry and the fault retries", UP),
   },
   "memslot-delete-vs-fault": {
