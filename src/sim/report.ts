@@ -74,6 +74,9 @@ export function formatTable(sr: SweepResult): string {
   const out = [line(head), ...rows.map(line)];
   const notes: string[] = [];
   if (sr.results.some((r) => r.extrapolated)) notes.push("* extrapolated: simulated at 9, 13, 17, 21 and 25 pages with 3 seeds each, additive figures fitted by least squares and extended to the size shown (latencies are the 25-page sample's)");
+  const limits = [...new Set(sr.results.filter((r) => r.end === "model-limit").map((r) => r.limit ?? ""))];
+  if (limits.length)
+    notes.push(`model-limit: the point is past a size cap of the model (${limits.join("; ")}); not simulated further, not charted`);
   if (sr.results.some((r) => r.end === "stalled"))
     notes.push(`stalled: no guest operation completed in ${sr.sweep.stallSteps ?? DEFAULT_STALL_STEPS} consecutive steps (a counted budget; KVM faults that let the guest no further do not count): a livelock, the run stopped there; its figures cover the simulated time until then (pages/s 0: the pages were not all done)`);
   if (sr.results.some((r) => r.end === "limit"))

@@ -1,7 +1,7 @@
 // One simulation: a workload point under a preset (+ switch settings), the engine's timed
 // scheduler driving the model's own program, and the KVM/TDX reading of its steps: what each step
 // costs (the cost model) and what it means for the metrics (BUSY, retries, mmu_lock, module time).
-import { formatSchedule, K, type Op, type Program } from "../engine/index.js";
+import { formatSchedule, K, type Program } from "../engine/index.js";
 import { timedRun, type TimedCosts, type TimedObserver, type TimedResult } from "../engine/schedulers/timed.js";
 import { buildProgram, type Scenario } from "../kvm/index.js";
 import { TDEL } from "../tdx/sept.js";
@@ -17,17 +17,6 @@ function leafOf(label: string): string | null {
   const i = label.indexOf(":");
   const head = i < 0 ? label : label.slice(0, i);
   return head.startsWith("guest walk") ? "guest walk" : head.trim();
-}
-
-/** Does `label` belong to `leaf`? (Cheaper than leafOf: no allocation; labels carry counters, so no cache.) */
-function inLeaf(label: string, leaf: string): boolean {
-  return label.startsWith(leaf) && (label.length === leaf.length || label.charCodeAt(leaf.length) === 58 || leaf === "guest walk");
-}
-
-/** The step releases a module lock (the call's work is done before it). */
-function isRelease(op: Op): boolean {
-  if (op.k === K.ReleaseEx || op.k === K.ReleaseShared) return true;
-  return op.k === K.Rmw && (op.label.endsWith("sept_lock_release") || op.label.endsWith("commit entry"));
 }
 
 /** Latency samples and percentiles. */
@@ -84,7 +73,10 @@ export interface SimResult {
   simPages: number;
   scale: number;
   extrapolated: boolean;
-  end: TimedResult["end"];
+  /** How the run ended; `model-limit`: a size cap of the model was reached (see `limit`). */
+  end: TimedResult["end"] | "model-limit";
+  /** The model-limit assertion's message, when end is `model-limit`. */
+  limit?: string;
   steps: number;
   /** Simulated makespan of the simulated sample (ns) and its extrapolation to the requested size. */
   simTimeNs: number;
@@ -176,12 +168,38 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     s.add(x);
   };
 
-  // KVM-side steps: cost and what they count, per label (labels repeat; a few carry counters).
+  // What a step's label says, computed once per distinct label (labels repeat; a few carry
+  // counters, hence the cap): the SEAMCALL leaf (or guest-side module flow) it belongs to and that
+  // leaf's costs, or the KVM step's cost and what it counts. One map lookup per step replaces the
+  // prefix tests and the regular expression (the labels are built by template literals, so each
+  // test on a fresh label first flattens it).
   const F_RETRY = 1;
   const F_VPBUSY = 2;
   const F_BUGON = 4;
-  const kvmInfo = new Map<string, { cost: number; flags: number }>();
-  const kvmStepInfo = (label: string): { cost: number; flags: number } => {
+  const F_SEPT_ACQ = 8;
+  const F_RELEASE = 16;
+  const F_ZERO_STEP = 32;
+  interface LabelInfo {
+    leaf: string | null;
+    /** KVM step: its cost; module step: the leaf's cost when it does its work. */
+    cost: number;
+    busyCost: number;
+    flags: number;
+  }
+  const leafNames = new Map<string, string>();
+  const labelInfo = new Map<string, LabelInfo>();
+  const computeInfo = (label: string): LabelInfo => {
+    let leaf = leafOf(label);
+    if (leaf !== null) {
+      const canon = leafNames.get(leaf);
+      if (canon === undefined) leafNames.set(leaf, leaf);
+      else leaf = canon;
+      let flags = 0;
+      if (label.endsWith("sept_lock_acquire_host") || label.endsWith("sept_lock_acquire_guest")) flags |= F_SEPT_ACQ;
+      if (label.endsWith("sept_lock_release") || label.endsWith("commit entry")) flags |= F_RELEASE;
+      if (label.includes("stepping filter: secure_ept_lock")) flags |= F_ZERO_STEP;
+      return { leaf, cost: leafCost(m, leaf, false), busyCost: leafCost(m, leaf, true), flags };
+    }
     let cost = m.kvmStep;
     for (const rule of m.rules)
       if (label.includes(rule.match)) {
@@ -193,14 +211,21 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     if (label.startsWith("tdx_handle_ept_violation: kvm_check_request")) flags |= F_RETRY;
     if (label.startsWith("vcpu_enter_guest: TDH.VP.ENTER") && label.includes("BUSY")) flags |= F_VPBUSY;
     if (label.startsWith("kvm_vm_bugged()")) flags |= F_BUGON;
-    return { cost, flags };
+    return { leaf: null, cost, busyCost: cost, flags };
+  };
+  const infoOf = (label: string): LabelInfo => {
+    let i = labelInfo.get(label);
+    if (i === undefined) {
+      i = computeInfo(label);
+      if (labelInfo.size < 100_000) labelInfo.set(label, i);
+    }
+    return i;
   };
 
   const costs: TimedCosts = {
     stepCost(t, op, r, next) {
-      const label = op.label;
-      const cl = curLeaf[t]!;
-      const leaf = cl !== null && inLeaf(label, cl) ? cl : leafOf(label);
+      const li = infoOf(op.label);
+      const leaf = li.leaf;
       let d = 0;
       if (leaf !== null) {
         if (curLeaf[t] !== leaf) {
@@ -209,20 +234,20 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
           busyNow[t] = 0;
         }
         // A failed try-lock or entry lock: this call returns TDX_OPERAND_BUSY (on that operand).
-        let failed = false;
-        if ((op.k === K.TryEx || op.k === K.TryShared) && r === 0) failed = true;
-        else if (op.k === K.Rmw && (label.endsWith("sept_lock_acquire_host") || label.endsWith("sept_lock_acquire_guest")) && (r & TDEL) !== 0) failed = true;
-        if (failed) {
+        const tryLock = op.k === K.TryEx || op.k === K.TryShared;
+        if ((tryLock && r === 0) || (op.k === K.Rmw && (li.flags & F_SEPT_ACQ) !== 0 && (r & TDEL) !== 0)) {
           busyNow[t] = 1;
           const operand = op.k === K.Rmw ? "S-EPT entry" : program.world.name(op.o);
           const key = `${leaf} ${operand}`;
           busy.set(key, (busy.get(key) ?? 0) + 1);
         }
-        if ((op.k === K.TryEx || op.k === K.TryShared) && label.includes("stepping filter: secure_ept_lock")) zeroStep++;
-        const sameNext = next !== null && inLeaf(next.label, leaf);
-        if (!charged[t] && (!sameNext || isRelease(next))) {
+        if (tryLock && (li.flags & F_ZERO_STEP) !== 0) zeroStep++;
+        const ni = next !== null ? infoOf(next.label) : null;
+        const sameNext = ni !== null && ni.leaf === leaf;
+        // The leaf's cost goes on the step before its first lock release (or its last step).
+        if (!charged[t] && (!sameNext || next!.k === K.ReleaseEx || next!.k === K.ReleaseShared || (next!.k === K.Rmw && (ni!.flags & F_RELEASE) !== 0))) {
           charged[t] = 1;
-          d += leafCost(m, leaf, busyNow[t] === 1);
+          d += busyNow[t] === 1 ? li.busyCost : li.cost;
           if (leaf === "guest walk" || leaf === "tdg_mem_page_accept") d += m.think;
         }
         if (!sameNext) {
@@ -232,16 +257,12 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
         moduleNs += d;
       } else {
         curLeaf[t] = null;
-        let info = kvmInfo.get(label);
-        if (info === undefined) {
-          info = kvmStepInfo(label);
-          if (kvmInfo.size < 50_000) kvmInfo.set(label, info);
-        }
-        d = info.cost;
-        if (info.flags !== 0) {
-          if (info.flags & F_RETRY) retries++;
-          if (info.flags & F_VPBUSY) vpEnterBusy++;
-          if (info.flags & F_BUGON) kvmBugOns++;
+        d = li.cost;
+        const f = li.flags;
+        if (f !== 0) {
+          if (f & F_RETRY) retries++;
+          if (f & F_VPBUSY) vpEnterBusy++;
+          if (f & F_BUGON) kvmBugOns++;
         }
       }
       activeNs += d;
@@ -314,7 +335,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
       // the thread's flow (conversion, punch hole, teardown).
       let k = kindOf[t]!;
       if (k === "vCPU") {
-        const fault = leafOf(lastLabel[t]!) === null;
+        const fault = infoOf(lastLabel[t]!).leaf === null;
         k = fault ? "fault" : "accept";
         if (fault) faults++;
       }
@@ -345,7 +366,11 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   for (const [k, s] of [...lat].sort(([a], [b]) => a.localeCompare(b))) latency[k] = s.summary();
   const busyOut: Record<string, number> = {};
   for (const [k, v] of [...busy].sort(([a], [b]) => a.localeCompare(b))) busyOut[k] = v;
-  const findings: Finding[] = r.violations.map((v) => ({
+  // An assertion that names a model limit (a fixed-size pool or encoding of the model, e.g. the
+  // Dynamic PAMT page pool) is not a finding about the protocol: the point is past what the model
+  // holds, and the run ends as `model-limit` (reported, not charted, not a failure).
+  const limitHit = r.violations.find((v) => v.message.startsWith("model limit:"));
+  const findings: Finding[] = r.violations.filter((v) => v !== limitHit).map((v) => ({
     property: v.property,
     message: v.message,
     thread: v.thread >= 0 ? program.threads[v.thread]!.name : "-",
@@ -367,7 +392,8 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     simPages: built.simPages,
     scale,
     extrapolated: scale > 1,
-    end: r.end,
+    end: limitHit ? "model-limit" : r.end,
+    ...(limitHit ? { limit: limitHit.message } : {}),
     steps: r.steps,
     simTimeNs: r.time,
     timeNs,

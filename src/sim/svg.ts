@@ -71,7 +71,8 @@ const f1 = (x: number): string => x.toFixed(1);
 /** One chart: metric `m` for workload `kind` of the sweep. */
 export function chartSvg(sr: SweepResult, kind: WorkloadKind, m: Metric): string {
   const s = sr.sweep;
-  const rows = sr.results.filter((r) => r.workload.kind === kind);
+  // Points past the model's size caps have no figures to draw.
+  const rows = sr.results.filter((r) => r.workload.kind === kind && r.end !== "model-limit");
   const protos = s.protocols.map((p) => p.label);
   const xsRaw = s.xs;
   const logX = xsRaw.length > 2 && Math.min(...xsRaw) > 0 && Math.max(...xsRaw) / Math.min(...xsRaw) >= 8;

@@ -239,4 +239,12 @@ describe("tdxmc simulate: kicks and stalls", () => {
     expect(fixed.zeroStep).toBeGreaterThan(0);
     expect(simulate(w, { ...o, module: "1.5.16" }).end).toBe("done");
   });
+
+  it("a model-limit assertion ends the run as model-limit, not as a finding", () => {
+    const r = simulate({ kind: "boot", vcpus: 8, pages: 25 }, { preset: "dpamt", costs: defaults(), seed: 1 });
+    expect(r.end).toBe("model-limit");
+    expect(r.limit).toMatch(/^model limit: the PAMT page pool/);
+    expect(r.findings).toEqual([]);
+    expect(simulate({ kind: "boot", vcpus: 3, pages: 25 }, { preset: "dpamt", costs: defaults(), seed: 1 }).end).toBe("done");
+  });
 });
