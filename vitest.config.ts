@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -5,6 +6,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 120_000,
     pool: "forks",
+    // vitest's default is one worker fewer than the cores: a single worker on the 2-core CI machine, which made
+    // the suite run file after file. No verdict depends on load (budgets are counted), so use every core.
+    maxWorkers: Math.max(2, availableParallelism()),
     globalSetup: ["test/viewer/global-setup.ts"],
   },
 });
