@@ -4,7 +4,7 @@ import { ABLATION_PRESET, ABLATIONS, cannotMatterReason, DEFAULT_PRESET, noVerdi
 import type { CellResult, CellSpec, RunOpts } from "./cell.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
-import { createProgress, rate } from "./progress.js";
+import { createProgress, rate, startHeartbeat } from "./progress.js";
 import { jsonHeader, VERSION } from "./provenance.js";
 import { quote } from "./safe-input.js";
 import { parseModuleVersion, parsePresets, parseStrategy, resolveTarget } from "./targets.js";
@@ -100,12 +100,18 @@ export async function runAblate(name: string, o: AblateOptions, io: CheckIo): Pr
     interrupted = true;
     pool.stop();
   });
+  // Not on a terminal (CI): a heartbeat line on stderr every 30 s, as check prints.
+  const beat = startHeartbeat(io, "ablate", `0/${rows.length} runs`);
   let results: CellResult[];
   try {
     results = await pool.run(rows.map((r) => r.spec), rows.map((r) => `${r.switch}=${r.value}`), {
-      onProgress: (done, total, ex) => progress.update(`ablate: ${done}/${total} runs, ${ex} executions, ${rate(ex, Date.now() - t0)}`),
+      onProgress: (done, total, ex, running) => {
+        beat.status(`${done}/${total} runs, ${ex} executions${running.length ? ` (running: ${running.join(", ")})` : ""}`);
+        progress.update(`ablate: ${done}/${total} runs, ${ex} executions, ${rate(ex, Date.now() - t0)}`);
+      },
     });
   } finally {
+    beat.stop();
     progress.done();
     off?.();
   }

@@ -9,7 +9,7 @@ import { cellFingerprint, cellProgram, type CellCounterexample, type CellResult,
 import { DEMOS } from "./demo.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
-import { createProgress, rate } from "./progress.js";
+import { createProgress, rate, startHeartbeat, type Clock } from "./progress.js";
 import { shortProperty } from "./properties.js";
 import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { counterexampleFile, formatReplayRef } from "./replayspec.js";
@@ -322,6 +322,8 @@ export interface CheckIo {
   tty: boolean;
   /** Heartbeat period when not on a terminal (default 30 s). */
   heartbeatMs?: number;
+  /** Timers for the heartbeat (tests inject one to drive it without waiting). */
+  clock?: Clock;
   /** Register a Ctrl-C handler for the duration of the run; returns the unregister function. */
   onInterrupt?: (f: () => void) => () => void;
 }
@@ -345,9 +347,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
     pool.stop();
   });
   // Not on a terminal (CI): a heartbeat line on stderr every 30 s, so that a long run is seen alive.
-  let status = `0/${cells.length} cells`;
-  const beat = io.tty ? undefined : setInterval(() => io.err(`tdxmc: check: ${status}, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`), io.heartbeatMs ?? 30_000);
-  beat?.unref();
+  const beat = startHeartbeat(io, "check", `0/${cells.length} cells`);
   let results: CellResult[];
   try {
     results = await pool.run(
@@ -356,13 +356,13 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
       {
         onProgress: (done, total, execs, running) => {
           const ms = Date.now() - t0;
-          status = `${done}/${total} cells, ${execs} executions${running.length ? ` (running: ${running.join(", ")})` : ""}`;
+          beat.status(`${done}/${total} cells, ${execs} executions${running.length ? ` (running: ${running.join(", ")})` : ""}`);
           progress.update(`check: ${done}/${total} cells, ${execs} executions, ${rate(execs, ms)}, ${(ms / 1000).toFixed(0)}s${running.length ? ` — ${running.join(", ")}` : ""}`);
         },
       },
     );
   } finally {
-    if (beat) clearInterval(beat);
+    beat.stop();
     progress.done();
     off?.();
   }

@@ -13,6 +13,7 @@ import { chartsOf } from "../sim/svg.js";
 import { WORKLOAD_KINDS, WorkloadError, type WorkloadKind } from "../sim/workloads.js";
 import { cellFingerprint, cellProgram } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
+import { startHeartbeat, type Clock } from "./progress.js";
 import { FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { CEX_FORMAT, type CounterexampleFile } from "./replayspec.js";
 import { loadScenarioFile } from "./scenario-file.js";
@@ -40,6 +41,9 @@ export interface SimulateIo {
   out: (s: string) => void;
   err: (s: string) => void;
   tty: boolean;
+  /** Heartbeat period and timers when not on a terminal (tests inject them). */
+  heartbeatMs?: number;
+  clock?: Clock;
 }
 
 function intList(v: string, what: string, min: number, max: number): number[] {
@@ -176,12 +180,15 @@ export function runSimulate(args: string[], o: SimulateOptions, io: SimulateIo):
   }
   if (dir !== null) prepareDir(dir);
   let sr: SweepResult;
+  const beat = startHeartbeat(io, "simulate", `${sweep.name}: 0 runs`);
   try {
-    sr = runSweep(sweep, costs, seed, io.tty ? (d, t) => io.err(`\rtdxmc simulate ${sweep.name}: ${d}/${t} runs`) : undefined);
+    // Not on a terminal: a heartbeat line on stderr every 30 s (the sweep is synchronous, so it is poked per run).
+    sr = runSweep(sweep, costs, seed, io.tty ? (d, t) => io.err(`\rtdxmc simulate ${sweep.name}: ${d}/${t} runs`) : (d, t) => (beat.status(`${sweep.name}: ${d}/${t} runs`), beat.poke()));
   } catch (e) {
     if (e instanceof WorkloadError) throw new UsageError(`simulate: ${e.message}`);
     throw e;
   } finally {
+    beat.stop();
     if (io.tty) io.err("\r\x1b[K");
   }
   const files: string[] = [];

@@ -12,7 +12,10 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
-import { planCells, runCheck } from "../../src/cli/check.js";
+import { planCells, runCheck, type CheckIo } from "../../src/cli/check.js";
+import { runAblate } from "../../src/cli/ablate.js";
+import { runSimulate } from "../../src/cli/simulate.js";
+import type { Clock } from "../../src/cli/progress.js";
 import { DEMOS } from "../../src/cli/demo.js";
 import { UsageError } from "../../src/cli/errors.js";
 import { SEAMCALLS } from "../../src/cli/scenario-file.js";
@@ -418,11 +421,46 @@ describe("budgets, time limit, minimization, model errors, heartbeat", () => {
     }
   });
 
-  it("not on a terminal: a heartbeat line on stderr", async () => {
-    let err = "";
-    const code = await runCheck([], { demo: true, jobs: 1 }, { out: () => {}, err: (s) => void (err += s), tty: false, heartbeatMs: 1 });
-    expect(code).toBe(0);
-    expect(err).toMatch(/^tdxmc: check: \d+\/11 cells, \d+ executions/m);
+  it("not on a terminal: check, ablate and simulate print a heartbeat line every 30 s (an injected clock, no waiting)", async () => {
+    // The clock's interval fires every real millisecond and moves its time on by the period asked
+    // for, so each tick is "30 s later"; now() also moves on by 10 s per call, for synchronous loops
+    // (simulate) where no timer can fire and the heartbeat is poked instead.
+    const fake = () => {
+      let t = 0;
+      const periods: number[] = [];
+      const clock: Clock = {
+        now: () => (t += 10_000),
+        setInterval: (f, ms) => {
+          periods.push(ms);
+          return setInterval(() => ((t += ms), f()), 1);
+        },
+        clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
+      };
+      return { periods, clock };
+    };
+    const runs: [string, RegExp, (io: CheckIo & { clock?: Clock }) => number | Promise<number>][] = [
+      ["check", /^tdxmc: check: \d+\/11 cells, \d+ executions.*, \d+ s$/, (io) => runCheck([], { demo: true, jobs: 1 }, io)],
+      ["ablate", /^tdxmc: ablate: \d+\/40 runs, \d+ executions.*, \d+ s$/, (io) => runAblate("seed-race", { jobs: 1 }, io)],
+      ["simulate", /^tdxmc: simulate: custom: \d+\/6 runs, \d+ s$/, (io) => runSimulate([], { workload: "boot", vcpus: "1,2", pages: "4", charts: join(TMP, "sim-beat"), json: true }, io)],
+    ];
+    for (const [what, line, go] of runs) {
+      const f = fake();
+      let err = "";
+      let out = "";
+      const code = await go({ out: (s) => void (out += s), err: (s) => void (err += s), tty: false, clock: f.clock });
+      expect(code, what).toBe(0);
+      expect(f.periods, what).toEqual([30_000]);
+      const lines = err.trimEnd().split("\n");
+      expect(lines.length, `${what}: ${err}`).toBeGreaterThanOrEqual(1);
+      for (const l of lines) expect(l, what).toMatch(line);
+      // The heartbeat goes to stderr only: stdout is what a terminal run prints (less timings).
+      let ttyOut = "";
+      let ttyErr = "";
+      await go({ out: (s) => void (ttyOut += s), err: (s) => void (ttyErr += s), tty: true, clock: fake().clock });
+      expect(ttyErr, what).not.toMatch(/^tdxmc: /m);
+      const strip = (s: string): string => s.replace(/"(generated|date|time|wallMs|totalMs)": [^,\n]*/g, "");
+      expect(strip(out), what).toBe(strip(ttyOut));
+    }
   });
 });
 
