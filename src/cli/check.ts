@@ -1,6 +1,5 @@
 // `tdxmc check`: explore scenarios under presets, print the verdict matrix and the minimized
 // counterexamples as step tables; --json, --out, exit codes.
-import { renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatStepTable, type Counterexample, type StrategyName } from "../engine/index.js";
 import { DEFAULT_GEOMETRY, kvmSteps, SCENARIOS, type Scenario } from "../kvm/index.js";
@@ -13,12 +12,12 @@ import { createProgress, rate, startHeartbeat, type Clock } from "./progress.js"
 import { shortProperty } from "./properties.js";
 import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { counterexampleFile, formatReplayRef } from "./replayspec.js";
-import { checkOutputDir, checkOutputFile, quote, safeText, showPath } from "./safe-input.js";
+import { checkOutputDir, checkOutputFile, quote, safeText, showPath, tryWrite } from "./safe-input.js";
 import { formatKvmTable } from "./steptable.js";
 import type { TraceData } from "../trace/types.js";
 import { formatItf } from "./itf.js";
 import { junitXml } from "./junit.js";
-import { cellTrace, ensureDir, renderHtml, writeAtomically } from "./view.js";
+import { cellTrace, renderHtml } from "./view.js";
 import { parseModuleVersion, parsePresets, parseProperties, parseSets, parseStrategy, PRESET_ORDER, resolveTarget, type Target } from "./targets.js";
 
 export interface CheckOptions {
@@ -91,6 +90,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
   const properties = parseProperties(o.properties);
   const mainJob = args.length === 0 && !o.demo;
   if (o.demo && args.length > 0) throw new UsageError(`option --demo runs the engine's demos and takes no scenario (name them as demo:NAME instead)`);
+  if (o.format !== undefined && o.out === undefined) throw new UsageError(`option --format: needs --out DIR (it is the format of the counterexample files --out writes)`);
   if (o.json && (o.expand || o.raw)) throw new UsageError(`options ${o.expand ? "--expand" : "--raw"} and --json conflict: --expand and --raw shape the printed step table; --json carries every step`);
   const targets: Target[] = args.length > 0 ? args.map(resolveTarget) : o.demo ? DEMOS.map((d) => ({ kind: "demo", name: d.name })) : Object.keys(SCENARIOS).map((n) => resolveTarget(n));
   const seen = new Set<string>();
@@ -170,6 +170,11 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
         },
       });
     }
+  }
+  // Options that only KVM scenarios use are refused when every target is an engine demo.
+  if (cells.length > 0 && cells.every((c) => c.preset === null)) {
+    const given = [o.protocol !== undefined ? "--protocol" : "", o.set !== undefined ? "--set" : "", o.moduleVersion !== undefined ? "--module-version" : ""].filter(Boolean);
+    if (given.length) throw new UsageError(`option${given.length > 1 ? "s" : ""} ${given.join(", ")} appl${given.length > 1 ? "y" : "ies"} to KVM scenarios only; ${cells.length > 1 ? "the targets are engine demos" : `${cells[0]!.label} is an engine demo`}`);
   }
   // Options that only some strategies use are refused, not silently ignored.
   for (const c of cells) {
@@ -333,7 +338,6 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const compare = args.length === 0;
   // Before the run: an --out, --view or --junit that cannot be written is bad input now, not after an hour of search.
   if (o.format !== undefined && o.format !== "json" && o.format !== "itf") throw new UsageError(`option --format: ${quote(o.format)} is not json or itf`);
-  if (o.format === "itf" && o.out === undefined) throw new UsageError(`option --format itf: needs --out DIR`);
   if (o.out !== undefined) checkOutputDir(o.out, "--out");
   if (o.view !== undefined) checkOutputDir(o.view, "--view");
   if (o.junit !== undefined) checkOutputFile(o.junit, "--junit");
@@ -373,22 +377,31 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   if (interrupted) code = worstExit(code, EXIT.interrupted);
   for (const c of cells) if (c.result!.verdict === "error") io.err(`tdxmc: ${c.label}: model error: ${safeText(c.result!.error ?? "")}\n`);
 
-  // Counterexample files: all contents first, then each written to a temporary name and renamed.
-  // A file that cannot be written is reported; its counterexample is still printed below.
+  // Output files, after the run: each written to a temporary name and renamed (never half a
+  // file). A file that cannot be written (the directory went away, the disk is full) is one line on
+  // stderr naming it, after the verdicts are printed; the run's results are never thrown away, and
+  // the exit code is at least 2.
+  const failed: string[] = [];
   let written = 0;
+  let pages = 0;
   if (o.out !== undefined) {
-    if (o.format === "itf") {
-      writeViewFiles(o.out, cells, ".itf.json", (t) => formatItf(t));
-      written = cells.reduce((a, c) => a + c.result!.counterexamples.length, 0);
-    } else {
-      const w = writeCounterexamples(o.out, cells);
-      written = w.written;
-      for (const f of w.failed) io.err(`tdxmc: option --out: cannot write ${f} (its counterexample is in the output)\n`);
-      if (w.failed.length) code = worstExit(code, EXIT.usage);
-    }
+    const w = o.format === "itf" ? writeViewFiles(o.out, cells, ".itf.json", (t) => formatItf(t), "--out") : writeCounterexamples(o.out, cells);
+    written = w.written;
+    failed.push(...w.failed);
   }
-  if (o.view !== undefined) writeViewFiles(o.view, cells, ".html", renderHtml);
-  if (o.junit !== undefined) writeAtomically(o.junit, junitXml(cells, { cellExit: (r) => cellExit(r, true, o.requireExhaustive === true), replayRef }), "option --junit");
+  if (o.view !== undefined) {
+    const w = writeViewFiles(o.view, cells, ".html", renderHtml, "--view");
+    pages = w.written;
+    failed.push(...w.failed);
+  }
+  if (o.junit !== undefined) {
+    const e = tryWrite(o.junit, () => junitXml(cells, { cellExit: (r) => cellExit(r, true, o.requireExhaustive === true), replayRef }));
+    if (e) failed.push(`option --junit: cannot write ${showPath(o.junit)} (${e}); the verdicts are in the output`);
+  }
+  if (failed.length) code = worstExit(code, EXIT.usage);
+  const reportFailures = (): void => {
+    for (const f of failed) io.err(`tdxmc: ${f}\n`);
+  };
 
   if (o.json) {
     io.out(
@@ -435,6 +448,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
         2,
       ) + "\n",
     );
+    reportFailures();
     if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
     return code;
   }
@@ -504,28 +518,36 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   }
   if (limited) summary += `; ${limited} stopped by a budget${cells.some((c) => c.result!.stopReason === "time-limit") ? " or the time limit" : ""}${cells.some((c) => c.result!.stopReason?.includes("interrupted")) ? " or Ctrl-C" : ""}, no verdict`;
   if (o.out !== undefined) summary += `; ${written} counterexample file(s) in ${showPath(o.out)}`;
-  if (o.view !== undefined) summary += `; ${cells.reduce((a, c) => a + c.result!.counterexamples.length, 0)} trace page(s) in ${showPath(o.view)}`;
+  if (o.view !== undefined) summary += `; ${pages} trace page(s) in ${showPath(o.view)}`;
+  if (failed.length) summary += `; ${failed.length} output file(s) not written (on stderr)`;
   out.push(`${summary}. Exit ${code}.`);
   io.out(out.join("\n") + "\n");
+  reportFailures();
   if (io.tty && !o.timings) io.err(`check: ${(totalMs / 1000).toFixed(1)} s\n`);
   return code;
 }
 
 /** --view and --format itf: one file per counterexample, from the trace data layer. */
-function writeViewFiles(dir: string, cells: Cell[], ext: string, render: (t: TraceData) => string): void {
-  ensureDir(dir, ext === ".html" ? "option --view" : "option --out");
+function writeViewFiles(dir: string, cells: Cell[], ext: string, render: (t: TraceData) => string, option: string): { written: number; failed: string[] } {
+  let written = 0;
+  const failed: string[] = [];
   for (const c of cells)
     for (const x of c.result!.counterexamples) {
-      const file = counterexampleFileName(c, x).replace(/\.json$/, ext);
-      let trace: TraceData;
-      try {
-        trace = cellTrace(c.spec, c.provenance, x, replayRef(c, x));
-      } catch (e) {
-        // A trace that does not replay is a tdxmc bug; the run's verdicts still stand.
-        throw new Error(`trace of ${c.label} (${x.property}) does not replay: ${(e as Error).message}`, { cause: e });
-      }
-      writeAtomically(join(dir, file), render(trace), ext === ".html" ? "option --view" : "option --out");
+      const path = join(dir, counterexampleFileName(c, x).replace(/\.json$/, ext));
+      const e = tryWrite(path, () => {
+        let trace: TraceData;
+        try {
+          trace = cellTrace(c.spec, c.provenance, x, replayRef(c, x));
+        } catch (err) {
+          // A trace that does not replay is a tdxmc bug; the run's verdicts still stand.
+          throw new Error(`its trace does not replay (a tdxmc bug): ${(err as Error).message}`, { cause: err });
+        }
+        return render(trace);
+      });
+      if (e === null) written++;
+      else failed.push(`option ${option}: cannot write ${showPath(path)} (${e}); its counterexample is in the output`);
     }
+  return { written, failed };
 }
 
 export function counterexampleFileName(c: Cell, x: Counterexample): string {
@@ -545,19 +567,9 @@ function writeCounterexamples(dir: string, cells: Cell[]): { written: number; fa
   const failed: string[] = [];
   let written = 0;
   for (const [path, text] of files) {
-    const tmp = `${path}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, text);
-      renameSync(tmp, path);
-      written++;
-    } catch (e) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        /* never created */
-      }
-      failed.push(`${showPath(path)} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
-    }
+    const e = tryWrite(path, () => text);
+    if (e === null) written++;
+    else failed.push(`option --out: cannot write ${showPath(path)} (${e}); its counterexample is in the output`);
   }
   return { written, failed };
 }

@@ -22,7 +22,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_TABLE: readonly { code: ExitCode; meaning: string }[] = [
   { code: EXIT.ok, meaning: "every cell with an expected verdict has it, and every cell without one is verified" },
   { code: EXIT.violation, meaning: "a cell differs from its expected verdict, or a cell without one is violated or vacuous" },
-  { code: EXIT.usage, meaning: "bad usage or bad input (also a replayed schedule that ends before its violation)" },
+  { code: EXIT.usage, meaning: "bad usage or bad input (also: a replayed schedule that ends before its violation; an output file that cannot be written after a run, whose results are still printed)" },
   { code: EXIT.limit, meaning: "a counted budget or a --time-limit stopped a run without a verdict" },
   { code: EXIT.interrupted, meaning: "interrupted (Ctrl-C), after printing the partial results" },
 ];

@@ -70,6 +70,7 @@ function listData() {
       witnesses: s.witnesses ?? [],
       overrides: s.overrides ?? {},
       expected: Object.fromEntries(PRESET_ORDER.filter((p) => s.expected[p] !== undefined).map((p) => [p, expectText(s.expected[p]!)])),
+      why: s.why ?? {},
     })),
     presets: PRESET_ORDER.map((p) => ({ name: p, description: PRESETS[p]!.description, default: p === DEFAULT_PRESET, assumed: PRESETS[p]!.assumed, switches: PRESETS[p]!.values })),
     switches: SWITCHES.map((s) => ({ id: s.id, title: s.title, values: s.values, depends: s.depends ?? null, presets: Object.fromEntries(PRESET_ORDER.map((p) => [p, { value: PRESETS[p]!.values[s.id], assumed: PRESETS[p]!.assumed.includes(s.id) }])) })),
@@ -157,7 +158,13 @@ export function runExplain(name: string, out: (s: string) => void): number {
     if (sc.witnesses?.length) L.push(`witnesses: ${sc.witnesses.join(", ")}`);
     if (sc.overrides && Object.keys(sc.overrides).length) L.push(`switch overrides: ${Object.entries(sc.overrides).map(([k, v]) => `${k}=${v}`).join(", ")}`);
     L.push("expected:");
-    for (const p of PRESET_ORDER) if (sc.expected[p] !== undefined) L.push(`  ${p.padEnd(20)} ${expectText(sc.expected[p]!)}`);
+    for (const p of PRESET_ORDER)
+      if (sc.expected[p] !== undefined) {
+        L.push(`  ${p.padEnd(20)} ${expectText(sc.expected[p]!)}`);
+        // Why it holds there: the upstream fix, or the mail that describes the bug (src/kvm/why.ts).
+        const why = sc.why ? own(sc.why, p) : undefined;
+        if (why !== undefined) L.push(`  ${"".padEnd(20)}   why: ${why}`);
+      }
   } else {
     const all = [...SWITCHES.map((s) => s.id), ...PROPERTY_INFO.map((p) => p.name), ...Object.keys(PRESETS), ...Object.keys(SCENARIOS)];
     throw new UsageError(`explain: unknown switch, property, preset or scenario ${quote(name)}${suggest(name, all)} (switches: ${SWITCHES.map((s) => s.id).join(", ")}; properties: ${PROPERTY_INFO.map((p) => p.name).join(", ")})`);

@@ -15,7 +15,7 @@ import { BYTES_PER_STATE, DEFAULT_BUDGETS } from "./budgets.js";
 import { quote, suggest } from "./safe-input.js";
 import { resolveForView, runReplay } from "./replay.js";
 import { registerSimulate } from "./simulate.js";
-import { collect, intOption } from "./targets.js";
+import { collect, intOption, MAX_JOBS } from "./targets.js";
 import { runValidate } from "./validate.js";
 import { runView } from "./view.js";
 
@@ -68,13 +68,18 @@ async function run(argv: string[]): Promise<number> {
   const err = (s: string): void => void process.stderr.write(s);
   const json = argv.includes("--json");
   // Commander's messages may span lines ("did you mean" on the next one): keep them on one.
-  const oneLine = (s: string, write: (s: string) => void): void => write(s.trim().split("\n").map((l) => l.trim()).filter(Boolean).join(" ") + "\n");
+  // Prefixed like every other message, with the command the user ran: "tdxmc: explain: missing
+  // required argument 'name'", not a bare "error: ...".
+  const oneLine =
+    (cmd?: string) =>
+    (s: string, write: (s: string) => void): void =>
+      write(`tdxmc: ${cmd ? `${cmd}: ` : ""}${s.trim().replace(/^error: /, "").split("\n").map((l) => l.trim()).filter(Boolean).join(" ")}\n`);
   const program = new Command("tdxmc")
     .description("Model checker of Linux KVM's TDX private-memory protocol (TDP MMU mirror vs. TDX Secure EPT)")
     .version(VERSION)
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: out, writeErr: err, outputError: oneLine })
+    .configureOutput({ writeOut: out, writeErr: err, outputError: oneLine() })
     .addHelpText(
       "after",
       `
@@ -90,7 +95,7 @@ Examples:
 Exit codes:
 ${exitCodeTable()}`,
     );
-  const sub = (c: Command): Command => c.exitOverride().configureOutput({ writeOut: out, writeErr: err, outputError: oneLine });
+  const sub = (c: Command): Command => c.exitOverride().configureOutput({ writeOut: out, writeErr: err, outputError: oneLine(c.name()) });
 
   sub(
     program
@@ -118,7 +123,7 @@ ${exitCodeTable()}`,
       .option("--json", "machine-readable output (with provenance)")
       .option("--timings", "include wall-clock times in the output")
       .option("--out <dir>", "write each counterexample as a replayable JSON file into DIR")
-      .option("--jobs <n>", "worker threads (default: one per core, at most 8)", intOption("--jobs", 1))
+      .option("--jobs <n>", `worker threads (default: one per core, at most 8; at most ${MAX_JOBS})`, intOption("--jobs", 1, MAX_JOBS))
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps instead of one row per SEAMCALL")
       .option("--demo", "with no scenario: run the engine's demo programs instead")
@@ -205,7 +210,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       .option("--max-graph-edges <n>", "per run", intOption("--max-graph-edges", 1))
       .option("--max-memory <mb>", "per run (counted)", intOption("--max-memory", 1))
       .option("--time-limit <s>", "per run (none by default; no verdict when hit)", intOption("--time-limit", 1))
-      .option("--jobs <n>", "worker threads (default: one per core, at most 8)", intOption("--jobs", 1))
+      .option("--jobs <n>", `worker threads (default: one per core, at most 8; at most ${MAX_JOBS})`, intOption("--jobs", 1, MAX_JOBS))
       .option("--json", "machine-readable output")
       .option("--timings", "include wall-clock times")
       .addHelpText(

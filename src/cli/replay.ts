@@ -1,6 +1,6 @@
 // `tdxmc replay FILE|STRING`: re-run a counterexample and print its step table (--explain: what
 // each step models and what it did to the mirror and the S-EPT).
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { formatStepTable, parseSchedule, replay, ReplayDivergence, ScheduleSyntaxError, type ReplayResult } from "../engine/index.js";
 import { DEFAULT_GEOMETRY, DEFAULT_PRESET, kvmSteps, PRESETS, type Scenario } from "../kvm/index.js";
 import { DEFAULT_BUDGETS } from "./budgets.js";
@@ -42,13 +42,18 @@ export interface Resolved {
 
 const opts0 = { strategy: "dpor" as const };
 
-function specFor(target: string, preset: string | undefined, overrides: Record<string, string>, moduleVersion: string | undefined, where: string): { spec: CellSpec; label: string } {
+/**
+ * `where` names what the user gave: one place for a replay string or file, or, for TARGET
+ * SCHEDULE, the option each value came from (--protocol, --set, --module-version).
+ */
+function specFor(target: string, preset: string | undefined, overrides: Record<string, string>, moduleVersion: string | undefined, where: string | { preset: string; set: string; moduleVersion: string }): { spec: CellSpec; label: string } {
+  const w = typeof where === "string" ? { preset: where, set: where, moduleVersion: where } : where;
   const t = resolveTarget(target);
   if (t.kind === "demo") return { spec: { kind: "demo", demo: t.name, opts: opts0 }, label: `demo:${t.name}` };
   const p = preset ?? t.file?.presets?.[0] ?? DEFAULT_PRESET;
-  if (!hasOwn(PRESETS, p)) throw new UsageError(`replay: ${where}: unknown preset ${quote(p)}${suggest(p, Object.keys(PRESETS))} (presets: ${Object.keys(PRESETS).join(", ")})`);
-  parseSets(Object.entries(overrides).map(([k, v]) => `${k}=${v}`), `replay: ${where}`);
-  const mv = parseModuleVersion(moduleVersion, `replay: ${where}`);
+  if (!hasOwn(PRESETS, p)) throw new UsageError(`replay: ${w.preset}: unknown preset ${quote(p)}${suggest(p, Object.keys(PRESETS))} (presets: ${Object.keys(PRESETS).join(", ")})`);
+  parseSets(Object.entries(overrides).map(([k, v]) => `${k}=${v}`), `replay: ${w.set}`);
+  const mv = parseModuleVersion(moduleVersion, `replay: ${w.moduleVersion}`);
   const sc: Scenario = mv ? { ...t.scenario, module: { ...(t.scenario.module ?? {}), version: mv as NonNullable<Scenario["module"]>["version"] } } : t.scenario;
   return { spec: { kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset: p, overrides, opts: opts0 }, label: `${t.name} on ${p}` };
 }
@@ -107,7 +112,7 @@ export function resolve(args: string[], o: ReplayOptions): Resolved {
   if (args.length === 2) {
     const presets = parsePresets(o.protocol);
     if (presets && presets.length > 1) throw new UsageError(`replay: --protocol takes one preset`);
-    const { spec, label } = specFor(args[0]!, presets?.[0], parseSets(o.set), o.moduleVersion, "TARGET");
+    const { spec, label } = specFor(args[0]!, presets?.[0], parseSets(o.set), o.moduleVersion, { preset: "option --protocol", set: "option --set", moduleVersion: "option --module-version" });
     return { spec, label, schedule: expandSchedule(args[1]!, maxSteps, "the SCHEDULE argument") };
   }
   // A file or a replay string carries its preset, switches and module version: options that would
@@ -115,7 +120,11 @@ export function resolve(args: string[], o: ReplayOptions): Resolved {
   const given = [o.protocol !== undefined ? "--protocol" : "", o.set !== undefined ? "--set" : "", o.moduleVersion !== undefined ? "--module-version" : ""].filter(Boolean);
   if (given.length) throw new UsageError(`replay: ${given.join(", ")} only go with TARGET SCHEDULE; a counterexample file or replay string records its own preset, switches and module version`);
   const a = args[0]!;
-  if ((a === "-" || isRegularFile(a)) && !/:(v1|v2|z1|z2):/.test(a)) return fromFile(a, maxSteps);
+  const isString = /:(v1|v2|z1|z2):/.test(a);
+  if ((a === "-" || isRegularFile(a)) && !isString) return fromFile(a, maxSteps);
+  // Not a replay string, and something that exists or reads as a path (a directory, a device, a
+  // missing file): say what is wrong with that file, not that it is no replay string.
+  if (!isString && (existsSync(a) || a.includes("/") || /\.json$/i.test(a))) readInput(a, "counterexample file");
   const r = parseReplayRef(a, maxSteps);
   const { spec, label } = specFor(r.target, r.preset, r.overrides, r.moduleVersion, "the replay string");
   return { spec, label, schedule: r.schedule, recorded: r.fingerprint };
@@ -123,7 +132,14 @@ export function resolve(args: string[], o: ReplayOptions): Resolved {
 
 /** What `tdxmc view` shows: a FILE or replay string resolved and checked as `replay` does. */
 export function resolveForView(arg: string): ReturnType<ReplayResolver> {
-  const r = resolve([arg], {});
+  let r: Resolved;
+  try {
+    r = resolve([arg], {});
+  } catch (e) {
+    // The shared resolver speaks as `replay`; here the user ran `view`.
+    if (e instanceof UsageError) throw new UsageError(`view: ${e.message.replace(/^replay: /, "")}`);
+    throw e;
+  }
   let program;
   try {
     program = cellProgram(r.spec);

@@ -12,8 +12,10 @@
 //   checkOutputDir / checkOutputFile
 //                             that an output path can be written, BEFORE a run (nothing is
 //                             explored only to be thrown away because --out cannot be written).
+//   tryWrite(path, text)      write an output file through a temporary name and a rename (never
+//                             half a file, nothing left behind); returns why it failed, or null.
 //   suggest(word, known)      "did you mean" on the same line.
-import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "./errors.js";
 
@@ -173,5 +175,42 @@ export function checkOutputFile(file: string, option: string): void {
     accessSync(st ? file : dirname(resolve(file)), constants.W_OK);
   } catch (e) {
     throw new UsageError(`option ${option}: cannot write ${name} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+}
+
+/**
+ * Write `text()` to `path` through a temporary name in the same directory, renamed over `path` at
+ * the end: a reader never sees half a file, and a failed write leaves nothing behind. Returns null,
+ * or why it could not be written (an errno code, or the message of what `text()` threw).
+ */
+export function tryWrite(path: string, text: () => string): string | null {
+  const tmp = `${path}.tmp-${process.pid}`;
+  let fd: number | undefined;
+  try {
+    const data = Buffer.from(text(), "utf8");
+    // wx: never write through, or delete, an entry of that name that is not ours.
+    fd = openSync(tmp, "wx", 0o644);
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+    return null;
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EEXIST" && code !== undefined) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* never created */
+      }
+    }
+    return code ?? safeText((e as Error).message.split("\n")[0]!.slice(0, 300));
   }
 }

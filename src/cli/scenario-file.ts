@@ -166,7 +166,8 @@ function toJson(s: S): { [k: string]: Json } {
     case "string":
       return { type: "string", ...d, ...(s.enum ? { enum: [...s.enum] } : {}), ...(s.pattern ? { pattern: s.pattern } : {}) };
     case "int":
-      return { type: "integer", ...d, ...(s.min !== undefined ? { minimum: s.min } : {}), ...(s.max !== undefined ? { maximum: s.max } : {}) };
+      // Every integer is at most 2^53-1: a larger one would be silently rounded by a JSON or YAML reader.
+      return { type: "integer", ...d, ...(s.min !== undefined ? { minimum: s.min } : {}), maximum: s.max ?? Number.MAX_SAFE_INTEGER };
     case "bool":
       return { type: "boolean", ...d };
     case "array":
@@ -225,6 +226,8 @@ function check(s: S, v: unknown, path: (string | number)[], out: Problem[]): voi
       if (typeof v !== "number" || !Number.isInteger(v)) return bad(`${where}: expected an integer, got ${kindOf(v)}`);
       if (s.min !== undefined && v < s.min) return bad(`${where}: ${v} is less than ${s.min}`);
       if (s.max !== undefined && v > s.max) return bad(`${where}: ${v} is more than ${s.max}`);
+      // Beyond 2^53-1 the value read is not the value written (9007199254740993 reads as ...992).
+      if (!Number.isSafeInteger(v)) return bad(`${where}: ${v} is too large (at most ${Number.MAX_SAFE_INTEGER}, 2^53-1)`);
       return;
     case "bool":
       if (typeof v !== "boolean") return bad(`${where}: expected true or false, got ${kindOf(v)}`);

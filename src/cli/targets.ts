@@ -84,11 +84,22 @@ export function parseModuleVersion(v: string | undefined, where = "option --modu
   return v;
 }
 
-/** Commander argument parser for a non-negative integer option. */
-export function intOption(name: string, min = 0) {
+/** Most worker threads --jobs starts (each is a whole JavaScript heap). */
+export const MAX_JOBS = 64;
+
+/**
+ * Commander argument parser for an integer option: decimal digits only (no sign, no 0x, no
+ * exponent, no fraction), at least `min`, at most `max` (default the largest integer a double
+ * holds exactly, 2^53-1), so that a value is never silently rounded.
+ */
+export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
-    if (!/^\d{1,16}$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) throw new UsageError(`option ${name}: ${quote(v)} is not ${min > 0 ? "a positive" : "a non-negative"} integer`);
-    return Number(v);
+    const kind = min > 0 ? "a positive" : "a non-negative";
+    if (!/^[0-9]+$/.test(v)) throw new UsageError(`option ${name}: ${quote(v)} is not ${kind} integer (decimal digits only)`);
+    const n = Number(v);
+    if (n < min) throw new UsageError(`option ${name}: ${quote(v)} is ${min === 1 ? "not a positive integer" : `less than ${min}`}`);
+    if (!Number.isSafeInteger(n) || n > max) throw new UsageError(`option ${name}: ${quote(v)} is too large (at most ${max})`);
+    return n;
   };
 }
 

@@ -3,7 +3,7 @@
 // src/viewer/page.ts, compiled by `npm run build` (tsconfig.viewer.json) and inlined here with the
 // trace as JSON.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, delimiter, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseSchedule, type Counterexample } from "../engine/index.js";
@@ -11,7 +11,7 @@ import { buildProgramWithModel, type BuiltModel } from "../kvm/index.js";
 import { buildTrace } from "../trace/trace.js";
 import type { TraceData, TraceProvenance } from "../trace/types.js";
 import { cellProgram, guardProgram, type CellSpec } from "./cell.js";
-import { checkOutputDir, checkOutputFile, readInput } from "./safe-input.js";
+import { checkOutputDir, checkOutputFile, readInput, showPath, tryWrite } from "./safe-input.js";
 import { UsageError } from "./errors.js";
 import { PROPERTY_INFO } from "./properties.js";
 import { DEFAULT_MODULE_VERSION, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
@@ -159,20 +159,10 @@ export function replayString(args: readonly string[], r: { spec: CellSpec; sched
   });
 }
 
-/** Write a file through a temporary name (a reader never sees half a page). */
+/** Write a file through a temporary name (a reader never sees half a page); a failure is a UsageError naming it. */
 export function writeAtomically(path: string, text: string, what: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* not created */
-    }
-    throw new UsageError(`${what}: cannot write '${path}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const e = tryWrite(path, () => text);
+  if (e !== null) throw new UsageError(`${what}: cannot write ${showPath(path)} (${e})`);
 }
 
 export function ensureDir(dir: string, what: string): void {

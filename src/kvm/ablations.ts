@@ -68,7 +68,7 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "page-add": "the ≤6.18 premap window needs a zap of the pre-mapped entry before PAGE.ADD; guest_memfd's filemap_invalidate_lock excludes the punch hole of the same file (gmem-lock)",
   "gmem-lock": "no built-in scenario populates and punches one file at once; test/kvm/fidelity.test.ts shows the false race without the lock",
   "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
-  hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (kvm-7.2 §1.1); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
+  hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (28c77a037804); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
   "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
   "mirror-ad=filter":

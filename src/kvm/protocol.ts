@@ -28,7 +28,7 @@ export const SWITCHES: readonly Switch[] = [
     title: "how a read-lock install reaches the S-EPT",
     values: [
       { value: "freeze", kind: "upstream", source: "77ac7079e66d set_external_spte_present() (FROZEN_SPTE); v10/v11 tdp_mmu_set_spte_atomic() freeze_spte (REMOVED_SPTE)" },
-      { value: "mirror-first", kind: "seed", source: "seed diagram / [SEAN23] timeline: cmpxchg the final value, SEAMCALL from handle_changed_spte() afterwards" },
+      { value: "mirror-first", kind: "seed", source: "seed diagram / the timeline in Sean Christopherson's reply to [PATCH v11 018/113] (Message-ID Y8m34OEVBfL7Q4Ns@google.com): cmpxchg the final value, SEAMCALL from handle_changed_spte() afterwards" },
     ],
   },
   {
@@ -43,7 +43,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "zap-lock",
     title: "which mmu_lock mode private leaf zaps take",
     values: [
-      { value: "write", kind: "upstream", source: "tdp_mmu_zap_leafs() under write lock; tdx_sept_remove_private_spte() lockdep_assert_held_write (6.19); v11-043" },
+      { value: "write", kind: "upstream", source: "tdp_mmu_zap_leafs() under write lock; tdx_sept_remove_private_spte() lockdep_assert_held_write (6.19, kvm-x86/linux 2ff14116982c); [PATCH v11 043/113] (Message-ID 79043b9a80ae36f738340138dffd23551263a2fb.1673539699.git.isaku.yamahata@intel.com)" },
       { value: "read", kind: "seed", source: "seed diagram: xchg to REMOVED_SPTE under the read lock (21a36ac6b6c7-style atomic zap)" },
     ],
   },
@@ -52,7 +52,7 @@ export const SWITCHES: readonly Switch[] = [
     title: "how TDX_OPERAND_BUSY from AUG/SEPT.ADD is handled",
     values: [
       { value: "ebusy", kind: "upstream", source: "tdx_mem_page_aug()/tdx_sept_link_private_spt(): -EBUSY → RET_PF_RETRY (6.16+)" },
-      { value: "retry-eagain", kind: "historical", source: "v10-088 seamcall_sept(): up to SEAMCALL_RETRY_MAX=16 extra tries, then -EAGAIN → fault retried by re-entering the guest" },
+      { value: "retry-eagain", kind: "historical", source: "[PATCH v10 088/108] seamcall_sept() (Message-ID c27dbc2238786708db5d2efdc2c1ea181039dc15.1667110240.git.isaku.yamahata@intel.com): up to SEAMCALL_RETRY_MAX=16 extra tries, then -EAGAIN → fault retried by re-entering the guest" },
       { value: "retry-then-bug", kind: "historical", source: "TDX MMU part 2 v1 [PATCH 09/21] tdx_seamcall_sept() (Message-Id 20240904030751.117579-10-rick.p.edgecombe@intel.com): retry TDX_ERROR_SEPT_BUSY up to SEAMCALL_RETRY_MAX=16 times; a BUSY still there is a KVM bug ('zero tolerance', Sean in the same thread, Zt-k30MHhMTxpFKQ@google.com): KVM_BUG_ON" },
     ],
   },
@@ -61,7 +61,7 @@ export const SWITCHES: readonly Switch[] = [
     title: "what a BUSY or failed removal SEAMCALL does",
     values: [
       { value: "no-vcpu-retry", kind: "upstream", source: "tdh_do_no_vcpus() (6.19) / tdx_no_vcpus_enter_start() (6.16): set wait_for_sept_zap, kick, retry once, then KVM_BUG_ON" },
-      { value: "v11", kind: "historical", source: "v11-057 tdx_sept_zap_private_spte(): BLOCK -EAGAIN only WARNed, nothing rolled back; PAGE.REMOVE and WBINVD retried without bound; other errors KVM_BUG_ON" },
+      { value: "v11", kind: "historical", source: "[PATCH v11 057/113] (Message-ID 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com) tdx_sept_zap_private_spte(): BLOCK -EAGAIN only WARNed, nothing rolled back; PAGE.REMOVE and WBINVD retried without bound; other errors KVM_BUG_ON" },
       { value: "bug", kind: "hypothetical", source: "no retry at all: any error, BUSY included, is KVM_BUG_ON" },
     ],
     depends: "Only no-vcpu-retry sets wait_for_sept_zap; the entry gate that reads it is the switch entry-gate.",
@@ -71,7 +71,7 @@ export const SWITCHES: readonly Switch[] = [
     title: "TLB tracking inside the removal",
     values: [
       { value: "track-then-kick", kind: "upstream", source: "tdx_track(): TDH.MEM.TRACK then kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE)" },
-      { value: "kick-then-track", kind: "historical", source: "v11-057 tdx_track(): atomic_inc(tdh_mem_track), kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) (vCPUs spin until TRACK done), TDH.MEM.TRACK, atomic_dec; via kvm_flush_remote_tlbs()" },
+      { value: "kick-then-track", kind: "historical", source: "[PATCH v11 057/113] (Message-ID 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com) tdx_track(): atomic_inc(tdh_mem_track), kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) (vCPUs spin until TRACK done), TDH.MEM.TRACK, atomic_dec; via kvm_flush_remote_tlbs()" },
       { value: "no-kick", kind: "hypothetical", source: "TDH.MEM.TRACK without forcing vCPUs out" },
       { value: "none", kind: "hypothetical", source: "no TDH.MEM.TRACK and no kick at all (the TLB tracking TDH.MEM.PAGE.REMOVE requires, tdx-module tdh_mem_page_remove: TLB_TRACKING_NOT_DONE, is skipped)" },
     ],
@@ -80,7 +80,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "restore-on-failure",
     title: "restore the old mirror value when the install SEAMCALL fails",
     values: [
-      { value: "on", kind: "upstream", source: "set_external_spte_present(): __kvm_tdp_mmu_write_spte(sptep, old_spte) on error; v10-049 the same" },
+      { value: "on", kind: "upstream", source: "set_external_spte_present(): __kvm_tdp_mmu_write_spte(sptep, old_spte) on error; [PATCH v10 049/108] the same (Message-ID 9d5595dfe1b5ab77bcb5650bc4d940dd977b0a32.1667110240.git.isaku.yamahata@intel.com)" },
       { value: "off", kind: "hypothetical", source: "leave the entry as it is on failure (FROZEN forever under freeze)" },
     ],
   },
@@ -88,8 +88,8 @@ export const SWITCHES: readonly Switch[] = [
     id: "local-retry",
     title: "local retry of RET_PF_RETRY in the EPT-violation handler",
     values: [
-      { value: "break-invalid-slot", kind: "upstream", source: "tdx_handle_ept_violation() local retry loop; 6.18 'do not retry locally when the retry is caused by an invalid memslot'" },
-      { value: "on", kind: "upstream", source: "[YAN24] 'KVM: TDX: Retry locally in TDX EPT violation handler on RET_PF_RETRY' (6.16), no invalid-memslot break" },
+      { value: "break-invalid-slot", kind: "upstream", source: "tdx_handle_ept_violation() local retry loop; 2bc2694fe20b 'KVM: TDX: Do not retry locally when the retry is caused by invalid memslot' (6.18)" },
+      { value: "on", kind: "upstream", source: "'KVM: TDX: Retry locally in TDX EPT violation handler on RET_PF_RETRY' (6.16; series 'KVM: TDX SEPT SEAMCALL retry', Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com), no invalid-memslot break" },
       { value: "off", kind: "historical", source: "v11: RET_PF_RETRY re-enters the guest" },
     ],
     depends: "The invalid-memslot break exists only from 6.18, so upstream-6.16 uses 'on'.",
@@ -115,14 +115,14 @@ export const SWITCHES: readonly Switch[] = [
     title: "teardown order",
     values: [
       { value: "leaves-first", kind: "upstream", source: "kvm_gmem_release() zaps every private leaf with the HKID assigned; tdx_mmu_release_hkid(); then handle_removed_pt() reclaims tables" },
-      { value: "hkid-first", kind: "historical", source: "v11-018 kvm_arch_flush_shadow_all(): flush_shadow_all_private (release HKID) then kvm_mmu_zap_all() with RECLAIM" },
+      { value: "hkid-first", kind: "historical", source: "[PATCH v11 018/113] (Message-ID 68fa413e61d7471657174bc7c83bde5c842e251f.1673539699.git.isaku.yamahata@intel.com) kvm_arch_flush_shadow_all(): flush_shadow_all_private (release HKID) then kvm_mmu_zap_all() with RECLAIM" },
     ],
   },
   {
     id: "vp-enter-busy",
     title: "TDH.VP.ENTER returning BUSY",
     values: [
-      { value: "fastpath", kind: "upstream", source: "tdx_exit_handlers_fastpath() (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86): tdx_operand_busy() → EXIT_FASTPATH_EXIT_HANDLED, the vCPU leaves guest mode and goes through the run loop (so a kick is acknowledged); v10-088 tdx_handle_exit() returning 1 on BUSY|SEPT behaves the same" },
+      { value: "fastpath", kind: "upstream", source: "tdx_exit_handlers_fastpath() (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86): tdx_operand_busy() → EXIT_FASTPATH_EXIT_HANDLED, the vCPU leaves guest mode and goes through the run loop (so a kick is acknowledged); [PATCH v10 088/108] tdx_handle_exit() returning 1 on BUSY|SEPT behaves the same" },
       { value: "reenter", kind: "historical", source: "Binbin Wu, '[PATCH 1/7] KVM: TDX: Add a place holder to handle TDX VM exit' (Message-ID 20241201035358.2193078-2-binbin.wu@linux.intel.com): TDX_ERROR_SEPT_BUSY or BUSY|TD_EPOCH → EXIT_FASTPATH_REENTER_GUEST: TDH.VP.ENTER again with IRQs off and vcpu->mode still IN_GUEST_MODE, so a kick waits until the vCPU leaves that loop" },
     ],
   },
@@ -130,8 +130,8 @@ export const SWITCHES: readonly Switch[] = [
     id: "entry-gate",
     title: "tdx_vcpu_run() refuses TD entry while wait_for_sept_zap is set",
     values: [
-      { value: "on", kind: "upstream", source: "tdx_vcpu_run(): READ_ONCE(kvm_tdx->wait_for_sept_zap) → EXIT_FASTPATH_EXIT_HANDLED, read after vcpu_enter_guest() published IN_GUEST_MODE with smp_store_mb (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86; added with 'KVM: TDX: Kick off vCPUs when SEAMCALL is busy during TD page removal', [PATCH 4/7] of 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13)" },
-      { value: "off", kind: "historical", source: "v11-057 / TDX MMU part 2 (2024): no gate; a kicked vCPU re-enters at once" },
+      { value: "on", kind: "upstream", source: "tdx_vcpu_run(): READ_ONCE(kvm_tdx->wait_for_sept_zap) → EXIT_FASTPATH_EXIT_HANDLED, read after vcpu_enter_guest() published IN_GUEST_MODE with smp_store_mb (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86; added with 'KVM: TDX: Kick off vCPUs when SEAMCALL is busy during TD page removal', [PATCH 4/7] of 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13, Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com)" },
+      { value: "off", kind: "historical", source: "[PATCH v11 057/113] (Message-ID 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com) and TDX MMU part 2 (2024): no gate; a kicked vCPU re-enters at once" },
       { value: "before-mode", kind: "hypothetical", source: "the flag read before vcpu->mode = IN_GUEST_MODE is published: the ordering smp_store_mb() in vcpu_enter_guest() prevents (a kick that snapshots the vCPU as outside misses it)" },
     ],
     depends: "Only removal-failure=no-vcpu-retry sets the flag; with any other value every entry-gate value reads false.",
@@ -148,7 +148,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "memslot-zap",
     title: "what memslot deletion zaps",
     values: [
-      { value: "private-leaves", kind: "upstream", source: "kvm_arch_flush_shadow_memslot() → kvm_mmu_zap_memslot() with PRIVATE|SHARED filter (also v11-043)" },
+      { value: "private-leaves", kind: "upstream", source: "kvm_arch_flush_shadow_memslot() → kvm_mmu_zap_memslot() with PRIVATE|SHARED filter (also [PATCH v11 043/113])" },
       { value: "shared-only", kind: "hypothetical", source: "kvm_mmu_zap_all_fast(): direct roots only" },
     ],
   },
@@ -156,7 +156,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "page-add",
     title: "where build-time TDH.MEM.PAGE.ADD is issued",
     values: [
-      { value: "in-freeze", kind: "upstream", source: "6.19 [PP619] 'ADD pages to the TD image while populating mirror EPT entries' (page_add_src)" },
+      { value: "in-freeze", kind: "upstream", source: "6.19 kvm-x86/linux 6b5b71ffabf9 'KVM: TDX: ADD pages to the TD image while populating mirror EPT entries' (page_add_src; [PATCH v4 16/28] of 'KVM: x86/mmu: TDX post-populate cleanups', Message-ID 20251030200951.3402865-1-seanjc@google.com)" },
       { value: "premap", kind: "upstream", source: "6.16–6.18 tdx_gmem_post_populate(): mirror pre-mapped (nr_premapped), PAGE.ADD later outside mmu_lock" },
     ],
   },
@@ -164,7 +164,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "pinning",
     title: "page pinning in the S-EPT paths",
     values: [
-      { value: "off", kind: "upstream", source: "6.19 [PIN] 'Drop superfluous page pinning in S-EPT management'" },
+      { value: "off", kind: "upstream", source: "6.19 kvm-x86/linux ce7b5695397b 'KVM: TDX: Drop superfluous page pinning in S-EPT management' ([PATCH v4 08/28], Message-ID 20251030200951.3402865-9-seanjc@google.com)" },
       { value: "on", kind: "upstream", source: "≤6.18 get_page() in tdx_sept_set_private_spte(), put_page() after REMOVE/WBINVD" },
     ],
   },
@@ -182,7 +182,7 @@ export const SWITCHES: readonly Switch[] = [
     title: "lockdep assertions (lockdep_assert_held / _held_write on mmu_lock)",
     values: [
       { value: "on", kind: "upstream", source: "CONFIG_PROVE_LOCKING builds: a failed lockdep_assert_held_write() in tdx_sept_remove_leaf_spte()/tdh_do_no_vcpus()/tdx_track() splats (reported as no-warn)" },
-      { value: "off", kind: "upstream", source: "production builds: lockdep assertions compile to nothing; 7.2 keeps only lockdep for 'removal needs the write lock' (Sean Christopherson, [RFC PATCH v5 00/45] thread, 2026-02-05)" },
+      { value: "off", kind: "upstream", source: "production builds: lockdep assertions compile to nothing; 7.2 keeps only lockdep for 'removal needs the write lock' (Sean Christopherson, 2026-02-05, in the thread of [RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage, Message-ID 20260129011517.3545883-1-seanjc@google.com)" },
     ],
   },
   {
@@ -214,7 +214,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "state-guard",
     title: "tdx_vm_state_guard around the TDX VM and vCPU ioctls",
     values: [
-      { value: "on", kind: "upstream", source: "6.19 [PP619] tdx_vm_state_guard (kvm->lock, every vcpu->mutex, slots_lock) around INIT_VM, FINALIZE_VM (tdx_vm_ioctl) and INIT_VCPU, INIT_MEM_REGION (tdx_vcpu_unlocked_ioctl); kvm-x86/linux@09c6f74ecb86 arch/x86/kvm/vmx/tdx.c DEFINE_CLASS(tdx_vm_state_guard)" },
+      { value: "on", kind: "upstream", source: "6.19 kvm-x86/linux 15945e9ec195 'KVM: TDX: Guard VM state transitions with \"all\" the locks': tdx_vm_state_guard (kvm->lock, every vcpu->mutex, slots_lock) around INIT_VM, FINALIZE_VM (tdx_vm_ioctl) and INIT_VCPU, INIT_MEM_REGION (tdx_vcpu_unlocked_ioctl); kvm-x86/linux@09c6f74ecb86 arch/x86/kvm/vmx/tdx.c DEFINE_CLASS(tdx_vm_state_guard)" },
       { value: "off", kind: "upstream", source: "6.16–6.18: INIT_VCPU and INIT_MEM_REGION are ordinary vCPU ioctls (only that vCPU's vcpu->mutex; INIT_MEM_REGION adds slots_lock), FINALIZE_VM under kvm->lock (a50f673f25e0 era)" },
     ],
   },
@@ -230,7 +230,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "mr-extend-error",
     title: "what an error from TDH.MR.EXTEND does",
     values: [
-      { value: "bug", kind: "upstream", source: "6.19+ tdx_gmem_post_populate(): TDX_BUG_ON_2(err, TDH_MR_EXTEND, …) → -EIO, VM bugged (kvm-x86/linux@09c6f74ecb86)" },
+      { value: "bug", kind: "upstream", source: "6.19+ tdx_gmem_post_populate(): TDX_BUG_ON_2(err, TDH_MR_EXTEND, …) → -EIO, VM bugged (kvm-x86/linux ad44aa4c5d3f 'KVM: TDX: Bug the VM if extending the initial measurement fails'; arch/x86/kvm/vmx/tdx.c@09c6f74ecb86)" },
       { value: "eio", kind: "upstream", source: "≤6.18 tdx_gmem_post_populate(): any error, BUSY included, → -EIO to userspace, no KVM_BUG_ON (torvalds/linux@3829d81b6958 arch/x86/kvm/vmx/tdx.c)" },
     ],
   },
@@ -267,7 +267,7 @@ export const SWITCHES: readonly Switch[] = [
     title: "where the leaf removal puts the guest page's PAMT reference",
     values: [
       { value: "after-remove", kind: "upstream", source: "d7fe610e6a66 tdx_sept_remove_leaf_spte(): tdx_pamt_put() last, after REMOVE, WBINVD and tdx_quirk_reset_paddr(); none if a step bugged the VM" },
-      { value: "before-remove", kind: "hypothetical", source: "put before TDH.MEM.PAGE.REMOVE (an accounting bug the design note's S-REMOVE-NOT-EMPTY ablation asks for)" },
+      { value: "before-remove", kind: "hypothetical", source: "put before TDH.MEM.PAGE.REMOVE: a deliberate accounting bug, so that the refcount property (pamt-refcount-covers-module) is shown to catch it" },
     ],
     depends: "Only with dpamt=on.",
   },
@@ -362,7 +362,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   },
   v11: {
     name: "v11",
-    description: "the v10/v11 TDX patches as posted (kvm-v11-design.md)",
+    description: "the v10/v11 TDX patches as posted ([PATCH v11 000/113] KVM TDX basic feature support, Message-ID cover.1673539699.git.isaku.yamahata@intel.com, 2023-01-12)",
     values: V11,
     assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",

@@ -3,18 +3,16 @@
 // hold. Attached to the scenarios as Scenario.why (src/kvm/scenarios.ts); test/kvm/why.test.ts
 // checks that every expectation has one.
 //
-// Source keys: SEAN23 = Sean Christopherson, "Re: [PATCH v11 018/113] KVM: TDX: create/destroy VM
-// structure", 2023-01-19, Message-ID Y8m34OEVBfL7Q4Ns@google.com; PP619 = "[PATCH v4 00/28] KVM:
-// x86/mmu: TDX post-populate cleanups" (6.19); VPINIT = Message-ID
-// 20251028002824.1470939-1-rick.p.edgecombe@intel.com; SLOT = 3ccbf6f47098 + 2bc2694fe20b (6.18);
-// 6.16 = torvalds/linux@3829d81b6958, 7.2 = kvm-x86/linux@09c6f74ecb86 (arch/x86/kvm/vmx/tdx.c).
+// These texts are printed by `tdxmc explain SCENARIO`: they cite public sources only (commit ids,
+// file@commit, Message-IDs), spelled out in each text. The sources read: 6.16 =
+// torvalds/linux@3829d81b6958, 7.2 = kvm-x86/linux@09c6f74ecb86 (arch/x86/kvm/vmx/tdx.c).
 
 const WL = "every private leaf zap takes mmu_lock for write (tdp_mmu_zap_leafs(); lockdep_assert_held_write in the removal), so it runs wholly before or after the read-lock fault, and the install is frozen (77ac7079e66d set_external_spte_present())";
-const V11_WL = "the posted v10/v11 tdp_mmu_set_spte_atomic() already froze private installs with REMOVED_SPTE and every private zap ran under the write lock (lockdep_assert_held_write in handle_changed_private_spte(), v11-043) — reasoned from the series, not run";
-const SEED_RACE = "the email's race (SEAN23): the installer's mirror-first cmpxchg, a read-lock zap whose BLOCK finds nothing, then the AUG maps a page the mirror no longer has — fixed upstream by the freeze (77ac7079e66d) and write-lock zaps";
+const V11_WL = "the posted v10/v11 tdp_mmu_set_spte_atomic() already froze private installs with REMOVED_SPTE and every private zap ran under the write lock (lockdep_assert_held_write in handle_changed_private_spte(), [PATCH v11 043/113], Message-ID 79043b9a80ae36f738340138dffd23551263a2fb.1673539699.git.isaku.yamahata@intel.com) — reasoned from the series, not run";
+const SEED_RACE = "the email's race (Sean Christopherson, Message-ID Y8m34OEVBfL7Q4Ns@google.com): the installer's mirror-first cmpxchg, a read-lock zap whose BLOCK finds nothing, then the AUG maps a page the mirror no longer has — fixed upstream by the freeze (77ac7079e66d) and write-lock zaps";
 const FENCE = "the invalidation fence: kvm_mmu_invalidate_begin() before the zap and is_page_fault_stale() under mmu_lock make a fault that read its PFN earlier retry";
 const VP_EX = "TDH.VP.INIT (leaf version 1) takes the TDR exclusively (tdh_vp_init.c, module ≥1.5.05)";
-const R72 = "7.2 keeps 6.19's interleavings for every upstream caller (kvm-7.2 §1.1): only where TDX is called from changed (28c77a037804)";
+const R72 = "7.2 keeps 6.19's interleavings for every upstream caller: only where TDX is called from changed (28c77a037804)";
 
 const same = (text: string, presets: string[]): Record<string, string> => Object.fromEntries(presets.map((p) => [p, text]));
 const UP = ["upstream-6.16", "upstream-6.19", "upstream-7.2"];
@@ -36,10 +34,10 @@ export const WHY: Record<string, Record<string, string>> = {
     "upstream-7.2": "with lockdep off 7.2 runs the removal under the read lock inside the freeze (28c77a037804, 6b1280a738f9 moved the TDP MMU's KVM_BUG_ON into TDX, where only lockdep_assert_held_write remains); with one GFN the frozen install completes before the zap can see a present leaf, and nothing else contends with the BLOCK",
   },
   "read-zap-two-gfns": {
-    ...same("the seed's read-lock removal: BLOCK (tree lock EX) meets the AUG of the other GFN (tree lock SH), v10-088's seamcall_sept() gives up with -EAGAIN, which __tdp_mmu_set_spte() only WARNs", OLD),
+    ...same("the seed's read-lock removal: BLOCK (tree lock EX) meets the AUG of the other GFN (tree lock SH), [PATCH v10 088/108]'s seamcall_sept() gives up with -EAGAIN, which __tdp_mmu_set_spte() only WARNs", OLD),
     "upstream-6.16": "KVM_BUG_ON in __tdp_mmu_set_spte_atomic(): 6.16 refuses an atomic zap of a mirror SPTE",
     "upstream-6.19": "KVM_BUG_ON in __tdp_mmu_set_spte_atomic(): 6.19 refuses an atomic zap of a mirror SPTE",
-    "upstream-7.2": "7.2 production (lockdep off) runs BLOCK under the read lock: it takes the S-EPT tree lock EX while the other GFN's AUG holds it SH, and tdh_do_no_vcpus()'s single retry cannot stop a host thread, so the second BUSY is TDX_BUG_ON_2 — the hazard kvm-7.2 §1.4 predicts for a future read-lock caller (Sean's reply of 2026-02-05 in [RFC PATCH v5 00/45] keeps only lockdep for it)",
+    "upstream-7.2": "7.2 production (lockdep off) runs BLOCK under the read lock: it takes the S-EPT tree lock EX while the other GFN's AUG holds it SH, and tdh_do_no_vcpus()'s single retry cannot stop a host thread, so the second BUSY is TDX_BUG_ON_2 — the hazard of a read-lock removal caller (Sean Christopherson's review of 2026-02-05 in the [RFC PATCH v5 00/45] thread, Message-ID 20260129011517.3545883-1-seanjc@google.com, keeps only lockdep against it)",
   },
   "two-vcpus-same-gfn": {
     ...same("the vCPU that walks after the other's install computes W=1,D=0 over the present W=1,D=1 leaf (make_spte() before cc7ed3358e41, 6.13) and tdp_mmu_set_spte_atomic() sends that present→present change to the S-EPT hook: KVM_BUG_ON(was_present) and a second AUG (the race in Isaku Yamahata's '[PATCH] KVM: x86/tdp_mmu: Trigger the callback only when an interesting change', 6eecc450d0326c9bedfbb34096a0279410923c8d.1726182754.git.isaku.yamahata@intel.com; fixed by cc7ed3358e41)", OLD),
@@ -47,7 +45,7 @@ export const WHY: Record<string, Record<string, string>> = {
   },
   "two-gfns-unlinked-table": {
     seed: "mirror-first publishes the table before SEPT.ADD, so the other vCPU's AUG walks into a missing S-EPT table (TDX_EPT_WALK_FAILED → KVM_BUG_ON); the freeze (77ac7079e66d) keeps the child unreachable until SEPT.ADD succeeded",
-    "seed-seamcall-lock": "as seed: the seamcall_lock does not cover the mirror-first link (SEPT.ADD is outside it, kvm-v11-design §3)",
+    "seed-seamcall-lock": "as seed: the seamcall_lock does not cover the mirror-first link (SEPT.ADD is outside it)",
     v11: "v10/v11 froze the non-leaf install too (REMOVED_SPTE until SEPT.ADD returned)",
     ...same("the freeze covers the non-leaf install: the child table is reachable only after TDH.MEM.SEPT.ADD succeeded (77ac7079e66d; 7.2 tdx_sept_map_nonleaf_spte())", UP),
   },
@@ -55,54 +53,54 @@ export const WHY: Record<string, Record<string, string>> = {
   "fault-vs-punch-hole": { ...same(`${FENCE}; the punch hole zaps before freeing the folio, so no freed page stays mapped`, [...OLD, ...UP]) },
   "fault-vs-punch-hole-range": { ...same(`${FENCE}; the fence covers the whole range while the zap yields mmu_lock between GFNs`, [...OLD, ...UP]) },
   "removal-vs-zero-step": {
-    ...same("v11-057: the write-lock removal updates the mirror first and BLOCK's -EAGAIN (tree lock held by a zero-step TD entry) is only WARNed, so the S-EPT keeps the page the mirror dropped — replaced upstream by tdh_do_no_vcpus() (wait_for_sept_zap + kick + one retry)", OLD),
+    ...same("[PATCH v11 057/113] (Message-ID 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com): the write-lock removal updates the mirror first and BLOCK's -EAGAIN (tree lock held by a zero-step TD entry) is only WARNed, so the S-EPT keeps the page the mirror dropped — replaced upstream by tdh_do_no_vcpus() (wait_for_sept_zap + kick + one retry)", OLD),
     "upstream-6.16": "tdx_no_vcpus_enter_start()/stop() (6.16): on BUSY block TD entry, kick every vCPU out and retry once; the retry cannot meet the zero-step lock",
     "upstream-6.19": "tdh_do_no_vcpus() (6.19): on BUSY set wait_for_sept_zap, kick, retry once; the entry gate keeps the vCPU out until the retry is done",
     "upstream-7.2": `${R72}; tdh_do_no_vcpus() unchanged in 7.2`,
   },
   "removal-vs-accept": {
-    ...same("module 1.5 reports the guest's entry lock as BUSY|RCX, which v10-088's retry (BUSY|SEPT only) does not cover → KVM_BUG_ON; upstream retries any BUSY after kicking vCPUs out (tdh_do_no_vcpus(), [YAN24] 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13)", OLD),
+    ...same("module 1.5 reports the guest's entry lock as BUSY|RCX, which the retry of [PATCH v10 088/108] (BUSY|SEPT only) does not cover → KVM_BUG_ON; upstream retries any BUSY after kicking vCPUs out (tdh_do_no_vcpus(); 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13, Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com)", OLD),
     ...same("tdh_do_no_vcpus(): any TDX_OPERAND_BUSY → wait_for_sept_zap, kick, one retry; with the vCPU kept outside the guest the ACCEPT cannot hold the entry", UP),
   },
   "fault-vs-accept": {
-    ...same("v10-088 seamcall_sept() retries only TDX_OPERAND_BUSY|SEPT; the guest's ACCEPT holds the entry lock and AUG gets BUSY|RCX → KVM_BUG_ON; fixed upstream by returning -EBUSY for any BUSY and retrying the fault ([YAN24], 6.16 tdx_mem_page_aug())", OLD),
-    ...same("tdx_mem_page_aug(): any BUSY → -EBUSY → the TDP MMU restores the entry and the fault retries (local retry, [YAN24])", UP),
+    ...same("[PATCH v10 088/108] seamcall_sept() retries only TDX_OPERAND_BUSY|SEPT; the guest's ACCEPT holds the entry lock and AUG gets BUSY|RCX → KVM_BUG_ON; fixed upstream by returning -EBUSY for any BUSY and retrying the fault (Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com, 6.16 tdx_mem_page_aug())", OLD),
+    ...same("tdx_mem_page_aug(): any BUSY → -EBUSY → the TDP MMU restores the entry and the fault retries (local retry, Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com)", UP),
   },
   "fault-vs-zero-step-1.5.16": {
     ...same("mirror-first: the AUG that loses to the zero-step entry (1.5.16 takes the tree lock EX) leaves a mirror leaf with no S-EPT page; tdp_mmu_set_spte_atomic WARNs — the freeze (77ac7079e66d) restores the entry instead", ["seed", "seed-seamcall-lock"]),
-    v11: "the AUG's BUSY is harmless (v10-088 seamcall_sept() retries, then -EAGAIN restores the frozen entry), but the guest's access to the still-PENDING page exits again and the second fault finds the present leaf: before cc7ed3358e41 make_spte() re-made it with D clear and the present→present change hit KVM_BUG_ON(was_present) (Yan Zhao, Message-ID aImxfy6mJbtq0yP9@yzhao56-desk.sh.intel.com: reachable 'if tdx_is_sept_violation_unexpected_pending() wasn't checked'; switch mirror-ad)",
+    v11: "the AUG's BUSY is harmless ([PATCH v10 088/108] seamcall_sept() retries, then -EAGAIN restores the frozen entry), but the guest's access to the still-PENDING page exits again and the second fault finds the present leaf: before cc7ed3358e41 make_spte() re-made it with D clear and the present→present change hit KVM_BUG_ON(was_present) (Yan Zhao, Message-ID aImxfy6mJbtq0yP9@yzhao56-desk.sh.intel.com: reachable 'if tdx_is_sept_violation_unexpected_pending() wasn't checked'; switch mirror-ad)",
     ...same("-EBUSY from the AUG restores the frozen entry and the fault retries", UP),
   },
   "memslot-delete-vs-fault": {
     ...same("v11 has no local retry: RET_PF_RETRY re-enters the guest, dropping kvm->srcu, so synchronize_srcu() completes", OLD),
-    "upstream-6.16": "the 6.16 local retry loop spins on an INVALID memslot while holding kvm->srcu, so memslot deletion never completes — fixed by 2bc2694fe20b 'KVM: TDX: Do not retry locally when the retry is caused by invalid memslot' (SLOT, 6.18)",
+    "upstream-6.16": "the 6.16 local retry loop spins on an INVALID memslot while holding kvm->srcu, so memslot deletion never completes — fixed by 2bc2694fe20b 'KVM: TDX: Do not retry locally when the retry is caused by invalid memslot' (6.18)",
     "upstream-6.19": "2bc2694fe20b (6.18): the local retry stops on an INVALID memslot and the vCPU drops SRCU",
     "upstream-7.2": "2bc2694fe20b (6.18), unchanged in 7.2",
   },
   "init-mem-region-vs-vp-init": {
     ...same(`${VP_EX}, PAGE.ADD and MR.EXTEND too; INIT_VCPU of vCPU1 and INIT_MEM_REGION on vCPU0 hold different vcpu->mutex, so a VP.INIT BUSY bugs the VM (KVM_BUG_ON; v11's VP.INIT error handling assumed as 6.16's)`, OLD),
-    "upstream-6.16": `${VP_EX}; 6.16 runs INIT_VCPU and INIT_MEM_REGION under different vcpu->mutex, and tdx_td_vcpu_init() turns any VP.INIT error, BUSY included, into KVM_BUG_ON (kvm-7.2 §2.2) — prevented from 6.19 by tdx_vm_state_guard (PP619)`,
-    "upstream-6.19": "tdx_vm_state_guard (kvm->lock, every vcpu->mutex, slots_lock) makes INIT_VCPU and INIT_MEM_REGION mutually exclusive (PP619)",
+    "upstream-6.16": `${VP_EX}; 6.16 runs INIT_VCPU and INIT_MEM_REGION under different vcpu->mutex, and tdx_td_vcpu_init() turns any VP.INIT error, BUSY included, into KVM_BUG_ON (tdx_td_vcpu_init(), torvalds/linux@3829d81b6958) — prevented from 6.19 by tdx_vm_state_guard (15945e9ec195)`,
+    "upstream-6.19": "tdx_vm_state_guard (kvm->lock, every vcpu->mutex, slots_lock) makes INIT_VCPU and INIT_MEM_REGION mutually exclusive (15945e9ec195, 6.19)",
     "upstream-7.2": "tdx_vm_state_guard, unchanged in 7.2 (kvm-x86/linux@09c6f74ecb86 DEFINE_CLASS(tdx_vm_state_guard))",
   },
   "punch-hole-vs-vp-init": {
-    ...same(`${VP_EX} and the punch hole's BLOCK takes it shared: one of them gets BUSY and the VM is bugged — the 6.16 bug of VPINIT (v11 assumed to handle VP.INIT errors as 6.16)`, OLD),
-    "upstream-6.16": `${VP_EX}; the punch hole's BLOCK/REMOVE (TDR shared) get BUSY twice — a kick cannot stop VP.INIT — or VP.INIT gets BUSY: KVM_BUG_ON. Fixed by 'KVM: TDX: Take MMU lock around tdh_vp_init()' (VPINIT, Fixes 02ab57707bdb)`,
-    "upstream-6.19": "VPINIT: tdx_td_vcpu_init() holds mmu_lock for write around TDH.VP.INIT, so it never overlaps a zap (the state guard does not exclude punch hole)",
-    "upstream-7.2": "VPINIT, unchanged in 7.2 (scoped_guard(write_lock, &kvm->mmu_lock) in tdx_td_vcpu_init())",
+    ...same(`${VP_EX} and the punch hole's BLOCK takes it shared: one of them gets BUSY and the VM is bugged — the 6.16 bug fixed by 'KVM: TDX: Take MMU lock around tdh_vp_init()' (Message-ID 20251028002824.1470939-1-rick.p.edgecombe@intel.com; v11 assumed to handle VP.INIT errors as 6.16)`, OLD),
+    "upstream-6.16": `${VP_EX}; the punch hole's BLOCK/REMOVE (TDR shared) get BUSY twice — a kick cannot stop VP.INIT — or VP.INIT gets BUSY: KVM_BUG_ON. Fixed by 'KVM: TDX: Take MMU lock around tdh_vp_init()' (Message-ID 20251028002824.1470939-1-rick.p.edgecombe@intel.com, Fixes 02ab57707bdb)`,
+    "upstream-6.19": "'KVM: TDX: Take MMU lock around tdh_vp_init()' (Message-ID 20251028002824.1470939-1-rick.p.edgecombe@intel.com): tdx_td_vcpu_init() holds mmu_lock for write around TDH.VP.INIT, so it never overlaps a zap (the state guard does not exclude punch hole)",
+    "upstream-7.2": "the mmu_lock around TDH.VP.INIT (Message-ID 20251028002824.1470939-1-rick.p.edgecombe@intel.com), unchanged in 7.2 (scoped_guard(write_lock, &kvm->mmu_lock) in tdx_td_vcpu_init())",
   },
-  "finalize-vs-pre-fault": { ...same("tdx_td_finalize() sets state RUNNABLE, smp_wmb(), then pre_fault_allowed (I-9); a pre-fault that sees the flag also sees RUNNABLE and AUGs", [...OLD, ...UP]) },
+  "finalize-vs-pre-fault": { ...same("tdx_td_finalize() sets state RUNNABLE, smp_wmb(), then pre_fault_allowed; a pre-fault that sees the flag also sees RUNNABLE and AUGs", [...OLD, ...UP]) },
   teardown: {
-    ...same("hkid-first (v11-018): the HKID is released before the zap, and leaves are dropped with TDH.PHYMEM.PAGE.RECLAIM", OLD),
+    ...same("hkid-first ([PATCH v11 018/113], Message-ID 68fa413e61d7471657174bc7c83bde5c842e251f.1673539699.git.isaku.yamahata@intel.com): the HKID is released before the zap, and leaves are dropped with TDH.PHYMEM.PAGE.RECLAIM", OLD),
     ...same("leaves-first: kvm_gmem_release() removes every leaf with the HKID assigned, then tdx_mmu_release_hkid(), then the S-EPT pages are reclaimed", UP),
   },
   "teardown-vs-fault": {
-    ...same("hkid-first: kvm_destroy_vm() (where v11-018's flush_shadow_all_private releases the HKID) cannot start before every vCPU fd is closed, so the fault completes first and its leaf is reclaimed", OLD),
-    ...same("kvm_gmem_release() clears slot->gmem.file and invalidates the range (67b43038ce14: no synchronize_rcu needed): a later fault gets -EFAULT, an earlier one is stale or zapped; the HKID goes only in kvm_destroy_vm(), after every vCPU fd is closed (kvm-7.2 §2.6)", UP),
+    ...same("hkid-first: kvm_destroy_vm() (where [PATCH v11 018/113]'s flush_shadow_all_private releases the HKID) cannot start before every vCPU fd is closed, so the fault completes first and its leaf is reclaimed", OLD),
+    ...same("kvm_gmem_release() clears slot->gmem.file and invalidates the range (67b43038ce14: no synchronize_rcu needed): a later fault gets -EFAULT, an earlier one is stale or zapped; the HKID goes only in kvm_destroy_vm(), after every vCPU fd is closed (kvm_destroy_vm() runs on the last reference)", UP),
   },
-  "memslot-delete-vs-punch-hole": { ...same("kvm_gmem_unbind() leaves the punch hole nothing to zap, and the deletion's own kvm_mmu_zap_memslot() (private filter, v11-043) removes the leaf before the page can be freed", [...OLD, ...UP]) },
+  "memslot-delete-vs-punch-hole": { ...same("kvm_gmem_unbind() leaves the punch hole nothing to zap, and the deletion's own kvm_mmu_zap_memslot() (private filter, [PATCH v11 043/113]) removes the leaf before the page can be freed", [...OLD, ...UP]) },
   "pre-fault-vs-memslot-delete": {
-    ...same("KVM_PRE_FAULT_MEMORY loops on RET_PF_RETRY while the slot is INVALID, holding kvm->srcu, so synchronize_srcu() never returns — fixed by 3ccbf6f47098 'KVM: x86/mmu: Return -EAGAIN if userspace deletes/moves memslot during prefault' (SLOT, 6.18); assumed for v11/seed, which predate it", [...OLD, "upstream-6.16"]),
+    ...same("KVM_PRE_FAULT_MEMORY loops on RET_PF_RETRY while the slot is INVALID, holding kvm->srcu, so synchronize_srcu() never returns — fixed by 3ccbf6f47098 'KVM: x86/mmu: Return -EAGAIN if userspace deletes/moves memslot during prefault' (6.18); assumed for v11/seed, which predate it", [...OLD, "upstream-6.16"]),
     "upstream-6.19": "3ccbf6f47098 (6.18): prefault returns -EAGAIN on an INVALID memslot and drops SRCU",
     "upstream-7.2": "3ccbf6f47098 (6.18), unchanged in 7.2",
   },
@@ -111,6 +109,6 @@ export const WHY: Record<string, Record<string, string>> = {
     ...same("the seed's read-lock zap exchanges to REMOVED_SPTE and spins while it sees it, so the second zapper finds a not-present entry", OLD),
     "upstream-6.16": "KVM_BUG_ON in __tdp_mmu_set_spte_atomic(): 6.16 refuses an atomic zap of a mirror SPTE",
     "upstream-6.19": "KVM_BUG_ON in __tdp_mmu_set_spte_atomic(): 6.19 refuses an atomic zap of a mirror SPTE",
-    "upstream-7.2": "02eaaffdd865 refreshes iter->old_spte after a failed cmpxchg on a mirror SPTE, so the losing zapper sees FROZEN/not-present and stops (Sean's example in [RFC PATCH v5 02/45], 2026-01-29)",
+    "upstream-7.2": "02eaaffdd865 refreshes iter->old_spte after a failed cmpxchg on a mirror SPTE, so the losing zapper sees FROZEN/not-present and stops (Sean Christopherson's example in [RFC PATCH v5 02/45], 2026-01-29, thread Message-ID 20260129011517.3545883-1-seanjc@google.com)",
   },
 };

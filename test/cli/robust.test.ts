@@ -19,6 +19,7 @@ import type { Clock } from "../../src/cli/progress.js";
 import { DEMOS } from "../../src/cli/demo.js";
 import { UsageError } from "../../src/cli/errors.js";
 import { SEAMCALLS } from "../../src/cli/scenario-file.js";
+import { intOption } from "../../src/cli/targets.js";
 import { quote, readInput } from "../../src/cli/safe-input.js";
 import { defineProgram, explore, minimizeWithin, replay, parseSchedule, Atomic, type Op } from "../../src/engine/index.js";
 
@@ -190,6 +191,94 @@ describe("generated malformed scenario files", () => {
   });
 });
 
+describe("numbers at their edges", () => {
+  // Integer fields of a scenario file, found in the published schema (so new ones are covered).
+  const intPaths = (): (string | number)[][] => {
+    const out: (string | number)[][] = [];
+    const walk = (node: Record<string, unknown>, p: (string | number)[]): void => {
+      if (node.type === "integer") out.push(p);
+      if (node.type === "array" && node.items) walk(node.items as Record<string, unknown>, [...p, 0]);
+      if (node.properties) for (const [k, v] of Object.entries(node.properties as Record<string, Record<string, unknown>>)) walk(v, [...p, k]);
+    };
+    walk(published as Record<string, unknown>, []);
+    // Only where the base document has (or can take) the field: thread and action fields of other
+    // kinds belong to other thread shapes, whose fields the base's threads do not carry.
+    return out.filter((p) => p[0] !== "threads" && p[0] !== "initial").concat(paths(BASE).filter((p) => typeof p.reduce<unknown>((v, k) => (v as Record<string | number, unknown>)[k], BASE) === "number"));
+  };
+  // Written as YAML text, so that the reader sees exactly these characters.
+  const REFUSED = ["9007199254740992", "9007199254740993", "18446744073709551616", "1e20", "1e400", "-1e400", ".inf", ".nan", "1.5", "2.0e0.5", "'7'", "\"0x10\"", "1_000", "-1", "0.5"];
+  const EDGE = ["0x10", "0o17", "-0", "9007199254740991", "1e3", "2.0"];
+
+  it("integer fields of scenario files: above 2^53-1, infinities, fractions, strings, signs, radixes: refused naming the field, and validate, check and the published schema agree", async () => {
+    const all = intPaths();
+    expect(all.length).toBeGreaterThanOrEqual(12);
+    let refused = 0;
+    for (const p of all) {
+      const field = p.join(".");
+      for (const lit of [...REFUSED, ...EDGE]) {
+        const text = stringify(setIn(BASE, p, "@@LIT@@")).replace(/(['"]?)@@LIT@@\1/, lit);
+        expect(text, "the placeholder is replaced").not.toContain("@@LIT@@");
+        await differential(text, `${field} = ${lit}`);
+        if (lit === "9007199254740993") expect(text).toMatch(/: 9007199254740993$/m);
+        if (!REFUSED.includes(lit)) continue;
+        // Whatever the field's range, these are never a valid integer (no field takes a negative).
+        const r = await run(["validate", file(text)]);
+        expectBad(r, `${field} = ${lit}`);
+        expect(r.err, `${field} = ${lit}`).toContain(`: ${field}: `);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(150);
+  });
+
+  const INT_OPTIONS: [string[], string][] = [
+    ...["--preemptions", "--seed", "--max-executions", "--max-states", "--max-steps", "--max-graph-edges", "--max-memory", "--time-limit", "--jobs"].map((o): [string[], string] => [["check", "seed-race"], o]),
+    ...["--preemptions", "--max-executions", "--max-states", "--max-steps", "--max-graph-edges", "--max-memory", "--time-limit", "--jobs"].map((o): [string[], string] => [["ablate", "seed-race"], o]),
+    [["replay", "seed-race", "z2:0"], "--max-steps"],
+    [["simulate"], "--writers"],
+    [["simulate"], "--seed"],
+  ];
+  const BAD_INTS = ["9007199254740992", "9007199254740993", "99999999999999999999", "1e400", "1e3", "0x10", "0o7", "0b1", "-1", "+1", "1.5", "1.0", "", " 1", "1 ", "Infinity", "NaN", "\uff11", "1_000", "٣"];
+
+  it("integer options: one line naming the option, exit 2, before anything runs", async () => {
+    let n = 0;
+    for (const [cmd, opt] of INT_OPTIONS)
+      for (const v of BAD_INTS) {
+        const r = await run([...cmd, `${opt}=${v}`]);
+        expectBad(r, `${cmd[0]} ${opt}=${v}`, { lines: 1 });
+        expect(r.err, `${cmd[0]} ${opt}=${v}`).toContain(`option ${opt}: `);
+        n++;
+      }
+    expect(n).toBe(INT_OPTIONS.length * BAD_INTS.length);
+    // Too many worker threads is refused too (each is a whole heap), naming the limit.
+    const j = await run(["check", "seed-race", "--jobs", "100000"]);
+    expectBad(j, "--jobs 100000", { lines: 1 });
+    expect(j.err).toMatch(/option --jobs: '100000' is too large \(at most 64\)/);
+  });
+
+  it("any string given to an integer option (fast-check): its exact decimal value, or refused naming the option", () => {
+    const parse = intOption("--max-steps", 1);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.stringMatching(/^[0-9]{1,20}$/), fc.bigInt({ min: 0n, max: 2n ** 64n }).map(String)), (v) => {
+        let n: number | undefined;
+        try {
+          n = parse(v);
+        } catch (e) {
+          expect(e).toBeInstanceOf(UsageError);
+          expect((e as Error).message).toMatch(/^option --max-steps: '.*' is (not a positive integer|too large \(at most 9007199254740991\))/);
+          expect((e as Error).message).not.toContain("\n");
+          return;
+        }
+        // Accepted: digits only, and the number is exactly what was written.
+        expect(v).toMatch(/^[0-9]+$/);
+        expect(BigInt(n)).toBe(BigInt(v));
+        expect(n).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 2000, seed: 53 },
+    );
+  });
+});
+
 const HOSTILE = ["constructor", "toString", "hasOwnProperty", "__proto__", "valueOf", "prototype", "isPrototypeOf", "__defineGetter__"];
 
 describe("hostile words wherever a user names something", () => {
@@ -250,6 +339,30 @@ describe("hostile words wherever a user names something", () => {
     }
   });
 
+  it("messages name the command, option or file the user gave, never another", async () => {
+    const missing = join(TMP, "no-such-dir", "cex.json");
+    for (const [c, msg, not] of [
+      [["view", missing], /^tdxmc: view: counterexample file \S+cex\.json: no such file$/, /replay/],
+      [["view", "/dev/zero"], /^tdxmc: view: counterexample file \/dev\/zero: not a regular file/, /replay/],
+      [["view", TMP], /^tdxmc: view: counterexample file \S+: is a directory/, /replay/],
+      [["view", "seed-race@nope:0123456789abcdef:z2:0"], /^tdxmc: view: the replay string: unknown preset 'nope'/, /^tdxmc: replay/],
+      [["view", "no-string"], /^tdxmc: view: 'no-string' is neither a file nor a replay string/, /^tdxmc: replay/],
+      [["replay", missing], /^tdxmc: counterexample file \S+cex\.json: no such file$/, /view/],
+      [["replay", "seed-race", "z2:0", "--module-version", "9"], /^tdxmc: replay: option --module-version: unknown TDX module version '9'/, /TARGET/],
+      [["replay", "seed-race", "z2:0", "--protocol", "nope"], /^tdxmc: option --protocol: unknown preset 'nope'/, /TARGET/],
+      [["replay", "seed-race", "z2:0", "--set", "zap-lock=nope"], /^tdxmc: option --set: switch 'zap-lock' has no value 'nope'/, /TARGET/],
+      [["ablate", "seed-race", "--module-version", "9"], /^tdxmc: option --module-version: /, /--set/],
+      [["explain"], /^tdxmc: explain: missing required argument 'name'$/, /^error/],
+      [["list", "extra"], /^tdxmc: list: too many arguments/, /^error/],
+      [["check", "seed-race", "--protocl", "seed"], /^tdxmc: check: unknown option '--protocl'/, /^error/],
+    ] as [string[], RegExp, RegExp][]) {
+      const r = await run(c);
+      expectBad(r, c.join(" "), { lines: 1 });
+      expect(r.err.trimEnd(), c.join(" ")).toMatch(msg);
+      expect(r.err, c.join(" ")).not.toMatch(not);
+    }
+  });
+
   it("conflicting options are refused, naming both", async () => {
     for (const [c, msg] of [
       [["check", "seed-race", "--preemptions", "2"], /--preemptions applies to --strategy bounded only/],
@@ -257,6 +370,10 @@ describe("hostile words wherever a user names something", () => {
       [["check", "seed-race", "--demo"], /--demo .* takes no scenario/],
       [["check", "seed-race", "--json", "--expand"], /--expand and --json conflict/],
       [["replay", "seed-race@seed:0123456789abcdef:z1:0", "--protocol", "seed"], /--protocol only go with TARGET SCHEDULE/],
+      [["check", "demo:lost-update", "--protocol", "seed"], /option --protocol applies to KVM scenarios only; demo:lost-update is an engine demo/],
+      [["check", "--demo", "--set", "zap-lock=read", "--module-version", "1.5.16"], /options --set, --module-version apply to KVM scenarios only; the targets are engine demos/],
+      [["check", "seed-race", "--format", "json"], /option --format: needs --out DIR/],
+      [["check", "seed-race", "--format", "itf", "--json"], /option --format: needs --out DIR/],
     ] as [string[], RegExp][]) {
       const r = await run(c);
       expectBad(r, c.join(" "), { lines: 1, json: c.includes("--json") });
@@ -298,6 +415,56 @@ describe("files that are not scenario files", () => {
       expect(r.ms).toBeLessThan(1000);
     }
     expect(readdirSync(ro)).toEqual([]);
+  });
+});
+
+describe("output files that cannot be written after the run", () => {
+  it("one line naming the file, the verdicts still printed (text and --json), exit 2, nothing half-written or left behind", async () => {
+    const args = ["check", "seed-race", "--protocol", "seed", "--strategy", "bounded"];
+    const base = await run(args);
+    expect(base.code).toBe(1);
+    const body = (s: string): string => s.trimEnd().split("\n").slice(0, -1).join("\n");
+    // Each output is made to fail only at its final write: the temporary name taken by a
+    // directory (--junit), or a directory where the file goes (--view, --out, --out --format itf).
+    const j = join(TMP, "late", "report.xml");
+    mkdirSync(`${j}.tmp-${process.pid}`, { recursive: true });
+    const view = join(TMP, "late-view");
+    mkdirSync(join(view, "seed-race@seed.mirror-sept-agreement.html"), { recursive: true });
+    const out = join(TMP, "late-out");
+    mkdirSync(join(out, "seed-race@seed.mirror-sept-agreement.json"), { recursive: true });
+    const itf = join(TMP, "late-itf");
+    mkdirSync(join(itf, "seed-race@seed.mirror-sept-agreement.itf.json"), { recursive: true });
+    const cases: [string[], RegExp][] = [
+      [["--junit", j], /^tdxmc: option --junit: cannot write \S*report\.xml \(EEXIST\); the verdicts are in the output$/],
+      [["--view", view], /^tdxmc: option --view: cannot write \S*seed-race@seed\.mirror-sept-agreement\.html \(EISDIR\); its counterexample is in the output$/],
+      [["--out", out], /^tdxmc: option --out: cannot write \S*seed-race@seed\.mirror-sept-agreement\.json \(EISDIR\); its counterexample is in the output$/],
+      [["--out", itf, "--format", "itf"], /^tdxmc: option --out: cannot write \S*\.itf\.json \(EISDIR\); its counterexample is in the output$/],
+    ];
+    for (const [extra, msg] of cases) {
+      const r = await run([...args, ...extra]);
+      expect(r.code, extra.join(" ")).toBe(2);
+      expect(r.err.trimEnd().split("\n"), extra.join(" ")).toHaveLength(1);
+      expect(r.err.trimEnd(), extra.join(" ")).toMatch(msg);
+      expect(body(r.out), extra.join(" ")).toBe(body(base.out));
+      expect(r.out.trimEnd().split("\n").at(-1)).toMatch(/1 output file\(s\) not written \(on stderr\)\. Exit 2\.$/);
+      const js = await run([...args, ...extra, "--json"]);
+      expect(js.code).toBe(2);
+      expect(js.err.trimEnd().split("\n")).toHaveLength(1);
+      const doc = JSON.parse(js.out) as { exitCode: number; cells: { counterexamples: unknown[] }[] };
+      expect(doc.exitCode).toBe(2);
+      expect(doc.cells[0]!.counterexamples.length).toBeGreaterThan(0);
+    }
+    // Nothing but what the test put there: no temporary or partial file.
+    expect(readdirSync(join(TMP, "late"))).toEqual([`report.xml.tmp-${process.pid}`]);
+    for (const d of [view, out, itf]) expect(readdirSync(d), d).toHaveLength(1);
+    // And when the files can be written, they are whole and nothing else is there.
+    const ok = join(TMP, "late-ok");
+    const r = await run([...args, "--out", ok, "--junit", join(ok, "j.xml"), "--view", ok]);
+    expect(r.code).toBe(1);
+    expect(readdirSync(ok).sort()).toEqual(["j.xml", "seed-race@seed.mirror-sept-agreement.html", "seed-race@seed.mirror-sept-agreement.json"]);
+    expect(JSON.parse(readFileSync(join(ok, "seed-race@seed.mirror-sept-agreement.json"), "utf8")).property).toBe("mirror-sept-agreement");
+    expect(readFileSync(join(ok, "j.xml"), "utf8")).toMatch(/<\/testsuites>\s*$/);
+    expect(readFileSync(join(ok, "seed-race@seed.mirror-sept-agreement.html"), "utf8")).toMatch(/<\/html>\s*$/);
   });
 });
 
