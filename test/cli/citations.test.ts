@@ -34,7 +34,7 @@ function problems(text: string): string[] {
     }
     for (const m of line.matchAll(/[\w./-]*\.md\b/g)) if (!SHIPPED_MD.has(m[0])) out.push(`line ${i + 1}: '${m[0]}' is not a shipped document`);
     // A Message-ID is cited whole (local part @ domain).
-    for (const m of line.matchAll(/Message-I[Dd]\s+<?([^\s<>(),;"']+)/g)) if (!/^[\w.+=-]+@[\w-]+(\.[\w-]+)+$/.test(m[1]!.replace(/\.$/, ""))) out.push(`line ${i + 1}: malformed Message-ID '${m[1]}'`);
+    for (const m of line.matchAll(/Message-I[Dd]\s+<?([^\s<>(),;"']+)/g)) if (!/^[\w.+=-]+@[\w-]+(\.[\w-]+)+$/.test(m[1]!.replace(/[.:]$/, ""))) out.push(`line ${i + 1}: malformed Message-ID '${m[1]}'`);
   });
   return out;
 }
