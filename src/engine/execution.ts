@@ -44,20 +44,29 @@ class ThreadCtx implements ThreadApi {
     readonly name: string,
   ) {}
   assert(cond: boolean, message: string, property = "assertion"): asserts cond {
-    if (!cond && !this.ex.restoring) throw new AssertionFailure(property, message);
+    // Also while rebuilding: a rebuild never passes a failed assertion, except to the end of a
+    // thread that failed one (finishThreads), which must stop there as it did.
+    if (!cond) throw new AssertionFailure(property, message);
   }
   report(property: string, message: string): void {
-    if (!this.ex.restoring) this.ex.addViolation(property, message, this.id, false);
+    if (this.ex.restoring) return;
+    this.ex.addViolation(property, message, this.id, false);
+    this.ex.fx?.push({ k: FX.Report, p: property, m: message, key: 0 });
   }
   enter(key: number): void {
-    if (!this.ex.restoring) this.ex.windowEnter(key);
+    if (this.ex.restoring) return;
+    this.ex.windowEnter(key);
+    this.ex.fx?.push({ k: FX.Enter, p: "", m: "", key });
   }
   exit(key: number): void {
-    if (!this.ex.restoring) this.ex.windowExit(key);
+    if (this.ex.restoring) return;
+    this.ex.windowExit(key);
+    this.ex.fx?.push({ k: FX.Exit, p: "", m: "", key });
   }
   loopHead(label: string, ...locals: number[]): void {
     if (this.ex.restoring) return;
-    this.ex.markLoopHead(this.id, label, locals);
+    this.ex.markLoopHead();
+    this.ex.fx?.push({ k: FX.Head, p: "", m: "", key: 0 });
     let h1 = hashString(label) ^ Math.imul(this.id + 1, 0x27d4eb2d);
     let h2 = mix32(h1 ^ 0x165667b1);
     for (const v of locals) {
@@ -68,19 +77,66 @@ class ThreadCtx implements ThreadApi {
     this.ex.l2[this.id] = h2;
   }
   progress(): void {
-    if (!this.ex.restoring) this.ex.markProgress();
+    if (this.ex.restoring) return;
+    this.ex.markProgress();
+    this.ex.fx?.push({ k: FX.Progress, p: "", m: "", key: 0 });
   }
 }
 
+/** What thread code did between two visible ops, besides computing (recorded to be replayed). */
+const FX = { Report: 0, Enter: 1, Exit: 2, Head: 3, Progress: 4 } as const;
+interface Effect {
+  k: (typeof FX)[keyof typeof FX];
+  p: string;
+  m: string;
+  key: number;
+}
+
+/** Kinds of thread-local states (LNode). */
+const NK = { Root: 0, Op: 1, Choice: 2, Done: 3, Fail: 4 } as const;
+
 /**
- * Everything needed to bring an execution back to an earlier point without re-running it from the
- * start: shared memory, hashes, per-thread bookkeeping, and how many values each thread had been
- * fed (a thread's generator is rebuilt by feeding its own recorded values again).
+ * A thread-local state: where a thread's code stands between two visible operations. The code is
+ * deterministic given the values it receives (op results, choice outcomes, what it peeks), so its
+ * behaviour from here on is a function of this node: the op it has pending (or that it finished,
+ * or failed an assertion), and, per value it may receive next, the code segment that follows (an
+ * LEdge: the effects that segment had and the node where it ends). Nodes are shared by equal
+ * local-state hashes (the same identity state caching uses: a loop head resets the hash to its
+ * label and live locals). See docs/design.md, "Restoring threads".
+ */
+class LNode {
+  readonly edges: LEdge[] = [];
+  /** The edge this node was first reached by, from `up` (to rebuild a generator here: feed the values on the path). */
+  up: LNode | null = null;
+  upEdge: LEdge | null = null;
+  constructor(
+    readonly kind: number,
+    readonly op: Op | null,
+    readonly l1: number,
+    readonly l2: number,
+    readonly failProp: string,
+    readonly failMsg: string,
+  ) {}
+}
+
+interface LEdge {
+  /** The value fed (op result or choice outcome; 0 for a thread's start). */
+  v: number;
+  /** What the segment's code peeked, as (cell, value) pairs: the edge applies only where memory still shows them. */
+  peeks: number[] | null;
+  fx: Effect[] | null;
+  to: LNode;
+}
+
+/**
+ * Everything needed to bring an execution back to an earlier point without re-running it: shared
+ * memory, hashes, bookkeeping, and each thread's local-state node (its pending op and what its
+ * code does next are there; no thread code runs to go back).
  */
 export interface Snapshot {
-  /** Packed: memory cells, then per thread l1, l2, history length, peek-log length; then memH1, memH2, events, violations, fatal. */
+  /** Packed: memory cells, then per thread l1, l2; then memH1, memH2, events, violations, fatal, model steps. */
   ints: Int32Array;
-  pending: (Op | null)[];
+  nodes: LNode[];
   windows: Map<number, number> | null;
 }
 
@@ -92,26 +148,54 @@ export class Execution {
   /** Per-thread local-state fingerprint lanes. */
   readonly l1: Int32Array;
   readonly l2: Int32Array;
+  /** Per thread: its live generator, and the local-state node it stands at (null: none). */
   private readonly gens: (Generator<Op, void, number> | null)[];
-  /** Values fed to each thread's generator since it started (op results and choice outcomes). */
-  private readonly hist: number[][];
+  private readonly genAt: (LNode | null)[];
+  /**
+   * Per thread: the node up to which its code last ran (its live generator's node, or where that
+   * generator ended). What thread code wrote outside the World is what running the path to this
+   * node wrote (finishThreads()).
+   */
+  private readonly jsAt: (LNode | null)[];
+  /** Per thread: the local-state node it is at in this execution. */
+  private readonly cur: LNode[];
+  /** Per thread: the node before its start (one edge per way its first code segment can go). */
+  private readonly roots: LNode[];
+  /** Per thread: nodes by l1 hash (nodes with equal local-state hashes are one node). */
+  private readonly interned: Map<number, LNode[]>[];
+  /**
+   * Follow recorded code segments instead of running thread code where one applies (default).
+   * Off: every segment runs the thread's code (a generator rebuilt by re-feeding when needed) —
+   * the reference the tests compare the recorded segments with.
+   */
+  readonly memo: boolean;
+  /** Test hook: follow a segment whatever its code peeked (unsound; the tests must catch it). */
+  private readonly unsoundMemo: boolean;
   /** True while generators are rebuilt from their history: thread-API side effects are suppressed. */
   restoring = false;
   /** Values fed to generators while rebuilding them (the cost of going back). */
   refed = 0;
-  /** Per thread, when its spec can resume at a loop head: where each loop head was passed. */
-  private readonly heads: { pos: number; peek: number; label: string; locals: number[] }[][];
-  /** Per thread: values its code read with peek() (outside steps), in order. */
-  private readonly peeks: number[][];
+  /** Code segments run (thread code executed) and followed from the record instead. */
+  segmentsRun = 0;
+  segmentsFollowed = 0;
+  /** While thread code runs live: its effects, for the segment's record. */
+  fx: Effect[] | null = null;
+  private peekBuf: number[] = [];
   private peekThread = 0;
-  private peekPos = 0;
   /** While thread code runs: record what it peeks and fold it into its local state. */
   private readonly recordPeek = (v: number, cell: number): number => {
     const t = this.peekThread;
-    this.peeks[t]!.push(v);
+    this.peekBuf.push(cell, v);
     this.mixLocal(t, v);
     if (this.fus !== null) this.fus.peek(t, cell);
     return v;
+  };
+  /** While a thread is rebuilt: give back what it peeked the first time (values, in order). */
+  private replayPeeks: number[] = [];
+  private replayPeekPos = 0;
+  private readonly replayPeek = (_v: number): number => {
+    if (this.replayPeekPos >= this.replayPeeks.length) throw new Error(`thread ${this.program.threads[this.peekThread]!.name} is not deterministic: it peeks more when rebuilt`);
+    return this.replayPeeks[this.replayPeekPos++]!;
   };
   /**
    * Fusion of scheduling points (fusion.ts), or null for none. With fusion, one step (one event,
@@ -141,12 +225,6 @@ export class Execution {
   microStart(e: number): number {
     return e >= this.nEv ? this.nMicro : this.evMicro[e]!;
   }
-  /** While a thread is rebuilt: give back what it peeked the first time. */
-  private readonly replayPeek = (_v: number): number => {
-    const l = this.peeks[this.peekThread]!;
-    if (this.peekPos >= l.length) throw new Error(`thread ${this.program.threads[this.peekThread]!.name} is not deterministic: it peeks more when rebuilt`);
-    return l[this.peekPos++]!;
-  };
   private readonly ctxs: ThreadCtx[];
 
   // Events (one per executed visible step), as parallel arrays.
@@ -196,8 +274,11 @@ export class Execution {
     readonly program: Program,
     public oracle: Oracle,
     properties: ReadonlySet<string> | null = null,
+    opts: { memo?: boolean; unsoundMemo?: boolean } = {},
   ) {
     this.props = properties;
+    this.memo = opts.memo !== false;
+    this.unsoundMemo = opts.unsoundMemo === true;
     const n = program.threads.length;
     this.n = n;
     program.world.reset();
@@ -207,9 +288,11 @@ export class Execution {
     this.l1 = new Int32Array(n);
     this.l2 = new Int32Array(n);
     this.gens = new Array(n).fill(null);
-    this.hist = Array.from({ length: n }, () => []);
-    this.peeks = Array.from({ length: n }, () => []);
-    this.heads = Array.from({ length: n }, () => []);
+    this.genAt = new Array(n).fill(null);
+    this.jsAt = new Array(n).fill(null);
+    this.roots = Array.from({ length: n }, (_, t) => new LNode(NK.Root, null, mix32(t + 0x1234567), mix32(t + 0x7654321), "", ""));
+    this.cur = this.roots.slice();
+    this.interned = Array.from({ length: n }, () => new Map());
     this.ctxs = program.threads.map((t, i) => new ThreadCtx(this, i, t.name));
     let h1 = 0;
     let h2 = 0;
@@ -238,7 +321,7 @@ export class Execution {
     return this.nEv;
   }
 
-  /** Start a fresh execution: initial memory, new generators, each run to its first visible op. */
+  /** Start a fresh execution: initial memory, each thread at its start, run to its first visible op. */
   reset(): void {
     this.program.world.reset();
     this.memH1 = this.initH1;
@@ -254,43 +337,38 @@ export class Execution {
     for (let t = 0; t < this.n; t++) {
       this.done[t] = false;
       this.pending[t] = null;
-      this.l1[t] = mix32(t + 0x1234567);
-      this.l2[t] = mix32(t + 0x7654321);
-      this.gens[t] = this.program.threads[t]!.body(this.ctxs[t]!);
-      this.hist[t]!.length = 0;
-      this.peeks[t]!.length = 0;
-      this.heads[t]!.length = 0;
+      const r = this.roots[t]!;
+      this.cur[t] = r;
+      this.l1[t] = r.l1;
+      this.l2[t] = r.l2;
     }
     // Every thread starts (runs to its first visible op) even if one fails on the way, so that
     // the root choices recorded do not depend on whether the execution stops at violations.
-    for (let t = 0; t < this.n; t++) this.resume(t, 0, true);
+    for (let t = 0; t < this.n; t++) this.advance(t, 0);
   }
 
   snapshot(): Snapshot {
     const m = this.mem.length;
     const n = this.n;
-    const ints = new Int32Array(m + 4 * n + 6);
+    const ints = new Int32Array(m + 2 * n + 6);
     ints.set(this.mem, 0);
     ints.set(this.l1, m);
     ints.set(this.l2, m + n);
-    for (let t = 0; t < n; t++) {
-      ints[m + 2 * n + t] = this.hist[t]!.length;
-      ints[m + 3 * n + t] = this.peeks[t]!.length;
-    }
-    const o = m + 4 * n;
+    const o = m + 2 * n;
     ints[o] = this.memH1;
     ints[o + 1] = this.memH2;
     ints[o + 2] = this.nEv;
     ints[o + 3] = this.violations.length;
     ints[o + 4] = this.fatal ? 1 : 0;
     ints[o + 5] = this.nMicro;
-    return { ints, pending: this.pending.slice(), windows: this.windows.size > 0 ? new Map(this.windows) : null };
+    return { ints, nodes: this.cur.slice(), windows: this.windows.size > 0 ? new Map(this.windows) : null };
   }
 
   /**
    * Go back to `s`, taken earlier in this same execution (the events before it are unchanged).
-   * Threads that have not stepped since keep their generators; the others are rebuilt by feeding
-   * them their recorded values (deterministic thread code gives back the same pending op).
+   * No thread code runs: each thread is put back at its local-state node, which holds its pending
+   * op; its generator, if it is elsewhere, is brought there only when a segment not yet recorded
+   * must run.
    */
   restore(s: Snapshot): void {
     const m = this.mem.length;
@@ -299,7 +377,7 @@ export class Execution {
     this.mem.set(ints.subarray(0, m));
     this.l1.set(ints.subarray(m, m + n));
     this.l2.set(ints.subarray(m + n, m + 2 * n));
-    const o = m + 4 * n;
+    const o = m + 2 * n;
     this.memH1 = ints[o]!;
     this.memH2 = ints[o + 1]!;
     this.nEv = ints[o + 2]!;
@@ -309,18 +387,12 @@ export class Execution {
     this.windows = s.windows ? new Map(s.windows) : new Map();
     this.exited.length = 0;
     for (let t = 0; t < n; t++) {
-      const h = this.hist[t]!;
-      const len = ints[m + 2 * n + t]!;
+      const nd = s.nodes[t]!;
+      this.cur[t] = nd;
       // Between steps, a thread has no pending op exactly when it has finished.
-      this.pending[t] = s.pending[t]!;
-      this.done[t] = s.pending[t] === null;
-      if (h.length === len) continue;
-      h.length = len;
-      this.peeks[t]!.length = ints[m + 3 * n + t]!;
-      const hd = this.heads[t]!;
-      while (hd.length > 0 && hd[hd.length - 1]!.pos > len) hd.pop();
-      // Rebuilt lazily, when the thread next steps: many are never stepped before the next restore.
-      this.gens[t] = null;
+      const op = nd.kind === NK.Op ? nd.op : null;
+      this.pending[t] = op;
+      this.done[t] = op === null;
     }
   }
 
@@ -329,39 +401,248 @@ export class Execution {
   /** Thread code passed a loop head since the last op (ends a fused step). */
   private headPassed = false;
 
-  markLoopHead(t: number, label: string, locals: number[]): void {
+  markLoopHead(): void {
     this.headPassed = true;
-    if (this.program.threads[t]!.resume) this.heads[t]!.push({ pos: this.hist[t]!.length, peek: this.peeks[t]!.length, label, locals });
   }
 
   /**
-   * Rebuild thread t's generator by feeding it its recorded values (see restore()): from its start,
-   * or from its last loop head when the thread can resume there.
+   * Thread t, at its current node, receives `v` (an op's result, a choice's outcome; 0 to start):
+   * follow the recorded code segment for v if there is one whose peeks memory still shows
+   * (replaying its effects), else run the thread's code; then settle at the node it reaches
+   * (asking the oracle at choices and going on).
    */
-  private rebuild(t: number): void {
-    const h = this.hist[t]!;
-    const len = h.length;
+  private advance(t: number, v: number): void {
+    let node = this.cur[t]!;
+    let val = v;
+    for (;;) {
+      let next: LNode | null = null;
+      if (this.memo) {
+        const es = node.edges;
+        const mem = this.mem;
+        for (let i = 0; i < es.length; i++) {
+          const e = es[i]!;
+          if (e.v !== val) continue;
+          const pk = e.peeks;
+          if (pk !== null && !this.unsoundMemo) {
+            let ok = true;
+            for (let j = 0; j < pk.length; j += 2)
+              if (mem[pk[j]!] !== pk[j + 1]) {
+                ok = false;
+                break;
+              }
+            if (!ok) continue;
+          }
+          this.replayEdge(t, e);
+          next = e.to;
+          this.segmentsFollowed++;
+          break;
+        }
+      }
+      if (next === null) next = this.runSegment(t, node, val);
+      this.cur[t] = next;
+      this.l1[t] = next.l1;
+      this.l2[t] = next.l2;
+      switch (next.kind) {
+        case NK.Done:
+          this.done[t] = true;
+          this.pending[t] = null;
+          this.markProgress();
+          return;
+        case NK.Fail:
+          this.addViolation(next.failProp, next.failMsg, t, true);
+          this.done[t] = true;
+          this.pending[t] = null;
+          return;
+        case NK.Choice: {
+          const op = next.op!;
+          const c = this.oracle.choose(t, op.a, op);
+          if (!(c >= 0 && c < op.a)) throw new Error(`oracle chose ${c} for a ${op.a}-way choice '${op.label}'`);
+          this.recordChoice(c, op.a, op.env === true && c !== 0);
+          this.coverage.add(op.label);
+          node = next;
+          val = c;
+          continue;
+        }
+        default:
+          this.pending[t] = next.op;
+          if (this.fus !== null) this.fus.pending(t, next.op!);
+          return;
+      }
+    }
+  }
+
+  /** A recorded segment is followed instead of run: its effects happen again, in order. */
+  private replayEdge(t: number, e: LEdge): void {
+    const fx = e.fx;
+    if (fx !== null)
+      for (const f of fx) {
+        switch (f.k) {
+          case FX.Report:
+            this.addViolation(f.p, f.m, t, false);
+            break;
+          case FX.Enter:
+            this.windowEnter(f.key);
+            break;
+          case FX.Exit:
+            this.windowExit(f.key);
+            break;
+          case FX.Head:
+            this.headPassed = true;
+            break;
+          case FX.Progress:
+            this.markProgress();
+            break;
+        }
+      }
+    const pk = e.peeks;
+    if (pk !== null && this.fus !== null) for (let j = 0; j < pk.length; j += 2) this.fus.peek(t, pk[j]!);
+  }
+
+  /**
+   * Run thread t's code from `node` with value `val` to its next visible op (or its end, or a
+   * failed assertion), recording the segment: its peeks, its effects and the node it ends at.
+   */
+  private runSegment(t: number, node: LNode, val: number): LNode {
+    if (this.genAt[t] !== node) this.rebuild(t, node);
+    this.segmentsRun++;
+    const gen = this.gens[t]!;
+    const world = this.program.world;
+    this.l1[t] = node.l1;
+    this.l2[t] = node.l2;
+    if (node.kind !== NK.Root) this.mixLocal(t, val);
+    const fx: Effect[] = [];
+    this.fx = fx;
+    const peeks: number[] = [];
+    this.peekBuf = peeks;
+    world.current = this.ctxs[t]!;
+    this.peekThread = t;
+    world.onPeek = this.recordPeek;
+    let kind: number = NK.Op;
+    let op: Op | null = null;
+    let failProp = "";
+    let failMsg = "";
+    try {
+      const res = gen.next(val);
+      if (res.done) {
+        kind = NK.Done;
+        this.l1[t] = mix32(this.l1[t]! ^ 0x0d0e0d0e);
+      } else {
+        op = res.value;
+        if (op.k === K.Choice) kind = NK.Choice;
+      }
+    } catch (err) {
+      this.gens[t] = null;
+      this.genAt[t] = null;
+      if (!(err instanceof AssertionFailure)) throw err;
+      kind = NK.Fail;
+      failProp = err.property;
+      failMsg = err.message;
+    } finally {
+      world.onPeek = null;
+      this.fx = null;
+    }
+    const next = this.intern(t, kind, op, this.l1[t]!, this.l2[t]!, failProp, failMsg);
+    const edge: LEdge = { v: val, peeks: peeks.length > 0 ? peeks : null, fx: fx.length > 0 ? fx : null, to: next };
+    if (this.memo) node.edges.push(edge);
+    if (next.up === null) {
+      next.up = node;
+      next.upEdge = edge;
+    }
+    this.jsAt[t] = next;
+    if (kind === NK.Op || kind === NK.Choice) this.genAt[t] = next;
+    else {
+      this.gens[t] = null;
+      this.genAt[t] = null;
+    }
+    return next;
+  }
+
+  /** The node for a local state: an existing one with the same hash and the same pending op, or a new one. */
+  private intern(t: number, kind: number, op: Op | null, l1: number, l2: number, failProp: string, failMsg: string): LNode {
+    if (this.memo) {
+      const map = this.interned[t]!;
+      const l = map.get(l1);
+      if (l !== undefined) {
+        for (const x of l) {
+          if (x.l2 !== l2 || x.kind !== kind || x.failProp !== failProp || x.failMsg !== failMsg) continue;
+          if (op !== null && (x.op!.k !== op.k || x.op!.o !== op.o || x.op!.label !== op.label || x.op!.a !== op.a || x.op!.b !== op.b)) continue;
+          return x;
+        }
+      }
+      const nd = new LNode(kind, op, l1, l2, failProp, failMsg);
+      if (l !== undefined) l.push(nd);
+      else map.set(l1, [nd]);
+      return nd;
+    }
+    return new LNode(kind, op, l1, l2, failProp, failMsg);
+  }
+
+  /**
+   * Bring thread t's generator to `node` by feeding a fresh one the values on the path that first
+   * reached it (from the live generator instead, when it stands on that path). Deterministic
+   * thread code gives back the same pending op; effects are not repeated.
+   */
+  private rebuild(t: number, node: LNode): void {
+    const path: LEdge[] = [];
+    const from = this.genAt[t];
+    let x: LNode = node;
+    while (x !== from && x.up !== null) {
+      path.push(x.upEdge!);
+      x = x.up;
+    }
     const spec = this.program.threads[t]!;
-    const head = spec.resume ? this.heads[t]![this.heads[t]!.length - 1] : undefined;
-    const gen = head ? spec.resume!(this.ctxs[t]!, head.label, head.locals) : spec.body(this.ctxs[t]!);
-    const from = head ? head.pos : 0;
+    let gen = this.gens[t];
+    if (x !== from || gen === null) {
+      if (x.kind !== NK.Root) throw new Error(`internal: thread ${spec.name}'s local state has no path from its start`);
+      gen = spec.body(this.ctxs[t]!);
+    }
+    const pk: number[] = [];
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i]!.peeks;
+      if (p !== null) for (let j = 1; j < p.length; j += 2) pk.push(p[j]!);
+    }
     this.gens[t] = gen;
+    this.genAt[t] = null;
     this.restoring = true;
     this.program.world.current = this.ctxs[t]!;
     this.peekThread = t;
-    this.peekPos = head ? head.peek : 0;
+    this.replayPeeks = pk;
+    this.replayPeekPos = 0;
     this.program.world.onPeek = this.replayPeek;
+    let failed = false;
     try {
-      let r = gen.next(0);
-      for (let i = from; i < len; i++) r = gen.next(h[i]!);
-      this.refed += len - from;
-      const want = this.pending[t]!;
-      if (r.done || r.value.k !== want.k || r.value.o !== want.o)
-        throw new Error(`thread ${this.program.threads[t]!.name} is not deterministic: rebuilding it from its history gave another pending op`);
-      this.pending[t] = r.value;
+      let r: IteratorResult<Op, void> | null = null;
+      try {
+        for (let i = path.length - 1; i >= 0; i--) r = gen.next(path[i]!.v);
+      } catch (err) {
+        if (!(err instanceof AssertionFailure) || node.kind !== NK.Fail) throw err;
+        failed = true;
+      }
+      this.refed += path.length;
+      const want = node.op;
+      const ok =
+        node.kind === NK.Fail ? failed : node.kind === NK.Done ? r !== null && r.done === true : r === null || (!r.done && want !== null && r.value.k === want.k && r.value.o === want.o);
+      if (!ok) throw new Error(`thread ${spec.name} is not deterministic: rebuilding it from its history gave another pending op`);
     } finally {
       this.restoring = false;
       this.program.world.onPeek = null;
+    }
+    this.jsAt[t] = node;
+    if (node.kind === NK.Done || node.kind === NK.Fail) {
+      this.gens[t] = null;
+      this.genAt[t] = null;
+    } else this.genAt[t] = node;
+  }
+
+  /**
+   * Before the final checks: a thread whose last segments were followed from the record has not
+   * written what its code writes outside the World when it finishes (the contract allows results
+   * written at the end, for checks). Run its code to its end quietly, as a rebuild does.
+   */
+  private finishThreads(): void {
+    for (let t = 0; t < this.n; t++) {
+      const nd = this.cur[t]!;
+      if (this.jsAt[t] !== nd && (nd.kind === NK.Done || nd.kind === NK.Fail)) this.rebuild(t, nd);
     }
   }
 
@@ -424,7 +705,6 @@ export class Execution {
    * can run (fusion.ts): one event, one scheduling point, several model steps.
    */
   step(t: number): void {
-    if (this.gens[t] === null) this.rebuild(t);
     const e = this.nEv++;
     this.evTid[e] = t;
     this.evMicro[e] = this.nMicro;
@@ -471,8 +751,8 @@ export class Execution {
       this.microGroup = grp;
       this.coverage.add(op.label);
       this.pending[t] = null;
-      this.mixLocal(t, r);
-      if (!this.fatal) this.resume(t, r);
+      if (!this.fatal) this.advance(t, r);
+      else this.mixLocal(t, r);
       if (!this.fatal) this.check(t, mode, op);
       // Go on with t's next op only if it cannot block (so how far a step goes never depends on
       // other threads), t did not pass a loop head (a retry loop must meet the cycle check at a
@@ -626,53 +906,6 @@ export class Execution {
     this.l2[t] = mix32((this.l2[t]! + Math.imul(v ^ 0x2545f491, 0x85ebca77)) | 0);
   }
 
-  private resume(t: number, v: number, first = false): void {
-    const gen = this.gens[t]!;
-    const hist = this.hist[t]!;
-    this.program.world.current = this.ctxs[t]!;
-    let val = v;
-    if (!first) hist.push(v);
-    for (;;) {
-      let res: IteratorResult<Op, void>;
-      this.peekThread = t;
-      this.program.world.onPeek = this.recordPeek;
-      try {
-        res = gen.next(val);
-      } catch (err) {
-        this.program.world.onPeek = null;
-        if (err instanceof AssertionFailure) {
-          this.addViolation(err.property, err.message, t, true);
-          this.done[t] = true;
-          this.pending[t] = null;
-          return;
-        }
-        throw err;
-      }
-      this.program.world.onPeek = null;
-      if (res.done) {
-        this.done[t] = true;
-        this.pending[t] = null;
-        this.l1[t] = mix32(this.l1[t]! ^ 0x0d0e0d0e);
-        this.markProgress();
-        return;
-      }
-      const op = res.value;
-      if (op.k === K.Choice) {
-        const c = this.oracle.choose(t, op.a, op);
-        if (!(c >= 0 && c < op.a)) throw new Error(`oracle chose ${c} for a ${op.a}-way choice '${op.label}'`);
-        this.recordChoice(c, op.a, op.env === true && c !== 0);
-        this.coverage.add(op.label);
-        this.mixLocal(t, c);
-        val = c;
-        hist.push(c);
-        continue;
-      }
-      this.pending[t] = op;
-      if (this.fus !== null) this.fus.pending(t, op);
-      return;
-    }
-  }
-
   private recordChoice(c: number, k: number, envFail: boolean): void {
     const e = this.nEv - 1;
     if (e < 0) {
@@ -772,6 +1005,7 @@ export class Execution {
 
   /** End-of-execution checks; call when every thread has finished. */
   checkFinal(): void {
+    if (this.memo) this.finishThreads();
     for (const inv of this.program.final) {
       if (!this.selected(inv.name)) continue;
       const msg = inv.check();

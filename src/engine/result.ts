@@ -32,6 +32,14 @@ export interface ExploreOptions {
    * share (default on). Tests switch it off to exercise the search's own restarts.
    */
   fusionLearning?: boolean;
+  /**
+   * Follow recorded thread-code segments instead of running thread code again (default on;
+   * execution.ts, docs/design.md "Restoring threads"). Off: the reference the tests compare with
+   * (every segment runs the code; going back re-feeds generators).
+   */
+  memo?: boolean;
+  /** Test hook: a broken record (a segment followed whatever its code peeked), to show the tests catch it. */
+  unsoundMemoForTests?: boolean;
   /** Test hook: an unsound fusion (every op treated as a right mover), to show the tests catch it. */
   unsoundFusionForTests?: boolean;
   /** Called every ~100 ms with the running statistics (progress lines). */

@@ -122,7 +122,7 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
  */
 function learnSharing(program: Program, fus: FusionState, opts: ExploreOptions): void {
   const random = rng(0x5eed);
-  const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null);
+  const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests });
   ex.fus = fus;
   fus.learnOnly = true;
   try {
@@ -147,7 +147,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   const stats: Stats = newStats(strategyName);
   const oracle = new StackOracle();
   const props = opts.properties ? new Set(opts.properties) : null;
-  const ex = new Execution(program, oracle, props);
+  const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests });
   ex.fus = fus;
   ex.stopOnFatal = !opts.allViolations;
   const n = ex.n;

@@ -28,7 +28,7 @@ export function sample(program: Program, sampler: Sampler, opts: ExploreOptions)
   const stats = newStats(sampler.name);
   const random = rng(opts.seed ?? 1);
   const oracle = new RandomOracle(random);
-  const ex = new Execution(program, oracle, opts.properties ? new Set(opts.properties) : null);
+  const ex = new Execution(program, oracle, opts.properties ? new Set(opts.properties) : null, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests });
   // Fusion: a sampled execution is a run of model steps whatever was fused, so a fact learnt late
   // (fusion.ts) costs only some executions not sampled, never a false result: no restart needed.
   if (opts.fusion !== false || opts.unsoundFusionForTests) {
