@@ -9,10 +9,10 @@ export interface ThreadSpec {
   name: string;
   body: ThreadBody;
   /**
-   * Optional: a generator that continues right after `t.loopHead(label, ...locals)` — the same
-   * thread code entered at its loop head. When present, the engine rebuilds the thread from its
-   * last loop head instead of from its start (much cheaper for long-running retry loops). It must
-   * behave exactly like `body` from that point, given the same locals.
+   * Optional, and no longer used by the engine (accepted for compatibility): a generator that
+   * continues right after `t.loopHead(label, ...locals)`. The engine used it to rebuild a thread
+   * from its last loop head; it now restores threads from recorded code segments
+   * (docs/design.md, "Restoring threads") and rebuilds a generator only for a segment never run.
    */
   resume?: (t: ThreadApi, label: string, locals: readonly number[]) => Generator<Op, void, number>;
 }

@@ -66,8 +66,9 @@ export interface Stats {
   executions: number;
   /**
    * Visible steps executed (each explores something new). Going back to an earlier node restores a
-   * snapshot and rebuilds the threads that moved by re-feeding their generators: `replaySteps`
-   * counts those re-fed values, which are not steps and not included in `steps`.
+   * snapshot; thread code is followed from its record, and a generator is rebuilt by re-feeding
+   * only to run a segment never run before: `replaySteps` counts those re-fed values, which are
+   * not steps and not included in `steps`.
    */
   steps: number;
   /**

@@ -106,7 +106,7 @@ describe("restoring threads from recorded code segments", () => {
           withR += a;
           withoutR += b;
         }),
-        { numRuns: 120, seed: SEED },
+        { numRuns: 60, seed: SEED },
       );
       // The point of the record: far fewer values re-fed to generators.
       expect(withR).toBeLessThan(withoutR);
@@ -115,7 +115,7 @@ describe("restoring threads from recorded code segments", () => {
 
   it("retry loops declared with loopHead (the record shares equal local states): the same with and without it", () => {
     for (const [, strat] of STRATS.filter(([n]) => n === "cache" || n === "plain"))
-      fc.assert(fc.property(progArb({ spin: true }), (d) => void sameWithRecord(() => build(d), strat)), { numRuns: 80, seed: SEED + 1 });
+      fc.assert(fc.property(progArb({ spin: true }), (d) => void sameWithRecord(() => build(d), strat)), { numRuns: 50, seed: SEED + 1 });
   });
 
   it("threads that peek and branch: the same with and without the record, under every strategy and a random walk", () => {
@@ -124,7 +124,7 @@ describe("restoring threads from recorded code segments", () => {
         for (const [, strat] of STRATS) sameWithRecord(() => buildPeek(d), strat);
         sameWithRecord(() => buildPeek(d), (p, o) => randomExplore(p, { ...o, seed: 3, maxExecutions: 30 }));
       }),
-      { numRuns: 150, seed: SEED + 2 },
+      { numRuns: 50, seed: SEED + 2 },
     );
   });
 
