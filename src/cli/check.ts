@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { formatStepTable, type Counterexample, type StrategyName } from "../engine/index.js";
 import { DEFAULT_GEOMETRY, kvmSteps, SCENARIOS, type Scenario } from "../kvm/index.js";
+import { moduleVersionFor } from "../kvm/protocol.js";
 import { describeStop } from "./budgets.js";
 import { cellFingerprint, cellProgram, type CellCounterexample, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
 import { DEMOS } from "./demo.js";
@@ -10,7 +11,7 @@ import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
 import { createProgress, rate, startHeartbeat, type Clock } from "./progress.js";
 import { shortProperty } from "./properties.js";
-import { DEFAULT_MODULE_VERSION, FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
+import { FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { counterexampleFile, formatReplayRef } from "./replayspec.js";
 import { checkOutputDir, checkOutputFile, quote, safeText, showPath, tryWrite } from "./safe-input.js";
 import { formatKvmTable } from "./steptable.js";
@@ -163,7 +164,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           preset: p,
           overrides,
           switches: resolvedSwitches(sc, p, overrides),
-          moduleVersion: sc.module?.version ?? DEFAULT_MODULE_VERSION,
+          moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
           reductions: { fusion: opts.fusion !== false },

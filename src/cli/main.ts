@@ -104,7 +104,7 @@ ${exitCodeTable()}`,
       .argument("[scenario...]", "built-in scenario names, scenario files (.yaml), or demo:NAME (default: every built-in scenario under every preset)")
       .option("--protocol <preset[,preset]>", "check under these presets only (default: every preset, or the file's 'protocol')")
       .option("--set <switch=value>", "override a switch on top of the preset (repeatable)", collect)
-      .option("--module-version <version>", "TDX module version (1.5.16, 1.5.20, 1.5.25)")
+      .option("--module-version <version>", "TDX module version (1.0, 1.5.16, 1.5.20, 1.5.25; default: the preset's, else 1.5.25)")
       .addOption(new Option("--strategy <name>", `exploration strategy (default: the scenario's, else cache = stateful search)`).choices([...STRATEGIES]))
       .option("--preemptions <n>", "bounded: largest preemption bound", intOption("--preemptions"))
       .option("--seed <n>", "seed for random and pct", intOption("--seed"))

@@ -8,7 +8,7 @@ export const VERSION = "0.1.0";
 /** Version of the JSON formats (check --json, counterexample files, list --json, validate --json). */
 export const FORMAT_VERSION = 1;
 /** The TDX module model's default version (src/tdx/td.ts). */
-export const DEFAULT_MODULE_VERSION = "1.5.25";
+export { DEFAULT_MODULE_VERSION } from "../kvm/protocol.js";
 
 /** The fields every `--json` document starts with. */
 export function jsonHeader(command: string): { tool: "tdxmc"; version: string; formatVersion: number; command: string } {

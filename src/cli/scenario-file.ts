@@ -57,7 +57,7 @@ export const SEAMCALLS: readonly string[] = [
 ];
 const wrapperName = (n: string): string => n.toLowerCase().replace(/\./g, "_");
 const PROPERTY_NAMES = [...KVM_PROPERTIES, "assertion"];
-const TDX_VERSIONS = ["1.5.16", "1.5.20", "1.5.25"] as const;
+const TDX_VERSIONS = ["1.0", "1.5.16", "1.5.20", "1.5.25"] as const;
 
 const gfn = int(0, undefined, "guest frame number (inside the geometry)");
 // Any text: whoever prints a name escapes it (safe-input.ts safeText, view.ts escapeMarkup).
@@ -120,7 +120,7 @@ export const SCENARIO_SCHEMA: S = {
       options: [str(undefined, PRESET_NAMES), { t: "array", minItems: 1, items: str(undefined, PRESET_NAMES) }],
     },
     overrides: { t: "record", keys: SWITCHES.map((s) => s.id), values: str("switch value"), desc: "switch overrides applied on top of the preset" },
-    module: { t: "object", desc: "TDX module", props: { version: str("module version (default 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD") } },
+    module: { t: "object", desc: "TDX module", props: { version: str("module version (default: the preset's, else 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD") } },
     inject: {
       t: "array",
       desc: "SEAMCALLs into which the environment may inject TDX_OPERAND_BUSY (TDH.MEM.PAGE.AUG or tdh_mem_page_aug)",

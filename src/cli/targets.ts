@@ -14,7 +14,7 @@ export type Target =
   | { kind: "demo"; name: string };
 
 export const PRESET_ORDER = Object.keys(PRESETS);
-export const MODULE_VERSIONS = ["1.5.16", "1.5.20", "1.5.25"];
+export const MODULE_VERSIONS = ["1.0", "1.5.16", "1.5.20", "1.5.25"];
 
 function isFileArg(a: string): boolean {
   return a === "-" || /\.ya?ml$/i.test(a) || a.includes("/") || (own(SCENARIOS, a) === undefined && existsSync(a));

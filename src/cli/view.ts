@@ -14,7 +14,8 @@ import { cellProgram, guardProgram, type CellSpec } from "./cell.js";
 import { checkOutputDir, checkOutputFile, readInput, showPath, tryWrite } from "./safe-input.js";
 import { UsageError } from "./errors.js";
 import { PROPERTY_INFO } from "./properties.js";
-import { DEFAULT_MODULE_VERSION, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
+import { resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
+import { moduleVersionFor } from "../kvm/protocol.js";
 import { SCENARIOS } from "../kvm/index.js";
 import { expandSchedule, formatReplayRef } from "./replayspec.js";
 
@@ -124,7 +125,7 @@ export function replayTrace(spec: CellSpec, label: string, schedule: string, fin
           preset: spec.preset,
           switches: resolvedSwitches(spec.scenario, spec.preset, spec.overrides),
           overrides: spec.overrides,
-          moduleVersion: spec.scenario.module?.version ?? DEFAULT_MODULE_VERSION,
+          moduleVersion: moduleVersionFor(spec.scenario.module?.version, spec.preset),
           fingerprint,
         }
       : { tdxmc: VERSION, scenario: label, preset: null, switches: {}, overrides: {}, moduleVersion: null, fingerprint };

@@ -283,6 +283,19 @@ export interface Preset {
   readonly assumed: readonly string[];
   /** REMOVED_SPTE before the v19 rename. */
   readonly frozenName: string;
+  /**
+   * The TDX module version the preset's kernel ran on, when it is not the model's default
+   * (1.5.25). A scenario's own `module.version` (and --module-version) beats it.
+   */
+  readonly module?: "1.0" | "1.5.16" | "1.5.20" | "1.5.25";
+}
+
+/** TDX module model default (the newest module the model has). */
+export const DEFAULT_MODULE_VERSION = "1.5.25";
+
+/** The module version a cell runs: the scenario's pin, else the preset's, else the default. */
+export function moduleVersionFor(scenarioPin: string | undefined, preset: string): string {
+  return scenarioPin ?? PRESETS[preset]?.module ?? DEFAULT_MODULE_VERSION;
 }
 
 const V11: Record<string, string> = {
@@ -352,6 +365,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     values: { ...V11, install: "mirror-first", "zap-lock": "read" },
     assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",
+    // The v10/v11 patches ran on TDX module 1.0 (the v10 "retry SEAMCALL on TDX_OPERAND_BUSY|SEPT"
+    // answers 1.0's exclusive tree lock; qizhangz/tdx-module@9359de5).
+    module: "1.0",
   },
   "seed-seamcall-lock": {
     name: "seed-seamcall-lock",
@@ -359,6 +375,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     values: { ...V11, install: "mirror-first", "zap-lock": "read", "seamcall-lock": "on" },
     assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",
+    // The v10/v11 patches ran on TDX module 1.0 (the v10 "retry SEAMCALL on TDX_OPERAND_BUSY|SEPT"
+    // answers 1.0's exclusive tree lock; qizhangz/tdx-module@9359de5).
+    module: "1.0",
   },
   v11: {
     name: "v11",
@@ -366,6 +385,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     values: V11,
     assumed: ["page-add", "mr-extend-error", "prefault-invalid-slot"],
     frozenName: "REMOVED_SPTE",
+    // The v10/v11 patches ran on TDX module 1.0 (the v10 "retry SEAMCALL on TDX_OPERAND_BUSY|SEPT"
+    // answers 1.0's exclusive tree lock; qizhangz/tdx-module@9359de5).
+    module: "1.0",
   },
   "upstream-6.16": {
     name: "upstream-6.16",

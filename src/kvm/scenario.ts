@@ -6,7 +6,7 @@ import { PROP, type Ctx } from "./context.js";
 import { flowsFor } from "./threads.js";
 import { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
 import { gmemPfn, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInvalidate } from "./kvm.js";
-import { DEFAULT_PRESET, resolveProtocol, type Protocol } from "./protocol.js";
+import { DEFAULT_PRESET, moduleVersionFor, resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
 import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
 import { KvmPamt, pamtInvariants } from "./tdx_pamt.js";
@@ -169,11 +169,12 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     }
     // Dynamic PAMT needs module support (TDX_FEATURES0.DYNAMIC_PAMT, 1.5.20+; 1.5.16 has stubs):
     // otherwise tdx_supports_dynamic_pamt() is false and every helper is a no-op.
-    const dpamt = proto.values["dpamt"] === "on" && !["1.0", "1.5.16"].includes(scenario.module?.version ?? "1.5.25");
+    const version = moduleVersionFor(scenario.module?.version, preset) as TdxVersion;
+    const dpamt = proto.values["dpamt"] === "on" && !["1.0", "1.5.16"].includes(version);
     const tdx = new TdxAdapter(w, {
       levels: geo.levels,
       fanout: geo.fanout,
-      version: scenario.module?.version,
+      version,
       zeroStepThreshold: scenario.module?.zeroStepThreshold,
       vcpus: Math.max(1, nVcpus),
       pfns: kvm.mirror.externalBase + kvm.mirror.sps.length,

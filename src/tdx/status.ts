@@ -75,6 +75,15 @@ export const C = {
   // TDH.MEM.PAGE.PROMOTE (S-EPT huge pages): tdx_error_codes_defs.h (1.5.25). Appended last so
   // that the tokens of the codes above keep their values.
   EPT_INVALID_PROMOTE_CONDITIONS: def("TDX_EPT_INVALID_PROMOTE_CONDITIONS", "C0000B0900000000"),
+  // TDX module 1.0 only: its leaves test entry bits directly where 1.5 uses the state lookup tables
+  // (TDX_EPT_ENTRY_STATE_INCORRECT), and gate on the TDCS "finalized" flag where 1.5 has op_state
+  // (qizhangz/tdx-module@9359de5 include/auto_gen/tdx_error_codes_defs.h; the values are the same
+  // in 1.5.25's table). Appended so that the other tokens keep their values.
+  EPT_ENTRY_FREE: def("TDX_EPT_ENTRY_FREE", "C0000B0100000000"),
+  EPT_ENTRY_NOT_FREE: def("TDX_EPT_ENTRY_NOT_FREE", "C0000B0200000000"),
+  EPT_ENTRY_NOT_LEAF: def("TDX_EPT_ENTRY_NOT_LEAF", "C0000B0400000000"),
+  TD_NOT_FINALIZED: def("TDX_TD_NOT_FINALIZED", "C000060200000000"),
+  TD_FINALIZED: def("TDX_TD_FINALIZED", "C000060300000000"),
 } as const;
 export type Code = (typeof C)[keyof typeof C];
 

@@ -2,7 +2,7 @@
 // leaf shares: the lock prologue/epilogue in the order of §3 and secure_ept_walk (§1.1).
 // All mutable state lives in the World: the engine resets it between executions.
 import { Atomic, Counter, TryLock, type World } from "../engine/index.js";
-import { SharexLock, entryLockHost, entryUnlock, type EntryLockResult, type Gen, type LockMode } from "./locks.js";
+import { SharexLock, entryCommit, entryLockHost, entryUnlock, type EntryLockResult, type Gen, type LockMode } from "./locks.js";
 import { Dpamt, dpamtUnwalk, dpamtUnwalkEx, type DpamtConfig } from "./dpamt.js";
 import { PAMT_NDA, PT, formatPamt, pamtPack } from "./pamt.js";
 import { Geometry, S, SEPT_STATE_NAMES, SEPTE_INIT_VALUE, formatEntry, isLeafState, isPresent, mkEntry, stateOf, type SeptState } from "./sept.js";
@@ -173,6 +173,21 @@ export class Held {
 export class Td {
   readonly geo: Geometry;
   readonly version: TdxVersion;
+  /**
+   * TDX module 1.0 (qizhangz/tdx-module@9359de5, the module the v10/v11 KVM patches ran on). Its
+   * differences are confined to the helpers below (lockTd, lockTree, walkAndLockEntry,
+   * commitEntry, statusNotFree) and to BLOCK, REMOVE and ACCEPT:
+   *  - every mutating host S-EPT leaf takes the tree lock EXCLUSIVELY
+   *    (lock_sept_check_and_walk_private_gpa(..., TDX_LOCK_EXCLUSIVE, ...) in tdh_mem_page_aug.c,
+   *    tdh_mem_sept_add.c, tdh_mem_range_block.c, tdh_mem_page_remove.c of 1.0);
+   *  - there is no per-entry host lock (TDEL/TDHP): host exclusion is the tree lock; BLOCK
+   *    commits with a cmpxchg on the entry it read (BUSY|RCX if it changed) and the guest's
+   *    ACCEPT takes the entry's guest lock bit TDGL with a cmpxchg (tdg_mem_page_accept.c);
+   *  - no op_state: leaves test the TDCS "finalized" flag (TDX_TD_FINALIZED /
+   *    TDX_TD_NOT_FINALIZED); PAGE.AUG is not gated on it;
+   *  - PAGE.REMOVE always needs the entry blocked and the block TLB-tracked, before finalize too.
+   */
+  readonly v10: boolean;
   readonly hpTree: boolean;
   readonly zeroStepThreshold: number;
   readonly nVcpus: number;
@@ -205,8 +220,12 @@ export class Td {
   constructor(world: World, cfg: TdxConfig = {}) {
     this.geo = new Geometry(cfg.levels ?? 3, cfg.fanout ?? 2);
     this.version = cfg.version ?? "1.5.25";
-    if (!["1.5.16", "1.5.20", "1.5.25"].includes(this.version)) throw new RangeError(`unsupported version ${this.version}`);
-    this.hpTree = this.version !== "1.5.16";
+    if (!["1.0", "1.5.16", "1.5.20", "1.5.25"].includes(this.version)) throw new RangeError(`unsupported version ${this.version}`);
+    this.v10 = this.version === "1.0";
+    // Host priority on the tree lock exists from 1.5.20; 1.0 has no host priority at all (§3.1 of
+    // the module notes: plain sharex locks, no TDHP, no TDX_OPERAND_BUSY_HOST_PRIORITY).
+    this.hpTree = !this.v10 && this.version !== "1.5.16";
+    if (this.v10 && cfg.dpamt) throw new RangeError("Dynamic PAMT needs module 1.5.20 or later, not 1.0");
     this.zeroStepThreshold = cfg.zeroStepThreshold ?? 6;
     if (!Number.isInteger(this.zeroStepThreshold) || this.zeroStepThreshold < 0 || this.zeroStepThreshold > 15) throw new RangeError("zeroStepThreshold must be 0..15");
     this.nVcpus = cfg.vcpus ?? 1;
@@ -350,6 +369,14 @@ export class Td {
     held.tdState = s;
     if (fatalOf(s)) return st(C.TD_FATAL);
     if (lifecycleOf(s) !== LIFECYCLE.KEYS_CONFIGURED) return st(C.TD_KEYS_NOT_CONFIGURED);
+    if (this.v10) {
+      // 1.0: no op_state lock; the leaf reads TDCS.finalized. INITIALIZED = not finalized,
+      // RUNNABLE = finalized (tdh_mem_page_add.c / tdh_mr_extend.c / tdh_vp_init.c of 1.0 return
+      // TDX_TD_FINALIZED after finalize; tdh_vp_enter.c TDX_TD_NOT_FINALIZED before it).
+      const ops = opStateOf(s);
+      if (o.allowedOpStates.includes(ops)) return TDX_SUCCESS;
+      return st(ops === OPSTATE.RUNNABLE ? C.TD_FINALIZED : C.TD_NOT_FINALIZED);
+    }
     if (o.opStateLock) {
       if (!(yield* this.opStateLock.acquireHost("sh", `${o.label}: op_state_lock`))) return st(C.OPERAND_BUSY, OP.OP_STATE);
       held.opState = true;
@@ -361,6 +388,8 @@ export class Td {
 
   /** Take the S-EPT tree lock in host role (BUSY|SEPT_TREE on failure). */
   *lockTree(held: Held, mode: LockMode, label: string): Gen<Status> {
+    // 1.0: every host S-EPT leaf (and the zero-step filter) takes the tree lock exclusively.
+    if (this.v10) mode = "ex";
     if (!(yield* this.treeLock.acquireHost(mode, `${label}: secure_ept_lock`))) return st(C.OPERAND_BUSY, OP.SEPT_TREE);
     held.tree = mode;
     return TDX_SUCCESS;
@@ -388,10 +417,33 @@ export class Td {
     const w = yield* this.walk(gpa, level, label);
     if (w.level !== level) return st(C.EPT_WALK_FAILED, OP.RCX);
     const cell = this.entry(gpa, level);
+    // 1.0: no entry lock; the tree lock (EX) excludes the other host leaves, and the value the
+    // walk read is the leaf's "entry copy" (the guest's TDGL bit, the TDEL bit of the cell in 1.0,
+    // may be set in it).
+    if (this.v10) return { cell, lk: { ok: true, value: w.value, hostPriority: false } };
     const lk = yield* entryLockHost(cell, label);
     if (!lk.ok) return st(C.OPERAND_BUSY, OP.RCX);
     held.entry = cell;
     return { cell, lk };
+  }
+
+  /**
+   * Write a walked-and-locked entry: 1.5 — the locked commit (entryCommit; `unlock` releases TDEL
+   * with the write); 1.0 — a plain 64-bit store under the exclusive tree lock (the entry is not
+   * locked; tdh_mem_page_aug.c / tdh_mem_page_remove.c of 1.0 write the entry directly).
+   */
+  *commitEntry(held: Held, cell: Atomic, expected: number, next: number, unlock: boolean, label: string): Gen<void> {
+    if (this.v10) {
+      yield cell.store(next, `${label}: write entry (tree lock EX)`);
+      return;
+    }
+    yield* entryCommit(cell, expected, next, unlock, label);
+    if (unlock) held.entry = null;
+  }
+
+  /** The status of an ADD/AUG/SEPT.ADD that finds its entry in use: 1.0 checks the FREE state itself. */
+  statusNotFree(): Status {
+    return st(this.v10 ? C.EPT_ENTRY_NOT_FREE : C.EPT_ENTRY_STATE_INCORRECT, OP.RCX);
   }
 
   /** Is the TD "running" (tlb_tracking_required(op_state), helpers.h)? From a tdState value. */

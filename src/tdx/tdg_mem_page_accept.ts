@@ -49,6 +49,7 @@ export function* tdgMemPageAccept(td: Td, v: number, gpa: number, level: number,
     if (ws === S.MAPPED) return yield* dispatch(td, v, st(C.PAGE_ALREADY_ACCEPTED, w.level));
     return yield* violation(td, v, gpa, rip);
   }
+  if (td.v10) return yield* accept10(td, v, gpa, level, rip, w.value);
   // 4. guest entry lock
   const cell = td.entry(gpa, level);
   const lk = yield* entryLockGuest(cell, L);
@@ -89,6 +90,44 @@ export function* tdgMemPageAccept(td: Td, v: number, gpa: number, level: number,
   // Commit: MAPPED (RWX=7), counter cleaned, TDHP kept, TDEL released.
   yield* entryCommit(cell, lk.value, withAcceptCounter(withState(lk.value & ~TDEL, S.MAPPED), 0), true, L);
   return yield* dispatch(td, v, TDX_SUCCESS);
+}
+
+/**
+ * Module 1.0 (qizhangz/tdx-module@d5fc67a td_dispatcher/vm_exits/tdg_mem_page_accept.c; §3.2 of
+ * the module notes): no TDEL/TDHP and no host priority. The walked copy is classified first
+ * (non-leaf → SIZE_MISMATCH, MAPPED → ALREADY_ACCEPTED, anything but PENDING → EPT-violation
+ * exit); then the guest lock bit TDGL (the cell's TDEL bit in 1.0) is taken with ONE cmpxchg of
+ * "the copy, PENDING, not blocked, TDGL clear" → TDGL set (BUSY|RCX if the entry differs). Each
+ * zeroed chunk is committed by a cmpxchg from the last value written (a host BLOCK in between
+ * makes it fail: TDGL dropped with btr, BUSY|RCX); the last one writes MAPPED with TDGL clear.
+ */
+function* accept10(td: Td, v: number, gpa: number, level: number, rip: number, copy: number): Gen<Status> {
+  const cur = stateOf(copy);
+  if (!isLeafState(cur) && cur !== S.FREE) return yield* dispatch(td, v, st(C.PAGE_SIZE_MISMATCH, level));
+  if (cur === S.MAPPED) return yield* dispatch(td, v, st(C.PAGE_ALREADY_ACCEPTED, level));
+  if (cur !== S.PENDING) return yield* violation(td, v, gpa, rip);
+  const cell = td.entry(gpa, level);
+  let expected = copy & ~TDEL;
+  const seen = yield cell.cmpxchg(expected, expected | TDEL, `${L}: cmpxchg take TDGL`);
+  if (seen !== expected) return yield* dispatch(td, v, st(C.OPERAND_BUSY, OP.RCX));
+  expected |= TDEL;
+  const n = level > 0 ? td.geo.span(level) : 1;
+  for (let chunk = acceptCounterOf(expected); ; chunk++) {
+    const done = chunk >= n - 1;
+    const next = done ? withAcceptCounter(withState(expected & ~TDEL, S.MAPPED), 0) : withAcceptCounter(expected, chunk + 1);
+    const got = yield cell.cmpxchg(expected, next, done ? `${L}: cmpxchg -> MAPPED, drop TDGL` : `${L}: cmpxchg init_counter := ${chunk + 1}`);
+    if (got !== expected) {
+      yield cell.rmw((x) => x & ~TDEL, `${L}: btr TDGL (entry changed)`);
+      return yield* dispatch(td, v, st(C.OPERAND_BUSY, OP.RCX));
+    }
+    if (done) return yield* dispatch(td, v, TDX_SUCCESS);
+    expected = next;
+    const intr = yield choose(2, `${L}: interrupt pending? (chunk ${chunk + 1})`, { env: true });
+    if (intr === 1) {
+      yield cell.rmw((x) => x & ~TDEL, `${L}: interrupted, btr TDGL`);
+      return yield* dispatch(td, v, st(C.GUEST_ACCEPT_INTERRUPTED));
+    }
+  }
 }
 
 /** The dispatcher: any TDCALL not returning BUSY_HOST_PRIORITY clears hp_lock_busy. */

@@ -2,6 +2,9 @@
 // TDR EX (BUSY|RDX), no op_state lock (op_state must be INITIALIZED), no tree lock and no entry
 // lock: the exclusive TDR lock gives exclusivity. Unlocked walk; FREE -> MAPPED with a plain write
 // (which, unlike the *_keep_tdhp writes, clears TDHP). The source page (R9) and MRTD are not modelled.
+// Module 1.0 (tdh_mem_page_add.c of qizhangz/tdx-module@9359de5, lines 80-104): also the tree lock EX,
+// unobservable under the exclusive TDR and so not modelled; TDX_TD_FINALIZED after finalize and
+// TDX_EPT_ENTRY_NOT_FREE on a used entry.
 import type { Gen } from "./locks.js";
 import { claimRange } from "./tdh_mem_page_aug.js";
 import { S, mkEntry, stateOf } from "./sept.js";
@@ -17,7 +20,7 @@ export function* tdhMemPageAdd(td: Td, gpa: number, pfn: number): Gen<Status> {
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   const w = yield* td.walk(gpa, 0, L);
   if (w.level !== 0) return yield* td.finish(held, st(C.EPT_WALK_FAILED, OP.RCX), L);
-  if (stateOf(w.value) !== S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  if (stateOf(w.value) !== S.FREE) return yield* td.finish(held, td.statusNotFree(), L);
   s = yield* claimRange(td, pfn, 0, gpa, L, held);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   yield td.entry(gpa, 0).store(mkEntry(S.MAPPED, pfn), `${L}: entry := MAPPED (plain write)`);

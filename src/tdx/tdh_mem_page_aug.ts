@@ -1,8 +1,9 @@
 // TDH.MEM.PAGE.AUG (leaf 6) — models tdh_mem_page_aug.c: tdh_mem_page_aug() (tdx-module-spec §4.3).
 // Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk -> entry host lock (BUSY|RCX).
+// Module 1.0: TDR SH -> tree EX (BUSY|SEPT_TREE) -> walk, no entry lock; a used entry is
+// TDX_EPT_ENTRY_NOT_FREE (qizhangz/tdx-module@9359de5 tdh_mem_page_aug.c).
 // FREE -> PENDING; the PENDING write also releases TDEL and keeps TDHP.
 import type { Gen } from "./locks.js";
-import { entryCommit } from "./locks.js";
 import { NODE, dpamtLock2m, dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
@@ -51,12 +52,11 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   const got = yield* td.walkAndLockEntry(held, gpa, level, L);
   if (typeof got === "number") return yield* td.finish(held, got, L);
   const { cell, lk } = got;
-  if (!ALLOWED.PAGE_AUG!.includes(stateOf(lk.value))) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  if (!ALLOWED.PAGE_AUG!.includes(stateOf(lk.value))) return yield* td.finish(held, td.statusNotFree(), L);
   s = yield* claimRange(td, pfn, level, gpa, L, held);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept.
-  yield* entryCommit(cell, lk.value, mkEntry(S.PENDING, pfn), true, L);
-  held.entry = null;
+  // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept (1.0: plain write).
+  yield* td.commitEntry(held, cell, lk.value, mkEntry(S.PENDING, pfn), true, L);
   yield td.chldcnt.add(td.geo.span(level), `${L}: chldcnt += ${td.geo.span(level)}`);
   if (td.dpamt && level === 1) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.LEAF2M, `${L}: 2M PAMT entry := PT_REG 2M page (range ${td.dpamt.rangeOf(pfn)})`);
   return yield* td.finish(held, TDX_SUCCESS, L);

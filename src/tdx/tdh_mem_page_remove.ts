@@ -5,7 +5,8 @@ import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
 import { NODE, dpamtImplicitNode } from "./dpamt.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
-import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
+import type { Atomic } from "../engine/index.js";
+import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, isLeafState, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
@@ -24,6 +25,7 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   if (typeof got === "number") return yield* td.finish(held, got, L);
   const { cell, lk } = got;
   const cur = stateOf(lk.value);
+  if (td.v10) return yield* remove10(td, held, cell, lk.value, level);
   // 1. a leaf in an allowed state (a FREE entry at that level is STATE_INCORRECT)
   if (!ALLOWED.PAGE_REMOVE!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   const pfn = pfnOf(lk.value);
@@ -45,5 +47,29 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   for (let i = 0; i < n; i++) yield td.pamt[pfn + i]!.store(PAMT_NDA, `${L}: PAMT pfn ${pfn + i} := PT_NDA`);
   // Dynamic PAMT, a 2M page: its range's 2M PAMT entry goes back to PT_NDA (no pair to return).
   if (td.dpamt && level === 1) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.NDA, `${L}: 2M PAMT entry := PT_NDA (range ${td.dpamt.rangeOf(pfn)})`);
+  return yield* td.finish(held, TDX_SUCCESS, L);
+}
+
+/**
+ * Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_page_remove.c; §3.4 of the module notes): tree
+ * lock EX, no entry lock. A non-leaf → TDX_EPT_ENTRY_NOT_LEAF; a leaf not blocked (a FREE 4K
+ * entry included) → TDX_GPA_RANGE_NOT_BLOCKED; the block must be TLB-tracked ALWAYS — 1.0 has no
+ * "TD not yet runnable" relaxation, so a pre-finalize removal needs TDH.MEM.TRACK too. The
+ * removed page's PAMT entry lock (BUSY|RCX) is not modelled: KVM never removes one page twice
+ * at once. Commit: a plain write of SEPTE_INIT_VALUE.
+ */
+function* remove10(td: Td, held: Held, cell: Atomic, copy: number, level: number): Gen<Status> {
+  const cur = stateOf(copy);
+  const leaf = level === 0 || isLeafState(cur);
+  if (!leaf) return yield* td.finish(held, st(C.EPT_ENTRY_NOT_LEAF, OP.RCX), L);
+  if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
+  const pfn = pfnOf(copy);
+  const pv = yield td.pamt[pfn]!.load(`${L}: PAMT entry of removed page`);
+  const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+  if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+  yield* td.commitEntry(held, cell, copy, SEPTE_INIT_VALUE, true, L);
+  const n = td.geo.span(level);
+  yield td.chldcnt.add(-n, `${L}: chldcnt -= ${n}`);
+  for (let i = 0; i < n; i++) yield td.pamt[pfn + i]!.store(PAMT_NDA, `${L}: PAMT pfn ${pfn + i} := PT_NDA`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

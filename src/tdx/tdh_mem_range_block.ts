@@ -6,7 +6,8 @@
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
 import { withBepoch } from "./pamt.js";
-import { ALLOWED, blockedOf, isBlocked, pfnOf, stateOf, withAcceptCounter, withState } from "./sept.js";
+import type { Atomic } from "../engine/index.js";
+import { ALLOWED, S, blockedOf, isBlocked, pfnOf, stateOf, withAcceptCounter, withState, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
 import { epochOf } from "./tlb.js";
@@ -24,6 +25,7 @@ export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Statu
   if (typeof got === "number") return yield* td.finish(held, got, L);
   const { cell, lk } = got;
   const cur = stateOf(lk.value);
+  if (td.v10) return yield* block10(td, held, cell, lk.value, cur);
   if (!ALLOWED.RANGE_BLOCK!.includes(cur)) {
     // any_blocked -> the non-error TDX_GPA_RANGE_ALREADY_BLOCKED; anything else (FREE) -> STATE_INCORRECT
     return yield* td.finish(held, st(isBlocked(cur) ? C.GPA_RANGE_ALREADY_BLOCKED : C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
@@ -37,5 +39,25 @@ export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Statu
   const pfn = pfnOf(lk.value);
   yield td.pamt[pfn]!.rmw((v) => withBepoch(v, epochOf(e)), `${L}: PAMT.bepoch := td_epoch (no PAMT lock)`);
   // 5: release the entry lock, then the rest.
+  return yield* td.finish(held, TDX_SUCCESS, L);
+}
+
+/**
+ * Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_range_block.c; §3.1 of the module notes): under
+ * the tree lock EX, no entry lock. FREE → TDX_EPT_ENTRY_FREE, already blocked →
+ * TDX_GPA_RANGE_ALREADY_BLOCKED; then ONE cmpxchg of the entry copy the walk read to its blocked
+ * value — the copy's TDGL bit is kept, so a guest ACCEPT that already holds TDGL does not stop
+ * the BLOCK (it fails its own later cmpxchg instead), while one that takes TDGL between the walk
+ * and the cmpxchg makes the BLOCK fail with TDX_OPERAND_BUSY|RCX. No host priority: the host
+ * cannot force progress against the guest.
+ */
+function* block10(td: Td, held: Held, cell: Atomic, copy: number, cur: SeptState): Gen<Status> {
+  if (cur === S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_FREE, OP.RCX), L);
+  if (isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_ALREADY_BLOCKED, OP.RCX), L);
+  const blocked = withAcceptCounter(withState(copy, blockedOf(cur)), 0);
+  const seen = yield cell.cmpxchg(copy, blocked, `${L}: cmpxchg entry copy -> blocked`);
+  if (seen !== copy) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
+  const e = yield td.epoch.load(`${L}: read td_epoch`);
+  yield td.pamt[pfnOf(copy)]!.rmw((v) => withBepoch(v, epochOf(e)), `${L}: PAMT.bepoch := td_epoch`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

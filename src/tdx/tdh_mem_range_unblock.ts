@@ -2,7 +2,6 @@
 // (tdx-module-spec §4.7). Locks: TDR SH -> op_state SH -> tree EX -> walk -> entry host lock.
 // NL_BLOCKED/BLOCKED/PENDING_BLOCKED -> unblocked; while the TD runs the BLOCK must be TLB-tracked.
 import type { Gen } from "./locks.js";
-import { entryCommit } from "./locks.js";
 import { pamtBepoch } from "./pamt.js";
 import { ALLOWED, pfnOf, stateNeedsTracking, stateOf, unblockedOf, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -30,7 +29,6 @@ export function* tdhMemRangeUnblock(td: Td, gpa: number, level: number): Gen<Sta
     if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // Restore NL_MAPPED/MAPPED/PENDING; the same write releases TDEL.
-  yield* entryCommit(cell, lk.value, withState(lk.value, unblockedOf(cur)), true, L);
-  held.entry = null;
+  yield* td.commitEntry(held, cell, lk.value, withState(lk.value, unblockedOf(cur)), true, L);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

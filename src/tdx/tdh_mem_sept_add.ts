@@ -1,9 +1,9 @@
 // TDH.MEM.SEPT.ADD (leaf 3, version 0) — models tdh_mem_sept_add.c: tdh_mem_sept_add()
 // (tdx-module-spec §4.1). Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk to the parent
 // level L -> entry host lock (BUSY|RCX). FREE -> NL_MAPPED pointing at a new table of FREE entries.
+// Module 1.0: tree EX, no entry lock, TDX_EPT_ENTRY_NOT_FREE (tdh_mem_sept_add.c of 1.0).
 // Version 1 (L2 pages, TDX_INTERRUPTED_RESUMABLE/_BUSY) is not modelled.
 import type { Gen } from "./locks.js";
-import { entryCommit } from "./locks.js";
 import { dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
@@ -25,7 +25,7 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (cur === S.NL_MAPPED && allowExisting) return yield* td.finish(held, TDX_SUCCESS, L); // page not consumed
-  if (cur !== S.FREE) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  if (cur !== S.FREE) return yield* td.finish(held, td.statusNotFree(), L);
   // Dynamic PAMT: the new S-EPT page's walk holds its range's 2M entry SH and needs a node
   // (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise).
   if (td.dpamt) {
@@ -43,7 +43,7 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   }
   yield td.chldcnt.add(1, `${L}: chldcnt += 1`);
   // Parent := NL_MAPPED (RWX=7), written still locked; unlocked at exit.
-  yield* entryCommit(cell, lk.value, mkEntry(S.NL_MAPPED, tablePfn), false, L);
+  yield* td.commitEntry(held, cell, lk.value, mkEntry(S.NL_MAPPED, tablePfn), false, L);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }
 

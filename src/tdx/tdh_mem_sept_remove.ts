@@ -3,7 +3,6 @@
 // entry host lock. NL_BLOCKED (or NL_MAPPED before finalize) -> FREE, the child table freed;
 // every child entry must be FREE (state bits only; a child's TDEL does not matter).
 import type { Gen } from "./locks.js";
-import { entryCommit } from "./locks.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, S, SEPTE_INIT_VALUE, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -38,8 +37,7 @@ export function* tdhMemSeptRemove(td: Td, gpa: number, level: number): Gen<Statu
     if (stateOf(cv) !== S.FREE) return yield* td.finish(held, st(C.EPT_PAGE_NOT_FREE, OP.RCX), L);
   }
   // Commit: parent := SEPTE_INIT_VALUE (TDHP kept; TDEL released); chldcnt -= 1; child page PT_NDA.
-  yield* entryCommit(cell, lk.value, SEPTE_INIT_VALUE, true, L);
-  held.entry = null;
+  yield* td.commitEntry(held, cell, lk.value, SEPTE_INIT_VALUE, true, L);
   yield td.chldcnt.add(-1, `${L}: chldcnt -= 1`);
   yield td.pamt[tablePfn]!.store(PAMT_NDA, `${L}: PAMT pfn ${tablePfn} := PT_NDA`);
   return yield* td.finish(held, TDX_SUCCESS, L);

@@ -40,8 +40,11 @@ export function* tdhVpEnter(td: Td, v: number, lp: number): Gen<Status> {
     return yield* td.finish(held, out, L);
   }
   // 8. release op_state lock; 10. release the tree lock (if the filter took it) just before VM entry.
-  yield* td.opStateLock.release("sh", `${L}: op_state_lock`);
-  held.opState = false;
+  if (held.opState) {
+    // (module 1.0 has no op_state lock)
+    yield* td.opStateLock.release("sh", `${L}: op_state_lock`);
+    held.opState = false;
+  }
   if (held.tree) {
     yield* td.treeLock.release(held.tree, `${L}: secure_ept_lock (just before VM entry)`);
     held.tree = null;

@@ -10,7 +10,9 @@ describe("host-priority timeout exit", () => {
   // an asynchronous TD exit with TDX_HOST_PRIORITY_BUSY_TIMEOUT. KVM's tdx_handle_exit() reports it
   // to userspace (KVM_EXIT_INTERNAL_ERROR); the old model exited the TD a second time and threw.
   it("removal-vs-accept on v11 with every violation: explores to the end, reaches the timeout exit", () => {
-    const r = checkScenario(SCENARIOS["removal-vs-accept"]!, "v11", { allViolations: true, minimize: false });
+    // Host priority exists from module 1.5 on (v11's own default, module 1.0, has none): pin 1.5.25.
+    const sc = { ...SCENARIOS["removal-vs-accept"]!, module: { version: "1.5.25" as const } };
+    const r = checkScenario(sc, "v11", { allViolations: true, minimize: false });
     expect(r.result.exhaustive).toBe(true);
     expect(r.verdict).toBe("violated:no-kvm-bug-on");
     expect(r.result.coverage.some((l) => l.includes("TDX_HOST_PRIORITY_BUSY_TIMEOUT"))).toBe(true);
