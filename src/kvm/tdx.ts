@@ -276,7 +276,8 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
   if (v11) s = yield* seamcallSept(c, "TDH.MEM.RANGE.BLOCK", () => c.tdx.tdhMemRangeBlock(gfn, level));
   else s = yield* removalCall(c, "TDH.MEM.RANGE.BLOCK", () => c.tdx.tdhMemRangeBlock(gfn, level));
   // Not mapped (entry FREE, or no S-EPT table above it): "already removed".
-  if (seed && (statusCode(s) === C.EPT_ENTRY_STATE_INCORRECT || statusCode(s) === C.EPT_WALK_FAILED)) return 0;
+  // (module 1.0 reports a FREE entry as TDX_EPT_ENTRY_FREE, 1.5 as TDX_EPT_ENTRY_STATE_INCORRECT.)
+  if (seed && (statusCode(s) === C.EPT_ENTRY_STATE_INCORRECT || statusCode(s) === C.EPT_ENTRY_FREE || statusCode(s) === C.EPT_WALK_FAILED)) return 0;
   if (v11 && isSeptBusy(s)) {
     // tdx_sept_zap_private_spte() returns -EAGAIN; handle_changed_private_spte() skips the
     // removal; __tdp_mmu_set_spte() only WARNs. The page stays mapped in the S-EPT and pinned.

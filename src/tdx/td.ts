@@ -434,7 +434,8 @@ export class Td {
    */
   *commitEntry(held: Held, cell: Atomic, expected: number, next: number, unlock: boolean, label: string): Gen<void> {
     if (this.v10) {
-      yield cell.store(next, `${label}: write entry (tree lock EX)`);
+      // One 64-bit write; an exchange here only so that a trace shows the value it replaced.
+      yield cell.rmw(() => next, `${label}: write entry (tree lock EX)`);
       return;
     }
     yield* entryCommit(cell, expected, next, unlock, label);
