@@ -14,8 +14,8 @@ const FENCE = "the invalidation fence: kvm_mmu_invalidate_begin() before the zap
 const VP_EX = "TDH.VP.INIT (leaf version 1) takes the TDR exclusively (tdh_vp_init.c, module ≥1.5.05)";
 const R72 = "7.2 keeps 6.19's interleavings for every upstream caller: only where TDX is called from changed (28c77a037804)";
 
-// Module 1.0 (the old presets' module, protocol.ts): Q10 = qizhangz/tdx-module@9359de5 (TDX 1.0).
-const M10_EX = "on module 1.0 every host S-EPT leaf takes the S-EPT tree lock exclusively (Q10 tdh_mem_page_aug.c, tdh_mem_range_block.c: lock_sept_check_and_walk_private_gpa(..., TDX_LOCK_EXCLUSIVE, ...))";
+// Module 1.0 (the old presets' module, protocol.ts) = qizhangz/tdx-module@9359de5 (TDX 1.0).
+const M10_EX = "on module 1.0 every host S-EPT leaf takes the S-EPT tree lock exclusively (qizhangz/tdx-module@9359de5 tdh_mem_page_aug.c, tdh_mem_range_block.c: lock_sept_check_and_walk_private_gpa(..., TDX_LOCK_EXCLUSIVE, ...))";
 
 const same = (text: string, presets: string[]): Record<string, string> => Object.fromEntries(presets.map((p) => [p, text]));
 const UP = ["upstream-6.16", "upstream-6.19", "upstream-7.2"];
@@ -62,11 +62,11 @@ export const WHY: Record<string, Record<string, string>> = {
     "upstream-7.2": `${R72}; tdh_do_no_vcpus() unchanged in 7.2`,
   },
   "removal-vs-accept": {
-    ...same("module 1.0: a guest ACCEPT that takes its TDGL bit between BLOCK's walk and BLOCK's cmpxchg makes the BLOCK fail with BUSY|RCX (Q10 tdh_mem_range_block.c; 1.5 reports its entry lock the same way), which the retry of [PATCH v10 088/108] (BUSY|SEPT only) does not cover → KVM_BUG_ON; upstream retries any BUSY after kicking vCPUs out (tdh_do_no_vcpus(); 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13, Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com)", OLD),
+    ...same("module 1.0: a guest ACCEPT that takes its TDGL bit between BLOCK's walk and BLOCK's cmpxchg makes the BLOCK fail with BUSY|RCX (qizhangz/tdx-module@9359de5 tdh_mem_range_block.c; 1.5 reports its entry lock the same way), which the retry of [PATCH v10 088/108] (BUSY|SEPT only) does not cover → KVM_BUG_ON; upstream retries any BUSY after kicking vCPUs out (tdh_do_no_vcpus(); 'KVM: TDX SEPT SEAMCALL retry', 2025-01-13, Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com)", OLD),
     ...same("tdh_do_no_vcpus(): any TDX_OPERAND_BUSY → wait_for_sept_zap, kick, one retry; with the vCPU kept outside the guest the ACCEPT cannot hold the entry", UP),
   },
   "fault-vs-accept": {
-    ...same("two faults of GFN 0 (vCPU0's, and vCPU1's after its ACCEPT of the FREE page exits): before cc7ed3358e41 the second computes W=1,D=0 over the present leaf and the present→present change reaches the S-EPT hook, KVM_BUG_ON(was_present) (switch mirror-ad, as two-vcpus-same-gfn). The ACCEPT itself cannot bug the VM on module 1.0 (the module v10/v11 ran on): it classifies the walked entry first and takes only the TDGL bit of a PENDING entry by cmpxchg (Q10 td_dispatcher/vm_exits/tdg_mem_page_accept.c), so the AUG never sees BUSY|RCX; on a 1.5 module (--module-version 1.5.25) it locks the FREE entry (TDEL) and the seamcall_sept() of [PATCH v10 088/108], which retries only BUSY|SEPT, KVM_BUG_ONs too — fixed upstream by -EBUSY for any BUSY and a retried fault (Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com, 6.16 tdx_mem_page_aug())", OLD),
+    ...same("two faults of GFN 0 (vCPU0's, and vCPU1's after its ACCEPT of the FREE page exits): before cc7ed3358e41 the second computes W=1,D=0 over the present leaf and the present→present change reaches the S-EPT hook, KVM_BUG_ON(was_present) (switch mirror-ad, as two-vcpus-same-gfn). The ACCEPT itself cannot bug the VM on module 1.0 (the module v10/v11 ran on): it classifies the walked entry first and takes only the TDGL bit of a PENDING entry by cmpxchg (qizhangz/tdx-module@9359de5 td_dispatcher/vm_exits/tdg_mem_page_accept.c), so the AUG never sees BUSY|RCX; on a 1.5 module (--module-version 1.5.25) it locks the FREE entry (TDEL) and the seamcall_sept() of [PATCH v10 088/108], which retries only BUSY|SEPT, KVM_BUG_ONs too — fixed upstream by -EBUSY for any BUSY and a retried fault (Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com, 6.16 tdx_mem_page_aug())", OLD),
     ...same("tdx_mem_page_aug(): any BUSY → -EBUSY → the TDP MMU restores the entry and the fault retries (local retry, Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com)", UP),
   },
   "fault-vs-zero-step-1.5.16": {
@@ -108,7 +108,7 @@ export const WHY: Record<string, Record<string, string>> = {
     "upstream-7.2": "3ccbf6f47098 (6.18), unchanged in 7.2",
   },
   "init-mem-region-vs-zap": {
-    ...same("a model finding, not a reported bug: the v9–v11 tdx_track() returns early while the TD is not finalized ('If TD isn't finalized, it's before any vcpu running', [PATCH v9 055/105] Message-Id 41aa5461e9df28a45826389bb319d30c2b26560d.1664530908.git.isaku.yamahata@intel.com), but module 1.0's TDH.MEM.PAGE.REMOVE needs the block TLB-tracked always (Q10 tdh_mem_page_remove.c: is_tlb_tracked with no op-state relaxation), so a pre-finalize zap of a PAGE.ADDed page fails with TDX_TLB_TRACKING_NOT_DONE → KVM_BUG_ON. 1.5 modules skip the check before RUNNABLE", OLD),
+    ...same("a model finding, not a reported bug: the v9–v11 tdx_track() returns early while the TD is not finalized ('If TD isn't finalized, it's before any vcpu running', [PATCH v9 055/105] Message-Id 41aa5461e9df28a45826389bb319d30c2b26560d.1664530908.git.isaku.yamahata@intel.com), but module 1.0's TDH.MEM.PAGE.REMOVE needs the block TLB-tracked always (qizhangz/tdx-module@9359de5 tdh_mem_page_remove.c: is_tlb_tracked with no op-state relaxation), so a pre-finalize zap of a PAGE.ADDed page fails with TDX_TLB_TRACKING_NOT_DONE → KVM_BUG_ON. 1.5 modules skip the check before RUNNABLE", OLD),
     ...same("kvm_gmem_populate() holds slots_lock for the whole INIT_MEM_REGION, so a zap that takes slots_lock runs wholly before or after it (never inside the ≤6.18 pre-map window); module 1.5 needs no TRACK before the TD is RUNNABLE (tdh_mem_page_remove.c)", UP),
   },
   "read-zap-vs-read-zap": {

@@ -222,8 +222,8 @@ export class Td {
     this.version = cfg.version ?? "1.5.25";
     if (!["1.0", "1.5.16", "1.5.20", "1.5.25"].includes(this.version)) throw new RangeError(`unsupported version ${this.version}`);
     this.v10 = this.version === "1.0";
-    // Host priority on the tree lock exists from 1.5.20; 1.0 has no host priority at all (§3.1 of
-    // the module notes: plain sharex locks, no TDHP, no TDX_OPERAND_BUSY_HOST_PRIORITY).
+    // Host priority on the tree lock exists from 1.5.20; 1.0 has none at all: plain sharex locks,
+    // no TDHP, no TDX_OPERAND_BUSY_HOST_PRIORITY (qizhangz/tdx-module@9359de5 tdx_locks.h).
     this.hpTree = !this.v10 && this.version !== "1.5.16";
     if (this.v10 && cfg.dpamt) throw new RangeError("Dynamic PAMT needs module 1.5.20 or later, not 1.0");
     this.zeroStepThreshold = cfg.zeroStepThreshold ?? 6;

@@ -93,8 +93,8 @@ export function* tdgMemPageAccept(td: Td, v: number, gpa: number, level: number,
 }
 
 /**
- * Module 1.0 (qizhangz/tdx-module@d5fc67a td_dispatcher/vm_exits/tdg_mem_page_accept.c; §3.2 of
- * the module notes): no TDEL/TDHP and no host priority. The walked copy is classified first
+ * Module 1.0 (qizhangz/tdx-module@d5fc67a td_dispatcher/vm_exits/tdg_mem_page_accept.c): no
+ * TDEL/TDHP and no host priority. The walked copy is classified first
  * (non-leaf → SIZE_MISMATCH, MAPPED → ALREADY_ACCEPTED, anything but PENDING → EPT-violation
  * exit); then the guest lock bit TDGL (the cell's TDEL bit in 1.0) is taken with ONE cmpxchg of
  * "the copy, PENDING, not blocked, TDGL clear" → TDGL set (BUSY|RCX if the entry differs). Each

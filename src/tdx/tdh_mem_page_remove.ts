@@ -51,7 +51,7 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
 }
 
 /**
- * Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_page_remove.c; §3.4 of the module notes): tree
+ * Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_page_remove.c): tree
  * lock EX, no entry lock. A non-leaf → TDX_EPT_ENTRY_NOT_LEAF; a leaf not blocked (a FREE 4K
  * entry included) → TDX_GPA_RANGE_NOT_BLOCKED; the block must be TLB-tracked ALWAYS — 1.0 has no
  * "TD not yet runnable" relaxation, so a pre-finalize removal needs TDH.MEM.TRACK too. The

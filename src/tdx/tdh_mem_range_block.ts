@@ -43,7 +43,7 @@ export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Statu
 }
 
 /**
- * Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_range_block.c; §3.1 of the module notes): under
+ * Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_range_block.c): under
  * the tree lock EX, no entry lock. FREE → TDX_EPT_ENTRY_FREE, already blocked →
  * TDX_GPA_RANGE_ALREADY_BLOCKED; then ONE cmpxchg of the entry copy the walk read to its blocked
  * value — the copy's TDGL bit is kept, so a guest ACCEPT that already holds TDGL does not stop

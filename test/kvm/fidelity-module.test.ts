@@ -3,7 +3,7 @@ import { buildProgramWithModel, checkScenario, SCENARIOS, type Scenario } from "
 import { moduleVersionFor, PRESETS } from "../../src/kvm/protocol.js";
 import { run as cli } from "../helpers/run-cli.js";
 
-// Issue 9 §1: the v10/v11-era presets run on TDX module 1.0 by default; a scenario's own module
+// The v10/v11-era presets run on TDX module 1.0 by default; a scenario's own module
 // pin (and --module-version) beats the preset's. Each test fails on the old model, where every
 // preset ran on 1.5.25 and "1.0" was refused.
 const pinned = (sc: Scenario, version: "1.0" | "1.5.25"): Scenario => ({ ...sc, module: { ...(sc.module ?? {}), version } });

@@ -32,7 +32,7 @@ describe("TDX module 1.0: configuration", () => {
   });
 });
 
-describe("TDX module 1.0: every mutating host S-EPT leaf takes the tree lock EXCLUSIVELY (§3.1)", () => {
+describe("TDX module 1.0: every mutating host S-EPT leaf takes the tree lock EXCLUSIVELY", () => {
   const bodies = {
     aug0: function* (tdx: TdxModule) { return [yield* tdx.memPageAug(0, 0, 0)]; },
     aug3: function* (tdx: TdxModule) { return [yield* tdx.memPageAug(3, 0, 3)]; },
@@ -55,7 +55,7 @@ describe("TDX module 1.0: every mutating host S-EPT leaf takes the tree lock EXC
   });
 });
 
-describe("TDX module 1.0: status codes by condition (§3.3)", () => {
+describe("TDX module 1.0: status codes by condition", () => {
   const mapped = [{ gpa: 0, level: 0, state: "MAPPED" as const, pfn: 0 }];
   it("AUG of a used entry: TDX_EPT_ENTRY_NOT_FREE (1.0) vs TDX_EPT_ENTRY_STATE_INCORRECT (1.5.25)", () => {
     const body = function* (tdx: TdxModule) { return [yield* tdx.memPageAug(0, 0, 1)]; };
@@ -89,7 +89,7 @@ describe("TDX module 1.0: status codes by condition (§3.3)", () => {
   });
 });
 
-describe("TDX module 1.0: PAGE.REMOVE always needs BLOCK and a tracked epoch, before finalize too (§3.4)", () => {
+describe("TDX module 1.0: PAGE.REMOVE always needs BLOCK and a tracked epoch, before finalize too", () => {
   const building = { opState: "INITIALIZED" as const };
   const mapped = [{ gpa: 0, level: 0, state: "MAPPED" as const, pfn: 0 }];
   it("an unblocked leaf before finalize: GPA_RANGE_NOT_BLOCKED on 1.0, removed on 1.5.25", () => {
@@ -112,7 +112,7 @@ describe("TDX module 1.0: PAGE.REMOVE always needs BLOCK and a tracked epoch, be
   });
 });
 
-describe("TDX module 1.0: BLOCK vs the guest's ACCEPT through the entry cmpxchg and TDGL (§3.2)", () => {
+describe("TDX module 1.0: BLOCK vs the guest's ACCEPT through the entry cmpxchg and TDGL", () => {
   const cfg = cfgWith([{ gpa: 0, level: 0, state: "PENDING", pfn: 0 }], V10);
   const bodies = {
     guest: function* (tdx: TdxModule) {
@@ -139,7 +139,7 @@ describe("TDX module 1.0: BLOCK vs the guest's ACCEPT through the entry cmpxchg 
   });
 });
 
-describe("TDX module 1.0: TDH.VP.INIT takes the TDR SHARED whatever the leaf version (§3.5.7)", () => {
+describe("TDX module 1.0: TDH.VP.INIT takes the TDR SHARED whatever the leaf version", () => {
   it("VP.INIT (version 1) and BLOCK during the build never conflict on 1.0", () => {
     const cfg = cfgWith([{ gpa: 0, level: 0, state: "MAPPED", pfn: 0 }], { ...V10, opState: "INITIALIZED", vcpusInitialized: false });
     never(race(cfg, {
