@@ -41,6 +41,25 @@ describe("tdxmc simulate: determinism", () => {
     expect(svg).toContain("upstream-6.19"); // legend
   });
 
+  // The three documented example sweeps (docs/simulate.md): each exits 0, lists its files, and a
+  // rerun prints and writes the same bytes. The README's chart is the teardown sweep's time chart.
+  for (const sweep of ["boot-presets", "zero-step", "teardown"]) {
+    it(`the example sweep '${sweep}' exits 0, lists its files, and a rerun gives the same bytes`, async () => {
+      const d1 = tmp();
+      const d2 = tmp();
+      const a = await run(["simulate", sweep, "--charts", d1]);
+      const b = await run(["simulate", sweep, "--charts", d2]);
+      expect(a.code, a.err).toBe(0);
+      const listed = a.out.split("\n").filter((l) => l.startsWith(`  ${d1}/`)).map((l) => l.trim());
+      expect(listed.length).toBeGreaterThan(5);
+      expect(listed.map((f) => f.slice(d1.length + 1)).sort()).toEqual(readdirSync(d1).sort());
+      expect(b.out.replaceAll(d2, d1)).toBe(a.out);
+      expect(filesOf(d2)).toEqual(filesOf(d1));
+      if (sweep === "teardown") expect(readFileSync(join(d1, "teardown-teardown-time.svg"), "utf8")).toBe(readFileSync(join(import.meta.dirname, "../../docs/simulate-teardown-time.svg"), "utf8"));
+      if (sweep === "zero-step") expect(a.out).toMatch(/faults +14 +25 +1\.5\.16 +stalled/);
+    });
+  }
+
   it("another seed gives other figures (the jitter and the choices come from it)", () => {
     const a = simulate({ kind: "boot", vcpus: 4, pages: 25 }, { preset: "upstream-6.19", costs: defaults(), seed: 1 });
     const b = simulate({ kind: "boot", vcpus: 4, pages: 25 }, { preset: "upstream-6.19", costs: defaults(), seed: 2 });

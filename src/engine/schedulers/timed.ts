@@ -195,13 +195,14 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     for (const o of inv.objs ?? world.objs.map((x) => x.id)) objInv[o]! |= 1 << i % 31;
   });
   const qs = program.quiescent.filter((q) => sel(q.name));
+  // Per quiescent invariant, indexed by object id: the keys whose footprint holds the object.
   const qObjKeys = qs.map((q) => {
-    const m = new Map<number, number[]>();
+    const m: (number[] | undefined)[] = new Array<number[] | undefined>(world.objs.length).fill(undefined);
     for (const key of q.keys)
       for (const o of q.objsOf(key)) {
-        const l = m.get(o);
+        const l = m[o];
         if (l) l.push(key);
-        else m.set(o, [key]);
+        else m[o] = [key];
       }
     return m;
   });
@@ -484,10 +485,10 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       if (lastWrote) {
         if (op.objs) {
           for (const o of op.objs) {
-            const ks = map.get(o);
+            const ks = map[o];
             if (ks) (keys ??= []).push(...ks);
           }
-        } else keys = map.get(op.o);
+        } else keys = map[op.o];
       }
       if (exited.length > 0) {
         const ex = exited.filter((k) => q.keys.includes(k));
@@ -504,7 +505,7 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
         }
       }
     }
-    exited.length = 0;
+    if (exited.length > 0) exited.length = 0;
   };
 
   // Priority queue of (due, tid) for threads in state RUN: a binary heap of tids.
