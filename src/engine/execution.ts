@@ -1,6 +1,7 @@
 // One execution of a program: the threads' generators, the shared memory, and the events so far.
 // Explorers decide which thread steps next (and which outcome each choice takes, through the
 // Oracle); this class only executes, records and checks. It knows nothing of any domain.
+import { execOp, opState, type OpState } from "./exec-op.js";
 import { cellHash1, cellHash2, hashString, mix32 } from "./hash.js";
 import type { FusionState } from "./fusion.js";
 import { K, M, isBlocking, pendingModeAt, type Mode, type Op } from "./ops.js";
@@ -779,126 +780,29 @@ export class Execution {
   private xMode: Mode = M.W;
   private xWrite = NONE;
 
-  /** Execute `op` of thread t against shared memory; returns the op's result. */
+  /** The shared op executor's state (exec-op.ts): this execution's memory, hashes kept. */
+  private xs: OpState | null = null;
+
+  /** Execute `op` of thread t against shared memory (exec-op.ts, shared with the timed scheduler); returns the op's result. */
   private execOp(t: number, op: Op): number {
-    const mem = this.mem;
-    const s = op.s;
-    let r = 0;
-    let mode: Mode = M.W;
-    let w = NONE;
-    switch (op.k) {
-      case K.Load:
-        r = mem[s]!;
-        mode = M.R;
-        break;
-      case K.Store:
-        r = mem[s]!;
-        w = op.a;
-        this.write(s, w);
-        r = 0;
-        break;
-      case K.Cas:
-        r = mem[s]!;
-        // A cmpxchg that fails, or succeeds without changing the value, only read the cell.
-        if (r === op.a && op.b !== r) {
-          w = op.b;
-          this.write(s, w);
-        } else mode = M.R;
-        break;
-      case K.Xchg:
-        r = mem[s]!;
-        w = op.a;
-        this.write(s, w);
-        break;
-      case K.Rmw:
-        r = mem[s]!;
-        w = op.fn!(r) | 0;
-        if (w === r) {
-          mode = M.R;
-          w = NONE;
-        } else this.write(s, w);
-        break;
-      case K.Wait:
-        mode = M.R;
-        break;
-      case K.WaitLoad:
-        r = mem[s]!;
-        mode = M.R;
-        break;
-      case K.Lock:
-        w = t + 1;
-        this.write(s, w);
-        break;
-      case K.Unlock:
-        if (mem[s] !== t + 1) this.lockMisuse(t, op, "unlock of a lock this thread does not hold");
-        w = 0;
-        this.write(s, 0);
-        break;
-      case K.RLock:
-        mode = M.S;
-        this.write(s + 1, mem[s + 1]! + 1);
-        break;
-      case K.RUnlock:
-        mode = M.S;
-        if (mem[s + 1]! <= 0) this.lockMisuse(t, op, "read_unlock without readers");
-        this.write(s + 1, mem[s + 1]! - 1);
-        break;
-      case K.WAnnounce:
-        w = -(t + 1);
-        this.write(s, w);
-        break;
-      case K.WAcquire:
-        if (mem[s] !== -(t + 1)) this.lockMisuse(t, op, "write_lock acquire without queueing");
-        w = t + 1;
-        this.write(s, w);
-        break;
-      case K.WUnlock:
-        if (mem[s] !== t + 1) this.lockMisuse(t, op, "write_unlock of a lock this thread does not hold");
-        w = 0;
-        this.write(s, 0);
-        break;
-      case K.TryEx:
-        if (mem[s] === 0) {
-          r = 1;
-          w = 1;
-          this.write(s, 1);
-        } else mode = M.R;
-        break;
-      case K.TryShared:
-        if ((mem[s]! & 1) === 0) {
-          r = 1;
-          mode = M.S;
-          this.write(s, mem[s]! + 2);
-        } else mode = M.R;
-        break;
-      case K.ReleaseEx:
-        if (mem[s] !== 1) this.lockMisuse(t, op, "exclusive release of a lock not held exclusively");
-        w = 0;
-        this.write(s, 0);
-        break;
-      case K.ReleaseShared:
-        if (mem[s]! < 2 || (mem[s]! & 1) === 1) this.lockMisuse(t, op, "shared release of a lock not held shared");
-        mode = M.S;
-        this.write(s, mem[s]! - 2);
-        break;
-      default:
-        throw new Error(`unknown op kind ${op.k}`);
+    const xs = (this.xs ??= opState(this.mem, true));
+    xs.h1 = this.memH1;
+    xs.h2 = this.memH2;
+    const r = execOp(xs, t, op);
+    this.memH1 = xs.h1;
+    this.memH2 = xs.h2;
+    this.xMode = xs.mode;
+    this.xWrite = xs.w;
+    if (xs.misuse !== null) {
+      const msg = xs.misuse;
+      xs.misuse = null;
+      this.lockMisuse(t, op, msg);
     }
-    this.xMode = mode;
-    this.xWrite = w;
     return r;
   }
 
   private lockMisuse(t: number, op: Op, msg: string): void {
     this.addViolation("assertion", `${msg}: ${op.label} on ${this.program.world.name(op.o)}`, t, true);
-  }
-
-  private write(i: number, v: number): void {
-    const old = this.mem[i]!;
-    if (old === v) return;
-    this.memH1 = (this.memH1 - cellHash1(i, old) + cellHash1(i, v)) | 0;
-    this.memH2 = (this.memH2 - cellHash2(i, old) + cellHash2(i, v)) | 0;
-    this.mem[i] = v;
   }
 
   private mixLocal(t: number, v: number): void {

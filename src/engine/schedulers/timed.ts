@@ -24,7 +24,8 @@
 // finding can be replayed by the `replay` strategy.
 //
 // This file knows nothing of any model; it uses only the engine's public types.
-import { K, type Op } from "../ops.js";
+import { execOp, lockDelta, opState } from "../exec-op.js";
+import { K, M, type Op } from "../ops.js";
 import type { Program, ThreadApi } from "../program.js";
 import type { Schedule } from "../schedule.js";
 
@@ -359,99 +360,21 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
 
   const lockMisuse = (t: number, op: Op, msg: string): void => addViolation("assertion", `${msg}: ${op.label} on ${world.name(op.o)}`, t, true);
 
-  /** Execute t's pending op (it is enabled) and return its result; `lastWrote` says whether it wrote. */
+  /**
+   * Execute t's pending op (it is enabled) with the engine's shared executor (exec-op.ts, the same
+   * semantics as the checker's) and return its result; `lastWrote` says whether it wrote (a
+   * shared-mode lock change counts: a waiter may be enabled by it).
+   */
   let lastWrote = false;
+  const xs = opState(mem, false);
   const exec = (t: number, op: Op): number => {
-    const s = op.s;
-    let r = 0;
-    let wrote = true;
-    switch (op.k) {
-      case K.Load:
-      case K.WaitLoad:
-        r = mem[s]!;
-        wrote = false;
-        break;
-      case K.Wait:
-        wrote = false;
-        break;
-      case K.Store:
-        mem[s] = op.a;
-        break;
-      case K.Cas:
-        r = mem[s]!;
-        if (r === op.a && op.b !== r) mem[s] = op.b;
-        else wrote = false;
-        break;
-      case K.Xchg:
-        r = mem[s]!;
-        mem[s] = op.a;
-        break;
-      case K.Rmw: {
-        r = mem[s]!;
-        const w = op.fn!(r) | 0;
-        if (w === r) wrote = false;
-        else mem[s] = w;
-        break;
-      }
-      case K.Lock:
-        mem[s] = t + 1;
-        locksHeld[t]!++;
-        break;
-      case K.Unlock:
-        if (mem[s] !== t + 1) lockMisuse(t, op, "unlock of a lock this thread does not hold");
-        mem[s] = 0;
-        locksHeld[t]!--;
-        break;
-      case K.RLock:
-        mem[s + 1]!++;
-        locksHeld[t]!++;
-        break;
-      case K.RUnlock:
-        if (mem[s + 1]! <= 0) lockMisuse(t, op, "read_unlock without readers");
-        mem[s + 1]!--;
-        locksHeld[t]!--;
-        break;
-      case K.WAnnounce:
-        mem[s] = -(t + 1);
-        locksHeld[t]!++;
-        break;
-      case K.WAcquire:
-        if (mem[s] !== -(t + 1)) lockMisuse(t, op, "write_lock acquire without queueing");
-        mem[s] = t + 1;
-        break;
-      case K.WUnlock:
-        if (mem[s] !== t + 1) lockMisuse(t, op, "write_unlock of a lock this thread does not hold");
-        mem[s] = 0;
-        locksHeld[t]!--;
-        break;
-      case K.TryEx:
-        if (mem[s] === 0) {
-          r = 1;
-          mem[s] = 1;
-          locksHeld[t]!++;
-        } else wrote = false;
-        break;
-      case K.TryShared:
-        if ((mem[s]! & 1) === 0) {
-          r = 1;
-          mem[s] = mem[s]! + 2;
-          locksHeld[t]!++;
-        } else wrote = false;
-        break;
-      case K.ReleaseEx:
-        if (mem[s] !== 1) lockMisuse(t, op, "exclusive release of a lock not held exclusively");
-        mem[s] = 0;
-        locksHeld[t]!--;
-        break;
-      case K.ReleaseShared:
-        if (mem[s]! < 2 || (mem[s]! & 1) === 1) lockMisuse(t, op, "shared release of a lock not held shared");
-        mem[s] = mem[s]! - 2;
-        locksHeld[t]!--;
-        break;
-      default:
-        throw new Error(`unknown op kind ${op.k}`);
+    const r = execOp(xs, t, op);
+    if (xs.misuse !== null) {
+      lockMisuse(t, op, xs.misuse);
+      xs.misuse = null;
     }
-    lastWrote = wrote;
+    locksHeld[t]! += lockDelta(op, r);
+    lastWrote = xs.mode !== M.R;
     return r;
   };
 
