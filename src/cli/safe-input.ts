@@ -15,8 +15,8 @@
 //   tryWrite(path, text)      write an output file through a temporary name and a rename (never
 //                             half a file, nothing left behind); returns why it failed, or null.
 //   suggest(word, known)      "did you mean" on the same line.
-import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { accessSync, closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { UsageError } from "./errors.js";
 
 /** Largest scenario / counterexample / trace file read (bytes). */
@@ -142,9 +142,47 @@ export function readInput(path: string, what = "file", maxBytes = MAX_INPUT_BYTE
 /** Paths under these are never written (a write there does not behave like a file). */
 const SPECIAL = ["/proc/", "/sys/", "/dev/"];
 
+/** The path with its nearest existing ancestor's symbolic links resolved (a link into /proc is /proc). */
+function realish(p: string): string {
+  let a = resolve(p);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(a), ...rest.reverse());
+    } catch {
+      const up = dirname(a);
+      if (up === a) return resolve(p);
+      rest.push(basename(a));
+      a = up;
+    }
+  }
+}
+
 function special(p: string): boolean {
-  const a = resolve(p) + "/";
-  return SPECIAL.some((s) => a.startsWith(s));
+  return [resolve(p), realish(p)].some((x) => SPECIAL.some((s) => `${x}/`.startsWith(s)));
+}
+
+/**
+ * mkdir -p, one level at a time: Node's own recursive mkdirSync never returns on some special
+ * file systems (a path under /proc loops forever), where this fails at once with the errno.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let a = resolve(dir); !existsSync(a); a = dirname(a)) {
+    missing.push(a);
+    if (dirname(a) === a) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
+}
+
+/** stat, or undefined when nothing is there; any other failure (a file used as a directory: ENOTDIR, ELOOP, EACCES) names the path. */
+function statOrNone(p: string, option: string, name: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`option ${option}: cannot write ${name} (${code === "ENOTDIR" ? "a part of the path is a file, not a directory" : (code ?? "error")})`);
+  }
 }
 
 /**
@@ -154,10 +192,10 @@ function special(p: string): boolean {
 export function checkOutputDir(dir: string, option: string): void {
   const name = showPath(dir);
   if (special(dir)) throw new UsageError(`option ${option}: ${name} is under /proc, /sys or /dev; name an ordinary directory`);
-  const st = statSync(dir, { throwIfNoEntry: false });
+  const st = statOrNone(dir, option, name);
   if (st && !st.isDirectory()) throw new UsageError(`option ${option}: ${name} exists and is not a directory`);
   try {
-    if (!st) mkdirSync(dir, { recursive: true });
+    if (!st) makeDirs(dir);
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (e) {
     throw new UsageError(`option ${option}: cannot write in ${name} (${(e as NodeJS.ErrnoException).code ?? "error"})`);
@@ -166,10 +204,10 @@ export function checkOutputDir(dir: string, option: string): void {
 
 /** An output file (a report, a JUnit file, a trace): its directory must exist and be writable. Call before the run. */
 export function checkOutputFile(file: string, option: string): void {
-  if (file === "-") return;
+  if (file === "-") throw new UsageError(`option ${option}: '-' (standard output) is not supported here; name a file`);
   const name = showPath(file);
   if (special(file)) throw new UsageError(`option ${option}: ${name} is under /proc, /sys or /dev; name an ordinary file`);
-  const st = statSync(file, { throwIfNoEntry: false });
+  const st = statOrNone(file, option, name);
   if (st && !st.isFile()) throw new UsageError(`option ${option}: ${name} exists and is not a regular file`);
   try {
     accessSync(st ? file : dirname(resolve(file)), constants.W_OK);

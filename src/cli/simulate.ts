@@ -1,6 +1,6 @@
 // tdxmc simulate: the timed simulation of workloads on the model (src/sim), with text / JSON / CSV
 // output, SVG charts and replayable finding files.
-import { accessSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { PRESETS } from "../kvm/index.js";
@@ -14,6 +14,7 @@ import { WORKLOAD_KINDS, WorkloadError, type WorkloadKind } from "../sim/workloa
 import { cellFingerprint, cellProgram } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
 import { startHeartbeat, type Clock } from "./progress.js";
+import { checkOutputDir } from "./safe-input.js";
 import { FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
 import { CEX_FORMAT, type CounterexampleFile } from "./replayspec.js";
 import { loadScenarioFile } from "./scenario-file.js";
@@ -58,8 +59,9 @@ function intList(v: string, what: string, min: number, max: number): number[] {
 
 /** Checked before the run: the directory exists (or can be made) and is writable. */
 function prepareDir(dir: string): void {
+  // Not under /proc, /sys or /dev, and created one level at a time (a recursive mkdir under /proc never returns).
+  checkOutputDir(dir, "--charts");
   try {
-    mkdirSync(dir, { recursive: true });
     if (!statSync(dir).isDirectory()) throw new UsageError(`--charts ${dir}: not a directory`);
     accessSync(dir, constants.W_OK);
   } catch (e) {

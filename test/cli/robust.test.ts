@@ -4,7 +4,7 @@
 // (special files, crashes, memory). Also: budgets that stop a run, bounded minimization, model
 // exceptions as findings, the heartbeat.
 import { execFile, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -401,12 +401,28 @@ describe("files that are not scenario files", () => {
   it("--out, --junit and --view that cannot be written are refused before the run, and nothing is left behind", async () => {
     const ro = join(TMP, "ro");
     mkdirSync(ro);
+    const aFile = file("not a directory\n", ".txt");
+    const procLink = join(TMP, "proc-link");
+    symlinkSync("/proc", procLink);
     chmodSync(ro, 0o555);
     const cases = [
       ["check", "seed-race", "--out", "/proc/self/NEW"],
       ["check", "seed-race", "--out", "/dev/null"],
       ["check", "seed-race", "--junit", "/proc/self/NEW.xml"],
       ["check", "seed-race", "--view", "/sys/NEW"],
+      // Through a symbolic link into /proc (Node's recursive mkdir never returns there), and stdout as a file name.
+      ["check", "seed-race", "--out", join(procLink, "self", "NEW", "deeper")],
+      ["check", "seed-race", "--view", join(procLink, "NEW")],
+      ["check", "seed-race", "--junit", join(procLink, "self", "NEW.xml")],
+      ["check", "seed-race", "--junit", "-"],
+      // A file where a directory is expected on the path (ENOTDIR used to escape as a stack trace).
+      ["check", "seed-race", "--out", join(aFile, "sub")],
+      ["check", "seed-race", "--junit", join(aFile, "sub", "j.xml")],
+      ["check", "seed-race", "--view", join(aFile, "v")],
+      ["view", "seed-race@seed:0123456789abcdef:z2:0", "--out", join(aFile, "p.html")],
+      ["view", "seed-race@seed:0123456789abcdef:z2:0", "--out", "-"],
+      ["simulate", "--workload", "boot", "--vcpus", "1", "--pages", "2", "--charts", "/proc/self/NEW"],
+      ["simulate", "--workload", "boot", "--vcpus", "1", "--pages", "2", "--charts", join(procLink, "NEW", "x")],
     ];
     if (process.getuid?.() !== 0) cases.push(["check", "seed-race", "--out", join(ro, "sub")], ["check", "seed-race", "--junit", join(ro, "j.xml")]);
     for (const c of cases) {
