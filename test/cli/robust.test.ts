@@ -604,6 +604,26 @@ describe("budgets, time limit, minimization, model errors, heartbeat", () => {
     }
   });
 
+  it("Ctrl-C: the partial results are printed, cells not run say so, exit 130 (check and ablate)", async () => {
+    // The interrupt arrives as main's SIGINT handler delivers it, at the first point the run yields:
+    // in-process, cells run one by one and yield between cells, so exactly one cell has run.
+    const io = (): CheckIo & { text: () => string } => {
+      let out = "";
+      return { out: (s) => void (out += s), err: () => undefined, tty: false, onInterrupt: (f) => (setImmediate(f), () => undefined), text: () => out };
+    };
+    const c = io();
+    expect(await runCheck([], { jobs: 1 }, c)).toBe(130);
+    expect(c.text()).toMatch(/^scenario /m);
+    expect(c.text()).toMatch(/not-run/);
+    expect(c.text()).toMatch(/\n1 of \d+ cells with an expected verdict have it; \d+ stopped by a budget or Ctrl-C, no verdict\. Exit 130\.\n$/);
+    const a = io();
+    expect(await runAblate("seed-race", { jobs: 1 }, a)).toBe(130);
+    // Title, header and summary aside, one row per run; all but the first (the preset as it is) not run.
+    const rows = a.text().split("\n").filter((l) => /^\S+\s/.test(l)).length - 3;
+    expect(rows).toBeGreaterThan(30);
+    expect(a.text().match(/no verdict \(not run \(interrupted\)\)/g)?.length).toBe(rows - 1);
+  });
+
   it("not on a terminal: check, ablate and simulate print a heartbeat line every 30 s (an injected clock, no waiting)", async () => {
     // The clock's interval fires every real millisecond and moves its time on by the period asked
     // for, so each tick is "30 s later"; now() also moves on by 10 s per call, for synchronous loops
