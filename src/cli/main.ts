@@ -177,6 +177,11 @@ and so is a schedule that ends before its recorded violation.
 Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       )
       .action((a: string, schedule: string | undefined, opts) => {
+        // The step-table options shape the text output only; --json and --format must agree.
+        const table = ["explain", "expand", "raw"].filter((k) => opts[k]).map((k) => `--${k}`);
+        const machine = opts.format === "itf" ? "--format itf" : opts.json || opts.format === "json" ? (opts.json ? "--json" : "--format json") : null;
+        if (table.length && machine) throw new UsageError(`replay: ${table.join(", ")} shape${table.length === 1 ? "s" : ""} the step table and conflict${table.length === 1 ? "s" : ""} with ${machine}`);
+        if (opts.json && opts.format !== undefined && opts.format !== "json") throw new UsageError(`replay: --json and --format ${opts.format} conflict (--json is --format json)`);
         if (opts.format === "json") opts.json = true;
         code = runReplay(schedule === undefined ? [a] : [a, schedule], opts, out);
       }),

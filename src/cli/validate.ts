@@ -8,6 +8,7 @@ import { displayName, parseScenarioText, scenarioJsonSchema, type FileProblem } 
 
 export function runValidate(files: string[], o: { json?: boolean; printSchema?: boolean }, out: (s: string) => void, err: (s: string) => void): number {
   if (o.printSchema) {
+    if (files.length > 0) throw new UsageError(`validate: --print-schema prints the schema and validates nothing; it takes no file (got ${files.length})`);
     out(JSON.stringify(scenarioJsonSchema(), null, 2) + "\n");
     return EXIT.ok;
   }

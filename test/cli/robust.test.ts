@@ -374,6 +374,10 @@ describe("hostile words wherever a user names something", () => {
       [["check", "--demo", "--set", "zap-lock=read", "--module-version", "1.5.16"], /options --set, --module-version apply to KVM scenarios only; the targets are engine demos/],
       [["check", "seed-race", "--format", "json"], /option --format: needs --out DIR/],
       [["check", "seed-race", "--format", "itf", "--json"], /option --format: needs --out DIR/],
+      [["replay", "seed-race@seed:0123456789abcdef:z2:0", "--format", "itf", "--explain"], /replay: --explain shapes the step table and conflicts with --format itf/],
+      [["replay", "seed-race@seed:0123456789abcdef:z2:0", "--json", "--expand", "--raw"], /replay: --expand, --raw shape the step table and conflict with --json/],
+      [["replay", "seed-race@seed:0123456789abcdef:z2:0", "--json", "--format", "text"], /replay: --json and --format text conflict/],
+      [["validate", "--print-schema", "x.yaml"], /validate: --print-schema prints the schema and validates nothing; it takes no file/],
     ] as [string[], RegExp][]) {
       const r = await run(c);
       expectBad(r, c.join(" "), { lines: 1, json: c.includes("--json") });
