@@ -39,6 +39,10 @@ export const ABLATIONS: readonly Ablation[] = [
   { switch: "prefault-invalid-slot", value: "retry", scenario: "pre-fault-vs-memslot-delete", violated: "livelock" },
   // Before cc7ed3358e41 the vCPU that lost the fault race re-made the leaf with D clear: a
   // present→present change through the S-EPT hook, KVM_BUG_ON(was_present) and a second AUG.
+  // Without the guest_memfd invalidate lock the punch hole's zap lands between PAGE.ADD and
+  // TDH.MR.EXTEND: its BLOCK finds the TDR held by MR.EXTEND, and tdh_do_no_vcpus() cannot stop a
+  // host thread (second BUSY, KVM_BUG_ON).
+  { switch: "gmem-lock", value: "off", scenario: "init-mem-region-vs-punch-hole", violated: "no-vcpu-retry-never-busy" },
   { switch: "mirror-ad", value: "propagate", scenario: "two-vcpus-same-gfn", violated: "no-kvm-bug-on" },
   { switch: "old-spte-refresh", value: "off", scenario: "read-zap-vs-read-zap", preset: "upstream-7.2", violated: "livelock" },
   { switch: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
@@ -66,7 +70,6 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "local-retry=off":
     "re-entering the guest on RET_PF_RETRY (v11) is safe in the model: the extra TD entries feed the zero-step counter, a performance and availability concern the properties do not judge",
   "page-add": "the ≤6.18 premap window needs a zap of the pre-mapped entry before PAGE.ADD; guest_memfd's filemap_invalidate_lock excludes the punch hole of the same file (gmem-lock)",
-  "gmem-lock": "no built-in scenario populates and punches one file at once; test/kvm/fidelity.test.ts shows the false race without the lock",
   "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
   hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (28c77a037804); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
@@ -121,7 +124,7 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
   "spt-free": { scenario: "teardown" },
   "mirror-ad": { scenario: "two-vcpus-same-gfn" },
   "state-guard": { scenario: "init-mem-region-vs-vp-init" },
-  "gmem-lock": { scenario: "fault-vs-punch-hole" },
+  "gmem-lock": { scenario: "init-mem-region-vs-punch-hole" },
   "mr-extend-error": { scenario: "init-mem-region-vs-vp-init", overrides: { "state-guard": "off" } },
   dpamt: { scenario: "dpamt-two-vcpus-one-range", preset: "dpamt" },
   "pamt-refcount": { scenario: "dpamt-fault-vs-removal", preset: "dpamt" },

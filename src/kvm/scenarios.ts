@@ -362,6 +362,26 @@ export const initMemRegionVsZap: Scenario = {
 };
 
 /**
+ * KVM_TDX_INIT_MEM_REGION vs fallocate(PUNCH_HOLE) on the same guest_memfd: kvm_gmem_populate()
+ * and kvm_gmem_punch_hole() both take filemap_invalidate_lock() exclusively (since 1f6c06b177513
+ * "KVM: guest_memfd: Add interface for populating gmem pages with user data", 6.11), so the punch
+ * hole's zap runs wholly before the populate or after it, never against TDH.MEM.PAGE.ADD /
+ * TDH.MR.EXTEND. The gmem-lock ablation shows what the lock stops.
+ */
+export const initMemRegionVsPunchHole: Scenario = {
+  name: "init-mem-region-vs-punch-hole",
+  description: "TD under construction: INIT_MEM_REGION of GFN 0 while userspace punches a hole over GFN 0 of the same guest_memfd",
+  initial: { td: "building", tables: [{ level: 1, gfn: 0 }] },
+  threads: [
+    { kind: "init-mem-region", name: "init-mem-region", gfn: 0 },
+    { kind: "punch-hole", name: "punch-hole", start: 0, end: 1 },
+  ],
+  witnesses: ["tdh_mem_page_add", "filemap_invalidate_lock"],
+  strategy: "cache",
+  expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
+};
+
+/**
  * Two read-lock zaps of one mapped GFN, as shared-mode zappers (__tdp_mmu_zap_root(shared)) do
  * them: the loser's try_cmpxchg64 fails and it "goto retry"s with iter->old_spte. With
  * 02eaaffdd865 (7.2) the iterator holds the value that beat it and the retry ends; before, the
@@ -504,6 +524,7 @@ export const DPAMT_EXPECTED: Readonly<Record<string, { expect: Expect; why: stri
   "punch-hole-vs-vp-init": { expect: "verified", why: "as upstream-7.2: VP.INIT under the write lock excludes the punch hole's zap and its put; control pages are not got or put in the model's flows" },
   "memslot-delete-vs-punch-hole": { expect: "verified", why: "both zaps run under the write lock, each put after its removal; the unbound slot's punch hole zaps nothing" },
   "pre-fault-vs-memslot-delete": { expect: "verified", why: "as upstream-7.2: the prefault retries (or returns -EAGAIN) before any install, so no get is left without its SEAMCALL" },
+  "init-mem-region-vs-punch-hole": { expect: "verified", why: "as upstream-7.2: the gmem invalidate lock orders the punch hole's zap (its put) wholly before or after the populate (its get)" },
   "init-mem-region-vs-zap": { expect: "verified", why: "as upstream-7.2: slots_lock orders the zap (its put) wholly before or after INIT_MEM_REGION (its get from vCPU 0's cache)" },
   "teardown-vs-fault": {
     expect: "verified",
@@ -545,6 +566,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   "memslot-delete-vs-punch-hole": memslotDeleteVsPunchHole,
   "pre-fault-vs-memslot-delete": preFaultVsMemslotDelete,
   "init-mem-region-vs-zap": initMemRegionVsZap,
+  "init-mem-region-vs-punch-hole": initMemRegionVsPunchHole,
   "read-zap-vs-read-zap": readZapVsReadZap,
   "teardown-vs-fault": teardownVsFault,
   "dpamt-two-vcpus-one-range": dpamtTwoVcpusOneRange,

@@ -111,6 +111,9 @@ export const WHY: Record<string, Record<string, string>> = {
     ...same("a model finding, not a reported bug: the v9–v11 tdx_track() returns early while the TD is not finalized ('If TD isn't finalized, it's before any vcpu running', [PATCH v9 055/105] Message-Id 41aa5461e9df28a45826389bb319d30c2b26560d.1664530908.git.isaku.yamahata@intel.com), but module 1.0's TDH.MEM.PAGE.REMOVE needs the block TLB-tracked always (qizhangz/tdx-module@9359de5 tdh_mem_page_remove.c: is_tlb_tracked with no op-state relaxation), so a pre-finalize zap of a PAGE.ADDed page fails with TDX_TLB_TRACKING_NOT_DONE → KVM_BUG_ON. 1.5 modules skip the check before RUNNABLE", OLD),
     ...same("kvm_gmem_populate() holds slots_lock for the whole INIT_MEM_REGION, so a zap that takes slots_lock runs wholly before or after it (never inside the ≤6.18 pre-map window); module 1.5 needs no TRACK before the TD is RUNNABLE (tdh_mem_page_remove.c)", UP),
   },
+  "init-mem-region-vs-punch-hole": {
+    ...same("kvm_gmem_populate() and kvm_gmem_punch_hole() take filemap_invalidate_lock() exclusively (1f6c06b177513, 6.11), so the punch hole (its zap and its truncation) runs wholly before the populate or after its PAGE.ADD and MR.EXTEND", [...OLD, ...UP]),
+  },
   "read-zap-vs-read-zap": {
     ...same("the seed's read-lock zap exchanges to REMOVED_SPTE and spins while it sees it, so the second zapper finds a not-present entry", OLD),
     "upstream-6.16": "KVM_BUG_ON in __tdp_mmu_set_spte_atomic(): 6.16 refuses an atomic zap of a mirror SPTE",
