@@ -55,8 +55,9 @@ export function runAblateCatalogue(o: { json?: boolean }, io: CheckIo): number {
   }
   const L = [`tdxmc ${VERSION} ablate: which defense stops which race — each value alone, from ${ABLATION_PRESET} unless another preset is named (test/kvm/ablation.test.ts checks every row)`, ""];
   const w1 = Math.max(...ABLATIONS.map((a) => `${a.switch}=${a.value}`.length));
-  const w2 = Math.max(...ABLATIONS.map((a) => (a.scenario + (a.preset ? ` (${a.preset})` : "")).length));
-  for (const a of ABLATIONS) L.push(`  ${`${a.switch}=${a.value}`.padEnd(w1)}  ${(a.scenario + (a.preset ? ` (${a.preset})` : "")).padEnd(w2)}  violates ${a.violated}${a.inject ? ` (BUSY injected into ${a.inject.join(", ")})` : ""}`);
+  const where = (a: (typeof ABLATIONS)[number]): string => a.scenario + (a.preset || a.with ? ` (${[a.preset, ...Object.entries(a.with ?? {}).map(([k, x]) => `with ${k}=${x}`)].filter(Boolean).join(", ")})` : "");
+  const w2 = Math.max(...ABLATIONS.map((a) => where(a).length));
+  for (const a of ABLATIONS) L.push(`  ${`${a.switch}=${a.value}`.padEnd(w1)}  ${where(a).padEnd(w2)}  violates ${a.violated}${a.inject ? ` (BUSY injected into ${a.inject.join(", ")})` : ""}`);
   L.push("", "Values that flip no built-in verdict:");
   for (const r of rest) L.push(`  ${r.switch}=${r.value}: ${r.cannotMatter ? "cannot change the explored state space yet: " : ""}${r.reason}`);
   L.push("", "'tdxmc ablate SCENARIO' runs every value of every switch on one scenario.");

@@ -135,7 +135,7 @@ export function runExplain(name: string, out: (s: string) => void): number {
     for (const v of sw.values) {
       const rows = ABLATIONS.filter((a) => a.switch === sw.id && a.value === v.value);
       const cannot = cannotMatterReason(sw.id, v.value);
-      if (rows.length) for (const a of rows) L.push(`  ${v.value}: ${a.scenario}${a.preset ? ` on ${a.preset}` : ""} violates ${a.violated}${a.inject ? ` (BUSY injected into ${a.inject.join(", ")})` : ""}`);
+      if (rows.length) for (const a of rows) L.push(`  ${v.value}: ${a.scenario}${a.preset ? ` on ${a.preset}` : ""}${a.with ? ` with ${Object.entries(a.with).map(([k, x]) => `${k}=${x}`).join(",")}` : ""} violates ${a.violated}${a.inject ? ` (BUSY injected into ${a.inject.join(", ")})` : ""}`);
       else if (cannot) L.push(`  ${v.value}: cannot change the explored state space yet: ${cannot}`);
       else if (v.value === PRESETS[ABLATION_PRESET]!.values[sw.id]) L.push(`  ${v.value}: the ${ABLATION_PRESET} value`);
       else L.push(`  ${v.value}: changes no built-in verdict: ${noVerdictChangeReason(sw.id, v.value) ?? "no reason recorded"}`);
