@@ -83,7 +83,7 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "page-add":
     "the ≤6.18 pre-map window (mirror leaf counted by nr_premapped, no S-EPT page until PAGE.ADD) is unsafe only if a zap of the entry runs inside it, and kvm_gmem_populate() holds slots_lock (excludes memslot and attribute zaps: init-mem-region-vs-zap) and filemap_invalidate_lock (excludes the punch hole: init-mem-region-vs-punch-hole) across it; 6.19 [PP619] moved PAGE.ADD into the freeze to drop the nr_premapped bookkeeping, not to close a reachable race",
   "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
-  hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (28c77a037804); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
+  hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (28c77a037804 moves the removal, 6b1280a738f9 the KVM_BUG_ONs); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
   "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
   "mirror-ad=filter":

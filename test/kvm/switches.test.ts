@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CANNOT_MATTER, STATE_SPACE_PROBES } from "../../src/kvm/ablations.js";
 import { buildProgram, checkScenario, PRESETS, SCENARIOS, SWITCHES, type Scenario } from "../../src/kvm/index.js";
 import { explore } from "../../src/engine/index.js";
+import { formatSpte, isDirtyLeaf, isLeaf, isShadowPresent, isTable, leafSpte, spte64, spteToPfn } from "../../src/kvm/spte.js";
 
 // Every value of every switch changes the explored state space of at least one built-in scenario
 // (STATE_SPACE_PROBES): exploring the scenario with each value of the switch in turn (the other
@@ -67,5 +68,22 @@ describe("KVM_SET_MEMORY_ATTRIBUTES with unchanged attributes", () => {
   it("a real conversion of the same GFN still invalidates and zaps", () => {
     const sc: Scenario = { ...noop, threads: [{ kind: "set-attributes", name: "to-shared", start: 0, end: 1, to: "shared" }], witnesses: ["kvm_mmu_invalidate_begin", "tdh_mem_page_remove"] };
     expect(checkScenario(sc, "upstream-6.19", { minimize: false }).verdict).toBe("verified");
+  });
+});
+
+// The Dirty bit of a mirror leaf token (switch mirror-ad): a clear-D leaf maps the same pfn, is
+// still a present leaf, and prints differently.
+describe("A/D bits of mirror leaf tokens", () => {
+  it("a clear-D leaf keeps its pfn and leaf-ness and differs from the dirty one", () => {
+    for (const pfn of [0, 1, 24]) {
+      const d = leafSpte(pfn);
+      const c = leafSpte(pfn, false);
+      expect(c).not.toBe(d);
+      expect([spteToPfn(c), isLeaf(c), isShadowPresent(c), isTable(c), isDirtyLeaf(c)]).toEqual([pfn, true, true, false, false]);
+      expect(isDirtyLeaf(d)).toBe(true);
+      expect(formatSpte(c)).toBe(`LEAF(pfn ${pfn}, D=0)`);
+      expect(formatSpte(d)).toBe(`LEAF(pfn ${pfn})`);
+      expect(spte64(d) ^ spte64(c)).toBe(1n << 9n);
+    }
   });
 });
