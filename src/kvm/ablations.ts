@@ -53,7 +53,7 @@ export const ABLATIONS: readonly Ablation[] = [
   { switch: "vp-init-lock", value: "none", scenario: "punch-hole-vs-vp-init", violated: "no-kvm-bug-on" },
   { switch: "state-guard", value: "off", scenario: "init-mem-region-vs-vp-init", violated: "no-kvm-bug-on" },
   // Pinning (≤6.18 get_page() in tdx_sept_set_private_spte()) was defense in depth: it turns a page
-  // freed while the S-EPT maps it into a leaked page. 6.19 dropped it ([PIN]) because guest_memfd
+  // freed while the S-EPT maps it into a leaked page. 6.19 dropped it (ce7b5695397b) because guest_memfd
   // zaps before it frees, so from 6.19 pinning=on flips nothing; from 6.16, beside a missing
   // memslot zap, dropping it turns the leak into a use-after-free of the guest page.
   { switch: "pinning", value: "off", scenario: "memslot-delete-vs-punch-hole", preset: "upstream-6.16", with: { "memslot-zap": "shared-only" }, violated: "no-free-while-mapped" },
@@ -72,7 +72,7 @@ export const ABLATIONS: readonly Ablation[] = [
  * explored state space but no verdict of a built-in scenario, with the reason.
  */
 export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
-  "seamcall-lock": "a lock only removes interleavings; the email's point is that it does not help (seed-seamcall-lock still violates)",
+  "seamcall-lock": "a lock only removes interleavings; Sean's point (Message-ID Y8m34OEVBfL7Q4Ns@google.com) is that it does not help (seed-seamcall-lock still violates)",
   "tlb-track=kick-then-track": "kick-then-track (v11) is correct when vCPUs honour KVM_REQ_TLB_FLUSH; only no-kick and none break",
   "teardown-order":
     "leaves-first is an order, not a race defense: both orders are safe in the model (kvm_destroy_vm() waits until every vCPU fd is closed and, leaves-first, kvm_gmem_release() fences faults: teardown-vs-fault, teardown); releasing the HKID first is the faster order that KVM_TDX_TERMINATE_VM brought back (Message-ID 20250718181541.98146-1-seanjc@google.com; `tdxmc simulate teardown`)",
@@ -81,7 +81,7 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "local-retry=off":
     "the local retry replaced blind SEAMCALL retries and re-entry for AUG/SEPT.ADD BUSY ('KVM: TDX SEPT SEAMCALL retry', Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com, group 2) so that a contended fault does not re-enter the guest and re-fault into the zero-step mitigation; re-entering (v11) is safe in the model, and its cost (zero-step entries, stepping-filter lock contention) is a performance and availability matter the properties do not judge — `tdxmc simulate zero-step` measures it",
   "page-add":
-    "the ≤6.18 pre-map window (mirror leaf counted by nr_premapped, no S-EPT page until PAGE.ADD) is unsafe only if a zap of the entry runs inside it, and kvm_gmem_populate() holds slots_lock (excludes memslot and attribute zaps: init-mem-region-vs-zap) and filemap_invalidate_lock (excludes the punch hole: init-mem-region-vs-punch-hole) across it; 6.19 [PP619] moved PAGE.ADD into the freeze to drop the nr_premapped bookkeeping, not to close a reachable race",
+    "the ≤6.18 pre-map window (mirror leaf counted by nr_premapped, no S-EPT page until PAGE.ADD) is unsafe only if a zap of the entry runs inside it, and kvm_gmem_populate() holds slots_lock (excludes memslot and attribute zaps: init-mem-region-vs-zap) and filemap_invalidate_lock (excludes the punch hole: init-mem-region-vs-punch-hole) across it; 6.19 (6b5b71ffabf9 'KVM: TDX: ADD pages to the TD image while populating mirror EPT entries') moved PAGE.ADD into the freeze to drop the nr_premapped bookkeeping, not to close a reachable race",
   "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
   hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (28c77a037804 moves the removal, 6b1280a738f9 the KVM_BUG_ONs); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
@@ -90,7 +90,7 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
     "Isaku Yamahata's posted filter stores the A/D-only change in the mirror without a SEAMCALL: the S-EPT needs no change for it, so every scenario verifies (the stale D bit matters only to dirty logging, which TDX does not support and the model does not have)",
   "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
   pinning:
-    "from 6.19 pinning only turns a freed-while-mapped page into a leaked one, and guest_memfd zaps before it frees ([PIN] 'Drop superfluous page pinning in S-EPT management'), so it flips nothing alone; what it did shows beside another bug (the row pinning=off on upstream-6.16 with memslot-zap=shared-only)",
+    "from 6.19 pinning only turns a freed-while-mapped page into a leaked one, and guest_memfd zaps before it frees (ce7b5695397b 'KVM: TDX: Drop superfluous page pinning in S-EPT management'), so it flips nothing alone; what it did shows beside another bug (the row pinning=off on upstream-6.16 with memslot-zap=shared-only)",
   dpamt: "off is every preset but dpamt; on is the dpamt preset, whose own ablations are the pamt-* rows",
   "pamt-refcount=lock-always": "the dpamt preset's value (queued eca9d4a3f1f8)",
   "pamt-refcount=fast-path": "v6 06/11's atomic_inc_not_zero / atomic_dec_and_lock verifies every dpamt scenario (test/kvm/dpamt.test.ts)",
