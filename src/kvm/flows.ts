@@ -197,7 +197,9 @@ export function* initMemRegion(c: Ctx, gfn: number): Gen<void> {
   // kvm_tdp_mmu_map_private_pfn(): mmu_topup_memory_caches() once, not again on RET_PF_RETRY.
   yield* tdxTopupPamtCache(c);
   for (;;) {
-    c.t.loopHead("kvm_tdp_mmu_map_private_pfn: retry", gfn);
+    // pfn is live across the loop (a hole punched before the populate gets a new folio): it must be
+    // part of the declared locals, or the local states of the two pfns are one node.
+    c.t.loopHead("kvm_tdp_mmu_map_private_pfn: retry", gfn, pfn);
     const dead = yield k.vmBugged.load("kvm_tdp_mmu_map_private_pfn: kvm_check_request(KVM_REQ_VM_DEAD)");
     if (dead) break;
     yield* k.mmuLock.readLock(c.t.id, "kvm_tdp_mmu_map_private_pfn: read_lock(&kvm->mmu_lock)");
