@@ -112,7 +112,8 @@ export const WHY: Record<string, Record<string, string>> = {
     ...same("kvm_gmem_populate() holds slots_lock for the whole INIT_MEM_REGION, so a zap that takes slots_lock runs wholly before or after it (never inside the ≤6.18 pre-map window); module 1.5 needs no TRACK before the TD is RUNNABLE (tdh_mem_page_remove.c)", UP),
   },
   "init-mem-region-vs-punch-hole": {
-    ...same("kvm_gmem_populate() and kvm_gmem_punch_hole() take filemap_invalidate_lock() exclusively (1f6c06b177513, 6.11), so the punch hole (its zap and its truncation) runs wholly before the populate or after its PAGE.ADD and MR.EXTEND", [...OLD, ...UP]),
+    ...same("as init-mem-region-vs-zap on module 1.0 (a model finding, not a reported bug): the gmem lock orders the punch hole after the populate, but the v9–v11 tdx_track() skips TRACK before the TD is finalized while module 1.0's TDH.MEM.PAGE.REMOVE requires the block TLB-tracked (qizhangz/tdx-module@9359de5 tdh_mem_page_remove.c), so the REMOVE of the PAGE.ADDed page is refused (TDX_TLB_TRACKING_NOT_DONE)", OLD),
+    ...same("kvm_gmem_populate() and kvm_gmem_punch_hole() take filemap_invalidate_lock() exclusively (1f6c06b177513, 6.11), so the punch hole (its zap and its truncation) runs wholly before the populate or after its PAGE.ADD and MR.EXTEND; module 1.5 needs no TRACK before the TD is RUNNABLE", UP),
   },
   "read-zap-vs-read-zap": {
     ...same("the seed's read-lock zap exchanges to REMOVED_SPTE and spins while it sees it, so the second zapper finds a not-present entry", OLD),
