@@ -269,6 +269,7 @@ export class Execution {
   private windows = new Map<number, number>();
   private exited: number[] = [];
   private qObjKeys: Map<number, number[]>[] = [];
+  private readonly invBits: number[];
   private readonly props: ReadonlySet<string> | null;
 
   constructor(
@@ -304,6 +305,9 @@ export class Execution {
     }
     this.initH1 = h1;
     this.initH2 = h2;
+    // The observer-group bit of each always-invariant that declares its objects (defineProgram
+    // numbers the invariants' groups first), or 0: checked after every step.
+    this.invBits = program.invariants.map((inv, k) => (inv.objs !== undefined ? 1 << k % 31 : 0));
     this.qObjKeys = program.quiescent.map((q) => {
       const m = new Map<number, number[]>();
       for (const key of q.keys)
@@ -348,9 +352,27 @@ export class Execution {
     for (let t = 0; t < this.n; t++) this.advance(t, 0);
   }
 
-  snapshot(): Snapshot {
+  /** The current state, to come back to with restore(). `reuse`: a snapshot no longer needed, whose arrays are filled instead of new ones. */
+  snapshot(reuse?: Snapshot): Snapshot {
     const m = this.mem.length;
     const n = this.n;
+    const windows = this.windows.size > 0 ? new Map(this.windows) : null;
+    if (reuse !== undefined) {
+      const ints = reuse.ints;
+      ints.set(this.mem, 0);
+      ints.set(this.l1, m);
+      ints.set(this.l2, m + n);
+      const o = m + 2 * n;
+      ints[o] = this.memH1;
+      ints[o + 1] = this.memH2;
+      ints[o + 2] = this.nEv;
+      ints[o + 3] = this.violations.length;
+      ints[o + 4] = this.fatal ? 1 : 0;
+      ints[o + 5] = this.nMicro;
+      for (let t = 0; t < n; t++) reuse.nodes[t] = this.cur[t]!;
+      reuse.windows = windows;
+      return reuse;
+    }
     const ints = new Int32Array(m + 2 * n + 6);
     ints.set(this.mem, 0);
     ints.set(this.l1, m);
@@ -362,7 +384,7 @@ export class Execution {
     ints[o + 3] = this.violations.length;
     ints[o + 4] = this.fatal ? 1 : 0;
     ints[o + 5] = this.nMicro;
-    return { ints, nodes: this.cur.slice(), windows: this.windows.size > 0 ? new Map(this.windows) : null };
+    return { ints, nodes: this.cur.slice(), windows };
   }
 
   /**
@@ -872,7 +894,15 @@ export class Execution {
   /** Invariants after a model step of thread t: the always-invariants, then the quiescent ones on the keys it touched. */
   private check(t: number, mode: Mode, op: Op): void {
     const p = this.program;
-    for (const inv of p.invariants) {
+    const invs = p.invariants;
+    // An invariant that declares the objects it reads (`objs`) keeps its value across a model step
+    // that wrote none of them (the step's observer groups say which it may have written): it held
+    // after the previous step, or was reported there. The first step of an execution checks all.
+    const all = this.nEv <= 1;
+    for (let k = 0; k < invs.length; k++) {
+      const inv = invs[k]!;
+      const b = this.invBits[k]!;
+      if (b !== 0 && !all && (this.microGroup & b) === 0) continue;
       if (!this.selected(inv.name)) continue;
       const msg = inv.check();
       if (msg !== null) {
@@ -880,12 +910,14 @@ export class Execution {
         if (this.fatal) return;
       }
     }
+    const wrote = mode === M.W || mode === M.S;
+    if (!wrote && this.exited.length === 0) return;
     for (let qi = 0; qi < p.quiescent.length; qi++) {
       const q = p.quiescent[qi]!;
       if (!this.selected(q.name)) continue;
       const map = this.qObjKeys[qi]!;
       const keys: number[] = [];
-      if (mode === M.W || mode === M.S) {
+      if (wrote) {
         const objs = op.objs;
         if (objs) for (const o of objs) keys.push(...(map.get(o) ?? []));
         else keys.push(...(map.get(op.o) ?? []));
@@ -909,13 +941,42 @@ export class Execution {
 
   /** End-of-execution checks; call when every thread has finished. */
   checkFinal(): void {
-    if (this.memo) this.finishThreads();
+    if (this.program.final.length === 0) return;
+    if (!this.memo) {
+      for (const inv of this.program.final) {
+        if (!this.selected(inv.name)) continue;
+        const msg = inv.check();
+        if (msg !== null) this.addViolation(inv.name, msg, -1, true);
+      }
+      return;
+    }
+    // What the final checks see is the World and what the finished threads wrote, a function of
+    // their local states: both are in the state's fingerprint, so a final state checked before
+    // gives the same answers (stateless searches end in the same final state many times).
+    this.fingerprint();
+    const seen = this.finalSeen.get(this.fp1);
+    if (seen !== undefined)
+      for (const f of seen) {
+        if (f.fp2 !== this.fp2) continue;
+        for (let i = 0; i < f.failed.length; i += 2) this.addViolation(f.failed[i]!, f.failed[i + 1]!, -1, true);
+        return;
+      }
+    this.finishThreads();
+    const failed: string[] = [];
     for (const inv of this.program.final) {
       if (!this.selected(inv.name)) continue;
       const msg = inv.check();
-      if (msg !== null) this.addViolation(inv.name, msg, -1, true);
+      if (msg !== null) {
+        failed.push(inv.name, msg);
+        this.addViolation(inv.name, msg, -1, true);
+      }
     }
+    const entry = { fp2: this.fp2, failed };
+    if (seen !== undefined) seen.push(entry);
+    else this.finalSeen.set(this.fp1, [entry]);
   }
+  /** Final states checked (by fingerprint lane 1), with the final checks that failed there (name, message pairs). */
+  private readonly finalSeen = new Map<number, { fp2: number; failed: string[] }[]>();
 
   /** Fingerprint of the current state (shared memory + each thread's local state), two 32-bit lanes. */
   fp1 = 0;

@@ -101,7 +101,23 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const fus = new FusionState(program);
   fus.unsound = opts.unsoundFusionForTests === true;
   const t0 = Date.now();
-  if (opts.fusionLearning !== false) learnSharing(program, fus, opts);
+  if (opts.fusionLearning !== false) {
+    // The walks are deterministic: learnt once per program (and step bound), then copied (the
+    // phases of the default strategy and minimization explore the same program several times).
+    const walkSteps = Math.min(opts.maxSteps ?? 100_000, 100_000);
+    const key = `${walkSteps}`;
+    let known = learnt.get(program)?.get(key);
+    if (known === undefined) {
+      learnSharing(program, fus, walkSteps, opts.memo);
+      known = { touched: fus.touched.slice(), nonLock: fus.nonLock.slice() };
+      let m = learnt.get(program);
+      if (m === undefined) learnt.set(program, (m = new Map()));
+      m.set(key, known);
+    } else {
+      fus.touched.set(known.touched);
+      fus.nonLock.set(known.nonLock);
+    }
+  }
   for (;;) {
     fus.invalid = false;
     const left = opts.timeLimitMs !== undefined ? Math.max(1, opts.timeLimitMs - (Date.now() - t0)) : undefined;
@@ -120,15 +136,15 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
  * that the exhaustive search rarely has to start again (fusion.ts). Deterministic; what it learns
  * is only ever a subset of what the search would learn itself, so it changes no verdict.
  */
-function learnSharing(program: Program, fus: FusionState, opts: ExploreOptions): void {
+function learnSharing(program: Program, fus: FusionState, walkSteps: number, memo: boolean | undefined): void {
   const random = rng(0x5eed);
-  const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests });
+  const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null, { memo });
   ex.fus = fus;
   fus.learnOnly = true;
   try {
     for (let k = 0; k < LEARNING_WALKS; k++) {
       ex.reset();
-      walk(ex, (en) => randomBit(en, random()), [], Math.min(opts.maxSteps ?? 100_000, 100_000));
+      walk(ex, (en) => randomBit(en, random()), [], walkSteps);
     }
   } catch {
     // A model error shows up again, and is reported, in the search itself.
@@ -140,6 +156,8 @@ function learnSharing(program: Program, fus: FusionState, opts: ExploreOptions):
 
 /** Random walks that learn sharing before an exhaustive search with fusion. */
 const LEARNING_WALKS = 32;
+/** What the learning walks learnt, per program and step bound (they are deterministic). */
+const learnt = new WeakMap<Program, Map<string, { touched: Int32Array; nonLock: Uint8Array }>>();
 
 function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null): ExploreResult {
   const t0 = Date.now();
@@ -185,6 +203,15 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   const dpor = cfg.mode === "dpor";
   const bound = cfg.preemptionBound ?? Infinity;
   let lastProgress = t0;
+
+  /** Snapshots by depth: the node at depth i is replaced only after the previous one was popped, so its arrays are reused. */
+  const snaps: Snapshot[] = [];
+  function takeSnapshot(i: number): Snapshot {
+    const old = snaps[i];
+    const s = ex.snapshot(old);
+    if (old === undefined) snaps[i] = s;
+    return s;
+  }
 
   function pushOnStack(i: number): void {
     const nd = stack[i]!;
@@ -311,7 +338,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       ex.fingerprint();
       const nd: Node = {
         tid, choices: [], choiceK: [], enabled, backtrack: dpor ? 1 << tid : avail, done: 0, sleep, preemptions,
-        fp1: ex.fp1, fp2: ex.fp2, sid: curSid, snap: ex.snapshot(), seqCount: seqCount.slice(),
+        fp1: ex.fp1, fp2: ex.fp2, sid: curSid, snap: takeSnapshot(i), seqCount: seqCount.slice(),
       };
       graph?.setEnabled(curSid, enabled);
       stack.push(nd);
