@@ -264,11 +264,62 @@ export function cellTable(c: Cell, cex: Counterexample, o: { expand?: boolean; r
   return formatKvmTable(prog, cex.steps, { ...cyc, fanout: g.fanout, levels: g.levels, message: cex.message, ...(o.expand ? { expand: true } : {}), ...(o.raw ? { raw: true } : {}) });
 }
 
-function matrixText(cells: Cell[]): string[] {
+/** Widest line the main job prints (a 160-column terminal; test/kvm/fidelity-matrix.test.ts). */
+export const MAIN_JOB_WIDTH = 160;
+
+/**
+ * The short column head of a preset in the matrix: "upstream-" dropped (6.16, 7.2), the two long
+ * historical/RFC names shortened; a legend line under the matrix maps heads back to presets, and
+ * --json always carries the full names.
+ */
+export function presetHead(p: string): string {
+  const fixed: Record<string, string> = { "seed-seamcall-lock": "seed+lock", hugepage: "huge" };
+  if (fixed[p]) return fixed[p]!;
+  return p.startsWith("upstream-") ? p.slice("upstream-".length) : p;
+}
+
+/**
+ * A verdict as a matrix cell shows it: at most 10 characters, so that eight presets fit
+ * MAIN_JOB_WIDTH. Longer property short names get a fixed abbreviation (the "Violated properties"
+ * legend maps it to the full name); a cell stopped by a budget says "stopped" (the note under the
+ * matrix names the budget).
+ */
+const MATRIX_ABBREV: Record<string, string> = {
+  "removal-order": "rm-order",
+  "writer-frozen": "wr-frozen",
+  "pamt-refcount": "pamt-ref",
+  "agreement-final": "agree-end",
+  "freed-mapped": "freed-map",
+  "missing-pair": "no-pair",
+  "pamt-add/rm": "pamt-add",
+  "get-unfrozen": "get-unfrz",
+  "pamt-balance": "pamt-bal",
+  "fault-stuck": "stuck",
+  "pair-reused": "pair-reuse",
+  "none-found": "none-found",
+};
+export function matrixVerdict(r: CellResult): string {
+  if (r.verdict === "incomplete") return r.stopReason === "not run (interrupted)" ? "not-run" : "stopped";
+  const v = shortVerdict(r);
+  const a = MATRIX_ABBREV[v] ?? v;
+  return a.length > 10 ? a.slice(0, 10) : a;
+}
+/** The matrix name of a violated property (the same abbreviation as its cells). */
+function matrixProperty(p: string): string {
+  return matrixVerdict({ verdict: `violated:${p}` } as CellResult);
+}
+
+/**
+ * The verdict matrix. Each cell: the verdict, the executions explored and the mark; when that
+ * would make a line wider than MAIN_JOB_WIDTH (eight presets), the executions are left out of the
+ * cells (they stay in --json) and the heading says so.
+ */
+function matrixText(cells: Cell[]): { lines: string[]; executions: boolean } {
   const scen = cells.filter((c) => c.preset !== null);
-  if (scen.length === 0) return [];
+  if (scen.length === 0) return { lines: [], executions: true };
   const rows = [...new Set(scen.map((c) => c.label.slice(0, c.label.lastIndexOf("@"))))];
   const cols = PRESET_ORDER.filter((p) => scen.some((c) => c.preset === p));
+  const heads = cols.map(presetHead);
   const at = (r: string, p: string) => scen.find((c) => c.preset === p && c.label === `${r}@${p}`);
   // ok = the expected verdict; NO = another verdict; !! = stopped without a verdict; - = none expected.
   const mark = (c: Cell): string => {
@@ -279,20 +330,43 @@ function matrixText(cells: Cell[]): string[] {
     if (r.verdict === "no-violation-found") return r.expected === "verified" ? "ok" : "!!";
     return "NO";
   };
-  const text = (c: Cell | undefined): [string, string, string] => (c ? [shortVerdict(c.result!), String(c.result!.stats.executions), mark(c)] : ["", "", ""]);
-  const vw = Math.max(...scen.map((c) => shortVerdict(c.result!).length));
+  const vw = Math.max(...scen.map((c) => matrixVerdict(c.result!).length));
   const nw = Math.max(...scen.map((c) => String(c.result!.stats.executions).length));
-  const cw = cols.map((p) => Math.max(p.length, vw + 1 + nw + 3));
   const rw = Math.max(8, ...rows.map((r) => r.length));
+  const layout = (withN: boolean) => {
+    const cw = heads.map((h) => Math.max(h.length, vw + (withN ? 1 + nw : 0) + 3));
+    return { cw, width: rw + cw.reduce((a, w) => a + 2 + w, 0) };
+  };
+  const executions = layout(true).width <= MAIN_JOB_WIDTH;
+  const { cw } = layout(executions);
   const out: string[] = [];
-  out.push(`${"scenario".padEnd(rw)}  ${cols.map((p, j) => p.padEnd(cw[j]!)).join("  ")}`.trimEnd());
+  out.push(`${"scenario".padEnd(rw)}  ${heads.map((h, j) => h.padEnd(cw[j]!)).join("  ")}`.trimEnd());
   for (const r of rows) {
     const parts = cols.map((p, j) => {
-      const [v, n, m] = text(at(r, p));
-      return `${v.padEnd(vw)} ${n.padStart(nw)} ${m.padEnd(2)}`.padEnd(cw[j]!);
+      const c = at(r, p);
+      if (!c) return "".padEnd(cw[j]!);
+      const v = matrixVerdict(c.result!).padEnd(vw);
+      return (executions ? `${v} ${String(c.result!.stats.executions).padStart(nw)} ${mark(c).padEnd(2)}` : `${v} ${mark(c).padEnd(2)}`).padEnd(cw[j]!);
     });
     out.push(`${r.padEnd(rw)}  ${parts.join("  ")}`.trimEnd());
   }
+  const renamed = cols.filter((p) => presetHead(p) !== p);
+  if (renamed.length) out.push(...wrapNote(`Columns: ${renamed.map((p) => `${presetHead(p)} = ${p}`).join(", ")}`));
+  return { lines: out, executions };
+}
+
+/** A note line folded at MAIN_JOB_WIDTH (continuation lines indented two spaces past the first). */
+function wrapNote(text: string): string[] {
+  const lead = /^ */.exec(text)![0];
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.slice(lead.length).split(" ")) {
+    if (line && line.length + 1 + word.length > MAIN_JOB_WIDTH) {
+      out.push(line);
+      line = `${lead}  ${word}`;
+    } else line = line ? `${line} ${word}` : `${lead}${word}`;
+  }
+  if (line) out.push(line);
   return out;
 }
 
@@ -461,10 +535,11 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const mvs = [...new Set(cells.filter((c) => c.provenance.moduleVersion).map((c) => c.provenance.moduleVersion))].join(", ");
   const head = nScen > 0 ? `${nScen} scenario${nScen === 1 ? "" : "s"} x ${nPre} preset${nPre === 1 ? "" : "s"}, TDX module ${mvs}, strategy ${strategies}` : `${cells.length} demo target${cells.length === 1 ? "" : "s"}, strategy ${strategies}`;
   out.push(`tdxmc ${VERSION} check: ${head}`);
-  if (nScen > 0) out.push(`(each cell: verdict, executions explored, and ok if it is the scenario's expected verdict, NO if not, !! if a limit stopped it, - if none is expected${mainJob ? `${o.timeLimit !== undefined ? `; time limit ${o.timeLimit} s per cell` : ""}` : ""})`);
+  const matrix = matrixText(cells);
+  if (nScen > 0) out.push(...[`(each cell: verdict, ${matrix.executions ? "executions explored, " : ""}and ok if it is the scenario's expected verdict, NO if not, !! if a limit stopped it, - if none is expected${matrix.executions ? "" : "; executions per cell: --json"}${mainJob ? `${o.timeLimit !== undefined ? `; time limit ${o.timeLimit} s per cell` : ""}` : ""})`].flatMap((l) => (mainJob ? wrapNote(l) : [l])));
   if (Object.keys(cells[0]?.provenance.overrides ?? {}).length) out.push(`switches set on the command line: ${Object.entries(cells[0]!.provenance.overrides).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   out.push("");
-  out.push(...matrixText(cells));
+  out.push(...matrix.lines);
   const demo = demoText(cells);
   if (demo.length) {
     if (out[out.length - 1] !== "") out.push("");
@@ -485,8 +560,9 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   const noExp = scen.filter((c) => c.result!.expected === undefined);
   if (noExp.length && scen.length > 1) notes.push(`No expected verdict: ${noExp.map((c) => c.label).join(", ")}`);
   const used = [...new Set(scen.filter((c) => c.result!.verdict.startsWith("violated:")).map((c) => c.result!.verdict.slice(9)))];
-  if (used.length) notes.push(`Violated properties: ${used.map((p) => (shortProperty(p) === p ? p : `${shortProperty(p)} = ${p}`)).join("; ")}`);
-  if (notes.length) out.push("", ...notes);
+  if (used.length) notes.push(`Violated properties: ${used.map((p) => (matrixProperty(p) === p ? p : `${matrixProperty(p)} = ${p}`)).join("; ")}`);
+  if (mainJob && cells.some((c) => c.result!.counterexamples.length)) notes.push("Step tables of the counterexamples below: tdxmc replay REF, or tdxmc check SCENARIO --protocol PRESET");
+  if (notes.length) out.push("", ...(mainJob ? notes.flatMap(wrapNote) : notes));
 
   // Counterexamples.
   for (const c of cells) {
@@ -496,7 +572,18 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
       out.push(`=== ${c.preset === null ? c.label : `${c.label.slice(0, c.label.lastIndexOf("@"))} on ${c.preset}`}: violated ${x.property}${exp} ===`);
       out.push(safeText(x.message));
       const nm = (x as CellCounterexample).notMinimal;
-      out.push(`${x.steps.length} steps, ${x.preemptions} preemption${x.preemptions === 1 ? "" : "s"}${nm ? ` (not minimal: ${nm})` : ""}; replay: tdxmc replay ${replayRef(c, x)}`);
+      const stepsText = `${x.steps.length} steps, ${x.preemptions} preemption${x.preemptions === 1 ? "" : "s"}${nm ? ` (not minimal: ${nm})` : ""}`;
+      if (mainJob) {
+        // The main job lists its counterexamples without their step tables and keeps every line
+        // within MAIN_JOB_WIDTH; a replay string too long for that is left to the one-cell check.
+        out.push(...wrapNote(stepsText));
+        const ref = replayRef(c, x);
+        const cmd = `replay: tdxmc replay ${ref}`;
+        const cell = c.preset === null ? c.label : `${c.label.slice(0, c.label.lastIndexOf("@"))} --protocol ${c.preset}`;
+        out.push(cmd.length <= MAIN_JOB_WIDTH ? cmd : `replay: a ${ref.length}-character string; tdxmc check ${cell} prints it with the step table`);
+        continue;
+      }
+      out.push(`${stepsText}; replay: tdxmc replay ${replayRef(c, x)}`);
       out.push("");
       out.push(cellTable(c, x, o).split("\n").map(safeText).join("\n"));
     }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cellExit } from "../../src/cli/check.js";
+import { cellExit, MAIN_JOB_WIDTH, presetHead } from "../../src/cli/check.js";
 import { worstExit } from "../../src/cli/errors.js";
 import type { CellResult } from "../../src/cli/cell.js";
 import { parseScenarioText, scenarioJsonSchema } from "../../src/cli/scenario-file.js";
@@ -112,7 +112,7 @@ describe("check: the seed race", () => {
   it("a limit that stops an exhaustive run: exit 3 with partial statistics", async () => {
     const r = await run(["check", "seed-race", "--protocol", "upstream-6.19", "--max-executions", "2"]);
     expect(r.code).toBe(3);
-    expect(r.out).toMatch(/seed-race\s+max-executions\s+2 !!/);
+    expect(r.out).toMatch(/seed-race\s+stopped\s+2 !!/);
     expect(r.out).toContain("1 stopped by a budget, no verdict");
     expect(r.out).toContain("stopped by the max-executions budget (2 executions), no verdict; raise it with --max-executions");
   });
@@ -448,9 +448,13 @@ describe("the main job", () => {
     expect([1, 3]).toContain(r.code);
     const lines = r.out.split("\n");
     const header = lines.find((l) => l.startsWith("scenario "))!;
-    expect(header.split(/\s+/).slice(1)).toEqual(Object.keys(PRESETS));
+    expect(header.split(/\s+/).slice(1)).toEqual(Object.keys(PRESETS).map(presetHead));
     const rows = lines.slice(lines.indexOf(header) + 1, lines.indexOf(header) + 1 + Object.keys(SCENARIOS).length);
     expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(Object.keys(SCENARIOS));
     expect(r.out).toContain("Cells that differ from their expected verdict");
+    // A 160-column terminal: short heads with a legend (full names in --json), no wider line, even
+    // with every cell stopped (the widest cell text; test/kvm/fidelity-matrix.test.ts).
+    expect(lines.filter((l) => l.length > MAIN_JOB_WIDTH)).toEqual([]);
+    for (const p of Object.keys(PRESETS).filter((x) => presetHead(x) !== x)) expect(r.out).toContain(`${presetHead(p)} = ${p}`);
   });
 });
