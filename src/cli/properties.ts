@@ -79,6 +79,62 @@ export const PROPERTY_INFO: readonly PropertyInfo[] = [
     description: "D-9 / D-2 at the end: every range's refcount equals the module's count of pages in use there, and a range has a node exactly when referenced (leaks keep both).",
     source: "d7fe610e6a66",
   },
+  // S-EPT huge pages (preset hugepage; docs/model.md "hugepage", H-n). H-1 is mirror-sept-agreement at
+  // the 2M level, H-9 is no-vcpu-retry-never-busy for DEMOTE.
+  {
+    name: "hp-mapping-le-folio",
+    short: "hp-folio",
+    description: "H-2: after every step, no 2M S-EPT leaf maps a block whose guest_memfd 2M folio was split or freed (the mapping never exceeds the folio).",
+    source: "v3 cover (lore 20260106101646.24809-1-yan.y.zhao@intel.com) and its fixup 'Zap mappings before splitting backend folios'",
+  },
+  {
+    name: "hp-split-atomic",
+    short: "hp-blocked",
+    description: "H-3: outside a split (BLOCK(2M) → TRACK → DEMOTE) or a 2M removal, no 2M S-EPT leaf is BLOCKED unless the VM is bugged.",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 39/45 (lore 20260129011517.3545883-40-seanjc@google.com)",
+  },
+  {
+    name: "hp-no-read-lock-split",
+    short: "hp-rd-split",
+    description: "H-4: no split (BLOCK(2M), DEMOTE) is issued while mmu_lock is held only for read.",
+    source: "v3 'KVM: x86: Reject splitting huge pages under shared mmu_lock in TDX'; RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) lockdep_assert_held_write in tdx_sept_split_private_spte()",
+  },
+  {
+    name: "hp-no-promotion",
+    short: "hp-promote",
+    description: "H-5: a mirror page table at the 2M level is never replaced by a 2M leaf (KVM never promotes on a mirror root; TDH.MEM.PAGE.PROMOTE is never issued).",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 31/45 (lore 20260129011517.3545883-32-seanjc@google.com), v3 06/24",
+  },
+  {
+    name: "hp-accept-split-before-retry",
+    short: "hp-accept",
+    description: "H-6: after KVM handled the EEQ-ACCEPT exit of a 4K TDG.MEM.PAGE.ACCEPT, GUEST_INHIBIT is set for the block and the S-EPT no longer maps it with a 2M leaf, before the guest retries (no ACCEPT/exit loop).",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 40/45, 41/45 (lore 20260129011517.3545883-42-seanjc@google.com)",
+  },
+  {
+    name: "hp-inhibit-monotonic",
+    short: "hp-inhibit",
+    description: "H-7: once GUEST_INHIBIT is set for a block (under the write lock, never cleared) no fault installs a 2M leaf there.",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 40/45; Yan Zhao, lore aF0Kg8FcHVMvsqSo@yzhao56-desk.sh.intel.com",
+  },
+  {
+    name: "hp-precise-zap",
+    short: "hp-overzap",
+    description: "H-8: a zap of [start, end) (conversion, punch hole) never removes a 2M leaf that reaches outside the range: partly covered blocks are split first.",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 43/45, 44/45 (lore 20260129011517.3545883-45-seanjc@google.com); v3 cover §8 'TDX requires precise zapping'",
+  },
+  {
+    name: "hp-demote-pamt-accounting",
+    short: "hp-pamt",
+    description: "H-10: after a successful DEMOTE of a 2M page the kernel's refcount of its PAMT range goes 0 → fanout, the module's count of the new node (D-2/D-9 check the rest).",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 30/45 (lore 20260129011517.3545883-31-seanjc@google.com)",
+  },
+  {
+    name: "hp-pamt-cache-access",
+    short: "hp-cache",
+    description: "H-11: a split without a running vCPU uses the per-VM PAMT cache only with kvm_tdx->pamt_cache_lock held.",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 44/45 tdx_get_pamt_cache() (lockdep_assert_held)",
+  },
   { name: "deadlock", short: "deadlock", description: "No execution ends with unfinished threads all blocked.", source: "engine" },
   { name: "livelock", short: "livelock", description: "No cycle of retries without progress (a fair cycle of the state graph in which no thread marks progress).", source: "engine (docs/design.md)" },
   { name: "assertion", short: "assertion", description: "No assertion in thread code fails.", source: "engine" },

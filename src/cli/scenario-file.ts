@@ -82,6 +82,12 @@ export const SCENARIO_SCHEMA: S = {
         shared: { t: "array", desc: "GFNs whose attribute is shared", items: gfn },
         vcpusInitialized: { t: "bool", desc: "TDH.VP.INIT already done (default true)" },
         otherTd: { t: "array", desc: "PFNs another TD has mapped at the start (Dynamic PAMT: they share 2M ranges with this TD's pages)", items: int(0, undefined, "physical frame number") },
+        hugeFolios: { t: "array", desc: "S-EPT huge pages: base GFNs of 2M blocks guest_memfd backs with one 2M folio", items: gfn },
+        hugeLeaves: {
+          t: "array",
+          desc: "S-EPT huge pages: 2M blocks mapped at the start (one 2M leaf with hugepage=on, 4K leaves on every other preset)",
+          items: { t: "object", required: ["gfn"], props: { gfn, state: str("PENDING = AUGed, not yet accepted", ["MAPPED", "PENDING"]) } },
+        },
       },
     },
     threads: {
@@ -310,6 +316,16 @@ function semantic(doc: Record<string, unknown>): Problem[] {
   });
   ((init.leaves ?? []) as { gfn: number }[]).forEach((l, i) => gfnOk(l.gfn, ["initial", "leaves", i, "gfn"]));
   ((init.shared ?? []) as number[]).forEach((g, i) => gfnOk(g, ["initial", "shared", i]));
+  // S-EPT huge pages: a 2M block is the `fanout` GFNs under one level-2 entry.
+  const folios = new Set((init.hugeFolios ?? []) as number[]);
+  ((init.hugeFolios ?? []) as number[]).forEach((g, i) => {
+    gfnOk(g, ["initial", "hugeFolios", i]);
+    if (typeof g === "number" && g % geo.fanout !== 0) out.push({ path: ["initial", "hugeFolios", i], message: `initial.hugeFolios.${i}: GFN ${g} is not 2M aligned (a 2M block is ${geo.fanout} GFNs)` });
+  });
+  ((init.hugeLeaves ?? []) as { gfn: number }[]).forEach((l, i) => {
+    gfnOk(l.gfn, ["initial", "hugeLeaves", i, "gfn"]);
+    if (typeof l.gfn === "number" && !folios.has(l.gfn)) out.push({ path: ["initial", "hugeLeaves", i, "gfn"], message: `initial.hugeLeaves.${i}.gfn: ${l.gfn} is not the base GFN of a block listed in initial.hugeFolios` });
+  });
   const names = new Map<string, number>();
   ((doc.threads ?? []) as Record<string, unknown>[]).forEach((t, i) => {
     for (const k of ["gfn", "start"]) gfnOk(t[k], ["threads", i, k]);

@@ -65,6 +65,9 @@ export const ABLATIONS: readonly Ablation[] = [
   { switch: "pamt-refcount", value: "dec-and-test", scenario: "dpamt-fault-vs-removal", preset: "dpamt", violated: "no-missing-pamt-pair" },
   // put before PAGE.REMOVE: the refcount no longer covers the pages in use (D-2).
   { switch: "pamt-put", value: "before-remove", scenario: "dpamt-conversion-storm", preset: "dpamt", violated: "pamt-refcount-covers-module" },
+  // S-EPT huge pages, ablated from the hugepage preset (src/kvm/hugepage.ts): without the pre-zap
+  // head/tail split (RFC v5 44/45), converting GFN 1 zaps the whole 2M leaf [0,2) — GFN 0 too.
+  { switch: "hugepage-split", value: "none", scenario: "hp-conversion-vs-fault", preset: "hugepage", violated: "hp-precise-zap" },
 ];
 
 /**
@@ -96,6 +99,8 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "pamt-refcount=fast-path": "v6 06/11's atomic_inc_not_zero / atomic_dec_and_lock verifies every dpamt scenario (test/kvm/dpamt.test.ts)",
   "pamt-lock=global": "the dpamt preset's value",
   "pamt-put=after-remove": "the dpamt preset's value (d7fe610e6a66)",
+  hugepage: "off is every preset but hugepage; on is the hugepage preset, whose own ablation is the hugepage-split row",
+  "hugepage-split=head-tail": "the hugepage preset's value (RFC v5 43/45, 44/45)",
 };
 
 /** Why `value` of switch `sw` cannot change the explored state space yet, or undefined. */
@@ -143,6 +148,8 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
   "pamt-refcount": { scenario: "dpamt-fault-vs-removal", preset: "dpamt" },
   "pamt-lock": { scenario: "dpamt-two-vcpus-one-range", preset: "dpamt" },
   "pamt-put": { scenario: "dpamt-conversion-storm", preset: "dpamt" },
+  hugepage: { scenario: "hp-fault-vs-split", preset: "hugepage" },
+  "hugepage-split": { scenario: "hp-conversion-vs-fault", preset: "hugepage" },
 };
 
 /**

@@ -33,6 +33,26 @@ export const PROP = {
   pamtGetInFreeze: "pamt-get-in-freeze",
   /** D-9 / D-2 at the end: pamt_refcount(R) = the module's count(R), and node ⇔ referenced. */
   pamtBalancedFinal: "pamt-balanced-final",
+  // S-EPT huge pages (src/kvm/hugepage.ts; H-n of docs/model.md "hugepage"; H-1 is
+  // mirror-sept-agreement at the 2M level, H-9 is no-vcpu-retry-never-busy for DEMOTE)
+  /** H-2: no 2M S-EPT leaf maps a block whose guest_memfd folio was split or freed. */
+  hpMappingLeFolio: "hp-mapping-le-folio",
+  /** H-3: outside a split or a 2M removal, no 2M S-EPT leaf is BLOCKED unless the VM is bugged. */
+  hpSplitAtomic: "hp-split-atomic",
+  /** H-4: no split (BLOCK(2M)/DEMOTE) with mmu_lock held only for read. */
+  hpNoReadLockSplit: "hp-no-read-lock-split",
+  /** H-5: a mirror non-leaf at 2M is never replaced by a leaf (no promotion on mirror roots). */
+  hpNoPromotion: "hp-no-promotion",
+  /** H-6: a 4K ACCEPT exit is handled by a split and GUEST_INHIBIT before the guest retries. */
+  hpAcceptSplit: "hp-accept-split-before-retry",
+  /** H-7: after GUEST_INHIBIT is set, no fault maps the block at 2M. */
+  hpInhibit: "hp-inhibit-monotonic",
+  /** H-8: a conversion or punch of [start, end) never removes a 2M leaf reaching outside it. */
+  hpPreciseZap: "hp-precise-zap",
+  /** H-10: a demoted range's refcount goes 0 → fanout (the module's count). */
+  hpDemoteAccounting: "hp-demote-pamt-accounting",
+  /** H-11: the per-VM PAMT cache only with pamt_cache_lock held. */
+  hpCacheAccess: "hp-pamt-cache-access",
 } as const;
 
 /** Every property name a scenario may select or expect (the KVM ones plus the engine's). */

@@ -8,6 +8,7 @@ import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuPageFault, kvmUnmapGf
 import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { seamcall, tdxOperandBusy } from "./tdx.js";
 import { tdxTopupPamtCache } from "./tdx_pamt.js";
+import { hugeSplitFolios, hugeSplitRange, hugeUpdateMixed } from "./hugepage.js";
 
 /**
  * A bare zap of the private leaves of [start, end) under the lock the preset prescribes:
@@ -34,7 +35,7 @@ export function* zapPrivateRange(c: Ctx, start: number, end: number, slotsLock =
 }
 
 /** One locked section of kvm_handle_gfn_range(): on_lock (invalidate begin/end) + handler. */
-function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, zap: boolean, who: string): Gen<void> {
+function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, zap: boolean, who: string, post?: () => Gen<void>): Gen<void> {
   const k = c.kvm;
   yield* k.mmuLock.writeLock(c.t.id, `${who}: KVM_MMU_LOCK (write_lock)`);
   if (begin) {
@@ -45,6 +46,7 @@ function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, 
     if (zap) yield* kvmUnmapGfnRangePrivate(c, start, end);
     for (let g = start; g < end; g++) c.t.exit(staleLeafKey(g));
   } else yield* kvmMmuInvalidateEnd(c);
+  if (post) yield* post();
   yield* k.mmuLock.writeUnlock(c.t.id, `${who}: KVM_MMU_UNLOCK`);
 }
 
@@ -71,9 +73,12 @@ export function* setMemoryAttributes(c: Ctx, start: number, end: number, toPriva
     c.t.progress();
     return;
   }
+  // S-EPT huge pages (RFC v5 44/45 tdx_gmem_convert()): private→shared splits the head and tail 2M
+  // blocks before the zap, so that the zap is precise.
+  if (!toPrivate) yield* hugeSplitRange(c, start, end, "tdx_gmem_convert");
   yield* invalidateSection(c, true, start, end, !toPrivate, `${who}: kvm_pre_set_memory_attributes`);
   for (let g = start; g < end; g++) yield k.attrs[g]!.store(toPrivate ? 1 : 0, `${who}: xa_store(mem_attr_array, ${g}, ${toPrivate ? "PRIVATE" : "0"})`);
-  yield* invalidateSection(c, false, start, end, false, `${who}: kvm_arch_post_set_memory_attributes`);
+  yield* invalidateSection(c, false, start, end, false, `${who}: kvm_arch_post_set_memory_attributes`, k.huge ? () => hugeUpdateMixed(c, start, end) : undefined);
   yield k.slotsLock.unlock(`${who}: mutex_unlock(&kvm->slots_lock)`);
   c.t.progress();
 }
@@ -91,12 +96,15 @@ export function* punchHole(c: Ctx, start: number, end: number): Gen<void> {
   // kvm_gmem_invalidate_begin() walks gmem->bindings: once kvm_gmem_unbind() removed the deleted
   // memslot's range, it finds no memslot, takes no mmu_lock and zaps nothing.
   const bound = yield k.gmemBound.load(`${who}: kvm_gmem_invalidate_begin: xa_for_each_range(&gmem->bindings)`);
+  // S-EPT huge pages (RFC v5 43/45, "DO NOT MERGE"): split the head and tail 2M blocks before the zap.
+  if (bound) yield* hugeSplitRange(c, start, end, `${who}: pre-zap split`);
   if (bound) yield* invalidateSection(c, true, start, end, true, `${who}: kvm_gmem_invalidate_begin`);
   for (let g = start; g < end; g++) {
     const pfn = yield k.gmem[g]!.xchg(0, `${who}: truncate_inode_pages_range (gfn ${g})`);
     if (pfn === 0) continue;
     yield k.pages[pfn]!.rmw((v) => ((v >> 2) === 0 ? PAGE.FREED : (v & ~3) | PAGE.LEAKED), `${who}: folio_put → free pfn ${pfn} (leaked if pinned)`);
   }
+  yield* hugeSplitFolios(c, start, end, who);
   if (bound) yield* invalidateSection(c, false, start, end, false, `${who}: kvm_gmem_invalidate_end`);
   if (gmemLock) yield k.gmemLock.unlock(`${who}: filemap_invalidate_unlock()`);
   c.t.progress();

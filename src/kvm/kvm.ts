@@ -5,11 +5,12 @@
 // page_add_src, tdh_mem_track), struct kvm_vcpu (mode), guest_memfd's GFN → PFN binding and the
 // host's page ownership, so that "freed while still mapped" is observable.
 import { Atomic, Counter, Mutex, SpinLock, type World } from "../engine/index.js";
-import { nGfns, type Geometry } from "./geometry.js";
+import { nGfns, pagesPerEntry, tablesAt, type Geometry } from "./geometry.js";
 import { Mirror, type MirrorInit } from "./mirror.js";
 import { MmuLock } from "./mmu_lock.js";
 import type { Protocol } from "./protocol.js";
 import type { KvmPamt } from "./tdx_pamt.js";
+import type { KvmHuge } from "./hugepage.js";
 
 /** kvm_tdx->state */
 export const TD_STATE = { UNINITIALIZED: 0, INITIALIZED: 1, RUNNABLE: 2 } as const;
@@ -78,6 +79,11 @@ export interface KvmInit {
   liveVcpus?: number;
   /** Pins initially held on PFNs (≤6.18 pinning of pages already mapped). */
   pins?: readonly { pfn: number; count: number }[];
+  /**
+   * Base GFNs of 2M-aligned blocks (the `fanout` GFNs under one level-2 entry) that guest_memfd
+   * backs with one 2M folio: their PFNs are 2M aligned and contiguous (hugeFolioPfnBase()).
+   */
+  hugeFolios?: readonly number[];
 }
 
 export class Kvm {
@@ -128,6 +134,11 @@ export class Kvm {
   readonly srcuReaders: Atomic[];
   /** Dynamic PAMT kernel state (refcounts, pamt_lock, PAMT caches); null when the protocol has it off. Set by the builder. */
   pamt: KvmPamt | null = null;
+  /** S-EPT huge-page state (lpage_info, folio orders, per-VM PAMT cache); null unless hugepage=on. Set by the builder. */
+  huge: KvmHuge | null = null;
+  /** First PFN of the 2M folios of Kvm init.hugeFolios (0: none). */
+  readonly hugeBase: number;
+  private readonly hugeBlocks: ReadonlySet<number>;
 
   constructor(
     world: World,
@@ -142,11 +153,15 @@ export class Kvm {
     this.mirror = new Mirror(world, geo, nThreads, init.mirror ?? {}, proto.frozenName, 2 * this.nGfns + 1);
     const shared = new Set(init.shared ?? []);
     const holes = new Set(init.holes ?? []);
+    const ppb = pagesPerEntry(geo, 2);
+    this.hugeBlocks = new Set((init.hugeFolios ?? []).map((g) => Math.floor(g / ppb)));
+    this.hugeBase = this.hugeBlocks.size ? hugeFolioPfnBase(geo, nThreads) : 0;
+    const gmemPfn = (g: number) => this.pfnOf(g);
     this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `mem_attr[${g}]`, shared.has(g) ? 0 : 1, (v) => (v ? "private" : "shared")));
     this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `gmem[${g}]`, holes.has(g) ? 0 : gmemPfn(g), (v) => (v ? `pfn ${v}` : "hole")));
     this.gmemBound = new Atomic(world, "gmem->bindings", 1, (v) => (v ? "slot bound" : "unbound"));
     const pins = new Map((init.pins ?? []).map((p) => [p.pfn, p.count]));
-    this.pages = Array.from({ length: 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, `page[pfn ${p}]`, (pins.get(p) ?? 0) << 2, fmtPage));
+    this.pages = Array.from({ length: this.hugeBase ? this.hugeBase + this.nGfns : 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, `page[pfn ${p}]`, (pins.get(p) ?? 0) << 2, fmtPage));
     this.invalidateSeq = new Counter(world, "mmu_invalidate_seq", 0);
     this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0, fmtInvalidate);
     this.slot = new Atomic(world, "memslot", SLOT.VALID, fmtSlot);
@@ -172,12 +187,26 @@ export class Kvm {
 
   /** The PFN guest_memfd initially backs `gfn` with. */
   pfnOf(gfn: number): number {
+    if (this.hugeBlocks.has(Math.floor(gfn / pagesPerEntry(this.geo, 2)))) return this.hugeBase + gfn;
     return gmemPfn(gfn);
   }
   /** The PFN of the folio guest_memfd allocates for `gfn` after a hole was punched. */
   altPfnOf(gfn: number): number {
     return this.nGfns + 1 + gfn;
   }
+}
+
+/**
+ * First PFN of the 2M folios (S-EPT huge pages): after the external (S-EPT) page slots of the mirror,
+ * rounded up to a 2M boundary, so that the folio of block b is PFNs base + b·fanout … (aligned, as
+ * TDH.MEM.PAGE.AUG of a 2M page requires).
+ */
+export function hugeFolioPfnBase(geo: Geometry, nThreads: number): number {
+  let sps = 0;
+  for (let level = 1; level < geo.levels; level++) sps += tablesAt(geo, level) * nThreads;
+  const end = 2 * nGfns(geo) + 1 + sps;
+  const ppb = pagesPerEntry(geo, 2);
+  return Math.ceil(end / ppb) * ppb;
 }
 
 /** guest_memfd backs GFN g with PFN g+1 (PFN 0 is never used, so 0 can mean "hole"). */

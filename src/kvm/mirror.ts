@@ -56,6 +56,8 @@ export interface MirrorInit {
   tables?: readonly { level: number; gfn: number }[];
   /** 4K leaves present (their path is linked). */
   leaves?: readonly { gfn: number; pfn: number }[];
+  /** 2M leaves (level 2, S-EPT huge pages) present: base GFN and head PFN (their path is linked). */
+  hugeLeaves?: readonly { gfn: number; pfn: number }[];
 }
 
 export class Mirror {
@@ -105,6 +107,10 @@ export class Mirror {
     for (const lf of init.leaves ?? []) {
       const sp = linkPath(lf.gfn, 1);
       initVal.set(`${sp}:${spteIndex(geo, lf.gfn, 1)}`, leafSpte(lf.pfn));
+    }
+    for (const lf of init.hugeLeaves ?? []) {
+      const sp = linkPath(lf.gfn, 2);
+      initVal.set(`${sp}:${spteIndex(geo, lf.gfn, 2)}`, leafSpte(lf.pfn));
     }
     const mk = (name: string, sp: number): PageTable => {
       const cells: Atomic[] = [];

@@ -4,6 +4,7 @@ import { packInvalidate, SLOT, unpackInvalidate } from "./kvm.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { EAGAIN, EFAULT } from "./tdx.js";
 import { tdxTopupPamtCache } from "./tdx_pamt.js";
+import { hugeFaultMaxLevel } from "./hugepage.js";
 
 function inRange(v: number, gfn: number): boolean {
   const u = unpackInvalidate(v);
@@ -39,6 +40,8 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
   const alt = k.altPfnOf(gfn);
   const prev = yield k.gmem[gfn]!.rmw((v) => (v === 0 ? alt : v), "kvm_mmu_faultin_pfn_private: kvm_gmem_get_pfn()");
   const pfn = prev === 0 ? alt : prev;
+  // S-EPT huge pages (hugepage=on only): the folio's order and the TD state bound the level.
+  const maxLevel = yield* hugeFaultMaxLevel(c, gfn);
 
   yield* k.mmuLock.readLock(c.t.id, "kvm_tdp_mmu_page_fault: read_lock(&kvm->mmu_lock)");
   let r: number;
@@ -53,7 +56,7 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
     }
   }
   if (stale) r = RET_PF.RETRY;
-  else r = yield* kvmTdpMmuMap(c, gfn, pfn);
+  else r = yield* kvmTdpMmuMap(c, gfn, pfn, maxLevel);
   yield* k.mmuLock.readUnlock(c.t.id, "kvm_tdp_mmu_page_fault: read_unlock(&kvm->mmu_lock)");
   return r;
 }

@@ -271,6 +271,25 @@ export const SWITCHES: readonly Switch[] = [
     ],
     depends: "Only with dpamt=on.",
   },
+  // ---- S-EPT huge pages (RFC v5, 2026-01-28; src/kvm/hugepage.ts, src/tdx/tdh_mem_page_demote.ts) ----
+  {
+    id: "hugepage",
+    title: "S-EPT huge pages: 2M private mappings, split by BLOCK → TRACK → DEMOTE under the write lock, one-way GUEST_INHIBIT",
+    values: [
+      { value: "off", kind: "upstream", source: "every released kernel through 7.2 and the queued Dynamic PAMT: private memory mapped at 4K only (tdx_gmem_private_max_mapping_level() = PG_LEVEL_4K)" },
+      { value: "on", kind: "historical", source: "posted, not merged: '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (Sean Christopherson, 2026-01-28, lore 20260129011517.3545883-1-seanjc@google.com) 29/45-45/45 with the thread's fixes (mirror-root split API 2026-01-29, PAMT get before BLOCK 2026-02-10); v3 20260106101646.24809-1-yan.y.zhao@intel.com" },
+    ],
+    depends: "Only with dpamt=on (RFC v5 combines them); hugepage=on alone runs the huge-page paths without PAMT pairs.",
+  },
+  {
+    id: "hugepage-split",
+    title: "the pre-zap split of partly covered 2M blocks on private→shared conversion and punch hole",
+    values: [
+      { value: "head-tail", kind: "historical", source: "RFC v5 44/45 tdx_gmem_convert() and 43/45 (DO NOT MERGE) punch-hole hook: pamt_cache_lock, write_lock, split the head and tail 2M blocks of [start, end) before the zap (v3 14-16/24: 'TDX requires precise zapping')" },
+      { value: "none", kind: "hypothetical", source: "no pre-zap split: tdp_mmu_zap_leafs() removes every 2M leaf the range touches, so the guest loses accepted pages outside the converted or punched range" },
+    ],
+    depends: "Only with hugepage=on.",
+  },
 ] as const;
 
 export type SwitchValues = Readonly<Record<string, string>>;
@@ -358,6 +377,8 @@ const U619: Record<string, string> = { ...U616, "prefault-invalid-slot": "eagain
 
 const U72: Record<string, string> = { ...U619, hooks: "unified", "old-spte-refresh": "on", "spt-free": "immediate" };
 
+const DPAMT: Record<string, string> = { ...U72, dpamt: "on", "pamt-refcount": "lock-always", "pamt-lock": "global", "pamt-put": "after-remove" };
+
 export const PRESETS: Readonly<Record<string, Preset>> = {
   seed: {
     name: "seed",
@@ -415,7 +436,15 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   dpamt: {
     name: "dpamt",
     description: "Dynamic PAMT as queued in tip x86/tdx (2026-09): tdx_pamt_get/put with per-2M refcounts, the global pamt_lock and per-vCPU PAMT page caches, on top of upstream-7.2",
-    values: { ...U72, dpamt: "on", "pamt-refcount": "lock-always", "pamt-lock": "global", "pamt-put": "after-remove" },
+    values: DPAMT,
+    assumed: ["pamt-refcount"],
+    frozenName: "FROZEN_SPTE",
+  },
+  // S-EPT huge pages as posted: RFC v5 combines them with Dynamic PAMT (src/kvm/hugepage.ts).
+  hugepage: {
+    name: "hugepage",
+    description: "S-EPT huge pages as posted (RFC v5, 2026-01-28, with the fixes agreed in its thread): dpamt plus 2M private mappings, split by BLOCK → TRACK → DEMOTE under the write lock, one-way GUEST_INHIBIT, no promotion on mirror roots",
+    values: { ...DPAMT, hugepage: "on", "hugepage-split": "head-tail" },
     assumed: ["pamt-refcount"],
     frozenName: "FROZEN_SPTE",
   },

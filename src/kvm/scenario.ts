@@ -5,7 +5,10 @@ import type { TdxVersion } from "../tdx/td.js";
 import { PROP, type Ctx } from "./context.js";
 import { flowsFor } from "./threads.js";
 import { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
-import { gmemPfn, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInvalidate } from "./kvm.js";
+import { gmemPfn, hugeFolioPfnBase, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInvalidate } from "./kvm.js";
+import { Atomic } from "../engine/index.js";
+import { pagesPerEntry } from "./geometry.js";
+import { hugeInvariants, KvmHuge } from "./hugepage.js";
 import { DEFAULT_PRESET, moduleVersionFor, resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
 import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
@@ -46,6 +49,17 @@ export interface Scenario {
     vcpusInitialized?: boolean;
     /** PFNs another TD has mapped at the start (they share 2M ranges, refcounts and pairs with this TD). */
     otherTd?: number[];
+    /**
+     * S-EPT huge pages: base GFNs of 2M blocks (the `fanout` GFNs under one level-2 entry) that
+     * guest_memfd backs with one 2M folio (2M-aligned, contiguous PFNs).
+     */
+    hugeFolios?: number[];
+    /**
+     * 2M blocks mapped at the start (base GFN; the block must be a huge folio). With hugepage=on
+     * one 2M leaf in the mirror and the S-EPT; on every other preset (4K only) each GFN of the block
+     * as a 4K leaf under a linked level-1 table — what that kernel maps for the same guest.
+     */
+    hugeLeaves?: { gfn: number; state?: "MAPPED" | "PENDING" }[];
   };
   threads: ThreadDecl[];
   /** Switch overrides on top of the preset. */
@@ -90,6 +104,11 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
   const st = s?.state ?? "FREE";
   const where = `L${level} gfn ${gfn}`;
   const sdesc = `S-EPT ${st}${s && s.pfn >= 0 ? ` pfn ${s.pfn}` : ""}`;
+  // S-EPT huge pages (H-1): a mirror 2M leaf ⇔ an S-EPT 2M leaf (PENDING/MAPPED) of the same head PFN.
+  if (level > 1 && isLeaf(mv)) {
+    if ((st === "PENDING" || st === "MAPPED") && s!.pfn === spteToPfn(mv)) return null;
+    return `${where}: mirror ${fm(mv)} (2M leaf) but ${sdesc}`;
+  }
   if (level === 1) {
     if (isLeaf(mv)) {
       const p = spteToPfn(mv);
@@ -114,7 +133,9 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
 export function staleLeafMessage(m: BuiltModel, gfn: number): string | null {
   const { kvm, tdx } = m;
   if (kvm.hkid.peek() === 0) return null;
-  const s = tdx.peekEntry(1, gfn);
+  // The 4K leaf of the GFN, or (S-EPT huge pages) the 2M leaf covering it.
+  let s = tdx.peekEntry(1, gfn);
+  if (!s) s = tdx.peekEntry(2, gfn);
   if (!s || s.state === "FREE" || s.state.startsWith("NL_")) return null;
   if (kvm.attrs[gfn]!.peek() === 0) return `gfn ${gfn}: S-EPT ${s.state} pfn ${s.pfn} but the GFN's memory attribute is shared`;
   const inv = kvm.invalidate.peek();
@@ -142,10 +163,25 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     const vcpuIdx = scenario.threads.flatMap((t) => ("vcpu" in t ? [t.vcpu] : []));
     const nVcpus = vcpuIdx.length ? Math.max(...vcpuIdx) + 1 : 0;
     const building = init.td === "building";
-    const leaves = (init.leaves ?? []).map((l) => ({ gfn: l.gfn, pfn: gmemPfn(l.gfn), state: l.state ?? "MAPPED" }));
+    const huge = proto.values["hugepage"] === "on";
+    const ppb = pagesPerEntry(geo, 2);
+    const hugeBlocks = new Set((init.hugeFolios ?? []).map((g) => Math.floor(g / ppb)));
+    const hugeBase = hugeBlocks.size ? hugeFolioPfnBase(geo, nThreads) : 0;
+    const pfnFor = (g: number) => (hugeBlocks.has(Math.floor(g / ppb)) ? hugeBase + g : gmemPfn(g));
+    const leaves = (init.leaves ?? []).map((l) => ({ gfn: l.gfn, pfn: pfnFor(l.gfn), state: l.state ?? "MAPPED" }));
+    const hugeLeaves = (init.hugeLeaves ?? []).map((l) => ({ gfn: l.gfn, pfn: pfnFor(l.gfn), state: l.state ?? "MAPPED" }));
+    const tables = [...(init.tables ?? [])];
+    if (!huge) {
+      // 4K-only presets map the same guest's block with 4K leaves.
+      for (const hl of hugeLeaves) {
+        tables.push({ level: 1, gfn: hl.gfn });
+        for (let i = 0; i < ppb; i++) leaves.push({ gfn: hl.gfn + i, pfn: hl.pfn + i, state: hl.state });
+      }
+    }
     const pinning = proto.is("pinning", "on");
     const kvm = new Kvm(w, geo, proto, nThreads, nVcpus, {
-      mirror: { tables: init.tables ?? [], leaves },
+      hugeFolios: init.hugeFolios ?? [],
+      mirror: { tables, leaves, hugeLeaves: huge ? hugeLeaves : [] },
       shared: init.shared ?? [],
       tdState: building ? TD_STATE.INITIALIZED : TD_STATE.RUNNABLE,
       trackSrcu: scenario.threads.some((t) => t.kind === "memslot-delete"),
@@ -162,6 +198,9 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       if (isTable(mv)) {
         const sp = kvm.mirror.sp(spteToSp(mv));
         initial.push({ gpa: e.gfn, level: e.level - 1, state: "NL_MAPPED", pfn: sp.externalPfn });
+      } else if (isLeaf(mv) && e.level > 1) {
+        const l = hugeLeaves.find((x) => x.gfn === e.gfn)!;
+        initial.push({ gpa: e.gfn, level: e.level - 1, state: l.state, pfn: spteToPfn(mv) });
       } else if (isLeaf(mv)) {
         const l = leaves.find((x) => x.gfn === e.gfn)!;
         initial.push({ gpa: e.gfn, level: 0, state: l.state, pfn: spteToPfn(mv) });
@@ -177,7 +216,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       version,
       zeroStepThreshold: scenario.module?.zeroStepThreshold,
       vcpus: Math.max(1, nVcpus),
-      pfns: kvm.mirror.externalBase + kvm.mirror.sps.length,
+      pfns: Math.max(kvm.mirror.externalBase + kvm.mirror.sps.length, hugeBase ? hugeBase + kvm.nGfns : 0),
       opState: building ? "INITIALIZED" : "RUNNABLE",
       vcpusInitialized: init.vcpusInitialized ?? true,
       initial,
@@ -186,7 +225,15 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     });
     // Dynamic PAMT: the kernel's refcounts start equal to the module's page counts (tdx_pamt.ts).
     if (dpamt) kvm.pamt = new KvmPamt(w, tdx.mod, Math.max(1, nVcpus), geo.levels);
-    const pamtInv = kvm.pamt ? pamtInvariants(kvm.pamt, tdx.mod) : { invariants: [], quiescent: [], final: [] };
+    // S-EPT huge pages: lpage_info, folio orders, the per-VM PAMT cache (hugepage=on only).
+    // A VM whose guest_memfd has no 2M folio can never map 2M (the max level is bounded by the folio
+    // order): the model then runs none of the huge-page code (docs/model.md "hugepage", abstracted).
+    if (huge && hugeBlocks.size > 0) {
+      kvm.huge = new KvmHuge(w, kvm, init.hugeFolios ?? [], init.shared ?? []);
+      if (kvm.pamt) kvm.pamt.vmCache = new Atomic(w, "kvm_tdx->pamt_cache", 0, (m) => `{${Array.from({ length: 31 }, (_, i) => i).filter((i) => m & (1 << i)).map((i) => `pfn ${kvm.pamt!.pfnOf(i)}`).join(",")}}`);
+    }
+    const pamtInv = kvm.pamt ? pamtInvariants(kvm.pamt, tdx.mod, kvm.huge?.demoting) : { invariants: [], quiescent: [], final: [] };
+    const hugeInv = hugeInvariants(kvm, tdx);
     const model: BuiltModel = { kvm, tdx, proto };
     built = model;
     const inject = new Set(scenario.inject ?? []);
@@ -226,7 +273,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     };
     return {
       threads,
-      quiescent: [quiescent, staleLeaf, ...pamtInv.quiescent],
+      quiescent: [quiescent, staleLeaf, ...pamtInv.quiescent, ...hugeInv.quiescent],
       invariants: [
         {
           name: PROP.freedWhileMapped,
@@ -239,6 +286,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
           },
         },
         ...pamtInv.invariants,
+        ...hugeInv.invariants,
       ],
       final: [
         {

@@ -547,6 +547,53 @@ export const DPAMT_EXPECTED: Readonly<Record<string, { expect: Expect; why: stri
   "finalize-vs-pre-fault": { expect: "verified", why: "pre-fault is a vCPU ioctl: get from that vCPU's cache, topped up on every attempt" },
   teardown: { expect: "verified", why: "leaf removals put after REMOVE; S-EPT pages are put by tdx_free_control_page() right after RECLAIM; the TD's control pages keep their references" },
 };
+// ---- S-EPT huge pages (issue 9 §4; src/kvm/hugepage.ts). Block 0 = GFNs 0-1 under one level-2
+// entry, backed by one 2M folio. On every preset but hugepage the same guest is mapped at 4K
+// (initial.hugeLeaves becomes two 4K leaves), so these are plain 4K races there. ----
+const ALL_VERIFIED: Record<string, Expect> = { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified", dpamt: "verified", hugepage: "verified" };
+
+/** A 4K ACCEPT on a 2M PENDING mapping (split + GUEST_INHIBIT) while another vCPU faults the other 4K page (note §6 scenario 1). */
+export const hpFaultVsSplit: Scenario = {
+  name: "hp-fault-vs-split",
+  description: "GFNs 0-1 are one 2M PENDING mapping; vCPU0's guest accepts GFN 0 at 4K (the exit splits the mapping and sets GUEST_INHIBIT) while vCPU1 faults GFN 1",
+  initial: { hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "PENDING" }] },
+  threads: [
+    { kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0 }] },
+    { kind: "fault", vcpu: 1, gfn: 1 },
+  ],
+  witnesses: ["tdg_mem_page_accept"],
+  strategy: "cache",
+  expected: { ...ALL_VERIFIED },
+};
+
+/** Private→shared conversion of one 4K page of a 2M mapping vs a fault on the other (note §6 scenario 4). */
+export const hpConversionVsFault: Scenario = {
+  name: "hp-conversion-vs-fault",
+  description: "GFNs 0-1 are one accepted 2M mapping; userspace converts GFN 1 to shared (head/tail split, then the zap) while vCPU0 faults GFN 0",
+  initial: { hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "set-attributes", name: "set-attributes", start: 1, end: 2, to: "shared" },
+    { kind: "fault", vcpu: 0, gfn: 0 },
+  ],
+  witnesses: ["tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: { ...ALL_VERIFIED },
+};
+
+/** A punch hole of one 4K page of a 2M mapping (pre-zap split) while the guest accepts the other (note §6 scenarios 2, 5). */
+export const hpPunchVsAccept: Scenario = {
+  name: "hp-punch-vs-accept",
+  description: "GFNs 0-1 are one accepted 2M mapping; userspace punches a hole over GFN 1 (pre-zap split, zap, folio split) while vCPU0's guest accepts GFN 0 again at 4K (ALREADY_ACCEPTED, or an exit while the block is BLOCKED)",
+  initial: { hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0 }] },
+    { kind: "punch-hole", name: "punch-hole", start: 1, end: 2 },
+  ],
+  witnesses: ["tdg_mem_page_accept", "tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: { ...ALL_VERIFIED },
+};
+
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
   "seed-race-read-zap": seedRaceReadZap,
@@ -574,6 +621,9 @@ export const SCENARIOS: Record<string, Scenario> = {
   "dpamt-two-vcpus-one-range": dpamtTwoVcpusOneRange,
   "dpamt-fault-vs-removal": dpamtFaultVsOtherTdUnmap,
   "dpamt-conversion-storm": dpamtConversionStorm,
+  "hp-fault-vs-split": hpFaultVsSplit,
+  "hp-conversion-vs-fault": hpConversionVsFault,
+  "hp-punch-vs-accept": hpPunchVsAccept,
 };
 
 for (const [name, e] of Object.entries(DPAMT_EXPECTED)) {
@@ -582,11 +632,22 @@ for (const [name, e] of Object.entries(DPAMT_EXPECTED)) {
   sc.expected.dpamt = e.expect;
 }
 
+// The hugepage column of every scenario without a 2M folio: huge pages need guest_memfd's 2M folios
+// (the max mapping level is bounded by the folio order), so none of the huge-page code runs and the
+// verdict is the dpamt one (hugepage = dpamt + huge pages, RFC v5).
+for (const sc of Object.values(SCENARIOS)) {
+  if (sc.expected.hugepage !== undefined || sc.expected.dpamt === undefined) continue;
+  if (sc.initial?.hugeFolios?.length) throw new Error(`${sc.name}: a scenario with 2M folios needs its own hugepage expectation`);
+  sc.expected.hugepage = sc.expected.dpamt;
+}
+const HP_AS_DPAMT = "as dpamt: this scenario's guest_memfd has no 2M folio, so nothing is mapped at 2M and no huge-page path runs (RFC v5 45/45: the max level is bounded by the folio order)";
+
 // Every expectation carries its reason (src/kvm/why.ts; dpamt's from DPAMT_EXPECTED).
 for (const [name, sc] of Object.entries(SCENARIOS)) {
   const w: Record<string, string> = { ...(WHY[name] ?? {}) };
   const d = DPAMT_EXPECTED[name];
   if (d) w.dpamt = d.why;
+  if (w.hugepage === undefined && !sc.initial?.hugeFolios?.length) w.hugepage = `${HP_AS_DPAMT}; ${w.dpamt ?? ""}`.replace(/; $/, "");
   const why = Object.fromEntries(Object.keys(sc.expected).filter((p) => w[p] !== undefined).map((p) => [p, w[p]!]));
   if (Object.keys(why).length) sc.why = why;
 }

@@ -7,6 +7,7 @@ import {
   isFrozen, isLeaf, isShadowPresent, isTable, leafSpte, SPTE_FROZEN, SPTE_NP, spteToPfn, spteToSp, tableSpte,
 } from "./spte.js";
 import { TdpIter } from "./tdp_iter.js";
+import { checkInhibitAtInstall, checkPreciseZap, hugeGoalLevel, hugeKey } from "./hugepage.js";
 import { EBUSY, EIO, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
 
 /** RET_PF_* (arch/x86/kvm/mmu/mmu_internal.h). */
@@ -15,6 +16,12 @@ export const RET_PF_NAMES = ["RET_PF_CONTINUE", "RET_PF_RETRY", "RET_PF_EMULATE"
 
 /** Goal level of every private fault: tdx_gmem_private_max_mapping_level() is PG_LEVEL_4K. */
 export const GOAL_LEVEL = 1;
+
+/** gfn_round_for_level() in KVM levels. */
+function roundGfnFor(c: Ctx, gfn: number, level: number): number {
+  const p = pagesPerEntry(c.kvm.geo, level);
+  return Math.floor(gfn / p) * p;
+}
 
 function keyOf(c: Ctx, iter: TdpIter): number {
   return c.kvm.mirror.key(iter.level, iter.gfn);
@@ -55,6 +62,8 @@ export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Ge
   const key = keyOf(c, iter);
   const freeze = c.proto.is("install", "freeze");
   const what = !isShadowPresent(newSpte) ? "zap" : isLeaf(newSpte) ? "leaf" : "table";
+  // H-5 (S-EPT huge pages): a mirror page table is never replaced by a huge leaf (RFC v5 31/45).
+  if (isTable(old) && isLeaf(newSpte)) c.t.report(PROP.hpNoPromotion, `L${iter.level} gfn ${iter.gfn}: mirror non-leaf replaced by a leaf (promotion on a mirror root)`);
   c.t.enter(key);
   const found = yield iter.sptep.cmpxchg(
     old,
@@ -103,8 +112,9 @@ export function* tdpMmuLinkSp(c: Ctx, iter: TdpIter, sp: MirrorSp): Gen<number> 
  * D clear when the old SPTE was already writable (switch mirror-ad), so the second fault's value
  * differed only in D and went to tdp_mmu_set_spte_atomic() as a present→present change.
  */
-export function* tdpMmuMapHandleTargetLevel(c: Ctx, iter: TdpIter, pfn: number): Gen<number> {
-  if (warnOn(c, iter.level !== GOAL_LEVEL, "tdp_mmu_map_handle_target_level: sp->role.level != fault->goal_level")) return RET_PF.RETRY;
+export function* tdpMmuMapHandleTargetLevel(c: Ctx, iter: TdpIter, pfn: number, goal = GOAL_LEVEL): Gen<number> {
+  if (warnOn(c, iter.level !== goal, "tdp_mmu_map_handle_target_level: sp->role.level != fault->goal_level")) return RET_PF.RETRY;
+  if (goal > 1) checkInhibitAtInstall(c, iter.gfn);
   if (isShadowPresent(iter.oldSpte) && isLeaf(iter.oldSpte)) {
     warnOn(c, spteToPfn(iter.oldSpte) !== pfn, "tdp_mmu_map_handle_target_level: WARN_ON_ONCE(fault->pfn != spte_to_pfn(iter->old_spte))");
     if (c.proto.is("mirror-ad", "same-spte")) return RET_PF.SPURIOUS;
@@ -122,14 +132,19 @@ export function* tdpMmuMapHandleTargetLevel(c: Ctx, iter: TdpIter, pfn: number):
  * one load per level; FROZEN → RET_PF_RETRY; a missing table is allocated and linked (SEPT.ADD);
  * at the goal level, tdp_mmu_map_handle_target_level().
  */
-export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number): Gen<number> {
+export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number, maxLevel = 1): Gen<number> {
   const mirror = c.kvm.mirror;
+  // S-EPT huge pages: kvm_mmu_hugepage_adjust() (lpage_info under mmu_lock); 4K otherwise.
+  let goal = maxLevel > 1 ? yield* hugeGoalLevel(c, gfn, maxLevel) : GOAL_LEVEL;
   const iter = new TdpIter(mirror, gfn);
   yield* iter.start(`kvm_tdp_mmu_map: tdp_iter_start: read L${mirror.geo.levels} SPTE (gfn ${gfn})`);
   for (;;) {
     // "If SPTE has been frozen by another thread, just give up and retry."
     if (isFrozen(iter.oldSpte)) return RET_PF.RETRY;
-    if (iter.level === GOAL_LEVEL) return yield* tdpMmuMapHandleTargetLevel(c, iter, pfn);
+    // RFC v5 31/45 disallowed_hugepage_adjust() for mirror roots: a present page table where the huge
+    // leaf would go lowers the goal (never replace a mirror table by a huge leaf).
+    if (goal > 1 && iter.level === goal && isShadowPresent(iter.oldSpte) && isTable(iter.oldSpte)) goal = GOAL_LEVEL;
+    if (iter.level === goal) return yield* tdpMmuMapHandleTargetLevel(c, iter, goal > 1 ? pfn - (gfn - roundGfnFor(c, gfn, goal)) : pfn, goal);
     if (!(isShadowPresent(iter.oldSpte) && isTable(iter.oldSpte))) {
       // Not present: tdp_mmu_alloc_sp() + tdp_mmu_init_child_sp() + kvm_mmu_alloc_external_spt().
       if (yield* kvmBugOn(c, isShadowPresent(iter.oldSpte), "kvm_tdp_mmu_map: split of a mirror huge page")) return RET_PF.RETRY;
@@ -152,18 +167,21 @@ export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number): Gen<number> {
  *     whose non-zero return handle_changed_spte() turns into KVM_BUG_ON.
  * v11 __tdp_mmu_set_spte() has the same order.
  */
-export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number, old: number): Gen<void> {
+export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number, old: number, level = 1): Gen<void> {
   assertHeldWrite(c, "tdp_mmu_set_spte");
   if (isFrozen(old)) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_set_spte: WARN_ON_ONCE(is_frozen_spte(old_spte)) at gfn ${gfn}`);
-  const key = c.kvm.mirror.key(1, gfn);
+  const key = c.kvm.mirror.key(level, gfn);
+  const hk = level > 1 && c.kvm.huge ? hugeKey(c.kvm.huge.blockOf(gfn)) : -1;
   c.t.enter(key);
+  if (hk >= 0) c.t.enter(hk);
   const was = yield sptep.xchg(SPTE_NP, `tdp_mmu_set_spte: kvm_tdp_mmu_write_spte(sptep, old, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
   if (isLeaf(was)) {
     if (c.proto.is("hooks", "unified")) {
-      const r = yield* tdxSetExternalSpte(c, gfn, 1, was, SPTE_NP);
+      const r = yield* tdxSetExternalSpte(c, gfn, level, was, SPTE_NP);
       yield* kvmBugOn(c, r !== 0, `handle_changed_spte: set_external_spte returned ${r}`);
-    } else yield* tdxSeptRemovePrivateSpte(c, gfn, 1, spteToPfn(was));
+    } else yield* tdxSeptRemovePrivateSpte(c, gfn, level, spteToPfn(was));
   }
+  if (hk >= 0) c.t.exit(hk);
   c.t.exit(key);
 }
 
@@ -238,7 +256,10 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
         const it = TdpIter.at(mirror, g, level, cell, v);
         yield* tdpMmuZapLeafAtomic(c, it, g);
       } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g);
-      else yield* tdpMmuZapLeafLocked(c, cell, g, v);
+      else {
+        checkPreciseZap(c, level, g, lo, hi);
+        yield* tdpMmuZapLeafLocked(c, cell, g, v, level);
+      }
     }
   }
   if (!c.zapYields || end - start <= 1) {

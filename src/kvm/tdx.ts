@@ -149,7 +149,8 @@ export function* tdxSeptLinkPrivateSpt(c: Ctx, gfn: number, level: number, pageP
  * (nr_premapped++, PAGE.ADD later outside mmu_lock).
  */
 export function* tdxSeptSetPrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<number> {
-  if (!pamtOn(c)) return yield* setPrivateSpte(c, gfn, level, pfn);
+  // A 2M page needs no PAMT pair (RFC v5 29/45: tdx_pamt_get/put only for a 4K mapping).
+  if (!pamtOn(c) || level !== 1) return yield* setPrivateSpte(c, gfn, level, pfn);
   // Dynamic PAMT (d7fe610e6a66, tdx_sept_map_leaf_spte): KVM_BUG_ON(!vcpu), get before the
   // smp_rmb()/state check, AUG or PAGE.ADD, put if either failed (after its TDX_BUG_ON).
   const g = yield* pamtMapGet(c, level, gfn, pfn, "tdx_sept_map_leaf_spte");
@@ -302,7 +303,7 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
   yield* tdxTrack(c);
 
   // Hypothetical pamt-put=before-remove: the PAMT reference dropped while the page is still mapped.
-  if (pamtOn(c) && c.proto.values["pamt-put"] === "before-remove") yield* tdxPamtPut(c, pfn);
+  if (pamtOn(c) && level === 1 && c.proto.values["pamt-put"] === "before-remove") yield* tdxPamtPut(c, pfn);
 
   // R5: TDH.MEM.PAGE.REMOVE
   if (v11) {
@@ -323,7 +324,8 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
   // R7: tdx_quirk_reset_page() (6.19) / tdx_clear_page() + tdx_unpin() (≤6.18, v11)
   yield* pin(c, pfn, -1, "tdx_unpin");
   // Dynamic PAMT (d7fe610e6a66): tdx_pamt_put() last; every early return above leaks the reference.
-  if (pamtOn(c) && c.proto.values["pamt-put"] !== "before-remove") yield* tdxPamtPut(c, pfn);
+  // A 2M page was never got (RFC v5 29/45): no put.
+  if (pamtOn(c) && level === 1 && c.proto.values["pamt-put"] !== "before-remove") yield* tdxPamtPut(c, pfn);
   return 0;
 }
 

@@ -45,6 +45,9 @@ export class TdxAdapter implements TdxLeaves {
   tdhMemSeptRemove(gfn: number, level: number): Gen<number> {
     return this.mod.memSeptRemove(this.gpa(gfn, level), level - 1);
   }
+  tdhMemPageDemote(gfn: number, level: number, newPage: number, pair: readonly [number, number] | null): Gen<number> {
+    return this.mod.memPageDemote(this.gpa(gfn, level), level - 1, newPage, pair);
+  }
   tdhPhymemPageWbinvd(pfn: number): Gen<number> {
     return this.mod.phymemPageWbinvd(pfn);
   }
@@ -89,8 +92,8 @@ export class TdxAdapter implements TdxLeaves {
     if (s !== TDX_SUCCESS) return s;
     return yield* this.mod.mngKeyFreeid();
   }
-  guestAccept(vcpu: number, gfn: number): Gen<number> {
-    return this.mod.guestAccept(vcpu, gfn, 0);
+  guestAccept(vcpu: number, gfn: number, level = 1): Gen<number> {
+    return this.mod.guestAccept(vcpu, this.gpa(gfn, level), level - 1);
   }
   guestAccess(vcpu: number, gfn: number): Gen<number> {
     return this.mod.guestAccess(vcpu, gfn);
@@ -106,11 +109,13 @@ export class TdxAdapter implements TdxLeaves {
     // A page the module reclaimed (TDH.PHYMEM.PAGE.RECLAIM after the HKID was released: PAMT back
     // to PT_NDA) is no longer the TD's, even though the dead TD's S-EPT entry still names it.
     if (this.td.pamt[pfn] && pamtPt(this.td.pamt[pfn]!.peek()) === PT.NDA) return false;
-    for (const row of this.td.entries)
-      for (const cell of row) {
+    for (let l = 0; l < this.td.entries.length; l++)
+      for (const cell of this.td.entries[l]!) {
         const v = cell.peek();
         const s = stateOf(v);
-        if (isLeafState(s) && s !== S.FREE && pfnOf(v) === pfn) return true;
+        // A 2M leaf maps `fanout` PFNs from its head (S-EPT huge pages).
+        const p = pfnOf(v);
+        if (isLeafState(s) && s !== S.FREE && pfn >= p && pfn < p + this.td.geo.span(l)) return true;
       }
     return false;
   }

@@ -23,6 +23,8 @@ export interface TdxLeaves {
   tdhMemTrack(): Gen<number>;
   tdhMemPageRemove(gfn: number, level: number): Gen<number>;
   tdhMemSeptRemove(gfn: number, level: number): Gen<number>;
+  /** TDH.MEM.PAGE.DEMOTE of the leaf at KVM `level` (2 = 2M) with the new S-EPT page and, with Dynamic PAMT, the pair (R12/R13). */
+  tdhMemPageDemote(gfn: number, level: number, newPage: number, pair: readonly [number, number] | null): Gen<number>;
   tdhPhymemPageWbinvd(pfn: number): Gen<number>;
   tdhPhymemPageReclaim(pfn: number): Gen<number>;
   /** TDH.PHYMEM.PAMT.ADD of the 2M range holding `pfn` with the pair (pair0, pair1) (Dynamic PAMT). */
@@ -42,8 +44,8 @@ export interface TdxLeaves {
   tdhVpFlush(vcpu: number): Gen<number>;
   tdhMngVpflushdone(): Gen<number>;
   tdhMngKeyFreeid(): Gen<number>;
-  /** Guest TDG.MEM.PAGE.ACCEPT of a 4K page while vCPU `vcpu` is in the guest. */
-  guestAccept(vcpu: number, gfn: number): Gen<number>;
+  /** Guest TDG.MEM.PAGE.ACCEPT of a 4K page (or, with `level` 2, a 2M page) while vCPU `vcpu` is in the guest. */
+  guestAccept(vcpu: number, gfn: number, level?: number): Gen<number>;
   /** Guest access to private `gfn`: 0 = access ok, #VE or an EPT-violation TD exit otherwise. */
   guestAccess(vcpu: number, gfn: number): Gen<number>;
 

@@ -49,6 +49,9 @@ export function rangeKey(r: number): number {
   return 2_000_000 + r;
 }
 
+/** Cache selector of kvm_tdx->pamt_cache, the per-VM cache of splits without a vCPU (S-EPT huge pages, RFC v5 44/45). */
+export const VM_PAMT_CACHE = -2;
+
 /** Is Dynamic PAMT on in this protocol? (false for every preset before `dpamt`.) */
 export function pamtOn(c: Ctx): boolean {
   return c.kvm.pamt !== null;
@@ -83,6 +86,8 @@ export class KvmPamt {
   readonly fanout: number;
   /** tdx_topup_external_pamt_cache(vcpu, PT64_ROOT_MAX_LEVEL): pairs kept in a vCPU's cache (scaled: the levels). */
   readonly topupPairs: number;
+  /** kvm_tdx->pamt_cache (S-EPT huge pages only; set by the builder with hugepage=on). */
+  vmCache: Atomic | null = null;
 
   constructor(world: World, mod: TdxModule, nVcpus: number, levels: number) {
     const lay = mod.pamtLayout();
@@ -119,29 +124,40 @@ function runningVcpu(c: Ctx): number {
  * from mmu_topup_memory_caches() (outside mmu_lock, may sleep): fill the running vCPU's cache up to
  * 2 × topupPairs pages from the page allocator. No-op without Dynamic PAMT or a vCPU.
  */
-export function* tdxTopupPamtCache(c: Ctx): Gen<number> {
+export function* tdxTopupPamtCache(c: Ctx, which?: number): Gen<number> {
   const p = c.kvm.pamt;
-  const v = runningVcpu(c);
-  if (!p || v < 0) return 0;
-  const cell = p.cache[v]!;
-  const have = popcount(yield cell.load(`tdx_topup_pamt_cache: vcpu${v}.pamt_cache->cnt`));
+  const v = which ?? runningVcpu(c);
+  if (!p || v === -1) return 0;
+  const cell = v === VM_PAMT_CACHE ? p.vmCache : p.cache[v];
+  if (!cell) return 0;
+  const have = popcount(yield cell.load(`tdx_topup_pamt_cache: ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}->cnt`));
   const want = 2 * p.topupPairs - have;
   if (want <= 0) return 0;
   const old = yield p.free.rmw((m) => m & ~bitsOf(popLowest(m, want)), `tdx_topup_pamt_cache: alloc_page(GFP_KERNEL_ACCOUNT) × ${want}`);
   const got = popLowest(old, want);
   c.t.assert(got.length === want, `model limit: the PAMT page pool (${p.poolPages} pages) is exhausted`, "assertion");
-  yield cell.rmw((m) => m | bitsOf(got), `tdx_topup_pamt_cache: add ${want} pages to vcpu${v}.pamt_cache`);
+  yield cell.rmw((m) => m | bitsOf(got), `tdx_topup_pamt_cache: add ${want} pages to ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}`);
   return 0;
 }
 
 /** alloc_pamt_array(): two pages from `cache` (no fallback: -ENOMEM) or, without a cache, the allocator. */
 function* drawPair(c: Ctx, cacheVcpu: number): Gen<number[] | null> {
   const p = c.kvm.pamt!;
-  const src = cacheVcpu >= 0 ? p.cache[cacheVcpu]! : p.free;
-  const what = cacheVcpu >= 0 ? `vcpu${cacheVcpu}.pamt_cache` : "alloc_page(GFP_KERNEL_ACCOUNT)";
+  const vm = cacheVcpu === VM_PAMT_CACHE && p.vmCache !== null;
+  const src = cacheVcpu >= 0 ? p.cache[cacheVcpu]! : vm ? p.vmCache! : p.free;
+  const what = cacheVcpu >= 0 ? `vcpu${cacheVcpu}.pamt_cache` : vm ? "kvm_tdx->pamt_cache" : "alloc_page(GFP_KERNEL_ACCOUNT)";
   const old = yield src.rmw((m) => (popcount(m) >= 2 ? m & ~bitsOf(popLowest(m, 2)) : m), `alloc_pamt_array: 2 pages from ${what}`);
   if (popcount(old) < 2) return null;
   return popLowest(old, 2);
+}
+
+/** alloc_pamt_array() for DEMOTE's R12/R13 pair (S-EPT huge pages, RFC v5 30/45): pool indices or null. */
+export function* tdxDrawPair(c: Ctx, cache: number): Gen<number[] | null> {
+  return yield* drawPair(c, cache);
+}
+/** free_pamt_array() of a pair DEMOTE did not consume. */
+export function* tdxFreePair(c: Ctx, pair: readonly number[], why: string): Gen<void> {
+  yield* freePair(c, pair, why);
 }
 
 /** free_pamt_array(): the pair goes back to the page allocator (never to a cache). */
@@ -290,7 +306,7 @@ export function* pamtMapPutOnError(c: Ctx, level: number, gfn: number, pfn: numb
 }
 
 /** The invariants D-1, D-2, D-5 (after every step) and the final balance (D-9), for a built model. */
-export function pamtInvariants(p: KvmPamt, mod: TdxModule): { invariants: Invariant[]; quiescent: QuiescentInvariant[]; final: Invariant[] } {
+export function pamtInvariants(p: KvmPamt, mod: TdxModule, demoting?: Atomic): { invariants: Invariant[]; quiescent: QuiescentInvariant[]; final: Invariant[] } {
   const objs = mod.objects;
   const ranges = p.refcount.length;
   const count = (r: number) => mod.pamtNode(r).count;
@@ -315,9 +331,12 @@ export function pamtInvariants(p: KvmPamt, mod: TdxModule): { invariants: Invari
   };
   const d2: Invariant = {
     name: PAMT_PROP.refcountCovers,
-    objs: [...p.refcount.map((x) => x.id), ...objs.pamt.map((x) => x.id)],
+    objs: [...p.refcount.map((x) => x.id), ...objs.pamt.map((x) => x.id), ...(demoting ? [demoting.id] : [])],
     check: () => {
       for (let r = 0; r < ranges; r++) {
+        // S-EPT huge pages: between DEMOTE's commit and the splitter's refcount 0 → fanout (RFC v5
+        // 30/45) the range is the splitter's (ghost cell KvmHuge.demoting).
+        if (demoting && demoting.peek() === r + 1) continue;
         const rc = p.refcount[r]!.peek();
         if (rc < count(r)) return `range ${r}: pamt_refcount ${rc} < ${count(r)} pages the module has in use there`;
       }
@@ -326,11 +345,12 @@ export function pamtInvariants(p: KvmPamt, mod: TdxModule): { invariants: Invari
   };
   const d5: Invariant = {
     name: PAMT_PROP.pairNotReused,
-    objs: [p.free.id, ...p.cache.map((x) => x.id), ...(objs.pamtBitmap ? [objs.pamtBitmap.id] : [])],
+    objs: [p.free.id, ...p.cache.map((x) => x.id), ...(p.vmCache ? [p.vmCache.id] : []), ...(objs.pamtBitmap ? [objs.pamtBitmap.id] : [])],
     check: () => {
       const installed = new Set(mod.pamtBitmapPfns());
       let spare = p.free.peek();
       for (const c of p.cache) spare |= c.peek();
+      if (p.vmCache) spare |= p.vmCache.peek();
       for (const i of popLowest(spare, 31)) if (installed.has(p.pfnOf(i))) return `pfn ${p.pfnOf(i)} is an installed PAMT page but the kernel holds it as free (allocator or cache)`;
       return null;
     },

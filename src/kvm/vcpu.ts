@@ -13,10 +13,13 @@ import { SLOT, VCPU_MODE } from "./kvm.js";
 import { kvmMmuPageFault } from "./mmu.js";
 import { RET_PF } from "./tdp_mmu.js";
 import { EIO, tdxOperandBusy } from "./tdx.js";
+import { checkAcceptHandled, hugeAcceptMismatch } from "./hugepage.js";
 
 export interface FaultOptions {
   /** kvm_vcpu_has_events()/signal_pending() may become true (a nondeterministic choice). */
   events?: boolean;
+  /** The exit is an EEQ-type ACCEPT exit of a 4K TDG.MEM.PAGE.ACCEPT (S-EPT huge pages). */
+  accept4k?: boolean;
 }
 
 /** tdx_handle_ept_violation() for a private GPA; returns RET_PF_* or -errno. */
@@ -24,6 +27,11 @@ export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions =
   const k = c.kvm;
   const lr = c.proto.get("local-retry");
   const localRetry = lr !== "off";
+  // S-EPT huge pages (RFC v5 41/45): a 4K ACCEPT that exited splits and inhibits first.
+  if (opts.accept4k && k.huge) {
+    const r = yield* hugeAcceptMismatch(c, gfn);
+    if (r < 0) return r;
+  }
   for (;;) {
     c.t.loopHead("tdx_handle_ept_violation: local retry", gfn);
     const ret = yield* kvmMmuPageFault(c, gfn);
@@ -153,8 +161,11 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     }
     yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: TD exit, vcpu->mode = OUTSIDE_GUEST_MODE");
     if (exit >= 0) {
-      const r = yield* tdxHandleEptViolation(c, exit);
+      // An exit from the guest's ACCEPT (its own or the #VE handler's) is an EEQ-type ACCEPT exit.
+      const accept4k = a.op === "accept" || viaVe;
+      const r = yield* tdxHandleEptViolation(c, exit, { accept4k });
       if (r < 0) return;
+      if (accept4k) checkAcceptHandled(c, exit);
     }
   }
 }

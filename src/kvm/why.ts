@@ -136,5 +136,17 @@ export const WHY: Record<string, Record<string, string>> = {
   "dpamt-conversion-storm": {
     ...same(`both conversions zap under the write lock after kvm_mmu_invalidate_begin(); ${FENCE}, and a fault on a still-shared GFN exits to userspace`, [...OLD, ...UP]),
     dpamt: "zaps and faults of one VM are ordered by mmu_lock; the put comes after REMOVE and WBINVD (d7fe610e6a66) and the get inside the fault's freeze, so the refcount never drops below the pages in use",
+  // S-EPT huge pages (issue 9 §4). On every preset but hugepage the block is two 4K leaves.
+  "hp-fault-vs-split": {
+    ...same("4K only: GFNs 0 and 1 are two PENDING 4K leaves; the guest's ACCEPT of GFN 0 succeeds and vCPU1's fault on GFN 1 finds its leaf present (RET_PF_SPURIOUS)", [...OLD, ...UP, "dpamt"]),
+    hugepage: "the 4K ACCEPT exits on the 2M PENDING leaf (EEQ type ACCEPT); tdx_handle_ept_violation() splits under mmu_lock for write and sets GUEST_INHIBIT (RFC v5 41/45, lore 20260129011517.3545883-42-seanjc@google.com), so vCPU1's read-lock fault finds either the 2M leaf (spurious) or the split table with a 4K leaf (spurious); BLOCK → TRACK → DEMOTE run in one write-locked section (39/45) and the PAMT refcount of the demoted range goes 0 → 2 (30/45)",
+  },
+  "hp-conversion-vs-fault": {
+    ...same(`4K only: GFNs 0 and 1 are two 4K leaves; the conversion zaps GFN 1 under the write lock and ${FENCE}`, [...OLD, ...UP, "dpamt"]),
+    hugepage: "tdx_gmem_convert() (RFC v5 44/45, lore 20260129011517.3545883-45-seanjc@google.com) splits the 2M leaf under pamt_cache_lock and the write lock before the conversion's zap, so the zap removes GFN 1 only (precise zap) and GFN 0's accepted page stays; the fault on GFN 0 finds a present leaf either way",
+  },
+  "hp-punch-vs-accept": {
+    ...same("4K only: the punch hole removes GFN 1 (BLOCK, TRACK + kick, REMOVE under the write lock) while the guest accepts GFN 0, which is already accepted (TDX_PAGE_ALREADY_ACCEPTED)", [...OLD, ...UP, "dpamt"]),
+    hugepage: "the punch hole's pre-zap split (RFC v5 43/45, DO NOT MERGE) runs BLOCK(2M) → TRACK + kick → DEMOTE under the write lock; a guest ACCEPT that meets the BLOCKED 2M leaf exits and waits for mmu_lock, then sets GUEST_INHIBIT; DEMOTE leaves the 4K children unblocked, so the ACCEPT then finds GFN 0 MAPPED; guest_memfd splits the folio only after the zap (v3 fixup 'Zap mappings before splitting backend folios')",
   },
 };

@@ -8,6 +8,9 @@ describe("built-in scenarios: fusion changes no verdict", () => {
   for (const [name, sc] of Object.entries(SCENARIOS)) {
     it(name, () => {
       for (const p of PRESET_ORDER) {
+        // Without a 2M folio the hugepage preset runs exactly dpamt's program (no huge-page code
+        // path is reachable, src/kvm/scenario.ts), which this loop already checks.
+        if (p === "hugepage" && !sc.initial?.hugeFolios?.length) continue;
         const on = checkScenario(sc, p, { minimize: false });
         const off = checkScenario(sc, p, { minimize: false, fusion: false });
         expect(on.verdict, `${name}@${p}`).toBe(off.verdict);
