@@ -121,7 +121,7 @@ export const PROPERTY_INFO: readonly PropertyInfo[] = [
     name: "hp-precise-zap",
     short: "hp-overzap",
     description: "H-8: a zap of [start, end) (conversion, punch hole) never removes a 2M leaf that reaches outside the range: partly covered blocks are split first.",
-    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 43/45, 44/45 (lore 20260129011517.3545883-45-seanjc@google.com); v3 cover §8 'TDX requires precise zapping'",
+    source: "RFC v5 '[RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage' (lore 20260129011517.3545883-1-seanjc@google.com) 43/45, 44/45 (lore 20260129011517.3545883-45-seanjc@google.com); v3 cover letter: 'TDX requires precise zapping'",
   },
   {
     name: "hp-demote-pamt-accounting",

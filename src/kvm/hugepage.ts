@@ -215,7 +215,7 @@ export function* tdpMmuSplitHugeLeaf(c: Ctx, gfn: number): Gen<number> {
     }
     const old = iter.oldSpte;
     // Nothing to split (not present, frozen, or already a table): the leaf may be gone after the
-    // lock was dropped for the allocation (RFC v5 note §6 scenario 3).
+    // lock was dropped for the allocation (another thread may have zapped or split it meanwhile).
     if (!isShadowPresent(old) || !isLeaf(old)) return 0;
     if (!sp) {
       // tdp_mmu_alloc_sp_for_split(): drop mmu_lock, allocate the mirror page and its external_spt

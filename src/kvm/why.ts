@@ -21,6 +21,9 @@ const same = (text: string, presets: string[]): Record<string, string> => Object
 const UP = ["upstream-6.16", "upstream-6.19", "upstream-7.2"];
 const OLD = ["seed", "seed-seamcall-lock", "v11"];
 
+/** A fault on a present 4K leaf before cc7ed3358e41 (seed, v11: switch mirror-ad=propagate). */
+const PRE_AD = "4K only: the fault on an already present writable leaf computes D=0 (make_spte() before cc7ed3358e41, 6.13) and tdp_mmu_set_spte_atomic() sends the A/D-only present→present change to the S-EPT hook: KVM_BUG_ON(was_present) (Isaku Yamahata's '[PATCH] KVM: x86/tdp_mmu: Trigger the callback only when an interesting change', 6eecc450d0326c9bedfbb34096a0279410923c8d.1726182754.git.isaku.yamahata@intel.com)";
+
 export const WHY: Record<string, Record<string, string>> = {
   "seed-race": {
     seed: SEED_RACE,
@@ -136,13 +139,16 @@ export const WHY: Record<string, Record<string, string>> = {
   "dpamt-conversion-storm": {
     ...same(`both conversions zap under the write lock after kvm_mmu_invalidate_begin(); ${FENCE}, and a fault on a still-shared GFN exits to userspace`, [...OLD, ...UP]),
     dpamt: "zaps and faults of one VM are ordered by mmu_lock; the put comes after REMOVE and WBINVD (d7fe610e6a66) and the get inside the fault's freeze, so the refcount never drops below the pages in use",
-  // S-EPT huge pages (issue 9 §4). On every preset but hugepage the block is two 4K leaves.
+  },
+  // S-EPT huge pages. On every preset but hugepage the block is two 4K leaves.
   "hp-fault-vs-split": {
-    ...same("4K only: GFNs 0 and 1 are two PENDING 4K leaves; the guest's ACCEPT of GFN 0 succeeds and vCPU1's fault on GFN 1 finds its leaf present (RET_PF_SPURIOUS)", [...OLD, ...UP, "dpamt"]),
+    ...same(PRE_AD, OLD),
+    ...same("4K only: GFNs 0 and 1 are two PENDING 4K leaves; the guest's ACCEPT of GFN 0 succeeds and vCPU1's fault on GFN 1 finds its leaf present and computes the same SPTE (D set since cc7ed3358e41): RET_PF_SPURIOUS", [...UP, "dpamt"]),
     hugepage: "the 4K ACCEPT exits on the 2M PENDING leaf (EEQ type ACCEPT); tdx_handle_ept_violation() splits under mmu_lock for write and sets GUEST_INHIBIT (RFC v5 41/45, lore 20260129011517.3545883-42-seanjc@google.com), so vCPU1's read-lock fault finds either the 2M leaf (spurious) or the split table with a 4K leaf (spurious); BLOCK → TRACK → DEMOTE run in one write-locked section (39/45) and the PAMT refcount of the demoted range goes 0 → 2 (30/45)",
   },
   "hp-conversion-vs-fault": {
-    ...same(`4K only: GFNs 0 and 1 are two 4K leaves; the conversion zaps GFN 1 under the write lock and ${FENCE}`, [...OLD, ...UP, "dpamt"]),
+    ...same(PRE_AD, OLD),
+    ...same(`4K only: GFNs 0 and 1 are two 4K leaves; the conversion zaps GFN 1 under the write lock and ${FENCE}; the fault on the present GFN 0 is spurious (cc7ed3358e41)`, [...UP, "dpamt"]),
     hugepage: "tdx_gmem_convert() (RFC v5 44/45, lore 20260129011517.3545883-45-seanjc@google.com) splits the 2M leaf under pamt_cache_lock and the write lock before the conversion's zap, so the zap removes GFN 1 only (precise zap) and GFN 0's accepted page stays; the fault on GFN 0 finds a present leaf either way",
   },
   "hp-punch-vs-accept": {

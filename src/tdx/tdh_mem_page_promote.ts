@@ -2,8 +2,8 @@
 // back into one 2M leaf and return the freed S-EPT page. Source file:
 // murrowow/tdx-concurrency@307fc86a7c23 src/vmm_dispatcher/api_calls/tdh_mem_page_promote.c (its
 // lock order and checks as summarised here were not re-read line by line for this model: the tree
-// lock mode per version, the uniformity rule and the interruption check follow the module's
-// ABI documentation of the leaf as the design notes of issue 9 quote it).
+// lock mode per version, the uniformity rule and the interruption check follow the leaf's ABI
+// description in Intel's TDX module base architecture specification, not its code).
 //
 // Steps and locks:
 //   1. TDR SH (BUSY|RDX), op_state SH, S-EPT tree **EX** on modules with the host-priority tree
