@@ -76,13 +76,13 @@ export function builtinSweeps(): Record<string, Sweep> {
     },
     "boot-presets": {
       name: "boot-presets",
-      description: "TD boot (lazy accept) under 6.19, the newest upstream preset and Dynamic PAMT, when present: 1-14 vCPUs, 25 pages (dpamt: up to 3 vCPUs, the model's PAMT page pool of 30 pages holds no more per-vCPU caches)",
+      description: "TD boot (lazy accept) under 6.19, the newest upstream preset and Dynamic PAMT, when present: 1-16 vCPUs, 25 pages (dpamt: up to 3 vCPUs, the model's PAMT page pool of 30 pages holds no more per-vCPU caches)",
       protocols: present(["upstream-6.19", "upstream-7.2", latest, "dpamt"])
         .filter((p, i, a) => a.indexOf(p) === i)
         .map((p) => ({ label: p, preset: p })),
       workloads: ["boot"],
       x: "vcpus",
-      xs: [1, 2, 3, 4, 8, 14],
+      xs: [1, 2, 3, 4, 8, 16],
       pages: 25,
     },
     "zero-step": {
@@ -96,7 +96,7 @@ export function builtinSweeps(): Record<string, Sweep> {
       ],
       workloads: ["faults"],
       x: "vcpus",
-      xs: [1, 2, 4, 8, 14],
+      xs: [1, 2, 4, 8, 16],
       pages: 25,
       prob: { "inject-busy": 0.3 },
       maxSteps: 300_000,

@@ -2,7 +2,7 @@
 // built for a workload point, so that the simulation runs exactly the model code the checker runs.
 //
 // Size. The model keeps every object in one World and encodes GPAs and PFNs in small status tokens
-// and cells (src/tdx: at most 255 GPAs, 200 PFNs, 14 vCPUs; the zero-step EPF list holds GPAs
+// and cells (src/tdx: at most 255 GPAs, 200 PFNs, 28 vCPUs (14 for the checker); the zero-step EPF list holds GPAs
 // 0..30; src/kvm: one mirror table slot per table position and thread). A workload point larger
 // than that is simulated on a sample: the model-sized TD (SIM_GEOMETRY, at most SIM_MAX_PAGES
 // pages and SIM_MAX_VCPUS vCPUs), and its per-page figures are scaled to the requested size. Such
@@ -14,8 +14,11 @@ import type { Geometry, Scenario, ThreadDecl } from "../kvm/index.js";
 /** 2 levels x fan-out 5: 25 GFNs, one S-EPT table level to link (SEPT.ADD), leaves at 4K. */
 export const SIM_GEOMETRY: Geometry = { levels: 2, fanout: 5 };
 export const SIM_MAX_PAGES = 25;
-/** TdxModule accepts 1..14 vCPUs; PFNs (2 x pages + 1 + 5 tables per thread) must stay <= 200. */
-export const SIM_MAX_VCPUS = 14;
+/**
+ * TdxModule accepts up to 28 vCPUs (the association field grew past 4 bits for simulation, ids
+ * below 15 encoded as before); 16 keeps the PFNs (2 x pages + 1 + 5 tables per thread) <= 200.
+ */
+export const SIM_MAX_VCPUS = 16;
 export const PAGES_PER_GIB = 262_144;
 
 export const WORKLOAD_KINDS = ["boot", "faults", "conversion", "punch-hole", "teardown"] as const;

@@ -92,7 +92,11 @@ function formatTdState(v: number): string {
   return `${LIFECYCLE_NAMES[lifecycleOf(v)]} ${ops}${fatalOf(v) ? " FATAL" : ""}${wbinvdPendingOf(v) ? " WBINVD-pending" : ""}`;
 }
 
-/** vCPU cell: state (bits 0-1), in-guest (bit 2), assoc LP+1 (bits 3-6), vcpu_epoch (bits 7+). */
+/**
+ * vCPU cell: state (bits 0-1), in-guest (bit 2), assoc LP+1 (low 4 bits in bits 3-6, the rest in
+ * bits 27-28), vcpu_epoch (bits 7-26). Ids above 14 (simulation: 16+ vCPUs) use bits 27-28; below,
+ * the cell's value is what it was with a 4-bit field, so checker fingerprints do not change.
+ */
 export function vcpuStateOf(v: number): number {
   return v & 3;
 }
@@ -100,13 +104,14 @@ export function inGuestOf(v: number): boolean {
   return (v & 4) !== 0;
 }
 export function assocOf(v: number): number {
-  return ((v >> 3) & 15) - 1;
+  return (((v >> 3) & 15) | (((v >>> 27) & 3) << 4)) - 1;
 }
 export function vcpuEpochOf(v: number): number {
-  return v >>> 7;
+  return (v >>> 7) & 0xfffff;
 }
 export function packVcpu(state: number, inGuest: boolean, assoc: number, epoch: number): number {
-  return state | (inGuest ? 4 : 0) | ((assoc + 1) << 3) | (epoch << 7);
+  const a = assoc + 1;
+  return state | (inGuest ? 4 : 0) | ((a & 15) << 3) | ((epoch & 0xfffff) << 7) | ((a >> 4) << 27);
 }
 function formatVcpu(v: number): string {
   const a = assocOf(v);
@@ -230,7 +235,8 @@ export class Td {
     if (!Number.isInteger(this.zeroStepThreshold) || this.zeroStepThreshold < 0 || this.zeroStepThreshold > 15) throw new RangeError("zeroStepThreshold must be 0..15");
     this.nVcpus = cfg.vcpus ?? 1;
     this.nPfns = cfg.pfns ?? 8;
-    if (this.nVcpus < 1 || this.nVcpus > 14) throw new RangeError("vcpus must be 1..14");
+    // 1..14 for the checker; up to 28 for simulation (kvm.ts keeps one kicker bit per thread in a vCPU's mode cell).
+    if (this.nVcpus < 1 || this.nVcpus > 28) throw new RangeError("vcpus must be 1..28");
     if (this.nPfns < 1 || this.nPfns > 200) throw new RangeError("pfns must be 1..200");
     this.pendingVeDisable = cfg.pendingVeDisable ?? false;
     this.demoteHostInterrupts = cfg.demoteHostInterrupts ?? false;

@@ -56,7 +56,7 @@ describe("tdxmc simulate: determinism", () => {
       expect(b.out.replaceAll(d2, d1)).toBe(a.out);
       expect(filesOf(d2)).toEqual(filesOf(d1));
       if (sweep === "teardown") expect(readFileSync(join(d1, "teardown-teardown-time.svg"), "utf8")).toBe(readFileSync(join(import.meta.dirname, "../../docs/simulate-teardown-time.svg"), "utf8"));
-      if (sweep === "zero-step") expect(a.out).toMatch(/faults +14 +25 +1\.5\.16 +stalled/);
+      if (sweep === "zero-step") expect(a.out).toMatch(/faults +16 +25 +1\.5\.16 +stalled/);
     });
   }
 
