@@ -342,7 +342,7 @@ export function hugeInvariants(kvm: Kvm, tdx: TdxAdapter): { invariants: Invaria
   };
   const h2: Invariant = {
     name: PROP.hpMappingLeFolio,
-    objs: [...h.folio.map((x) => x.id), ...Array.from({ length: blocks }, (_, b) => tdx.objsOf(2, b * h.ppb)).flat()],
+    objs: [...h.folio.map((x) => x.id), kvm.hkid.id, ...Array.from({ length: blocks }, (_, b) => tdx.objsOf(2, b * h.ppb)).flat()],
     check: () => {
       if (kvm.hkid.peek() === 0) return null;
       for (let b = 0; b < blocks; b++) {
