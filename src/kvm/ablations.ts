@@ -90,7 +90,7 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
   "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
   "mirror-ad=filter":
-    "Isaku Yamahata's posted filter stores the A/D-only change in the mirror without a SEAMCALL: the S-EPT needs no change for it, so every scenario verifies (the stale D bit matters only to dirty logging, which TDX does not support and the model does not have)",
+    "Isaku Yamahata's posted filter stores the A/D-only change in the mirror without a SEAMCALL: the S-EPT needs no change for it, so every built-in scenario keeps its upstream-6.19 verdict (checked for all of them; the stale D bit matters only to dirty logging, which TDX does not support and the model does not have)",
   "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
   pinning:
     "from 6.19 pinning only turns a freed-while-mapped page into a leaked one, and guest_memfd zaps before it frees (ce7b5695397b 'KVM: TDX: Drop superfluous page pinning in S-EPT management'), so it flips nothing alone; what it did shows beside another bug (the row pinning=off on upstream-6.16 with memslot-zap=shared-only)",
