@@ -10,6 +10,7 @@
 import { judgeCycle } from "../cycle.js";
 import { Execution, eventsConflict, type Oracle, type Snapshot } from "../execution.js";
 import { FingerprintSet } from "../fpset.js";
+import { mix32 } from "../hash.js";
 import { FusionState } from "../fusion.js";
 import { formatSchedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
@@ -25,6 +26,8 @@ export interface DfsConfig {
   stateCaching: boolean;
   /** Preemption bound ("bounded" mode). */
   preemptionBound?: number;
+  /** Bounded mode: cut at a state already visited after the same thread with no more preemptions (default on). */
+  prune?: boolean;
   /** Detect cycles on the current path (retry loops, livelocks). Default on. */
   cycles?: boolean;
   /** Stop at the first violation whose step count is at most this (used by minimization). */
@@ -186,6 +189,10 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   let revisit = -1;
   let curSid = -1;
   const onStack = new Map<number, number[]>(); // fp1 -> node indices (nodes currently on the stack)
+  // Bounded mode: states visited, keyed with the thread that just ran, and the fewest preemptions
+  // used to reach each (afterStep). Not under minimization (maxDepth): a shorter path matters there.
+  let bvisited = cfg.mode === "bounded" && cfg.maxDepth === undefined && !cfg.shortest && cfg.prune !== false ? new FingerprintSet(16, 1 << 22) : null;
+  let bused = new Int32Array(bvisited ? 1024 : 0);
   const violations: Counterexample[] = [];
   const seenProps = new Set<string>();
   let stopReason: string | undefined;
@@ -377,7 +384,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   function afterStep(i: number): boolean {
     revisit = -1;
     if (ex.fatal) return true;
-    if (!cycles && !visited) return false;
+    if (!cycles && !visited && bvisited === null) return false;
     ex.fingerprint();
     if (visited) {
       const isNew = visited.add(ex.fp1, ex.fp2);
@@ -427,6 +434,28 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         if (dpor) stack[j]!.backtrack |= stack[j]!.enabled & ~stack[j]!.sleep;
         return true;
       }
+    }
+    if (bvisited !== null) {
+      // Preemption bounding with a visited set: what the search does from here depends only on
+      // the state, the thread that just ran and the preemptions used so far. A state visited
+      // after the same thread with no more preemptions used was (or is being) explored with at
+      // least the budget left now: cut.
+      const nd = stack[i]!;
+      const prev = i > 0 ? stack[i - 1]!.tid : -1;
+      const used = nd.preemptions + (prev >= 0 && nd.tid !== prev && (nd.enabled & (1 << prev)) !== 0 ? 1 : 0);
+      const isNew = bvisited.add(mix32(ex.fp1 ^ Math.imul(nd.tid + 1, 0x9e3779b1)), ex.fp2);
+      const id = bvisited.lastId;
+      if (id >= bused.length) {
+        const bigger = new Int32Array(Math.max(id + 1, bused.length * 2));
+        bigger.set(bused);
+        bused = bigger;
+      }
+      if (!isNew && bused[id]! <= used) {
+        stats.cachePruned++;
+        return true;
+      }
+      bused[id] = used;
+      if (bvisited.full) bvisited = null;
     }
     return false;
   }
