@@ -107,16 +107,18 @@ describe.runIf(!!EXE)("trace viewer in chromium", () => {
     expect(await position(page)).toBe(divPos);
     expect(await page.locator("#lane-table tr.sel").count()).toBe(1);
 
-    // SEAMCALLs fold and expand to the module's steps.
+    // SEAMCALLs fold and expand to the module's steps. AUG's entry write is a locked commit on module 1.5
+    // and a plain store under the exclusive tree lock on 1.0 (the seed preset's module).
+    const ENTRY_WRITE = /: (commit entry|write entry \(tree lock EX\))/;
     const aug = page.locator("#lane-table tr:not(.sub)", { hasText: "SEAMCALL tdh_mem_page_aug" });
     const subs = (): Promise<number> => page.locator("#lane-table tr.sub").count();
     const before = await subs();
     if (before === 0) await aug.locator(".fold").click();
     expect(await subs()).toBeGreaterThan(3);
-    expect(await page.locator("#lane-table tr.sub", { hasText: "commit entry" }).count()).toBe(1);
+    expect(await page.locator("#lane-table tr.sub", { hasText: ENTRY_WRITE }).count()).toBe(1);
 
     // Filters: changed only, a state filter, a lane hidden.
-    await page.locator("#lane-table tr.sub", { hasText: "commit entry" }).click();
+    await page.locator("#lane-table tr.sub", { hasText: ENTRY_WRITE }).click();
     await page.check("#changed-only");
     expect(await page.locator("#trees tr[data-entry]").count()).toBe(1);
     expect(await page.locator("#group-kvm").count()).toBe(0);
