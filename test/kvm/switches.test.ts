@@ -87,3 +87,26 @@ describe("A/D bits of mirror leaf tokens", () => {
     }
   });
 });
+
+// mirror-ad=propagate (before cc7ed3358e41): the loser of two faults of one GFN re-makes the leaf
+// with D clear; the present→present change bugs the VM (KVM_BUG_ON(was_present), which does not
+// return) and re-issues TDH.MEM.PAGE.AUG for the mapped GPA, which the module refuses. filter (the
+// posted remedy) stores the change without a SEAMCALL; same-spte (upstream) never makes the change.
+describe("mirror-ad on two-vcpus-same-gfn (upstream-6.19)", () => {
+  const labels = (v: string): { verdict: string; cov: readonly string[] } => {
+    const r = explore(buildProgram(SCENARIOS["two-vcpus-same-gfn"]!, "upstream-6.19", { "mirror-ad": v }), { strategy: "cache", allViolations: true });
+    return { verdict: r.verdict, cov: r.coverage };
+  };
+  it("propagate: KVM_BUG_ON(was_present), then the AUG again, refused as TDX_EPT_ENTRY_STATE_INCORRECT", () => {
+    const { verdict, cov } = labels("propagate");
+    expect(verdict).toBe("violated");
+    expect(cov.some((l) => l.includes("KVM_BUG_ON(was_present) [A/D-only change]"))).toBe(true);
+    expect(cov.some((l) => l.includes("TDH.MEM.PAGE.AUG TDX_EPT_ENTRY_STATE_INCORRECT"))).toBe(true);
+  });
+  for (const v of ["same-spte", "filter"])
+    it(`${v}: no second SEAMCALL, no KVM_BUG_ON`, () => {
+      const { verdict, cov } = labels(v);
+      expect(verdict).toBe("verified");
+      expect(cov.some((l) => l.includes("TDX_EPT_ENTRY_STATE_INCORRECT") || l.includes("kvm_vm_bugged"))).toBe(false);
+    });
+});
