@@ -126,7 +126,7 @@ export const SCENARIO_SCHEMA: S = {
       options: [str(undefined, PRESET_NAMES), { t: "array", minItems: 1, items: str(undefined, PRESET_NAMES) }],
     },
     overrides: { t: "record", keys: SWITCHES.map((s) => s.id), values: str("switch value"), desc: "switch overrides applied on top of the preset" },
-    module: { t: "object", desc: "TDX module", props: { version: str("module version (default: the preset's, else 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD") } },
+    module: { t: "object", desc: "TDX module", props: { version: str("module version (default: the preset's, else 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD"), pendingVeDisable: { t: "bool", desc: "TD attribute SEPT_VE_DISABLE: a guest access to an unaccepted page kills the TD (kvm_vm_dead) instead of raising #VE" } } },
     inject: {
       t: "array",
       desc: "SEAMCALLs into which the environment may inject TDX_OPERAND_BUSY (TDH.MEM.PAGE.AUG or tdh_mem_page_aug)",

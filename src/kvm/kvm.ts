@@ -165,7 +165,9 @@ export class Kvm {
     this.invalidateSeq = new Counter(world, "mmu_invalidate_seq", 0);
     this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0, fmtInvalidate);
     this.slot = new Atomic(world, "memslot", SLOT.VALID, fmtSlot);
-    this.vmBugged = new Atomic(world, "vm_bugged", 0, fmtBool);
+    // 1 = kvm_vm_bugged() (bugged, hence dead); 2 = kvm_vm_dead() alone (dead, not bugged): the
+    // state KVM_REQ_VM_DEAD checks read is one cell, the distinction is in the value.
+    this.vmBugged = new Atomic(world, "vm_bugged", 0, (v) => (v === 2 ? "dead (not bugged)" : fmtBool(v)));
     this.waitForSeptZap = new Atomic(world, "wait_for_sept_zap", 0, fmtBool);
     const td = init.tdState ?? TD_STATE.RUNNABLE;
     this.tdState = new Atomic(world, "kvm_tdx->state", td, fmtTdState);

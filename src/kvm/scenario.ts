@@ -65,7 +65,7 @@ export interface Scenario {
   /** Switch overrides on top of the preset. */
   overrides?: Record<string, string>;
   /** TDX module version (default: the module model's default). */
-  module?: { version?: TdxVersion; zeroStepThreshold?: number };
+  module?: { version?: TdxVersion; zeroStepThreshold?: number; pendingVeDisable?: boolean };
   /** SEAMCALL names into which the environment may inject TDX_OPERAND_BUSY (default none). */
   inject?: string[];
   /** Write-lock zap loops may drop and re-take mmu_lock between GFNs (default false). */
@@ -215,6 +215,9 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       fanout: geo.fanout,
       version,
       zeroStepThreshold: scenario.module?.zeroStepThreshold,
+      // TD ATTRIBUTES.SEPT_VE_DISABLE (bit 28; the only attribute KVM_SUPPORTED_TDX_TD_ATTRS allows,
+      // set by QEMU's default TDX policy): a guest access to a PENDING page exits to KVM instead of #VE.
+      pendingVeDisable: scenario.module?.pendingVeDisable,
       vcpus: Math.max(1, nVcpus),
       pfns: Math.max(kvm.mirror.externalBase + kvm.mirror.sps.length, hugeBase ? hugeBase + kvm.nGfns : 0),
       opState: building ? "INITIALIZED" : "RUNNABLE",

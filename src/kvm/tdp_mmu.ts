@@ -8,7 +8,7 @@ import {
 } from "./spte.js";
 import { TdpIter } from "./tdp_iter.js";
 import { checkInhibitAtInstall, checkPreciseZap, hugeGoalLevel, hugeKey } from "./hugepage.js";
-import { EBUSY, EIO, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
+import { EBUSY, EIO, kickAllVcpus, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
 
 /** RET_PF_* (arch/x86/kvm/mmu/mmu_internal.h). */
 export const RET_PF = { CONTINUE: 0, RETRY: 1, EMULATE: 2, WRITE_PROTECTED: 3, INVALID: 4, FIXED: 5, SPURIOUS: 6 } as const;
@@ -233,6 +233,20 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
   const mirror = c.kvm.mirror;
   const shared = c.proto.is("zap-lock", "read");
   const geo = mirror.geo;
+  // kvm_flush_remote_tlbs() after a write-lock zap that zapped something, still under mmu_lock
+  // (__kvm_gmem_invalidate_begin(), kvm_handle_gfn_range() with flush_on_ret, kvm_mmu_zap_memslot();
+  // tdp_mmu_iter_cond_resched() flushes before it yields). A TD has no arch remote-flush hook, so it
+  // is kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH): snapshot, IPI, wait for the acks
+  // (virt/kvm/kvm_main.c kvm_flush_remote_tlbs(), kvm-x86/linux@09c6f74ecb86). No TDX SEAMCALL.
+  // Modelled for the upstream removal (6.16+); in v10/v11 the same call is a second tdx_track()
+  // (vt_tlb_remote_flush → tdx_sept_tlb_remote_flush), not modelled.
+  let pendingFlush = false;
+  const flushes = !shared && c.proto.is("removal-failure", "no-vcpu-retry");
+  function* flush(): Gen<void> {
+    if (!pendingFlush) return;
+    pendingFlush = false;
+    yield* kickAllVcpus(c, "KVM_REQ_TLB_FLUSH from kvm_flush_remote_tlbs after the zap");
+  }
   function* visit(level: number, table: import("./mirror.js").PageTable, base: number, lo: number, hi: number): Gen<void> {
     const span = pagesPerEntry(geo, level);
     for (let i = 0; i < geo.fanout; i++) {
@@ -259,11 +273,13 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       else {
         checkPreciseZap(c, level, g, lo, hi);
         yield* tdpMmuZapLeafLocked(c, cell, g, v, level);
+        pendingFlush = flushes;
       }
     }
   }
   if (!c.zapYields || end - start <= 1) {
     yield* visit(geo.levels, mirror.root, 0, start, end);
+    yield* flush();
     return;
   }
   const lock = c.kvm.mmuLock;
@@ -273,12 +289,14 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
         yield* lock.readUnlock(c.t.id, "tdp_mmu_iter_cond_resched: read_unlock(&kvm->mmu_lock)");
         yield* lock.readLock(c.t.id, "tdp_mmu_iter_cond_resched: read_lock(&kvm->mmu_lock)");
       } else {
+        yield* flush();
         yield* lock.writeUnlock(c.t.id, "tdp_mmu_iter_cond_resched: write_unlock(&kvm->mmu_lock)");
         yield* lock.writeLock(c.t.id, "tdp_mmu_iter_cond_resched: write_lock(&kvm->mmu_lock)");
       }
     }
     yield* visit(geo.levels, mirror.root, 0, g, g + 1);
   }
+  yield* flush();
 }
 
 /**

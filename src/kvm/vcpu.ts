@@ -150,6 +150,17 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: TD exit TDX_HOST_PRIORITY_BUSY_TIMEOUT, vcpu->mode = OUTSIDE_GUEST_MODE; tdx_handle_exit: unhandled → KVM_EXIT_INTERNAL_ERROR");
       return;
     }
+    if (code === C.TD_EXIT_EPT_VIOLATION_PENDING) {
+      // SEPT_VE_DISABLE: the guest touched a page it has not accepted. tdx_handle_ept_violation() →
+      // tdx_is_sept_violation_unexpected_pending() (EEQ type PENDING_EPT_VIOLATION, no protection
+      // bits in the exit qualification): kvm_vm_dead() and -EIO — the TD is killed, but KVM is not
+      // bugged (no KVM_BUG_ON; kvm-x86/linux@09c6f74ecb86 arch/x86/kvm/vmx/tdx.c; the vm_dead is
+      // there so that the fault never reaches the present mirror SPTE, Rick Edgecombe in the thread
+      // of Sean Christopherson's 2025-07-29 proposal to turn it into a memory-fault exit).
+      yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: TD exit, vcpu->mode = OUTSIDE_GUEST_MODE");
+      yield k.vmBugged.rmw((x) => (x === 0 ? 2 : x), "tdx_handle_ept_violation: unexpected pending → kvm_vm_dead(), return -EIO");
+      return;
+    }
     if (code === C.TD_EXIT_EPT_VIOLATION) exit = r & 0xff;
     else if (viaVe) yield* c.tdx.tdExit(v);
     else {

@@ -84,6 +84,10 @@ export const C = {
   EPT_ENTRY_NOT_LEAF: def("TDX_EPT_ENTRY_NOT_LEAF", "C0000B0400000000"),
   TD_NOT_FINALIZED: def("TDX_TD_NOT_FINALIZED", "C000060200000000"),
   TD_FINALIZED: def("TDX_TD_FINALIZED", "C000060300000000"),
+  // An EPT-violation TD exit whose extended exit qualification type is PENDING_EPT_VIOLATION (6):
+  // the guest touched a PENDING page of a TD with ATTRIBUTES.SEPT_VE_DISABLE (td_ept_violation.c,
+  // vmcs_defs.h of 1.5.25). Same RAX as TD_EXIT(EPT_VIOLATION); the EEQ type is the other register.
+  TD_EXIT_EPT_VIOLATION_PENDING: def("TD_EXIT(EPT_VIOLATION, EEQ PENDING)", "0000000000000030"),
 } as const;
 export type Code = (typeof C)[keyof typeof C];
 
@@ -129,7 +133,7 @@ export function statusOperand(s: Status): number {
 /** Is this a TD-exit token (TDH.VP.ENTER returned because the TD exited)? */
 export function isTdExit(s: Status): boolean {
   const c = statusCode(s);
-  return c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EXTERNAL_INTERRUPT || c === C.HOST_PRIORITY_BUSY_TIMEOUT;
+  return c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EPT_VIOLATION_PENDING || c === C.TD_EXIT_EXTERNAL_INTERRUPT || c === C.HOST_PRIORITY_BUSY_TIMEOUT;
 }
 /** The GPA (R8) of an EPT-violation TD exit or of a #VE, carried in the token's low byte. */
 export function exitGpa(s: Status): number {
@@ -143,7 +147,7 @@ export function statusValue(s: Status): bigint | null {
   if (info.hex === null) return null;
   const base = BigInt(`0x${info.hex}`);
   const c = statusCode(s);
-  if (c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EXTERNAL_INTERRUPT) return base; // operand = GPA, not in RAX
+  if (c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EPT_VIOLATION_PENDING || c === C.TD_EXIT_EXTERNAL_INTERRUPT) return base; // operand = GPA, not in RAX
   return base | BigInt(statusOperand(s));
 }
 
@@ -166,7 +170,7 @@ export function statusName(s: Status): string {
   if (!info) return `?status(${s})`;
   const c = statusCode(s);
   const o = statusOperand(s);
-  if (c === C.TD_EXIT_EPT_VIOLATION || c === C.GUEST_VE) return `${info.name} gpa=${o}`;
+  if (c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EPT_VIOLATION_PENDING || c === C.GUEST_VE) return `${info.name} gpa=${o}`;
   if (c === C.PAGE_ALREADY_ACCEPTED || c === C.PAGE_SIZE_MISMATCH || c === C.PAMT_PAGE_NOT_EMPTY || c === C.OP_STATE_INCORRECT || c === C.VCPU_STATE_INCORRECT)
     return o === 0 ? info.name : `${info.name}|${o}`;
   if (o === 0) return info.name;

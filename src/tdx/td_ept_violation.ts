@@ -29,8 +29,10 @@ export function* guestAccess(td: Td, v: number, gpa: number, rip: number): Gen<S
   }
   if (leaf === S.MAPPED) return TDX_SUCCESS;
   if (leaf === S.PENDING && !td.pendingVeDisable) return st(C.GUEST_VE, gpa); // VE_INFO_PENDING, no TD exit
-  // EPT-violation TD exit: zero-step logging first (private GPA), RIP not advanced.
+  // EPT-violation TD exit: zero-step logging first (private GPA), RIP not advanced. A PENDING page
+  // with SEPT_VE_DISABLE exits with the extended exit qualification type PENDING_EPT_VIOLATION.
   yield* logEpf(td, v, gpa, rip, L);
   yield* setLastRip(td, v, rip, L);
-  return yield* tdExit(td, v, st(C.TD_EXIT_EPT_VIOLATION, gpa), `${L}: TD exit`);
+  const pending = leaf === S.PENDING;
+  return yield* tdExit(td, v, st(pending ? C.TD_EXIT_EPT_VIOLATION_PENDING : C.TD_EXIT_EPT_VIOLATION, gpa), `${L}: TD exit${pending ? " (EEQ type PENDING_EPT_VIOLATION)" : ""}`);
 }

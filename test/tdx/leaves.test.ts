@@ -361,9 +361,9 @@ describe("guest: TDG.MEM.PAGE.ACCEPT and access", () => {
     expect(tdx.entry(0, 0).stateName).toBe("MAPPED");
     expect(tdx.vcpuInGuest(0)).toBe(false);
   });
-  it("PENDING_VE_DISABLE: access to PENDING exits to the host", () => {
+  it("PENDING_VE_DISABLE: access to PENDING exits to the host with EEQ type PENDING_EPT_VIOLATION", () => {
     const { names } = seq(cfgWith(M, { pendingVeDisable: true }), function* (tdx) { return [yield* tdx.vpEnter(0), yield* tdx.guestAccess(0, 0)]; });
-    expect(names).toEqual(["TDX_SUCCESS", "TD_EXIT(EPT_VIOLATION) gpa=0"]);
+    expect(names).toEqual(["TDX_SUCCESS", "TD_EXIT(EPT_VIOLATION, EEQ PENDING) gpa=0"]);
   });
   it("ACCEPT errors: size mismatch, already accepted above, invalid, violation on FREE/BLOCKED", () => {
     const cfg = { levels: 3, fanout: 2, pfns: 12, vcpus: 1, initial: [TABLES[0]!, TABLES[1]!, { gpa: 2, level: 1, state: "MAPPED" as const, pfn: 4 }, { gpa: 0, level: 0, state: "BLOCKED" as const, pfn: 0 }] };
