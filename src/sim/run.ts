@@ -132,6 +132,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   const n = program.threads.length;
   const seed = o.seed ?? 1;
   const kickNs = m.kickBase + m.kickPerVcpu * w.vcpus;
+  const vpFlushNs = leafCost(m, "tdh_vp_flush", false) * w.vcpus;
   // The model kicks the vCPUs itself (kickAllVcpus() in src/kvm/tdx.ts: one step per vCPU, then the
   // wait for acknowledgements, each charged by the kvm rules) whenever the scenario has vCPUs, i.e.
   // any thread bound to a vCPU (vcpu, fault, pre-fault, vp-init): the model's nVcpus. Only a TD
@@ -253,6 +254,9 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
         if (!sameNext) {
           curLeaf[t] = null;
           if (leaf === "tdh_mem_track" && noVcpuThreads) d += kickNs;
+          // tdx_mmu_release_hkid() runs TDH.VP.FLUSH for every vCPU before TDH.MNG.VPFLUSHDONE;
+          // without modelled vCPUs (the teardown workload) the loop has no steps: charge it here.
+          if (leaf === "tdh_mng_vpflushdone" && noVcpuThreads) d += vpFlushNs;
         }
         moduleNs += d;
       } else {

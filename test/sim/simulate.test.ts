@@ -204,7 +204,7 @@ describe("tdxmc simulate: findings", () => {
 describe("tdxmc simulate: kicks and stalls", () => {
   // The cost charged when the teardown thread's TDH.MEM.TRACK ends, and by the model's own kick
   // steps (kvm_make_all_cpus_request), on a 5-page teardown with and without threads bound to a vCPU.
-  const kickCharges = (extra: ThreadDecl[]): { trackEnd: number; modelKick: number } => {
+  const kickCharges = (extra: ThreadDecl[]): { trackEnd: number; modelKick: number; flushDoneEnd: number } => {
     const sc: Scenario = {
       name: "kick-charge",
       description: "teardown beside vCPU-bound threads",
@@ -214,6 +214,7 @@ describe("tdxmc simulate: kicks and stalls", () => {
       expected: {},
     };
     let trackEnd = 0;
+    let flushDoneEnd = 0;
     let modelKick = 0;
     const costs = { ...defaults(), jitter: 0 };
     simulateScenario(sc, { kind: "teardown", vcpus: 8, pages: 5 }, 0, {
@@ -222,10 +223,11 @@ describe("tdxmc simulate: kicks and stalls", () => {
       trace: (thread, label, ns) => {
         if (thread !== "teardown") return;
         if (label.startsWith("tdh_mem_track: TDR lock: unlock")) trackEnd += ns;
+        if (label.startsWith("tdh_mng_vpflushdone: TDR lock: unlock")) flushDoneEnd += ns;
         if (label.startsWith("kvm_make_all_cpus_request")) modelKick += ns;
       },
     });
-    return { trackEnd, modelKick };
+    return { trackEnd, modelKick, flushDoneEnd };
   };
 
   it("a teardown kick is charged once: by the model's kick steps when vCPUs exist, else by the kick terms", () => {
@@ -234,10 +236,13 @@ describe("tdxmc simulate: kicks and stalls", () => {
     const none = kickCharges([]);
     expect(none.modelKick).toBe(0);
     expect(none.trackEnd).toBe(5 * kickNs); // one TRACK per page with the key assigned
+    // Likewise TDH.VP.FLUSH of each of the TD's 8 vCPUs, charged with VPFLUSHDONE when none is modelled.
+    expect(none.flushDoneEnd).toBe(8 * m.seamcall.get("tdh_vp_flush")!.ok);
     for (const extra of [[{ kind: "vp-init", vcpu: 0 }], [{ kind: "pre-fault", vcpu: 0, gfn: 6 }]] as ThreadDecl[][]) {
       const r = kickCharges(extra);
       expect(r.modelKick, extra[0]!.kind).toBeGreaterThan(0);
       expect(r.trackEnd, extra[0]!.kind).toBe(0);
+      expect(r.flushDoneEnd, extra[0]!.kind).toBe(0);
     }
   });
 
