@@ -123,7 +123,7 @@ ${exitCodeTable()}`,
       .option("--json", "machine-readable output (with provenance)")
       .option("--timings", "include wall-clock times in the output")
       .option("--out <dir>", "write each counterexample as a replayable JSON file into DIR")
-      .option("--jobs <n>", `worker threads (default: one per core, at most 8; at most ${MAX_JOBS})`, intOption("--jobs", 1, MAX_JOBS))
+      .option("--jobs <n>", `worker threads, at most ${MAX_JOBS} (default: one per core, up to 8)`, intOption("--jobs", 1, MAX_JOBS))
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps instead of one row per SEAMCALL")
       .option("--demo", "with no scenario: run the engine's demo programs instead")
@@ -215,7 +215,7 @@ Exit 1 when the replayed execution violates a property, 0 when it does not.`,
       .option("--max-graph-edges <n>", "per run", intOption("--max-graph-edges", 1))
       .option("--max-memory <mb>", "per run (counted)", intOption("--max-memory", 1))
       .option("--time-limit <s>", "per run (none by default; no verdict when hit)", intOption("--time-limit", 1))
-      .option("--jobs <n>", `worker threads (default: one per core, at most 8; at most ${MAX_JOBS})`, intOption("--jobs", 1, MAX_JOBS))
+      .option("--jobs <n>", `worker threads, at most ${MAX_JOBS} (default: one per core, up to 8)`, intOption("--jobs", 1, MAX_JOBS))
       .option("--json", "machine-readable output")
       .option("--timings", "include wall-clock times")
       .addHelpText(
