@@ -1,5 +1,11 @@
 // TdxModule: the TDX module's Secure-EPT side as an executable model (issue 3).
 //
+// Citations in src/tdx: "M25 file" is the TDX module 1.5.25 source as imported verbatim in
+// github.com/murrowow/tdx-concurrency @ c71d4f63772cd841352dafb519582c0b89957877 (1.5.20: e2c6b0a5e1a4,
+// 1.5.16: b2be91cbc37f); its src/vmm_dispatcher, src/td_transitions and src/common/helpers trees match
+// Intel's official 1.5.01 (github.com/intel/tdx-module @ 72d8cffb214b, branch tdx_1.5). TDX 1.0:
+// qizhangz/tdx-module @ 9359de5c73fb. Leaf files are named after their leaf (tdh_mem_page_aug.c, ...).
+//
 // PUBLIC API (used by the KVM model; see docs/model-tdx-module.md)
 // -----------------------------------------------------------------
 //   const tdx = new TdxModule(world, config)      // config: TdxConfig (td.ts); all fields optional
@@ -45,7 +51,7 @@
 //   pfnInfo(pfn) -> PamtInfo (+ptName);  pamtObj(pfn) -> Atomic;  pfnOwnedBy(pfn) -> {gpa, level} | null
 //   tdEpoch(), refcount(i), vcpuInGuest(v), vcpuEpoch(v), vcpuAssoc(v), epfList(v), lifecycle(), opState(), chldcnt()
 //   treeLockState() -> {ex, readers, hp}; statusName(tok), statusHex(tok), statusString(tok)
-//   consistency() -> null | message: the module invariants of spec §9.4 at a quiescent point
+//   consistency() -> null | message: the module's own invariants at a quiescent point
 //     (PAMT ownership <-> S-EPT leaves, chldcnt, refcounts vs vCPUs in the guest, no lock left held)
 //   objects: { tdState, epoch, treeLock, ... } for invariant footprints
 import type { World } from "../engine/index.js";
@@ -328,7 +334,7 @@ export class TdxModule {
     return { tdState: td.tdState, epoch: td.epoch, chldcnt: td.chldcnt, treeLock: td.treeLock.word, tdrLock: td.tdrLock.word, epochLock: td.epochLock, vcpus: td.vcpu, pamt: td.pamt, entries: td.entries, pamtNodes: td.dpamt?.node ?? [], pamtLocks: td.dpamt?.lock ?? [], pamtBitmap: td.dpamt?.bitmap ?? null };
   }
 
-  /** Module invariants (spec §9.4) at a quiescent point: null, or the first problem. */
+  /** Module invariants (see invariants.ts) at a quiescent point: null, or the first problem. */
   consistency(): string | null {
     return moduleConsistency(this.td);
   }

@@ -1,4 +1,4 @@
-// Consistency of the module's state (tdx-module-spec §9.4), for checkers: meant for quiescent
+// Consistency of the module's state (what M25 sept_manager.c and the leaves keep), for checkers: for quiescent
 // points (end of an execution, or whenever no SEAMCALL/TDCALL is in flight), since a leaf in
 // progress legitimately breaks it between its steps (e.g. PAGE.REMOVE frees the PAMT entry one
 // step after writing the S-EPT entry FREE).

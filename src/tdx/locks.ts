@@ -1,4 +1,4 @@
-// The TDX module's locks (tdx-module-spec §2), built from engine cells. All are try-locks: no
+// The TDX module's locks (M25 include/tdx_locks.h), built from engine cells. All are try-locks: no
 // SEAMCALL or TDCALL waits; contention becomes a status. Every acquire and every release is its
 // own visible step, so another thread can observe a lock held. Sources: tdx_locks.h
 // (acquire_sharex_lock_sh/_ex, acquire_sharex_lock_hp_sh/_ex, release_sharex_lock_hp_ex,
@@ -29,7 +29,7 @@ export type LockMode = "sh" | "ex";
  *    HP clear;
  *  - exclusive release keeps HP (release_sharex_lock_hp_ex); shared release leaves it alone.
  * Guest-role acquisition of sharex locks is not needed: in 1.5.25 no TDCALL takes the tree, TDR
- * or op_state lock (§2.4).
+ * or op_state lock (tdg_mem_page_accept.c takes none of them).
  */
 export class SharexLock {
   readonly word: TryLock;
@@ -74,7 +74,7 @@ export class SharexLock {
 
 export interface EntryLockResult {
   ok: boolean;
-  /** The entry value read by the locking atomic (the "re-read after locking" of §3 step 8). */
+  /** The entry value read by the locking atomic (the re-read after locking in M25 sept_manager.c). */
   value: number;
   /** Guest only: the lock was free but TDHP was set (TDX_OPERAND_BUSY_HOST_PRIORITY). */
   hostPriority: boolean;

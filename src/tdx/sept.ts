@@ -1,4 +1,4 @@
-// S-EPT entries: the KVM-relevant L1 states of tdx-module-spec §1.3 and the transitions of §3,
+// S-EPT entries: the KVM-relevant L1 states of M25 sept_state_lookup.{h,c} and the leaves' transitions,
 // packed into one World cell per entry so that every atomic 64-bit access of the module
 // (secure_ept_walk's read, the TDEL bit lock, the cmpxchg_keep_masked commit of
 // sept_manager.c) is one atomic step on one cell.
@@ -24,7 +24,7 @@ export type SeptState = (typeof S)[keyof typeof S];
 
 export const SEPT_STATE_NAMES = ["FREE", "NL_MAPPED", "NL_BLOCKED", "MAPPED", "BLOCKED", "PENDING", "PENDING_BLOCKED"] as const;
 
-/** ABI ("public") state values, as SEPT.RD and the RDX error details report them (§1.3). */
+/** ABI ("public") state values, as SEPT.RD and the RDX error details report them (M25). */
 export const SEPT_ABI_STATE: readonly number[] = [0, 0x84, 0x81, 4, 1, 2, 3];
 
 export const TDEL = 1 << 3;
@@ -72,7 +72,7 @@ export function isBlocked(s: SeptState): boolean {
 export function isPending(s: SeptState): boolean {
   return s === S.PENDING || s === S.PENDING_BLOCKED;
 }
-/** tlb_tracking_required flag of the state: every KVM-relevant non-FREE state has it (§1.3). */
+/** tlb_tracking_required flag of the state: every KVM-relevant non-FREE state has it (M25). */
 export function stateNeedsTracking(s: SeptState): boolean {
   return s !== S.FREE;
 }
@@ -104,7 +104,7 @@ export function unblockedOf(s: SeptState): SeptState {
   }
 }
 
-/** Allowed states per leaf (seamcall_sept_state_lookup / tdcall_sept_state_lookup, §1.4), KVM subset. */
+/** Allowed states per leaf (seamcall_sept_state_lookup / tdcall_sept_state_lookup, M25), KVM subset. */
 export const ALLOWED: Record<string, readonly SeptState[]> = {
   PAGE_ADD: [S.FREE],
   SEPT_ADD: [S.FREE, S.NL_MAPPED],

@@ -1,4 +1,4 @@
-// TDX status codes (tdx-module-spec §8). Carried through the model as small integer tokens
+// TDX status codes (M25 tdx_api_defs.h, tdx_error_codes_defs.h), carried as small integer tokens
 // (`code << 8 | operand`) so they fit a World cell; the real 64-bit value is produced only when
 // printing (BigInt is used in the formatting functions of this file only).
 //

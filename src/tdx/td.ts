@@ -1,5 +1,5 @@
-// The TD's module-side state (tdx-module-spec §1.5, §9.1) as World cells, and the helpers every
-// leaf shares: the lock prologue/epilogue in the order of §3 and secure_ept_walk (§1.1).
+// The TD's module-side state (M25 TDR/TDCS fields) as World cells, and the helpers every
+// leaf shares: the lock prologue/epilogue in the leaves' order, and secure_ept_walk().
 // All mutable state lives in the World: the engine resets it between executions.
 import { Atomic, Counter, TryLock, type World } from "../engine/index.js";
 import { SharexLock, entryCommit, entryLockHost, entryUnlock, type EntryLockResult, type Gen, type LockMode } from "./locks.js";
@@ -364,7 +364,7 @@ export class Td {
   }
 
   /**
-   * Steps 2-3 of §3: TDR lock, check_td_in_correct_build_state (helpers.c), op_state lock (shared,
+   * The common leaf prologue: TDR lock, check_td_in_correct_build_state (helpers.c), op_state lock (shared,
    * host) and the op_state gating of seamcall_state_lookup (op_state_lookup.c).
    * Returns TDX_SUCCESS or the failure status (locks taken so far stay in `held`).
    */

@@ -1,7 +1,7 @@
 // Guest access to private memory — models the hardware walk plus the module's EPT-violation exit
-// handler td_ept_violation.c: td_ept_violation_exit() (tdx-module-spec §4.18). SVE=1 on every
+// handler td_ept_violation.c: td_ept_violation_exit() (M25). SVE=1 on every
 // entry, so every fault comes to the module, which injects #VE for a PENDING page (unless
-// PENDING_VE_DISABLE) or exits to the host (after the zero-step logging of §6).
+// PENDING_VE_DISABLE) or exits to the host (after the zero-step logging of zero_step.ts).
 import type { Gen } from "./locks.js";
 import { S, stateOf } from "./sept.js";
 import { C, TDX_SUCCESS, st, type Status } from "./status.js";

@@ -1,5 +1,5 @@
 // TDG.MEM.PAGE.ACCEPT (TDCALL leaf 6) — models tdg_mem_page_accept.c: tdg_mem_page_accept() and
-// the TDCALL dispatcher's host-priority handling (tdx_td_dispatcher.c, tdx-module-spec §4.17, §7.2).
+// the TDCALL dispatcher's host-priority handling (tdx_td_dispatcher.c; M25).
 // No tree lock, no op_state lock: an unlocked walk, then the GUEST entry lock.
 import { choose } from "../engine/index.js";
 import type { Gen } from "./locks.js";

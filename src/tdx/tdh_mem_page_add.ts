@@ -1,4 +1,4 @@
-// TDH.MEM.PAGE.ADD (leaf 2) — models tdh_mem_page_add.c: tdh_mem_page_add() (tdx-module-spec §4.2).
+// TDH.MEM.PAGE.ADD (leaf 2) — models tdh_mem_page_add.c: tdh_mem_page_add() (M25).
 // TDR EX (BUSY|RDX), no op_state lock (op_state must be INITIALIZED), no tree lock and no entry
 // lock: the exclusive TDR lock gives exclusivity. Unlocked walk; FREE -> MAPPED with a plain write
 // (which, unlike the *_keep_tdhp writes, clears TDHP). The source page (R9) and MRTD are not modelled.

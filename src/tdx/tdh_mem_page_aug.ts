@@ -1,4 +1,4 @@
-// TDH.MEM.PAGE.AUG (leaf 6) — models tdh_mem_page_aug.c: tdh_mem_page_aug() (tdx-module-spec §4.3).
+// TDH.MEM.PAGE.AUG (leaf 6) — models tdh_mem_page_aug.c: tdh_mem_page_aug() (M25).
 // Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk -> entry host lock (BUSY|RCX).
 // Module 1.0: TDR SH -> tree EX (BUSY|SEPT_TREE) -> walk, no entry lock; a used entry is
 // TDX_EPT_ENTRY_NOT_FREE (qizhangz/tdx-module@9359de5 tdh_mem_page_aug.c).

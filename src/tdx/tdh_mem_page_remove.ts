@@ -1,5 +1,5 @@
 // TDH.MEM.PAGE.REMOVE (leaf 29) — models tdh_mem_page_remove.c: tdh_mem_page_remove()
-// (tdx-module-spec §4.4). Locks: TDR SH -> op_state SH -> tree SH -> walk -> entry host lock.
+// (M25). Locks: TDR SH -> op_state SH -> tree SH -> walk -> entry host lock.
 // Leaf -> FREE; while the TD runs the leaf must be blocked and the block TLB-tracked.
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";

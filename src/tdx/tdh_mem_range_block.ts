@@ -1,5 +1,5 @@
 // TDH.MEM.RANGE.BLOCK (leaf 7) — models tdh_mem_range_block.c: tdh_mem_range_block() and
-// block_sept_entry() (tdx-module-spec §4.6). Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree EX
+// block_sept_entry() (M25). Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree EX
 // (BUSY|SEPT_TREE) -> walk -> entry host lock (BUSY|RCX).
 // NL_MAPPED/MAPPED/PENDING -> blocked counterpart; then (after the write) PAMT.bepoch := td_epoch
 // without a PAMT lock; then the entry lock is released.

@@ -1,5 +1,5 @@
 // TDH.MEM.RANGE.UNBLOCK (leaf 39) — models tdh_mem_range_unblock.c: tdh_mem_range_unblock()
-// (tdx-module-spec §4.7). Locks: TDR SH -> op_state SH -> tree EX -> walk -> entry host lock.
+// (M25). Locks: TDR SH -> op_state SH -> tree EX -> walk -> entry host lock.
 // NL_BLOCKED/BLOCKED/PENDING_BLOCKED -> unblocked; while the TD runs the BLOCK must be TLB-tracked.
 import type { Gen } from "./locks.js";
 import { pamtBepoch } from "./pamt.js";

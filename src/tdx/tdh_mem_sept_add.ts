@@ -1,5 +1,5 @@
 // TDH.MEM.SEPT.ADD (leaf 3, version 0) — models tdh_mem_sept_add.c: tdh_mem_sept_add()
-// (tdx-module-spec §4.1). Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk to the parent
+// (M25). Locks: TDR SH (BUSY|RDX) -> op_state SH -> tree SH -> walk to the parent
 // level L -> entry host lock (BUSY|RCX). FREE -> NL_MAPPED pointing at a new table of FREE entries.
 // Module 1.0: tree EX, no entry lock, TDX_EPT_ENTRY_NOT_FREE (tdh_mem_sept_add.c of 1.0).
 // Version 1 (L2 pages, TDX_INTERRUPTED_RESUMABLE/_BUSY) is not modelled.

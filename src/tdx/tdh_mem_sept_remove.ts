@@ -1,5 +1,5 @@
 // TDH.MEM.SEPT.REMOVE (leaf 30) — models tdh_mem_sept_remove.c: tdh_mem_sept_remove()
-// (tdx-module-spec §4.5). Locks: TDR SH -> op_state SH -> tree EX -> walk to the parent level ->
+// (M25). Locks: TDR SH -> op_state SH -> tree EX -> walk to the parent level ->
 // entry host lock. NL_BLOCKED (or NL_MAPPED before finalize) -> FREE, the child table freed;
 // every child entry must be FREE (state bits only; a child's TDEL does not matter).
 import type { Gen } from "./locks.js";

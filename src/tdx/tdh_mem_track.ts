@@ -1,4 +1,4 @@
-// TDH.MEM.TRACK (leaf 38) — models tdh_mem_track.c: tdh_mem_track() (tdx-module-spec §4.8, §5.3).
+// TDH.MEM.TRACK (leaf 38) — models tdh_mem_track.c: tdh_mem_track() (M25; epochs: tlb.ts).
 // Locks: TDR SH (BUSY|RCX: the TDR is RCX here) -> op_state SH -> epoch_lock EX (BUSY|TD_EPOCH).
 // If refcount[(td_epoch-1)&1] != 0 -> TDX_PREVIOUS_TLB_EPOCH_BUSY; else td_epoch++.
 import type { Gen } from "./locks.js";

@@ -1,4 +1,4 @@
-// TD teardown leaves, in their simplest faithful form (tdx-module-spec §1.5, §4.15):
+// TD teardown leaves, in their simplest faithful form (M25):
 //  - TDH.MNG.VPFLUSHDONE (leaf 19; tdh_mng_vpflushdone.c: tdh_mng_vpflushdone()): TDR EX (BUSY|RCX);
 //    lifecycle KEYS_CONFIGURED or HKID_ASSIGNED (else TDX_LIFECYCLE_STATE_INCORRECT); no associated
 //    vCPU (else TDX_FLUSHVP_NOT_DONE); lifecycle := TD_BLOCKED, and the HKID needs a cache WB.

@@ -1,5 +1,5 @@
 // TDH.MR.EXTEND (leaf 16) and TDH.MR.FINALIZE (leaf 17) — models tdh_mr_extend.c:
-// tdh_mr_extend() and tdh_mr_finalize.c: tdh_mr_finalize() (tdx-module-spec §4.14, §1.6).
+// tdh_mr_extend() and tdh_mr_finalize.c: tdh_mr_finalize() (M25).
 // Both take the TDR exclusively; the measurement (MRTD/SHA384) itself is not modelled.
 import type { Gen } from "./locks.js";
 import { S, stateOf } from "./sept.js";

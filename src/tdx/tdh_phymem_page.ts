@@ -1,6 +1,6 @@
 // TDH.PHYMEM.PAGE.RECLAIM (leaf 28) and TDH.PHYMEM.PAGE.WBINVD (leaf 41) — models
 // tdh_phymem_page_reclaim.c: tdh_phymem_page_reclaim() and tdh_phymem_page_wbinvd.c:
-// tdh_phymem_page_wbinvd() (tdx-module-spec §4.15). PAMT as ownership only: the PAMT entry lock of
+// tdh_phymem_page_wbinvd() (M25). PAMT as ownership only: the PAMT entry lock of
 // the page is not modelled (its BUSY|RCX is never produced).
 import type { Gen } from "./locks.js";
 import { NODE, nodeKind } from "./dpamt.js";

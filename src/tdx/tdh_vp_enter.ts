@@ -1,5 +1,5 @@
 // TDH.VP.ENTER (leaf 0) and the TD exit — models tdh_vp_enter.c: tdh_vp_enter() and
-// td_exit.c (tdx-module-spec §4.16, §5.1-5.2, §6). The SEAMCALL returns TDX_SUCCESS when the vCPU
+// td_exit.c (M25). The SEAMCALL returns TDX_SUCCESS when the vCPU
 // is in the guest; the model's thread then runs guest operations and ends the guest session with
 // a TD exit (`tdExit`, or a guest operation that exits).
 import type { Gen } from "./locks.js";

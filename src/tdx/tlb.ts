@@ -1,4 +1,4 @@
-// TLB tracking / epochs (tdx-module-spec §5). Sources: helpers.c adjust_tlb_tracking_state(),
+// TLB tracking / epochs (M25). Sources: helpers.c adjust_tlb_tracking_state(),
 // helpers.h revert_tlb_tracking_state() and is_tlb_tracked(), tdh_mem_track.c, td_exit.c.
 //
 // TDCS.epoch_tracking.epoch_and_refcount is read atomically as 128 bits by is_tlb_tracked; the

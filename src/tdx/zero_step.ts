@@ -1,4 +1,4 @@
-// Zero-step (EPT-fault stepping) mitigation (tdx-module-spec §6). Sources:
+// Zero-step (EPT-fault stepping) mitigation (M25). Sources:
 // td_exit_stepping.c: td_exit_epf_stepping_log() (logging at an EPT-violation TD exit),
 // td_entry_stepping_filter() / is_epf_expected() and tdh_vp_enter.c: handle_stepping_filter()
 // (the check at TDH.VP.ENTER, with the tree lock taken EX up to 1.5.16 and SH from 1.5.20).
