@@ -120,6 +120,9 @@ class LNode {
   ) {}
 }
 
+/** Per program: the thread-code record (each thread's start node and its nodes by hash). */
+const records = new WeakMap<Program, { roots: LNode[]; interned: Map<number, LNode[]>[] }>();
+
 interface LEdge {
   /** The value fed (op result or choice outcome; 0 for a thread's start). */
   v: number;
@@ -292,9 +295,19 @@ export class Execution {
     this.gens = new Array(n).fill(null);
     this.genAt = new Array(n).fill(null);
     this.jsAt = new Array(n).fill(null);
-    this.roots = Array.from({ length: n }, (_, t) => new LNode(NK.Root, null, mix32(t + 0x1234567), mix32(t + 0x7654321), "", ""));
+    // The record is a fact about the program's thread code, so every Execution of a program shares
+    // it (the phases of the default strategy, minimization, replays).
+    let rec = this.memo ? records.get(program) : undefined;
+    if (rec === undefined) {
+      rec = {
+        roots: Array.from({ length: n }, (_, t) => new LNode(NK.Root, null, mix32(t + 0x1234567), mix32(t + 0x7654321), "", "")),
+        interned: Array.from({ length: n }, () => new Map<number, LNode[]>()),
+      };
+      if (this.memo) records.set(program, rec);
+    }
+    this.roots = rec.roots;
+    this.interned = rec.interned;
     this.cur = this.roots.slice();
-    this.interned = Array.from({ length: n }, () => new Map());
     this.ctxs = program.threads.map((t, i) => new ThreadCtx(this, i, t.name));
     let h1 = 0;
     let h2 = 0;
