@@ -7,6 +7,12 @@ import { CLASSIC } from "../../src/examples/classic.js";
 import { build, progArb } from "./gen.js";
 import { timeless } from "./helpers.js";
 
+function withoutRefed(r: ExploreResult): unknown {
+  const c = comparable(r) as { stats: Record<string, unknown> };
+  const { replaySteps: _r, ...stats } = c.stats;
+  return { ...c, stats };
+}
+
 function comparable(r: ExploreResult): unknown {
   return {
     program: r.program,
@@ -31,10 +37,12 @@ describe("determinism", () => {
       const a = explore(make(), opts(strategy, seed));
       const b = explore(make(), opts(strategy, seed));
       expect(comparable(b)).toEqual(comparable(a));
+      // A reused program keeps its thread-code record (execution.ts): a second exploration follows
+      // more of it, so the values re-fed to generators differ; everything else is the same.
       const p: Program = make();
       const c = explore(p, opts(strategy, seed));
       const d = explore(p, opts(strategy, seed));
-      expect(comparable(d)).toEqual(comparable(c));
+      expect(withoutRefed(d)).toEqual(withoutRefed(c));
       expect(comparable(c)).toEqual(comparable(a));
     }
   });
