@@ -6,7 +6,7 @@ import type { TdxLeaves } from "./tdx_leaves.js";
 
 export type Gen<T = void> = Generator<Op, T, number>;
 
-/** Named properties the KVM model reports or checks (kvm-mirror-spec §4). */
+/** Named properties the KVM model reports or checks (the invariants KVM relies on; docs/model.md lists each with its source). */
 export const PROP = {
   agreement: "mirror-sept-agreement",
   agreementFinal: "mirror-sept-agreement-final",

@@ -1,5 +1,6 @@
 // Userspace-driven flows (ioctls, file operations, teardown), each the sequence of atomic steps of
-// kvm-mirror-spec §2.8–§2.13.
+// the kernel path it names (virt/kvm/kvm_main.c, virt/kvm/guest_memfd.c, arch/x86/kvm/mmu/mmu.c,
+// arch/x86/kvm/vmx/tdx.c; upstream tdx.c read at kvm-x86/linux 09c6f74ecb86).
 import { waitUntil } from "../engine/index.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
@@ -318,8 +319,9 @@ export function* vpInit(c: Ctx, vcpu: number): Gen<void> {
 }
 
 /**
- * TD teardown (§2.13), with vCPUs possibly still running (userspace may close the guest_memfd while
- * vCPU fds are open; kvm-7.2-changes §2.6).
+ * TD teardown (kvm_destroy_vm(), tdx_mmu_release_hkid(), tdx_vm_destroy()), with vCPUs possibly still
+ * running: userspace may close the guest_memfd while vCPU fds are open, and kvm_gmem_release() does not
+ * wait for vCPUs to stop (virt/kvm/guest_memfd.c @ ColinIanKing/linux-next 0726d3e164f1).
  *   leaves-first (upstream): kvm_gmem_release() (virt/kvm/guest_memfd.c; no synchronize_rcu since
  *     67b43038ce14, Message-ID 20241104084303.29909-1-yan.y.zhao@intel.com): slots_lock,
  *     filemap_invalidate_lock, WRITE_ONCE(slot->gmem.file, NULL), invalidate begin + zap every

@@ -3,7 +3,7 @@
 // The kernel has 4 or 5 levels × 512 entries (arch/x86/kvm/mmu/tdp_iter.h SPTE_INDEX, PT64_ENT_PER_PAGE);
 // a small geometry (default 3 levels × fan-out 2: root at level 3, tables at level 2, 4K leaves at
 // level 1) keeps the state space small and still exercises link-vs-map, map-vs-zap and
-// child-before-parent (kvm-mirror-spec §7.1). Levels use KVM's numbering (PG_LEVEL_4K = 1).
+// child-before-parent. Levels use KVM's numbering (PG_LEVEL_4K = 1).
 
 export interface Geometry {
   readonly levels: number;

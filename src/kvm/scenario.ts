@@ -91,7 +91,7 @@ export interface BuiltModel {
   proto: Protocol;
 }
 
-/** Check agreement of one entry (kvm-mirror-spec §4 I-1); null when it holds. */
+/** Check agreement of one entry (a quiescent mirror leaf and its S-EPT entry agree); null when it holds. */
 export function agreementMessage(m: BuiltModel, level: number, gfn: number, final: boolean): string | null {
   const { kvm, tdx, proto } = m;
   // Once the HKID is released the TD's S-EPT is dead: only reclaim remains (no agreement to keep).
@@ -263,7 +263,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
         return agreementMessage(model, e.level, e.gfn, false);
       },
     };
-    // No private S-EPT leaf for a shared GFN or inside an in-progress invalidation (issue 10).
+    // No private S-EPT leaf for a shared GFN or inside an in-progress invalidation.
     const gfns = Array.from({ length: kvm.nGfns }, (_, g) => g);
     const staleLeaf: QuiescentInvariant = {
       name: PROP.staleLeaf,

@@ -51,7 +51,7 @@ export const twoGfnsUnlinkedTable: Scenario = {
   expected: { seed: { violated: "no-kvm-bug-on" }, "seed-seamcall-lock": { violated: "no-kvm-bug-on" }, v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
-/** A private fault races KVM_SET_MEMORY_ATTRIBUTES converting the GFN to shared (§2.8). */
+/** A private fault races KVM_SET_MEMORY_ATTRIBUTES converting the GFN to shared (kvm_main.c: kvm_vm_set_mem_attributes()). */
 export const faultVsConversion: Scenario = {
   name: "fault-vs-conversion",
   description: "vCPU0 faults private GFN 0 while userspace converts GFN 0 to shared",
@@ -65,7 +65,7 @@ export const faultVsConversion: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
-/** A private fault races fallocate(PUNCH_HOLE) on guest_memfd (§2.10): no page freed while mapped. */
+/** A private fault races fallocate(PUNCH_HOLE) on guest_memfd (guest_memfd.c: kvm_gmem_punch_hole()): no page freed while mapped. */
 export const faultVsPunchHole: Scenario = {
   name: "fault-vs-punch-hole",
   description: "vCPU0 faults private GFN 0 while userspace punches a hole over GFN 0 in guest_memfd",
@@ -79,7 +79,8 @@ export const faultVsPunchHole: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
-/** A fault inside a two-page punch hole whose zap yields mmu_lock between the pages (§2.0, §2.7). */
+/** A fault inside a two-page punch hole whose zap yields mmu_lock between the pages (tdp_mmu.c:
+ * tdp_mmu_iter_cond_resched(); the fault's mmu_invalidate_seq/in_progress re-check in mmu.c). */
 export const faultVsPunchHoleRange: Scenario = {
   name: "fault-vs-punch-hole-range",
   description: "GFN 0 is mapped; userspace punches a hole over GFNs 0-1 and the zap yields mmu_lock between them, while vCPU0 faults GFN 1: only the invalidation fence keeps the fault out",
@@ -94,7 +95,8 @@ export const faultVsPunchHoleRange: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
-/** Removal of a mapped page vs the guest ACCEPTing it (entry-lock contention, §3.3). */
+/** Removal of a mapped page vs the guest ACCEPTing it (entry-lock contention; Yan Zhao, '[PATCH 0/7] KVM: TDX SEPT
+ * SEAMCALL retry', Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com). */
 export const removalVsAccept: Scenario = {
   name: "removal-vs-accept",
   description: "GFN 0 is AUGed (PENDING); vCPU0 runs the guest, which accepts GFN 0, while userspace punches a hole over it",
@@ -114,7 +116,8 @@ export const removalVsAccept: Scenario = {
   },
 };
 
-/** Removal of a mapped page vs a vCPU entering the TD with zero-step armed (§2.6, §3.3). */
+/** Removal of a mapped page vs a vCPU entering the TD with zero-step armed (tdx.c: tdx_vcpu_run(); TDH.VP.ENTER's
+ * zero-step filter, M25 td_exit_stepping.c). */
 export const removalVsZeroStep: Scenario = {
   name: "removal-vs-zero-step",
   description: "vCPU0's guest touches unmapped GFN 1 (zero-step threshold 0: the first EPT exit arms it), KVM maps it and re-enters; meanwhile mapped GFN 0 is zapped under the lock the preset prescribes",
@@ -135,7 +138,8 @@ export const removalVsZeroStep: Scenario = {
   },
 };
 
-/** An AUG racing the guest's ACCEPT of the same GFN on another vCPU (entry-lock BUSY|RCX, §3.3). */
+/** An AUG racing the guest's ACCEPT of the same GFN on another vCPU (entry-lock BUSY|RCX; Message-ID
+ * 20250113020925.18789-1-yan.y.zhao@intel.com). */
 export const faultVsAccept: Scenario = {
   name: "fault-vs-accept",
   description: "vCPU0 faults GFN 0 while the guest on vCPU1 ACCEPTs GFN 0 (its ACCEPT of a FREE page exits, vCPU1 faults it too, re-enters and accepts)",
@@ -177,7 +181,7 @@ export const faultVsZeroStep1516: Scenario = {
   },
 };
 
-/** Memslot deletion vs a fault in the slot (§2.9): the local retry must let deletion finish. */
+/** Memslot deletion vs a fault in the slot (mmu.c: kvm_mmu_zap_memslot(); 2bc2694fe20b): the local retry must let deletion finish. */
 export const memslotDeleteVsFault: Scenario = {
   name: "memslot-delete-vs-fault",
   description: "vCPU0 faults GFN 0 (holding kvm->srcu) while userspace deletes the memslot",
@@ -191,7 +195,7 @@ export const memslotDeleteVsFault: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": { violated: "livelock" }, "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
-/** Build time: KVM_TDX_INIT_MEM_REGION vs KVM_TDX_INIT_VCPU (§2.12). */
+/** Build time: KVM_TDX_INIT_MEM_REGION vs KVM_TDX_INIT_VCPU (tdx.c: tdx_vcpu_init_mem_region(), tdx_td_vcpu_init()). */
 export const initMemRegionVsVpInit: Scenario = {
   name: "init-mem-region-vs-vp-init",
   description: "TD under construction: INIT_MEM_REGION of GFN 0 (issued on vCPU0) while KVM_TDX_INIT_VCPU of vCPU1 runs TDH.VP.INIT",
@@ -251,7 +255,7 @@ export const finalizeVsPreFault: Scenario = {
   expected: { seed: "verified", "seed-seamcall-lock": "verified", v11: "verified", "upstream-6.16": "verified", "upstream-6.19": "verified", "upstream-7.2": "verified" },
 };
 
-/** TD teardown with a mapped page (§2.13). */
+/** TD teardown with a mapped page (kvm_destroy_vm(); tdx.c: tdx_mmu_release_hkid()). */
 export const teardownScenario: Scenario = {
   name: "teardown",
   description: "GFN 0 is mapped; the TD is torn down (gmem release, HKID release, mirror root teardown)",
@@ -264,7 +268,7 @@ export const teardownScenario: Scenario = {
 
 /**
  * The seed race with the zap under the read lock on every preset, lockdep compiled out: what a
- * production build would do if a zap of a mirror leaf ran under the read lock (kvm-7.2 §1.4).
+ * production build would do if a zap of a mirror leaf ran under the read lock (tdp_mmu.c: tdp_mmu_set_spte_atomic() after 28c77a037804).
  */
 export const seedRaceReadZap: Scenario = {
   ...seedRace,
@@ -308,7 +312,8 @@ export const readZapTwoGfns: Scenario = {
 };
 
 /**
- * Memslot deletion vs a guest_memfd punch hole over the slot's range (§2.9, §2.10): after
+ * Memslot deletion vs a guest_memfd punch hole over the slot's range (mmu.c: kvm_mmu_zap_memslot();
+ * guest_memfd.c: kvm_gmem_punch_hole()): after
  * kvm_gmem_unbind() the punch hole reaches no memslot and zaps nothing, so the deletion's own zap
  * (kvm_mmu_zap_memslot with the private filter) is what keeps the freed page out of the S-EPT.
  */
@@ -326,7 +331,7 @@ export const memslotDeleteVsPunchHole: Scenario = {
 };
 
 /**
- * KVM_PRE_FAULT_MEMORY vs memslot deletion (§2.9): the ioctl holds kvm->srcu while it loops on
+ * KVM_PRE_FAULT_MEMORY vs memslot deletion (3ccbf6f47098): the ioctl holds kvm->srcu while it loops on
  * RET_PF_RETRY, and the deletion's synchronize_srcu() waits for it (3ccbf6f47098).
  */
 export const preFaultVsMemslotDelete: Scenario = {
@@ -413,7 +418,8 @@ export const readZapVsReadZap: Scenario = {
   },
 };
 
-/** TD teardown while a vCPU still runs and faults (kvm-7.2-changes §2.6; kvm-mirror-spec I-6). */
+/** TD teardown while a vCPU still runs and faults (guest_memfd.c: kvm_gmem_release() does not wait for vCPUs;
+ * all private leaves must be gone before tdx_mmu_release_hkid()). */
 export const teardownVsFault: Scenario = {
   name: "teardown-vs-fault",
   description: "GFN 0 is mapped; userspace closes guest_memfd (gmem release) and tears the TD down while vCPU0 still handles an EPT violation on GFN 1",
@@ -547,7 +553,7 @@ export const DPAMT_EXPECTED: Readonly<Record<string, { expect: Expect; why: stri
   "finalize-vs-pre-fault": { expect: "verified", why: "pre-fault is a vCPU ioctl: get from that vCPU's cache, topped up on every attempt" },
   teardown: { expect: "verified", why: "leaf removals put after REMOVE; S-EPT pages are put by tdx_free_control_page() right after RECLAIM; the TD's control pages keep their references" },
 };
-// ---- S-EPT huge pages (issue 9 §4; src/kvm/hugepage.ts). Block 0 = GFNs 0-1 under one level-2
+// ---- S-EPT huge pages (src/kvm/hugepage.ts). Block 0 = GFNs 0-1 under one level-2
 // entry, backed by one 2M folio. On every preset but hugepage the same guest is mapped at 4K
 // (initial.hugeLeaves becomes two 4K leaves), so these are plain 4K races there. ----
 /** Before cc7ed3358e41 (mirror-ad=propagate): a fault on a present writable leaf re-makes it with D clear and bugs the VM. */

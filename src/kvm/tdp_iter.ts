@@ -3,7 +3,7 @@
 // tdp_iter_start() → tdp_iter_refresh_sptep(): read the root-level entry; try_step_down(): follow
 // the value just read into the child table and read the entry there. Each read of an SPTE
 // (kvm_tdp_mmu_read_spte(), i.e. READ_ONCE) is one visible step; nothing locks intermediate
-// levels, so a walker's knowledge is the value it last loaded (kvm-mirror-spec §2.0).
+// levels, so a walker's knowledge is the value it last loaded (arch/x86/kvm/mmu/tdp_iter.c).
 // Simplification (documented in docs/model.md): try_step_down() re-reads the current entry before
 // following it; the model follows the value it loaded (or, after its own successful link, the
 // value it stored). The re-read can only differ if the entry changed in between, which for the

@@ -265,7 +265,9 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       // A read-lock zap of an upstream mirror (6.16+) goes through tdp_mmu_set_spte_atomic(): refused
       // by the TDP MMU's KVM_BUG_ON with hooks=split, the removal inside the freeze with unified.
       // The seed (mirror-first) and v11 keep the xchg-to-REMOVED_SPTE zap of the seed's diagram
-      // (kvm-v11-design §2: v11's atomic zap would also run its hooks on a REMOVED_SPTE entry).
+      // (in '[PATCH v10 049/108] KVM: x86/tdp_mmu: Support TDX private mapping for TDP MMU', Message-ID
+      // 9d5595dfe1b5ab77bcb5650bc4d940dd977b0a32.1667110240.git.isaku.yamahata@intel.com, which v11 carries
+      // over, an atomic zap would also run the private hooks on a REMOVED_SPTE entry).
       if (shared && c.proto.is("install", "freeze") && !c.proto.is("removal-failure", "v11")) {
         const it = TdpIter.at(mirror, g, level, cell, v);
         yield* tdpMmuZapLeafAtomic(c, it, g);

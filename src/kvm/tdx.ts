@@ -255,8 +255,8 @@ function* removalCall(c: Ctx, name: string, leaf: () => Gen<number>, locked = fa
 /**
  * Remove one private 4K leaf from the S-EPT after the mirror entry was changed away from LEAF(pfn).
  * Returns 0 on success, an -errno when the removal stopped early (the mirror is not rolled back).
- *   upstream: tdx_sept_remove_private_spte() (6.16–6.19; 6.16 split in zap/drop) — R0–R7 of
- *             kvm-mirror-spec §2.4;
+ *   upstream: tdx_sept_remove_private_spte() (6.16–6.19; 6.16 split in zap/drop) — BLOCK, TRACK,
+ *             kick, REMOVE, WBINVD (arch/x86/kvm/vmx/tdx.c);
  *   v11:      handle_changed_private_spte() zap branch → tdx_sept_zap_private_spte() (BLOCK) and,
  *             only if it returned 0, tdx_sept_remove_private_spte() (kvm_flush_remote_tlbs →
  *             tdx_track(), then tdx_sept_drop_private_spte(): REMOVE and WBINVD retried while BUSY);

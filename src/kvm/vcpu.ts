@@ -92,7 +92,8 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       yield waitUntil([k.tdhMemTrack], () => k.tdhMemTrack.peek() === 0, "tdx_flush_tlb: wait for tdh_mem_track == 0 (v11)");
     if (gate === "before-mode" && (yield* entryGate(c, false))) continue;
     // Publish IN_GUEST_MODE (smp_store_mb) before reading the gate: the kick either sees it or the
-    // vCPU sees the flag (kvm-mirror-spec §1.8).
+    // vCPU sees the flag (arch/x86/kvm/vmx/tdx.c: tdx_vcpu_run() reads wait_for_sept_zap after
+    // vcpu_enter_guest() set IN_GUEST_MODE; kvm-x86/linux 09c6f74ecb86).
     // (An IPI still pending from a kick — possible only on a BUSY re-entry that never left
     // IN_GUEST_MODE — stays pending until the vCPU goes back to OUTSIDE_GUEST_MODE.)
     yield mode.rmw((x) => VCPU_MODE.IN_GUEST | (x & ~3), "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");

@@ -20,7 +20,7 @@ cpu:
 # charged while the module holds its locks (before the first release); busy = a call that fails
 # with TDX_OPERAND_BUSY (the module's locks are try-locks, failure is fast).
 seamcall:
-  tdh_mem_page_aug: {ok: 3000, busy: 500, basis: derived, source: "Dstack-TEE/dstack PR #1220: ~8 us per uncontended accept fault; minus 2 us exit/entry and 2 us KVM handling, the rest split AUG + in-guest accept (tdx-cost-figures sec. 2)"}
+  tdh_mem_page_aug: {ok: 3000, busy: 500, basis: derived, source: "Dstack-TEE/dstack PR #1220: ~8 us per uncontended accept fault; minus 2 us exit/entry and 2 us KVM handling, the rest split AUG + in-guest accept"}
   tdh_mem_sept_add: {ok: 3000, busy: 500, basis: assumed, source: "same class as AUG (tree SH + one entry EX)"}
   tdh_mem_page_add: {ok: 10000, busy: 500, basis: assumed, source: "copies the page; the 16 MR.EXTEND are charged separately"}
   tdh_mr_extend: {ok: 600, busy: 500, basis: assumed, source: "one SHA-384 extend of 256 B"}
@@ -40,7 +40,7 @@ seamcall:
   tdh_vp_enter: {ok: 1000, busy: 500, basis: derived, source: "half of the 2 us TD exit + VP.ENTER round trip (TUM-DSE/CVM_eval README VM-exit example: 0.65-3.85 us; 'thousands of cycles')"}
   td_exit: {ok: 1000, busy: 500, basis: derived, source: "the other half of the 2 us round trip"}
   td_ept_violation: {ok: 1000, busy: 500, basis: derived, source: "an EPT-violation TD exit: the same half round trip"}
-  tdg_mem_page_accept: {ok: 1000, busy: 300, basis: assumed, source: "in-guest TDG.MEM.PAGE.ACCEPT of 4K (no published figure; tdx-cost-figures gap 3)"}
+  tdg_mem_page_accept: {ok: 1000, busy: 300, basis: assumed, source: "in-guest TDG.MEM.PAGE.ACCEPT of 4K (no published figure)"}
   guest walk: {ok: 200, busy: 200, basis: assumed, source: "the guest's access up to its EPT violation"}
   tdx_td_dispatcher: {ok: 200, busy: 200, basis: assumed, source: "TDCALL dispatch"}
   default: {ok: 2000, busy: 500, basis: assumed, source: "any other leaf"}
