@@ -1,10 +1,12 @@
 // `list`, `explain`, `ablate` and --help cite public sources only: commit ids, file@commit,
 // Message-IDs, patch subjects. Never the project's internal notes (they do not ship), their section
 // numbers or source keys, nor internal issue numbers. Every text these commands print is scanned.
-import { readdirSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
+import { ABLATIONS, CANNOT_MATTER, NO_VERDICT_CHANGE, PRESETS, SCENARIOS, SWITCHES } from "../../src/kvm/index.js";
+import { WHY } from "../../src/kvm/why.js";
+import { DEFAULT_COSTS_YAML } from "../../src/sim/default-costs.js";
 import { PROPERTY_INFO } from "../../src/cli/properties.js";
 import { run } from "../helpers/run-cli.js";
 
@@ -69,5 +71,37 @@ describe("citations in what list, explain, ablate and --help print", () => {
     // Every scenario's explanation says why each expected verdict holds.
     const e = await run(["explain", "seed-race"]);
     expect(e.out).toMatch(/^ {25}why: .*Y8m34OEVBfL7Q4Ns@google\.com/m);
+  });
+});
+
+/** Every string inside a value (object fields, arrays), with its path; functions are skipped. */
+function strings(v: unknown, path: string, out: [string, string][], seen = new Set<unknown>()): [string, string][] {
+  if (typeof v === "string") out.push([path, v]);
+  else if (v && typeof v === "object" && !seen.has(v)) {
+    seen.add(v);
+    for (const [k, x] of Object.entries(v)) strings(x, `${path}.${k}`, out, seen);
+  }
+  return out;
+}
+
+/** The internal notes' own marks, forbidden in every shipped text, docs included: a section sign, a note's name or folder. */
+const NOTE_MARKS = /§|shared\/docs|\b(kvm-mirror-spec|kvm-v11-design|kvm-7\.2-changes|tdx-module-spec|dynamic-pamt|sept-hugepages|tdx-cost-figures)\b|\bkvm-7\.2 §/;
+
+describe("citations in the texts the tool ships", () => {
+  it("the sources of every user-visible text (scenario descriptions, why, switches, presets, properties, ablations, costs, scenarios/, schema/) cite public sources only", () => {
+    const root = join(import.meta.dirname, "../..");
+    const texts: [string, string][] = [];
+    const sources: Record<string, unknown> = { SCENARIOS, SWITCHES, PRESETS, PROPERTY_INFO, ABLATIONS, NO_VERDICT_CHANGE, CANNOT_MATTER, WHY, DEFAULT_COSTS_YAML };
+    for (const [name, v] of Object.entries(sources)) strings(v, name, texts);
+    for (const dir of ["scenarios", "schema"]) for (const f of readdirSync(join(root, dir))) texts.push([`${dir}/${f}`, readFileSync(join(root, dir, f), "utf8")]);
+    const found = texts.flatMap(([where, text]) => problems(text).map((p) => `${where}: ${p}`));
+    expect(found).toEqual([]);
+    expect(texts.length).toBeGreaterThan(500);
+    // Docs and README may name issues and notes in the ordinary sense, but never an internal note.
+    const docs = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+    const marks = docs.flatMap((d) => readFileSync(join(root, d), "utf8").split("\n").flatMap((line, i) => (NOTE_MARKS.test(line) ? [`${d}:${i + 1}: ${line.trim().slice(0, 160)}`] : [])));
+    expect(marks).toEqual([]);
+    for (const bad of ["(§2.8)", "kvm-7.2-changes §2.6", "see dynamic-pamt", "../shared/docs/x", "sept-hugepages R3"]) expect(NOTE_MARKS.test(bad), bad).toBe(true);
+    for (const good of ["Linux 7.2", "kvm-x86/linux 09c6f74ecb86", "docs/model.md"]) expect(NOTE_MARKS.test(good), good).toBe(false);
   });
 });
