@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkScenario, SCENARIOS, type Scenario } from "../../src/kvm/index.js";
 
-// The fidelity fixes of issue 9 §1 and the 7.2 preset of §2: each test fails on the old model.
+// The fidelity fixes and the 7.2 preset: each test fails on the old model.
 const run = (sc: Scenario, preset: string, o: { overrides?: Record<string, string>; properties?: string[]; inject?: string[] } = {}) =>
   checkScenario(sc, preset, { minimize: false, ...o });
 

@@ -27,7 +27,7 @@ const has = (labels: string[], s: string) => labels.some((l) => l.includes(s));
 const linked: Scenario["initial"] = { tables: [{ level: 1, gfn: 0 }] };
 const mapped: Scenario["initial"] = { tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "MAPPED" }] };
 
-describe("private EPT-violation fault (§2.6)", () => {
+describe("private EPT-violation fault (tdx_handle_ept_violation())", () => {
   it("links both missing tables with SEPT.ADD and AUGs the leaf through the freeze", () => {
     const { r, m, labels } = run([{ kind: "fault", vcpu: 0, gfn: 0 }]);
     expect(r.verdict).toBe("verified");
@@ -68,7 +68,7 @@ describe("private EPT-violation fault (§2.6)", () => {
   });
 });
 
-describe("leaf zap under the write lock (§2.4)", () => {
+describe("leaf zap under the write lock (tdp_mmu_set_spte())", () => {
   it("stores NP, then BLOCK, TRACK, kick, REMOVE, WBINVD", () => {
     const { r, m, labels } = run([{ kind: "zap", start: 0, end: 1 }], { initial: mapped });
     expect(r.verdict).toBe("verified");

@@ -1,4 +1,4 @@
-// The BUSY error paths of the leaves that §9.3 does not already cover, and the chunked 2M ACCEPT:
+// The BUSY error paths of the leaves that races.test.ts does not already cover, and the chunked 2M ACCEPT:
 // each found by exploring two small threads, with the exact status and its 64-bit value.
 import { describe, expect, it } from "vitest";
 import { C, OP, isTdExit, st, statusHex, type Status, type TdxModule } from "../../src/tdx/index.js";
@@ -30,7 +30,7 @@ describe("entry-lock BUSY|RCX", () => {
     }, (r) => (has(r, "host", st(C.OPERAND_BUSY, OP.RCX)) ? `guest ${n(r, "guest")} host ${n(r, "host")}` : null));
     expect(found(run)).toBe("guest TDX_SUCCESS,TDX_PAGE_SIZE_MISMATCH|1,TD_EXIT(EXTERNAL_INTERRUPT) host TDX_OPERAND_BUSY|RCX");
   });
-  it("§9.3.8 with PAGE.REMOVE: ACCEPT holding TDEL makes REMOVE fail BUSY|RCX (before its blocked check) and sets TDHP", () => {
+  it("race 8 with PAGE.REMOVE: ACCEPT holding TDEL makes REMOVE fail BUSY|RCX (before its blocked check) and sets TDHP", () => {
     const run = race(cfgWith([{ gpa: 1, level: 0, state: "PENDING", pfn: 1 }], { vcpus: 1 }), {
       guest: function* (tdx) { const e = yield* tdx.vpEnter(0); return e === 0 ? [e, yield* tdx.guestAccept(0, 1)] : [e]; },
       host: function* (tdx) { return [yield* tdx.memPageRemove(1, 0)]; },

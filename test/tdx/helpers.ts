@@ -80,7 +80,7 @@ export function race(
           results[n] = out;
         },
       })),
-      // module consistency (spec §9.4) first: every explored execution must end consistent
+      // module consistency (invariants.ts) first: every explored execution must end consistent
       final: [{ name: "module-consistency", check: () => tdx.consistency() }, { name: "found", check: () => check(results, tdx) }],
       invariants: inv ? [inv] : [],
     };

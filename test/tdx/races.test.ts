@@ -1,4 +1,4 @@
-// The races of tdx-module-spec §9.3 that involve only the modelled leaves, each reproduced by the
+// The races between the modelled leaves (twelve, numbered below), each reproduced by the
 // engine exploring two or three small threads. Every test asserts the exact status token, its
 // printed 64-bit value with operand id, and (where it matters) that the other interleavings exist
 // or that a claimed conflict-freedom holds over the whole explored space.
@@ -24,7 +24,7 @@ function never(run: ReturnType<typeof race>): void {
 }
 const has = (r: Results, t: string, s: Status): boolean => (r[t] ?? []).includes(s);
 
-describe("§9.3.1 two host ops on the same GPA/level: loser BUSY|RCX, TDHP set", () => {
+describe("race 1: two host ops on the same GPA/level: loser BUSY|RCX, TDHP set", () => {
   it("AUG vs AUG of one GPA", () => {
     const run = race(cfgWith(), {
       aug1: function* (tdx) { return [yield* tdx.memPageAug(0, 0, 0)]; },
@@ -44,7 +44,7 @@ describe("§9.3.1 two host ops on the same GPA/level: loser BUSY|RCX, TDHP set",
   });
 });
 
-describe("§9.3.2 exclusive-tree op vs shared-tree op on any GPA: BUSY|SEPT_TREE", () => {
+describe("race 2: exclusive-tree op vs shared-tree op on any GPA: BUSY|SEPT_TREE", () => {
   it("BLOCK(gpa 1) vs AUG(gpa 2): either side can lose", () => {
     const cfg = cfgWith([{ gpa: 1, level: 0, state: "MAPPED", pfn: 1 }]);
     const bodies = {
@@ -70,7 +70,7 @@ describe("§9.3.2 exclusive-tree op vs shared-tree op on any GPA: BUSY|SEPT_TREE
   });
 });
 
-describe("§9.3.3 VP.ENTER with a non-empty EPF list vs exclusive-tree host op", () => {
+describe("race 3: VP.ENTER with a non-empty EPF list vs exclusive-tree host op", () => {
   const cfg = cfgWith([{ gpa: 1, level: 0, state: "MAPPED", pfn: 1 }, { gpa: 0, level: 0, state: "MAPPED", pfn: 0 }], { initialEpf: [{ vcpu: 0, gpas: [0] }] });
   const bodies = {
     enter: function* (tdx: import("../../src/tdx/index.js").TdxModule) { return [yield* tdx.vpEnter(0)]; },
@@ -104,7 +104,7 @@ describe("§9.3.3 VP.ENTER with a non-empty EPF list vs exclusive-tree host op",
   });
 });
 
-describe("§9.3.4 VP.ENTER vs TRACK on the epoch lock: BUSY|TD_EPOCH on either side", () => {
+describe("race 4: VP.ENTER vs TRACK on the epoch lock: BUSY|TD_EPOCH on either side", () => {
   const bodies = {
     enter: function* (tdx: import("../../src/tdx/index.js").TdxModule) { return [yield* tdx.vpEnter(0)]; },
     track: function* (tdx: import("../../src/tdx/index.js").TdxModule) { return [yield* tdx.memTrack()]; },
@@ -120,7 +120,7 @@ describe("§9.3.4 VP.ENTER vs TRACK on the epoch lock: BUSY|TD_EPOCH on either s
   });
 });
 
-describe("§9.3.5 TRACK, TRACK with a vCPU still in the guest from the older epoch", () => {
+describe("race 5: TRACK, TRACK with a vCPU still in the guest from the older epoch", () => {
   it("second TRACK: PREVIOUS_TLB_EPOCH_BUSY; after the vCPU exits both succeed", () => {
     const bodies = {
       vcpu: function* (tdx: import("../../src/tdx/index.js").TdxModule) { return [yield* tdx.vpEnter(0), yield* tdx.tdExit(0)]; },
@@ -135,7 +135,7 @@ describe("§9.3.5 TRACK, TRACK with a vCPU still in the guest from the older epo
   });
 });
 
-describe("§9.3.6/7 REMOVE / SEPT.REMOVE / UNBLOCK and TLB tracking", () => {
+describe("race 6/7: REMOVE / SEPT.REMOVE / UNBLOCK and TLB tracking", () => {
   it("PAGE.REMOVE after BLOCK and TRACK but with a pre-BLOCK vCPU still in the guest: TLB_TRACKING_NOT_DONE", () => {
     const cfg = cfgWith([{ gpa: 1, level: 0, state: "MAPPED", pfn: 1 }]);
     const bodies = {
@@ -186,7 +186,7 @@ describe("§9.3.6/7 REMOVE / SEPT.REMOVE / UNBLOCK and TLB tracking", () => {
   });
 });
 
-describe("§9.3.8 guest ACCEPT holding TDEL vs host BLOCK (host priority)", () => {
+describe("race 8: guest ACCEPT holding TDEL vs host BLOCK (host priority)", () => {
   const cfg = cfgWith([{ gpa: 1, level: 0, state: "PENDING", pfn: 1 }], { vcpus: 1 });
   it("host BUSY|RCX sets TDHP; later guest ACCEPTs see BUSY (never BUSY_HOST_PRIORITY) until the timeout TD exit", () => {
     const run = race(cfg, {
@@ -231,7 +231,7 @@ describe("§9.3.8 guest ACCEPT holding TDEL vs host BLOCK (host priority)", () =
   });
 });
 
-describe("§9.3.9 guest ACCEPT vs host BLOCK of the same PENDING entry", () => {
+describe("race 9: guest ACCEPT vs host BLOCK of the same PENDING entry", () => {
   const cfg = cfgWith([{ gpa: 1, level: 0, state: "PENDING", pfn: 1 }], { vcpus: 1 });
   const bodies = {
     guest: function* (tdx: import("../../src/tdx/index.js").TdxModule) { return [yield* tdx.vpEnter(0), yield* tdx.guestAccept(0, 1)]; },
@@ -248,7 +248,7 @@ describe("§9.3.9 guest ACCEPT vs host BLOCK of the same PENDING entry", () => {
   });
 });
 
-describe("§9.3.10 zero-step: repeated EPT violations at one RIP, then the VP.ENTER check", () => {
+describe("race 10: zero-step: repeated EPT violations at one RIP, then the VP.ENTER check", () => {
   it("the 7th exit records the GPA; the next VP.ENTER emulates the exit while still blocked, enters once resolved", () => {
     const cfg = cfgWith([{ gpa: 1, level: 0, state: "BLOCKED", pfn: 1, bepoch: 0 }], { vcpus: 1 });
     const run = race(cfg, {
@@ -287,7 +287,7 @@ describe("§9.3.10 zero-step: repeated EPT violations at one RIP, then the VP.EN
   });
 });
 
-describe("§9.3.11 SEPT.REMOVE vs AUG into the child table", () => {
+describe("race 11: SEPT.REMOVE vs AUG into the child table", () => {
   const cfg = cfgWith();
   const bodies = {
     host: function* (tdx: import("../../src/tdx/index.js").TdxModule) { return [yield* tdx.memRangeBlock(2, 1), yield* tdx.memTrack(), yield* tdx.memSeptRemove(2, 1)]; },
@@ -310,7 +310,7 @@ describe("§9.3.11 SEPT.REMOVE vs AUG into the child table", () => {
   });
 });
 
-describe("§9.3.12 PAGE.ADD (TDR EX) vs other SEAMCALLs of the TD: BUSY on the TDR operand", () => {
+describe("race 12: PAGE.ADD (TDR EX) vs other SEAMCALLs of the TD: BUSY on the TDR operand", () => {
   const cfg = cfgWith([], { opState: "INITIALIZED" });
   it("vs SEPT.ADD: BUSY|RDX on either side; vs TRACK: BUSY|RCX", () => {
     const bodies = {
@@ -338,7 +338,7 @@ describe("§9.3.12 PAGE.ADD (TDR EX) vs other SEAMCALLs of the TD: BUSY on the T
 
 
 describe("three threads: vCPU (ACCEPT, access) vs AUG vs BLOCK/TRACK/REMOVE", () => {
-  it("every explored execution ends consistent (spec §9.4) and never frees a page under a pre-BLOCK vCPU", () => {
+  it("every explored execution ends consistent (invariants.ts) and never frees a page under a pre-BLOCK vCPU", () => {
     const cfg = cfgWith([{ gpa: 1, level: 0, state: "MAPPED", pfn: 1 }, { gpa: 0, level: 0, state: "PENDING", pfn: 0 }], { vcpus: 1 });
     const run = race(cfg, {
       vcpu: function* (tdx) {

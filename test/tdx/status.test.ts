@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { C, OP, TDX_SUCCESS, isError, isTdExit, st, statusHex, statusName, statusString } from "../../src/tdx/index.js";
 
 describe("tdx status tokens", () => {
-  it("print the exact 64-bit values of tdx-module-spec §8 with operand ids", () => {
+  it("print the exact 64-bit values of the module's status codes (M25 tdx_error_codes_defs.h) with operand ids", () => {
     const cases: [number, string, string][] = [
       [st(C.OPERAND_BUSY, OP.SEPT_TREE), "TDX_OPERAND_BUSY|SEPT_TREE", "0x8000020000000092"],
       [st(C.OPERAND_BUSY, OP.RCX), "TDX_OPERAND_BUSY|RCX", "0x8000020000000001"],
