@@ -328,7 +328,7 @@ export function* vpInit(c: Ctx, vcpu: number): Gen<void> {
  *     private leaf with the HKID assigned (full BLOCK/TRACK/kick/REMOVE against running vCPUs),
  *     invalidate end (seq++), unlock. A fault that starts later gets -EFAULT from
  *     kvm_gmem_get_pfn(); one that got its PFN before is made stale by the invalidation.
- *   hkid-first (v11-018 kvm_arch_flush_shadow_all()): no zap before the HKID goes.
+ *   hkid-first ([PATCH v11 018/113] kvm_arch_flush_shadow_all()): no zap before the HKID goes.
  * Then kvm_destroy_vm(), which cannot start before every vCPU fd is closed (the vCPUs hold VM
  * references): tdx_mmu_release_hkid() (VP.FLUSH, VPFLUSHDONE, cache WB + KEY.FREEID), then the
  * mirror root is torn down and S-EPT pages reclaimed (leaves-first) or leaves dropped with RECLAIM

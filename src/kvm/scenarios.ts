@@ -2,7 +2,7 @@
 import type { Expect, Scenario } from "./scenario.js";
 import { WHY } from "./why.js";
 
-/** The email's situation [SEAN23]: vCPU0 faults GFN x in while another thread zaps x. */
+/** The email's situation (Message-ID Y8m34OEVBfL7Q4Ns@google.com): vCPU0 faults GFN x in while another thread zaps x. */
 export const seedRace: Scenario = {
   name: "seed-race",
   description: "vCPU0 faults private GFN 0 (its page tables already linked) while another thread zaps GFN 0 under the lock its preset prescribes",

@@ -2,7 +2,7 @@
 //
 // Upstream (6.16–6.19): tdx_sept_link_private_spt(), tdx_sept_set_private_spte() → tdx_mem_page_aug()
 // / tdx_mem_page_add(), tdx_sept_remove_private_spte() (BLOCK → tdx_track() → REMOVE → WBINVD with
-// the no-vCPU retry tdh_do_no_vcpus()), tdx_sept_free_private_spt(). v10/v11 [v10-049][v11-057]:
+// the no-vCPU retry tdh_do_no_vcpus()), tdx_sept_free_private_spt(). v10/v11 [PATCH v10 049/108], [PATCH v11 057/113]:
 // the same hooks with seamcall_sept()'s bounded retry, -EAGAIN, kick-then-TRACK and unbounded
 // REMOVE/WBINVD retries. Seed: the v11 hooks, except that a removal whose BLOCK finds the entry not
 // mapped treats it as already removed (the diagram's "sept[x] = REMOVED" no-op).
@@ -20,7 +20,7 @@ export const EBUSY = -16;
 export const EINVAL = -22;
 export const EFAULT = -14;
 
-/** v10-088 SEAMCALL_RETRY_MAX: extra tries of seamcall_sept() on TDX_ERROR_SEPT_BUSY. */
+/** [PATCH v10 088/108] SEAMCALL_RETRY_MAX: extra tries of seamcall_sept() on TDX_ERROR_SEPT_BUSY. */
 export const SEAMCALL_RETRY_MAX = 16;
 
 /** tdx_operand_busy(err): (err & TDX_SEAMCALL_STATUS_MASK) == TDX_OPERAND_BUSY, any operand. */
@@ -51,7 +51,7 @@ export function* seamcall(c: Ctx, name: string, leaf: () => Gen<number>, opts: {
   return s;
 }
 
-/** v10-088 seamcall_sept(): retry while TDX_ERROR_SEPT_BUSY, at most SEAMCALL_RETRY_MAX extra times. */
+/** [PATCH v10 088/108] seamcall_sept(): retry while TDX_ERROR_SEPT_BUSY, at most SEAMCALL_RETRY_MAX extra times. */
 export function* seamcallSept(c: Ctx, name: string, leaf: () => Gen<number>, locked = false): Gen<number> {
   let s = TDX_SUCCESS;
   for (let retry = SEAMCALL_RETRY_MAX; ; retry--) {
