@@ -1,4 +1,4 @@
-// TdxModule: the TDX module's Secure-EPT side as an executable model (issue 3).
+// TdxModule: the TDX module's Secure-EPT side as an executable model.
 //
 // Citations in src/tdx: "M25 file" is the TDX module 1.5.25 source as imported verbatim in
 // github.com/murrowow/tdx-concurrency @ c71d4f63772cd841352dafb519582c0b89957877 (1.5.20: e2c6b0a5e1a4,

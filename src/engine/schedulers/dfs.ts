@@ -552,7 +552,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
    * reordering that puts e before e1 keeps that object as it was before e1 (every other step on
    * it conflicts with e1, so comes after it), where e is disabled. An unlock and the lock it lets
    * in, a store and the wait it releases, are never co-enabled: reversing them only produces a
-   * sleep-set-blocked execution (issue 12, the k disjoint lock pairs).
+   * sleep-set-blocked execution (the k disjoint lock pairs).
    */
   function neverCoEnabled(e1: number, t: number, prev: number, op: Op): boolean {
     const obj = op.o;

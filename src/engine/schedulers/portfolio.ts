@@ -1,7 +1,7 @@
 // Shallow bugs first, whatever the thread order (CHESS's iterative context bounding used as the
 // first phase of a portfolio). The exhaustive strategies search depth-first and always try thread
 // 0 first, so a violation that needs a later-listed thread to run while an earlier one is half-way
-// can sit behind millions of executions (issue 12: a KVM_BUG_ON found after 370 executions with
+// can sit behind millions of executions (a KVM_BUG_ON found after 370 executions with
 // the vCPUs listed first, not after 1.09 M with the zapper first). Most real concurrency bugs need
 // few preemptions (Musuvathi & Qadeer, PLDI 2007), and a preemption-bounded search treats every
 // thread alike: with bound b it tries every way of switching away at most b times, from every
