@@ -128,7 +128,8 @@ export function runExplain(name: string, out: (s: string) => void): number {
     L.push(`switch ${sw.id}: ${sw.title}`, "", "values:");
     for (const v of sw.values) L.push(`  ${v.value} (${v.kind})`, `      ${v.source}`);
     L.push("", "value per preset:");
-    for (const p of PRESET_ORDER) L.push(`  ${p.padEnd(20)} ${PRESETS[p]!.values[sw.id]}${PRESETS[p]!.assumed.includes(sw.id) ? " (assumed)" : ""}`);
+    // A preset older than a switch's feature has no value for it (its code path does not exist there).
+    for (const p of PRESET_ORDER) L.push(`  ${p.padEnd(20)} ${PRESETS[p]!.values[sw.id] ?? "- (not in this preset)"}${PRESETS[p]!.assumed.includes(sw.id) ? " (assumed)" : ""}`);
     if (sw.depends) L.push("", `depends: ${sw.depends}`);
     // Which value flips which built-in verdict alone (src/kvm/ablations.ts), and why the others do not.
     L.push("", `each value alone, from ${ABLATION_PRESET} (or the preset named):`);
@@ -152,7 +153,7 @@ export function runExplain(name: string, out: (s: string) => void): number {
     if (shows.length) L.push("", `try: tdxmc check ${shows[0]!.split(" ")[0]} --protocol ${/on ([^,)]+)/.exec(shows[0]!)?.[1] ?? DEFAULT_PRESET}`);
   } else if (preset) {
     L.push(`preset ${preset.name}: ${preset.description}`, "");
-    for (const s of SWITCHES) L.push(`  ${s.id.padEnd(20)} ${preset.values[s.id]}${preset.assumed.includes(s.id) ? " (assumed)" : ""}`);
+    for (const s of SWITCHES) L.push(`  ${s.id.padEnd(20)} ${preset.values[s.id] ?? "- (not in this preset)"}${preset.assumed.includes(s.id) ? " (assumed)" : ""}`);
   } else if (sc) {
     L.push(`scenario ${sc.name}: ${sc.description}`, "", `threads: ${threadsText(sc)}`);
     if (sc.witnesses?.length) L.push(`witnesses: ${sc.witnesses.join(", ")}`);

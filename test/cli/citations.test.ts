@@ -22,6 +22,8 @@ const FORBIDDEN: [RegExp, string][] = [
   [/\bSLOT\b/, "a source key of an internal note"],
   [/\bI-\d+\b/, "an invariant number of an internal note"],
   [/\bissues? #?\d+/i, "an internal issue number"],
+  // Not a citation, but the same scan catches a value the printer did not have.
+  [/\bundefined\b|\bNaN\b|\[object Object\]/, "a missing value printed as JavaScript's placeholder"],
 ];
 
 /** Markdown files that ship: the only .md names a text may give. */
