@@ -29,7 +29,7 @@ describe("module version per preset", () => {
 
 describe("verdicts that depend on the module (the v11 column)", () => {
   const fva = SCENARIOS["fault-vs-accept"]!;
-  it("fault-vs-accept@v11 (A/D fix applied): verified on 1.0 (ACCEPT never locks a FREE entry), KVM_BUG_ON on 1.5.25 (v10-088 retries only BUSY|SEPT)", () => {
+  it("fault-vs-accept@v11 (A/D fix applied): verified on 1.0 (ACCEPT never locks a FREE entry), KVM_BUG_ON on 1.5.25 ([PATCH v10 088/108] retries only BUSY|SEPT)", () => {
     // mirror-ad=same-spte isolates the module: v11's own value (propagate) bugs the VM on a second fault either way
     const o = { minimize: false, overrides: { "mirror-ad": "same-spte" } };
     expect(checkScenario(fva, "v11", o).verdict).toBe("verified");

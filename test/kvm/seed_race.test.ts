@@ -3,7 +3,7 @@ import { checkScenario, formatKvmSteps, kvmSteps, SCENARIOS } from "../../src/kv
 
 const seedRace = SCENARIOS["seed-race"]!;
 
-/** The email's KVM-level steps [SEAN23], in order, as (thread, label substring). */
+/** The email's KVM-level steps (Message-ID Y8m34OEVBfL7Q4Ns@google.com), in order, as (thread, label substring). */
 const EMAIL_STEPS: [string, string][] = [
   ["vCPU0", "try_cmpxchg64(sptep, old, new) [leaf, mirror first]"],
   ["zapper", "seed zap: old = xchg(sptep, REMOVED_SPTE)"],
