@@ -50,7 +50,7 @@ describe.runIf(!!EXE)("trace viewer in chromium", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "tdxmc-browser-"));
     const r = await run(["check", "seed-race", "--protocol", "seed", "--jobs", "1", "--view", dir]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0); // the violation found is the cell's expected verdict
     browser = await chromium.launch({ executablePath: EXE!, headless: true, args: LAUNCH_ARGS });
   });
   afterAll(async () => {

@@ -117,7 +117,7 @@ describe("ITF (Apalache ADR-015)", () => {
   it("check --out DIR --format itf writes one ITF file per counterexample", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tdxmc-itf-"));
     const r = await run(["check", "seed-race", "--protocol", "seed", "--jobs", "1", "--out", dir, "--format", "itf"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0); // the violation found is the cell's expected verdict
     const files = readdirSync(dir);
     expect(files).toEqual(["seed-race@seed.mirror-sept-agreement.itf.json"]);
     expect(itfValidator(JSON.parse(readFileSync(join(dir, files[0]!), "utf8")))).toBe(true);
@@ -183,7 +183,7 @@ describe("escaping", () => {
     const yaml = join(dir, `hostile<&'">.yaml`);
     writeFileSync(yaml, hostileYaml("{ violated: mirror-sept-agreement }"));
     const r = await run(["check", yaml, "--protocol", "seed", "--jobs", "1", "--properties", "mirror-sept-agreement", "--view", dir]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0); // the violation found is the cell's expected verdict
     const page = readFileSync(join(dir, "hostile-seed-race@seed.mirror-sept-agreement.html"), "utf8");
     expect(page.match(/<script/g)).toHaveLength(2);
     expect(page.match(/<\/script>/g)).toHaveLength(2);
@@ -244,7 +244,7 @@ describe("ITF lassos", () => {
   it("a livelock's ITF trace loops back to the state where its cycle starts", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tdxmc-itf-loop-"));
     const r = await run(["check", "memslot-delete-vs-fault", "--protocol", "upstream-6.16", "--jobs", "1", "--out", dir, "--format", "itf"]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0); // the violation found is the cell's expected verdict
     const f = readdirSync(dir).find((x) => x.includes(".livelock."))!;
     const itf = JSON.parse(readFileSync(join(dir, f), "utf8")) as { loop?: number; vars: string[]; states: Record<string, unknown>[] };
     expect(itfValidator(itf)).toBe(true);
