@@ -419,6 +419,23 @@ export class Td {
    * lock on the host side — OPERAND_BUSY|RCX (and TDHP set) if it is held. Returns the failure
    * status, or the locked entry and the value found when locking it.
    */
+  /**
+   * The opening every host S-EPT leaf shares (AUG, SEPT.ADD, BLOCK, UNBLOCK, REMOVE, SEPT.REMOVE,
+   * DEMOTE, PROMOTE in M25 tdh_mem_*.c): TDR shared and op_state, the S-EPT tree lock in `tree`
+   * mode, then the walk to the entry and its lock. A failure is already finished (locks released);
+   * `running` is read while the TDR lock keeps op_state stable.
+   */
+  *openSeptLeaf(held: Held, gpa: number, level: number, tree: LockMode, label: string): Gen<Status | { cell: Atomic; lk: EntryLockResult; running: boolean }> {
+    let s = yield* this.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label });
+    if (s !== TDX_SUCCESS) return yield* this.finish(held, s, label);
+    const running = Td.running(held.tdState);
+    s = yield* this.lockTree(held, tree, label);
+    if (s !== TDX_SUCCESS) return yield* this.finish(held, s, label);
+    const got = yield* this.walkAndLockEntry(held, gpa, level, label);
+    if (typeof got === "number") return yield* this.finish(held, got, label);
+    return { ...got, running };
+  }
+
   *walkAndLockEntry(held: Held, gpa: number, level: number, label: string): Gen<Status | { cell: Atomic; lk: EntryLockResult }> {
     const w = yield* this.walk(gpa, level, label);
     if (w.level !== level) return st(C.EPT_WALK_FAILED, OP.RCX);

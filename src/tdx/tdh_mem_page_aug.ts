@@ -8,7 +8,7 @@ import { NODE, dpamtLock2m, dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
+import { Held, type Td } from "./td.js";
 
 const L = "tdh_mem_page_aug";
 
@@ -45,15 +45,11 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   // verify_page_info_input / check_gpa_validity: level 0 (4K) or 1 (2M)
   if (!td.geo.validPageInfo(gpa, level, 0, 1)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  s = yield* td.lockTree(held, "sh", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const got = yield* td.openSeptLeaf(held, gpa, level, "sh", L);
+  if (typeof got === "number") return got;
   const { cell, lk } = got;
   if (!ALLOWED.PAGE_AUG!.includes(stateOf(lk.value))) return yield* td.finish(held, td.statusNotFree(), L);
-  s = yield* claimRange(td, pfn, level, gpa, L, held);
+  const s = yield* claimRange(td, pfn, level, gpa, L, held);
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept (1.0: plain write).
   yield* td.commitEntry(held, cell, lk.value, mkEntry(S.PENDING, pfn), true, L);

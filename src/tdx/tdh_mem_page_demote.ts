@@ -41,7 +41,7 @@ import { NODE, mkNode, dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtBepoch, pamtPack } from "./pamt.js";
 import { S, isBlocked, isPending, mkEntry, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
+import { Held, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
 
 const L = "tdh_mem_page_demote";
@@ -54,14 +54,9 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
   if (!td.geo.validPageInfo(gpa, level, 1, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   if (!Number.isInteger(newPage) || newPage < 0 || newPage >= td.nPfns) return st(C.OPERAND_INVALID, OP.R8);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const running = Td.running(held.tdState);
-  s = yield* td.lockTree(held, "sh", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
-  const { cell, lk } = got;
+  const got = yield* td.openSeptLeaf(held, gpa, level, "sh", L);
+  if (typeof got === "number") return got;
+  const { cell, lk, running } = got;
   const cur = stateOf(lk.value);
   // 2. a large leaf
   if (!DEMOTE_ALLOWED.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
@@ -76,7 +71,7 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
   // 4. the new S-EPT page (check_and_lock_explicit_4k_private_hpa(R8, EX, PT_NDA)).
   const d = td.dpamt;
   if (d) {
-    s = yield* dpamtWalk4k(d, held.pamt2m, newPage, OP.R8, L);
+    const s = yield* dpamtWalk4k(d, held.pamt2m, newPage, OP.R8, L);
     if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   }
   const eptPamt = pamtPack({ pt: PT.EPT, owner: gpa, ownerLevel: level });

@@ -8,7 +8,7 @@ import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import type { Atomic } from "../engine/index.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, isLeafState, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
+import { Held, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
 
 const L = "tdh_mem_page_remove";
@@ -16,14 +16,9 @@ const L = "tdh_mem_page_remove";
 export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Status> {
   if (!td.geo.validPageInfo(gpa, level, 0, 2)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const running = Td.running(held.tdState);
-  s = yield* td.lockTree(held, "sh", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
-  const { cell, lk } = got;
+  const got = yield* td.openSeptLeaf(held, gpa, level, "sh", L);
+  if (typeof got === "number") return got;
+  const { cell, lk, running } = got;
   const cur = stateOf(lk.value);
   if (td.v10) return yield* remove10(td, held, cell, lk.value, level);
   // 1. a leaf in an allowed state (a FREE entry at that level is STATE_INCORRECT)

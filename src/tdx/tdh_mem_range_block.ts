@@ -9,7 +9,7 @@ import { withBepoch } from "./pamt.js";
 import type { Atomic } from "../engine/index.js";
 import { ALLOWED, S, blockedOf, isBlocked, pfnOf, stateOf, withAcceptCounter, withState, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
+import { Held, type Td } from "./td.js";
 import { epochOf } from "./tlb.js";
 
 const L = "tdh_mem_range_block";
@@ -17,12 +17,8 @@ const L = "tdh_mem_range_block";
 export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Status> {
   if (!td.geo.validPageInfo(gpa, level, 0, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  s = yield* td.lockTree(held, "ex", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const got = yield* td.openSeptLeaf(held, gpa, level, "ex", L);
+  if (typeof got === "number") return got;
   const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (td.v10) return yield* block10(td, held, cell, lk.value, cur);

@@ -5,7 +5,7 @@ import type { Gen } from "./locks.js";
 import { pamtBepoch } from "./pamt.js";
 import { ALLOWED, pfnOf, stateNeedsTracking, stateOf, unblockedOf, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
+import { Held, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
 
 const L = "tdh_mem_range_unblock";
@@ -13,14 +13,9 @@ const L = "tdh_mem_range_unblock";
 export function* tdhMemRangeUnblock(td: Td, gpa: number, level: number): Gen<Status> {
   if (!td.geo.validPageInfo(gpa, level, 0, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const running = Td.running(held.tdState); // op_state cannot change while the TDR lock is held SH
-  s = yield* td.lockTree(held, "ex", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
-  const { cell, lk } = got;
+  const got = yield* td.openSeptLeaf(held, gpa, level, "ex", L);
+  if (typeof got === "number") return got;
+  const { cell, lk, running } = got;
   const cur = stateOf(lk.value);
   if (!ALLOWED.RANGE_UNBLOCK!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   if (running && stateNeedsTracking(cur)) {

@@ -8,7 +8,7 @@ import { dpamtWalk4k } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, type Td } from "./td.js";
+import { Held, type Td } from "./td.js";
 
 const L = "tdh_mem_sept_add";
 
@@ -16,12 +16,8 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   if (!td.geo.validPageInfo(gpa, level, 1, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   if (!Number.isInteger(tablePfn) || tablePfn < 0 || tablePfn >= td.nPfns) return st(C.OPERAND_INVALID, OP.R8);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  s = yield* td.lockTree(held, "sh", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
+  const got = yield* td.openSeptLeaf(held, gpa, level, "sh", L);
+  if (typeof got === "number") return got;
   const { cell, lk } = got;
   const cur = stateOf(lk.value);
   if (cur === S.NL_MAPPED && allowExisting) return yield* td.finish(held, TDX_SUCCESS, L); // page not consumed
@@ -29,7 +25,7 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
   // Dynamic PAMT: the new S-EPT page's walk holds its range's 2M entry SH and needs a node
   // (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise).
   if (td.dpamt) {
-    s = yield* dpamtWalk4k(td.dpamt, held.pamt2m, tablePfn, OP.R8, L);
+    const s = yield* dpamtWalk4k(td.dpamt, held.pamt2m, tablePfn, OP.R8, L);
     if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   }
   // New S-EPT page: PAMT check+lock EX expecting PT_NDA (ownership-only: one cmpxchg).

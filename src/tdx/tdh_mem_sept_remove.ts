@@ -6,7 +6,7 @@ import type { Gen } from "./locks.js";
 import { PAMT_NDA, pamtBepoch } from "./pamt.js";
 import { ALLOWED, S, SEPTE_INIT_VALUE, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
-import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
+import { Held, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
 
 const L = "tdh_mem_sept_remove";
@@ -14,14 +14,9 @@ const L = "tdh_mem_sept_remove";
 export function* tdhMemSeptRemove(td: Td, gpa: number, level: number): Gen<Status> {
   if (!td.geo.validPageInfo(gpa, level, 1, td.geo.top)) return st(C.OPERAND_INVALID, OP.RCX);
   const held = new Held();
-  let s = yield* td.lockTd(held, { ...SEPT_LEAF_TD_LOCKS, label: L });
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const running = Td.running(held.tdState);
-  s = yield* td.lockTree(held, "ex", L);
-  if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
-  const got = yield* td.walkAndLockEntry(held, gpa, level, L);
-  if (typeof got === "number") return yield* td.finish(held, got, L);
-  const { cell, lk } = got;
+  const got = yield* td.openSeptLeaf(held, gpa, level, "ex", L);
+  if (typeof got === "number") return got;
+  const { cell, lk, running } = got;
   const cur = stateOf(lk.value);
   if (!ALLOWED.SEPT_REMOVE!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   const tablePfn = pfnOf(lk.value);
