@@ -370,23 +370,7 @@ export class Execution {
     const m = this.mem.length;
     const n = this.n;
     const windows = this.windows.size > 0 ? new Map(this.windows) : null;
-    if (reuse !== undefined) {
-      const ints = reuse.ints;
-      ints.set(this.mem, 0);
-      ints.set(this.l1, m);
-      ints.set(this.l2, m + n);
-      const o = m + 2 * n;
-      ints[o] = this.memH1;
-      ints[o + 1] = this.memH2;
-      ints[o + 2] = this.nEv;
-      ints[o + 3] = this.violations.length;
-      ints[o + 4] = this.fatal ? 1 : 0;
-      ints[o + 5] = this.nMicro;
-      for (let t = 0; t < n; t++) reuse.nodes[t] = this.cur[t]!;
-      reuse.windows = windows;
-      return reuse;
-    }
-    const ints = new Int32Array(m + 2 * n + 6);
+    const ints = reuse !== undefined ? reuse.ints : new Int32Array(m + 2 * n + 6);
     ints.set(this.mem, 0);
     ints.set(this.l1, m);
     ints.set(this.l2, m + n);
@@ -397,7 +381,10 @@ export class Execution {
     ints[o + 3] = this.violations.length;
     ints[o + 4] = this.fatal ? 1 : 0;
     ints[o + 5] = this.nMicro;
-    return { ints, nodes: this.cur.slice(), windows };
+    if (reuse === undefined) return { ints, nodes: this.cur.slice(), windows };
+    for (let t = 0; t < n; t++) reuse.nodes[t] = this.cur[t]!;
+    reuse.windows = windows;
+    return reuse;
   }
 
   /**
