@@ -35,6 +35,8 @@ export interface RunOpts {
   minimize?: boolean;
   /** Fusion of scheduling points (default on; --no-fusion). */
   fusion?: boolean;
+  /** Threads restored from recorded code segments (default on; --no-restore re-runs thread code). */
+  restore?: boolean;
 }
 
 export type CellSpec =
@@ -157,6 +159,7 @@ export function engineOpts(o: RunOpts, h: CellHooks = {}) {
     ...(o.por === false ? { por: false } : {}),
     ...(o.shallow === false ? { shallow: false } : {}),
     ...(o.fusion === false ? { fusion: false } : {}),
+    ...(o.restore === false ? { memo: false } : {}),
     ...(h.onProgress ? { onProgress: (s: Stats) => h.onProgress!(s.executions) } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
   };

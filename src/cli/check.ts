@@ -57,6 +57,8 @@ export interface CheckOptions {
   format?: string;
   /** false with --no-fusion. */
   fusion?: boolean;
+  /** false with --no-restore. */
+  restore?: boolean;
 }
 
 export interface Cell {
@@ -123,7 +125,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
         preset: null,
         spec,
         label: `demo:${t.name}`,
-        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: { fusion: opts.fusion !== false } },
+        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false } },
       });
       continue;
     }
@@ -167,7 +169,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: opts.fusion !== false },
+          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false },
         },
       });
     }
@@ -189,6 +191,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
 function cliBounds(o: CheckOptions): Partial<RunOpts> {
   return {
     ...(o.fusion === false ? { fusion: false } : {}),
+    ...(o.restore === false ? { restore: false } : {}),
     ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),

@@ -131,6 +131,7 @@ ${exitCodeTable()}`,
       .option("--junit <file>", "write the cells as JUnit XML (one test case per cell) to FILE")
       .addOption(new Option("--format <format>", "with --out: counterexample files as tdxmc JSON or ITF (Apalache/Quint trace format)").choices(["json", "itf"]))
       .option("--no-fusion", "explore every scheduling point (no fusion of steps that cannot matter; docs/design.md)")
+      .option("--no-restore", "re-run thread code when going back instead of following recorded code segments (docs/design.md)")
       .addHelpText(
         "after",
         `

@@ -56,8 +56,8 @@ export interface Provenance {
   moduleVersion: string | null;
   strategy: string;
   bounds: Record<string, number | boolean | string[]>;
-  /** The engine's reductions as run (each can be switched off: --no-fusion). */
-  reductions?: { fusion: boolean };
+  /** The engine's reductions as run (each can be switched off: --no-fusion, --no-restore). */
+  reductions?: { fusion: boolean; restore?: boolean };
 }
 
 export function scenarioDefinition(s: Scenario, preset: string, overrides: Record<string, string>): unknown {

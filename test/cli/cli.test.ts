@@ -119,6 +119,17 @@ describe("check: the seed race", () => {
 });
 
 describe("check --json and --out", () => {
+  it("--no-restore re-runs thread code: the same verdict, states and executions, more values re-fed, recorded in provenance", async () => {
+    const args = ["check", "two-vcpus-same-gfn", "--protocol", "upstream-6.19", "--json"];
+    const on = JSON.parse((await run(args)).out).cells[0];
+    const off = JSON.parse((await run([...args, "--no-restore"])).out).cells[0];
+    expect(on.provenance.reductions).toEqual({ fusion: true, restore: true });
+    expect(off.provenance.reductions).toEqual({ fusion: true, restore: false });
+    expect(off.verdict).toBe(on.verdict);
+    expect({ ...off.stats, replaySteps: 0, wallMs: 0, firstViolationMs: 0 }).toEqual({ ...on.stats, replaySteps: 0, wallMs: 0, firstViolationMs: 0 });
+    expect(off.stats.replaySteps).toBeGreaterThan(on.stats.replaySteps);
+  });
+
   it("--json carries provenance and no timings unless asked", async () => {
     const r = await run([...SEED, "--json"]);
     expect(r.code).toBe(0); // the violation found is the cell's expected verdict
