@@ -1,4 +1,5 @@
 // Test helpers: run leaves sequentially, or explore small racing programs over one TdxModule.
+import { expect } from "vitest";
 import { defineProgram, explore, formatStepTable, type ExploreResult, type Op, type StrategyOptions, type ThreadApi, type World } from "../../src/engine/index.js";
 import { TdxModule, statusName, type InitialMapping, type Status, type TdxConfig } from "../../src/tdx/index.js";
 
@@ -98,3 +99,20 @@ export function race(
 export function n(r: Results, t: string): string[] {
   return (r[t] ?? []).map(statusName);
 }
+
+/** Expect the exploration to have found the execution; return its message. */
+export function found(run: RaceRun): string {
+  expect(run.result.verdict, run.result.violations[0]?.message ?? "nothing found").toBe("violated");
+  expect(run.result.violations[0]!.property).toBe("found");
+  return run.result.violations[0]!.message;
+}
+
+/** Expect the whole space explored and the forbidden outcome absent. */
+export function never(run: RaceRun): void {
+  expect(run.result.violations.map((v) => v.message)).toEqual([]);
+  expect(run.result.exhaustive).toBe(true);
+  expect(run.result.stats.complete).toBeGreaterThanOrEqual(1);
+}
+
+/** Did thread `t` see status `s` in some explored execution? */
+export const has = (r: Results, t: string, s: Status): boolean => (r[t] ?? []).includes(s);

@@ -3,22 +3,11 @@
 // 1.0 were modelled as 1.5 (the old model refused "1.0" outright).
 import { describe, expect, it } from "vitest";
 import { defineProgram, type World } from "../../src/engine/index.js";
-import { C, OP, TdxModule, st, statusHex, type Status } from "../../src/tdx/index.js";
-import { cfgWith, n, race, seq, type Results } from "./helpers.js";
+import { C, OP, TdxModule, st, statusHex } from "../../src/tdx/index.js";
+import { cfgWith, found, has, n, never, race, seq, type Results } from "./helpers.js";
 
 const BUSY_TREE = st(C.OPERAND_BUSY, OP.SEPT_TREE);
-const has = (r: Results, t: string, s: Status): boolean => (r[t] ?? []).includes(s);
 const V10 = { version: "1.0" as const };
-
-function found(run: ReturnType<typeof race>): string {
-  expect(run.result.verdict, run.result.violations[0]?.message ?? "nothing found").toBe("violated");
-  expect(run.result.violations[0]!.property).toBe("found");
-  return run.result.violations[0]!.message;
-}
-function never(run: ReturnType<typeof race>): void {
-  expect(run.result.violations.map((v) => v.message)).toEqual([]);
-  expect(run.result.exhaustive).toBe(true);
-}
 
 describe("TDX module 1.0: configuration", () => {
   it("accepts version 1.0 and refuses Dynamic PAMT on it", () => {

@@ -4,25 +4,12 @@
 // or that a claimed conflict-freedom holds over the whole explored space.
 import { describe, expect, it } from "vitest";
 import { C, OP, isTdExit, st, statusHex, statusName, type Status } from "../../src/tdx/index.js";
-import { cfgWith, n, race, type Results } from "./helpers.js";
+import { cfgWith, found, has, n, never, race } from "./helpers.js";
 
 const BUSY_RCX = st(C.OPERAND_BUSY, OP.RCX);
 const BUSY_TREE = st(C.OPERAND_BUSY, OP.SEPT_TREE);
 const BUSY_EPOCH = st(C.OPERAND_BUSY, OP.TD_EPOCH);
 
-/** Expect the exploration to have found the execution; return its message. */
-function found(run: ReturnType<typeof race>): string {
-  expect(run.result.verdict, run.result.violations[0]?.message ?? "nothing found").toBe("violated");
-  expect(run.result.violations[0]!.property).toBe("found");
-  return run.result.violations[0]!.message;
-}
-/** Expect the whole space explored and the forbidden outcome absent. */
-function never(run: ReturnType<typeof race>): void {
-  expect(run.result.violations.map((v) => v.message)).toEqual([]);
-  expect(run.result.exhaustive).toBe(true);
-  expect(run.result.stats.complete).toBeGreaterThanOrEqual(1);
-}
-const has = (r: Results, t: string, s: Status): boolean => (r[t] ?? []).includes(s);
 
 describe("race 1: two host ops on the same GPA/level: loser BUSY|RCX, TDHP set", () => {
   it("AUG vs AUG of one GPA", () => {
