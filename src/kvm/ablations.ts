@@ -76,30 +76,33 @@ export const ABLATIONS: readonly Ablation[] = [
  */
 export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "seamcall-lock": "a lock only removes interleavings; Sean's point (Message-ID Y8m34OEVBfL7Q4Ns@google.com) is that it does not help (seed-seamcall-lock still violates)",
-  "tlb-track=kick-then-track": "kick-then-track (v11) is correct when vCPUs honour KVM_REQ_TLB_FLUSH; only no-kick and none break",
+  "tlb-track=kick-then-track":
+    "not a race defense but a simplification: v11's tdx_track() counted trackers, kicked with KVM_REQ_TLB_FLUSH and made each kicked vCPU spin until TDH.MEM.TRACK was done; TDX MMU part 2 dropped the counter because tdx_track() only runs under the write mmu_lock, so TRACK first and then KVM_REQ_OUTSIDE_GUEST_MODE needs no wait in the vCPUs ([PATCH 13/21] 'KVM: TDX: Handle TLB tracking for TDX', Message-Id 20240904030751.117579-14-rick.p.edgecombe@intel.com); both orders keep every vCPU out of the old epoch in the model (a vCPU entering after the kick's snapshot sees the request bit and waits), only no-kick and none break (rows above)",
   "teardown-order":
     "leaves-first is an order, not a race defense: both orders are safe in the model (kvm_destroy_vm() waits until every vCPU fd is closed and, leaves-first, kvm_gmem_release() fences faults: teardown-vs-fault, teardown); releasing the HKID first is the faster order that KVM_TDX_TERMINATE_VM brought back (Message-ID 20250718181541.98146-1-seanjc@google.com; `tdxmc simulate teardown`)",
   "vp-enter-busy":
-    "re-entering with IRQs off keeps vcpu->mode IN_GUEST_MODE, so a kick waits; but every TDH.VP.ENTER BUSY in the model comes from a SEAMCALL (BLOCK, TRACK) or another entry that completes without waiting for the kick, so the re-entry loop always ends and the kick with it",
+    "no hang to stop: Binbin Wu's v2 (cover letter Message-ID 20250211025442.3071607-1-binbin.wu@linux.intel.com) returns EXIT_FASTPATH_EXIT_HANDLED instead of EXIT_FASTPATH_REENTER_GUEST on TDX_OPERAND_BUSY so that a KVM_REQ_OUTSIDE_GUEST_MODE requester is not left waiting for a vCPU that re-enters with IRQs off; but vcpu_enter_guest()'s re-entry loop calls kvm_vcpu_exit_request() before every re-entry, and it is true once the kick's cmpxchg made vcpu->mode EXITING_GUEST_MODE (the check since Message-Id 1588055009-12677-5-git-send-email-wanpengli@tencent.com, in the loop as Message-ID 20211123004311.2954158-2-pbonzini@redhat.com shows), so the vCPU leaves at its next BUSY and the requester waits one TDH.VP.ENTER longer at most (the model takes that exit on removal-vs-zero-step and removal-vs-accept: test/kvm/switches.test.ts); and every BUSY of TDH.VP.ENTER in the model comes from a SEAMCALL or entry that completes without waiting for the kick",
   "local-retry=off":
-    "the local retry replaced blind SEAMCALL retries and re-entry for AUG/SEPT.ADD BUSY ('KVM: TDX SEPT SEAMCALL retry', Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com, group 2) so that a contended fault does not re-enter the guest and re-fault into the zero-step mitigation; re-entering (v11) is safe in the model, and its cost (zero-step entries, stepping-filter lock contention) is a performance and availability matter the properties do not judge — `tdxmc simulate zero-step` measures it",
+    "not a race defense: the patch says it retries locally 'to reduce the chances' that AUG/SEPT.ADD contend with a TDH.VP.ENTER running the zero-step mitigation, and that the mitigation and the contention are not eliminated ('KVM: TDX: Retry locally in TDX EPT violation handler on RET_PF_RETRY', Message-ID 20250113021218.18922-1-yan.y.zhao@intel.com, group 2 of Message-ID 20250113020925.18789-1-yan.y.zhao@intel.com); re-entering the guest on RET_PF_RETRY (v11) is safe in the model — two vCPUs faulting with zero-step armed on module 1.5.16 verify with it too — and its cost (zero-step entries, stepping-filter lock contention) is a performance and availability matter the properties do not judge: `tdxmc simulate zero-step` measures it",
   "page-add":
     "the ≤6.18 pre-map window (mirror leaf counted by nr_premapped, no S-EPT page until PAGE.ADD) is unsafe only if a zap of the entry runs inside it, and kvm_gmem_populate() holds slots_lock (excludes memslot and attribute zaps: init-mem-region-vs-zap) and filemap_invalidate_lock (excludes the punch hole: init-mem-region-vs-punch-hole) across it; 6.19 (6b5b71ffabf9 'KVM: TDX: ADD pages to the TD image while populating mirror EPT entries') moved PAGE.ADD into the freeze to drop the nr_premapped bookkeeping, not to close a reachable race",
-  "mr-extend-error": "from 6.19, eio only turns a KVM_BUG_ON into -EIO; it cannot cause a violation",
+  "mr-extend-error":
+    "a reporting change, not a race defense: ad44aa4c5d3f 'KVM: TDX: Bug the VM if extending the initial measurement fails' (6.19) made the ≤6.18 -EIO a KVM_BUG_ON; eio returns -EIO to userspace instead, so it can only remove a no-kvm-bug-on report, never add a violation (MR.EXTEND fails only beside state-guard=off or gmem-lock=off, whose rows show the race)",
   hooks: "7.2's unified dispatch changes where TDX is called from, not the interleavings of any upstream caller (28c77a037804 moves the removal, 6b1280a738f9 the KVM_BUG_ONs); it matters only with a read-lock zap (seed-race-read-zap, read-zap-two-gfns)",
   lockdep: "turning lockdep off only removes reports; its effect shows with zap-lock=read (seed-race-read-zap, read-zap-two-gfns)",
-  "old-spte-refresh=on": "refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap)",
+  "old-spte-refresh=on": "the upstream-7.2 fix itself (02eaaffdd865): refreshing cannot break anything; its absence shows on upstream-7.2 (read-zap-vs-read-zap, row above)",
   "mirror-ad=filter":
-    "Isaku Yamahata's posted filter stores the A/D-only change in the mirror without a SEAMCALL: the S-EPT needs no change for it, so every built-in scenario keeps its upstream-6.19 verdict (checked for all of them; the stale D bit matters only to dirty logging, which TDX does not support and the model does not have)",
-  "spt-free": "both values reclaim before freeing and never reuse the page; the difference is when the host gets it back",
+    "Isaku Yamahata's posted filter (Message-ID 6eecc450d0326c9bedfbb34096a0279410923c8d.1726182754.git.isaku.yamahata@intel.com) stores the A/D-only change in the mirror without a SEAMCALL: the S-EPT needs no change for it, so every built-in scenario keeps its upstream-6.19 verdict (checked for all of them; the stale D bit matters only to dirty logging, which TDX does not support and the model does not have)",
+  "spt-free":
+    "a refactor of the page's lifetime, not a race defense: 7.2 frees a removed S-EPT page right after TDH.PHYMEM.PAGE.RECLAIM (b35bda696e44, 110d4d263450) instead of with its mirror page in the RCU callback (≤6.19 handle_removed_pt()); both reclaim before the free and leak on failure, and KVM never reads the S-EPT page itself (only SEAMCALLs name it), so no lockless walker needs the grace period; the difference is when the host gets the page back",
   pinning:
     "from 6.19 pinning only turns a freed-while-mapped page into a leaked one, and guest_memfd zaps before it frees (ce7b5695397b 'KVM: TDX: Drop superfluous page pinning in S-EPT management'), so it flips nothing alone; what it did shows beside another bug (the row pinning=off on upstream-6.16 with memslot-zap=shared-only)",
-  dpamt: "off is every preset but dpamt; on is the dpamt preset, whose own ablations are the pamt-* rows",
+  dpamt: "a feature, not a defense: off is every released kernel (static PAMT); on is the dpamt preset (queued d7fe610e6a66), whose own ablations are the pamt-* rows",
   "pamt-refcount=lock-always": "the dpamt preset's value (queued eca9d4a3f1f8)",
-  "pamt-refcount=fast-path": "v6 06/11's atomic_inc_not_zero / atomic_dec_and_lock verifies every dpamt scenario (test/kvm/dpamt.test.ts)",
-  "pamt-lock=global": "the dpamt preset's value",
+  "pamt-refcount=fast-path": "v6 06/11's (Message-ID 20260526023515.288829-7-rick.p.edgecombe@intel.com) atomic_inc_not_zero / atomic_dec_and_lock verifies every dpamt scenario (test/kvm/dpamt.test.ts)",
+  "pamt-lock=global": "the dpamt preset's value (queued eca9d4a3f1f8)",
   "pamt-put=after-remove": "the dpamt preset's value (d7fe610e6a66)",
-  hugepage: "off is every preset but hugepage; on is the hugepage preset, whose own ablation is the hugepage-split row",
+  hugepage: "a feature, not a defense: off is every released kernel; on is the hugepage preset ([RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage, Message-ID 20260129011517.3545883-1-seanjc@google.com), whose own ablation is the hugepage-split row",
   "hugepage-split=head-tail": "the hugepage preset's value (RFC v5 43/45, 44/45)",
 };
 
@@ -158,5 +161,5 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
  */
 export const CANNOT_MATTER: Readonly<Record<string, string>> = {
   lockdep:
-    "lockdep only decides whether the assertion sites report (no-warn); it never changes a step, so both values explore the same states — the verdicts differ (seed-race-read-zap on upstream-7.2 reports no-warn with lockdep=on)",
+    "lockdep only decides whether the assertion sites report (no-warn); it never changes a step, so both values explore the same states — the verdicts differ (seed-race-read-zap on upstream-7.2 reports no-warn with lockdep=on; 7.2 keeps only lockdep to say that a removal needs the write lock, Sean Christopherson in the thread of Message-ID 20260129011517.3545883-1-seanjc@google.com)",
 };

@@ -9,7 +9,7 @@
 import { choose, waitUntil } from "../engine/index.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { kvmBugOn, type Ctx, type Gen } from "./context.js";
-import { SLOT, VCPU_MODE } from "./kvm.js";
+import { modeOf, SLOT, VCPU_MODE } from "./kvm.js";
 import { kvmMmuPageFault } from "./mmu.js";
 import { RET_PF } from "./tdp_mmu.js";
 import { EIO, tdxOperandBusy } from "./tdx.js";
@@ -99,8 +99,8 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     yield mode.rmw((x) => VCPU_MODE.IN_GUEST | (x & ~3), "vcpu_enter_guest: smp_store_mb(vcpu->mode, IN_GUEST_MODE)");
     // The inner loop is vcpu_enter_guest()'s fastpath loop: with vp-enter-busy=reenter a BUSY from
     // TDH.VP.ENTER returns EXIT_FASTPATH_REENTER_GUEST and the vCPU calls tdx_vcpu_run() again
-    // with IRQs still disabled and vcpu->mode still IN_GUEST_MODE, so a kick is acknowledged only
-    // once it leaves this loop.
+    // with IRQs still disabled and vcpu->mode still IN_GUEST_MODE; a kick is acknowledged once it
+    // leaves this loop, which kvm_vcpu_exit_request() makes it do at the next BUSY after the kick.
     for (;;) {
       if (reenter) c.t.loopHead("vcpu_enter_guest: fastpath re-entry", i);
       if (c.proto.is("tlb-track", "kick-then-track")) {
@@ -116,7 +116,20 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       if (gate === "on" && (yield* entryGate(c, true))) continue outer;
       const s = yield* c.tdx.tdhVpEnter(v);
       if (s === TDX_SUCCESS) break;
-      if (tdxOperandBusy(s) && reenter) continue; // EXIT_FASTPATH_REENTER_GUEST: mode stays IN_GUEST_MODE
+      if (tdxOperandBusy(s) && reenter) {
+        // EXIT_FASTPATH_REENTER_GUEST: vcpu->mode stays IN_GUEST_MODE and IRQs stay off, but before
+        // re-entering, vcpu_enter_guest()'s fastpath loop calls kvm_vcpu_exit_request(), which is true
+        // once a kick's cmpxchg made the mode EXITING_GUEST_MODE (or a request is pending): the loop
+        // then ends with EXIT_FASTPATH_EXIT_HANDLED and the kick is acknowledged (arch/x86/kvm/x86.c,
+        // the check in the re-entry loop since Wanpeng Li's fastpath series, Message-Id
+        // 1588055009-12677-5-git-send-email-wanpengli@tencent.com; in the loop as Paolo Bonzini's
+        // Message-ID 20211123004311.2954158-2-pbonzini@redhat.com shows it). KVM_REQ_TLB_FLUSH of
+        // tlb-track=kick-then-track is the request checked at the top of this loop.
+        const m = yield mode.load("vcpu_enter_guest: EXIT_FASTPATH_REENTER_GUEST, kvm_vcpu_exit_request(): vcpu->mode == EXITING_GUEST_MODE?");
+        if (modeOf(m) !== VCPU_MODE.EXITING) continue;
+        yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: kvm_vcpu_exit_request() → EXIT_FASTPATH_EXIT_HANDLED, vcpu->mode = OUTSIDE_GUEST_MODE");
+        continue outer;
+      }
       yield mode.store(VCPU_MODE.OUTSIDE, `vcpu_enter_guest: TDH.VP.ENTER ${statusName(s)}, vcpu->mode = OUTSIDE_GUEST_MODE`);
       if (tdxOperandBusy(s)) continue outer; // fastpath EXIT_FASTPATH_EXIT_HANDLED (6.16+): back through the run loop
       if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
