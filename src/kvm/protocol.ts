@@ -122,7 +122,7 @@ export const SWITCHES: readonly Switch[] = [
     id: "vp-enter-busy",
     title: "TDH.VP.ENTER returning BUSY",
     values: [
-      { value: "fastpath", kind: "upstream", source: "tdx_exit_handlers_fastpath() (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86): tdx_operand_busy() → EXIT_FASTPATH_EXIT_HANDLED, the vCPU leaves guest mode and goes through the run loop (so a kick is acknowledged); [PATCH v10 088/108] tdx_handle_exit() returning 1 on BUSY|SEPT behaves the same" },
+      { value: "fastpath", kind: "upstream", source: "tdx_exit_handlers_fastpath() (kvm-x86/linux arch/x86/kvm/vmx/tdx.c@09c6f74ecb86): tdx_operand_busy() → EXIT_FASTPATH_EXIT_HANDLED (since v2 of 'KVM: TDX: TDX hypercalls may exit to userspace', Message-ID 20250211025442.3071607-1-binbin.wu@linux.intel.com), the vCPU leaves guest mode and goes through the run loop (so a kick is acknowledged); [PATCH v10 088/108] tdx_handle_exit() returning 1 on BUSY|SEPT behaves the same" },
       { value: "reenter", kind: "historical", source: "Binbin Wu, '[PATCH 1/7] KVM: TDX: Add a place holder to handle TDX VM exit' (Message-ID 20241201035358.2193078-2-binbin.wu@linux.intel.com): TDX_ERROR_SEPT_BUSY or BUSY|TD_EPOCH → EXIT_FASTPATH_REENTER_GUEST: TDH.VP.ENTER again with IRQs off and vcpu->mode still IN_GUEST_MODE; a kick is acknowledged when the vCPU leaves that loop, which vcpu_enter_guest() does at the next BUSY once kvm_vcpu_exit_request() sees EXITING_GUEST_MODE (arch/x86/kvm/x86.c). v2 (Message-ID 20250211025442.3071607-1-binbin.wu@linux.intel.com) replaced it by EXIT_FASTPATH_EXIT_HANDLED" },
     ],
   },
