@@ -79,6 +79,25 @@ export const PROPERTY_INFO: readonly PropertyInfo[] = [
     description: "D-9 / D-2 at the end: every range's refcount equals the module's count of pages in use there, and a range has a node exactly when referenced (leaks keep both).",
     source: "d7fe610e6a66",
   },
+  {
+    name: "pamt-lock-discipline",
+    short: "pamt-lock-order",
+    description:
+      "D-6: pamt_lock is taken only in process context (never from an RCU callback) and never held while acquiring mmu_lock, a mutex or pamt_lock itself: mmu_lock → pamt_lock is the only nesting.",
+    source: "eca9d4a3f1f8 (plain spin_lock); softirq report: Yan Zhao, 2026-02-06, RFC v5 thread 20260129011517.3545883-1-seanjc@google.com",
+  },
+  {
+    name: "pamt-running-vcpu",
+    short: "pamt-vcpu",
+    description: "D-7: the S-EPT map helpers run with kvm_get_running_vcpu() set, and a vCPU's PAMT page cache is drawn from or topped up only by the thread that has that vCPU loaded.",
+    source: "d7fe610e6a66 (v6 09/11, KVM_BUG_ON(!vcpu)); 2c8ca2ba9bb6 (the cache has no lock)",
+  },
+  {
+    name: "pamt-cross-td-independent",
+    short: "pamt-cross-td",
+    description: "D-10: a tdx_pamt_put() by one TD never removes (PAMT.REMOVE) the pair of a range in which another TD still holds a reference.",
+    source: "eca9d4a3f1f8 (refcounts per physical range, shared by every TD)",
+  },
   // S-EPT huge pages (preset hugepage; docs/model.md "hugepage", H-n). H-1 is mirror-sept-agreement at
   // the 2M level, H-9 is no-vcpu-retry-never-busy for DEMOTE.
   {

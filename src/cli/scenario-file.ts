@@ -82,6 +82,7 @@ export const SCENARIO_SCHEMA: S = {
         shared: { t: "array", desc: "GFNs whose attribute is shared", items: gfn },
         vcpusInitialized: { t: "bool", desc: "TDH.VP.INIT already done (default true)" },
         otherTd: { t: "array", desc: "PFNs another TD has mapped at the start (Dynamic PAMT: they share 2M ranges with this TD's pages)", items: int(0, undefined, "physical frame number") },
+        pamtPairRange: int(0, undefined, "Dynamic PAMT: the 2M range in which the pages for PAMT pairs lie (PAMT.ADD and DEMOTE walk it SH)"),
         hugeFolios: { t: "array", desc: "S-EPT huge pages: base GFNs of 2M blocks guest_memfd backs with one 2M folio", items: gfn },
         hugeLeaves: {
           t: "array",
@@ -126,7 +127,7 @@ export const SCENARIO_SCHEMA: S = {
       options: [str(undefined, PRESET_NAMES), { t: "array", minItems: 1, items: str(undefined, PRESET_NAMES) }],
     },
     overrides: { t: "record", keys: SWITCHES.map((s) => s.id), values: str("switch value"), desc: "switch overrides applied on top of the preset" },
-    module: { t: "object", desc: "TDX module", props: { version: str("module version (default: the preset's, else 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD"), pendingVeDisable: { t: "bool", desc: "TD attribute SEPT_VE_DISABLE: a guest access to an unaccepted page kills the TD (kvm_vm_dead) instead of raising #VE" } } },
+    module: { t: "object", desc: "TDX module", props: { version: str("module version (default: the preset's, else 1.5.25)", TDX_VERSIONS), zeroStepThreshold: int(0, 64, "STEPPING_EPF_THRESHOLD"), pendingVeDisable: { t: "bool", desc: "TD attribute SEPT_VE_DISABLE: a guest access to an unaccepted page kills the TD (kvm_vm_dead) instead of raising #VE" }, enhancedDemote: { t: "bool", desc: "TDX_FEATURES0.ENHANCE_DEMOTE_INTERRUPTIBILITY (default true): false lets a host interrupt make DEMOTE/PROMOTE return TDX_INTERRUPTED_RESTARTABLE" } } },
     inject: {
       t: "array",
       desc: "SEAMCALLs into which the environment may inject TDX_OPERAND_BUSY (TDH.MEM.PAGE.AUG or tdh_mem_page_aug)",

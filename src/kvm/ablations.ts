@@ -68,6 +68,11 @@ export const ABLATIONS: readonly Ablation[] = [
   // S-EPT huge pages, ablated from the hugepage preset (src/kvm/hugepage.ts): without the pre-zap
   // head/tail split (RFC v5 44/45), converting GFN 1 zaps the whole 2M leaf [0,2) — GFN 0 too.
   { switch: "hugepage-split", value: "none", scenario: "hp-conversion-vs-fault", preset: "hugepage", violated: "hp-precise-zap" },
+  // race R5: without pamt_lock around DEMOTE (RFC v5 30/45 as posted), another TD's PAMT.ADD of the
+  // range the DEMOTE pair lies in gets BUSY|RCX (WARN, -EIO), or DEMOTE gets BUSY|R12 twice (TDX_BUG_ON_2).
+  { switch: "demote-pamt-lock", value: "off", scenario: "hp-demote-vs-pamt-add", preset: "hugepage", violated: "pamt-add-remove-succeed" },
+  // a split without a running vCPU that borrows vCPU 0's lock-less PAMT cache (D-7).
+  { switch: "split-pamt-cache", value: "vcpu0", scenario: "hp-conversion-vs-fault", preset: "hugepage", violated: "pamt-running-vcpu" },
 ];
 
 /**
@@ -104,6 +109,8 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "pamt-put=after-remove": "the dpamt preset's value (d7fe610e6a66)",
   hugepage: "a feature, not a defense: off is every released kernel; on is the hugepage preset ([RFC PATCH v5 00/45] TDX: Dynamic PAMT + S-EPT Hugepage, Message-ID 20260129011517.3545883-1-seanjc@google.com), whose own ablation is the hugepage-split row",
   "hugepage-split=head-tail": "the hugepage preset's value (RFC v5 43/45, 44/45)",
+  "demote-pamt-lock=held": "the hugepage preset's value (the R5 fix agreed in the RFC v5 thread, replies to 30/45 of 2026-06-29/30)",
+  "split-pamt-cache=per-vm": "the hugepage preset's value (RFC v5 44/45)",
 };
 
 /** Why `value` of switch `sw` cannot change the explored state space yet, or undefined. */
@@ -153,6 +160,8 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
   "pamt-put": { scenario: "dpamt-conversion-storm", preset: "dpamt" },
   hugepage: { scenario: "hp-fault-vs-split", preset: "hugepage" },
   "hugepage-split": { scenario: "hp-conversion-vs-fault", preset: "hugepage" },
+  "demote-pamt-lock": { scenario: "hp-demote-vs-pamt-add", preset: "hugepage" },
+  "split-pamt-cache": { scenario: "hp-conversion-vs-fault", preset: "hugepage" },
 };
 
 /**

@@ -33,6 +33,12 @@ export const PROP = {
   pamtGetInFreeze: "pamt-get-in-freeze",
   /** D-9 / D-2 at the end: pamt_refcount(R) = the module's count(R), and node ⇔ referenced. */
   pamtBalancedFinal: "pamt-balanced-final",
+  /** D-6: pamt_lock only in process context, never held while acquiring mmu_lock, a mutex or itself. */
+  pamtLockDiscipline: "pamt-lock-discipline",
+  /** D-7: the map helpers run with a running vCPU; a vCPU's PAMT cache is used only by that vCPU's thread. */
+  pamtRunningVcpu: "pamt-running-vcpu",
+  /** D-10: a put by one TD never removes the pair of a range in which another TD holds a reference. */
+  pamtCrossTd: "pamt-cross-td-independent",
   // S-EPT huge pages (src/kvm/hugepage.ts; H-n of docs/model.md "hugepage"; H-1 is
   // mirror-sept-agreement at the 2M level, H-9 is no-vcpu-retry-never-busy for DEMOTE)
   /** H-2: no 2M S-EPT leaf maps a block whose guest_memfd folio was split or freed. */

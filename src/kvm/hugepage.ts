@@ -34,7 +34,7 @@ import type { MirrorSp } from "./mirror.js";
 import { isShadowPresent, isLeaf, isTable, leafSpte, spteToPfn, tableSpte } from "./spte.js";
 import { TdpIter } from "./tdp_iter.js";
 import { EIO, tdhDoNoVcpus, tdxTrack } from "./tdx.js";
-import { pamtOn, rangeKey, tdxDrawPair, tdxFreePair, tdxPamtGet, tdxPamtPut, tdxTopupPamtCache, VM_PAMT_CACHE } from "./tdx_pamt.js";
+import { checkPamtLockFree, pamtGhostRefs, pamtOn, rangeKey, tdxDrawPair, tdxFreePair, tdxPamtGet, tdxPamtPut, tdxTopupPamtCache, VM_PAMT_CACHE } from "./tdx_pamt.js";
 import type { TdxAdapter } from "./tdx_adapter.js";
 
 /** lpage_info.disallow_lpage bits of a 2M block: mixed attributes (KVM_LPAGE_MIXED_FLAG), KVM_LPAGE_GUEST_INHIBIT_FLAG (40/45). */
@@ -123,10 +123,19 @@ function checkCacheAccess(c: Ctx, cache: number): void {
   if (h.pamtCacheLock.owner() !== c.t.id) c.t.report(PROP.hpCacheAccess, "tdx_get_pamt_cache: kvm_tdx->pamt_cache used without pamt_cache_lock (lockdep_assert_held)");
 }
 
-/** The PAMT cache a split uses: the running vCPU's, else the per-VM one (RFC v5 tdx_get_pamt_cache()). */
+/**
+ * The PAMT cache a split uses: the running vCPU's, else the per-VM one (RFC v5 tdx_get_pamt_cache()).
+ * split-pamt-cache=vcpu0 (hypothetical, the D-7 ablation) borrows vCPU 0's instead.
+ */
 function splitCache(c: Ctx): number {
   const v = c.runningVcpu ?? c.vcpu;
-  return v >= 0 ? v : VM_PAMT_CACHE;
+  if (v >= 0) return v;
+  return c.proto.values["split-pamt-cache"] === "vcpu0" ? 0 : VM_PAMT_CACHE;
+}
+
+/** demote-pamt-lock=held: the fix of race R5 agreed in the RFC v5 thread (pamt_lock around DEMOTE). */
+function demoteUnderPamtLock(c: Ctx): boolean {
+  return c.kvm.pamt !== null && (c.proto.values["demote-pamt-lock"] ?? "off") === "held";
 }
 
 /**
@@ -167,8 +176,16 @@ export function* tdxSeptSplitPrivateSpte(c: Ctx, gfn: number, level: number, pfn
   const rk = c.kvm.pamt ? rangeKey(c.kvm.pamt.rangeOf(pfn)) : -1;
   if (rk >= 0) c.t.enter(rk); // D-1 judges the range once the refcount follows the node again
   if (ghost) yield ghost.store(c.kvm.pamt!.rangeOf(pfn) + 1, "ghost: DEMOTE of the range begins");
+  // The R5 fix (demote-pamt-lock=held): DEMOTE's pair pages are walked like PAMT.ADD's, so DEMOTE
+  // joins the PAMT.ADD/REMOVE calls pamt_lock serialises; lock order mmu_lock (write) → pamt_lock.
+  const pamtLocked = demoteUnderPamtLock(c);
+  if (pamtLocked) {
+    checkPamtLockFree(c, "tdx_sept_split_private_spte: spin_lock(&pamt_lock)");
+    yield c.kvm.pamt!.lock.lock("tdx_sept_split_private_spte: spin_lock(&pamt_lock) around DEMOTE");
+  }
   s = yield* tdhDoNoVcpus(c, "TDH.MEM.PAGE.DEMOTE", () => c.tdx.tdhMemPageDemote(gfn, level, page, pfns));
   if (s !== TDX_SUCCESS) {
+    if (pamtLocked) yield c.kvm.pamt!.lock.unlock("tdx_sept_split_private_spte: spin_unlock(&pamt_lock) [DEMOTE failed]");
     // Any remaining error (INTERRUPTED_RESTARTABLE on a module without the enhanced feature too):
     // TDX_BUG_ON_2; the 2M S-EPT leaf stays BLOCKED while the mirror shows the non-leaf.
     yield* kvmBugOn(c, true, `tdx_sept_split_private_spte: TDH.MEM.PAGE.DEMOTE ${statusName(s)} (TDX_BUG_ON_2)`);
@@ -187,7 +204,8 @@ export function* tdxSeptSplitPrivateSpte(c: Ctx, gfn: number, level: number, pfn
     if (old !== 0) {
       c.t.report(PROP.hpDemoteAccounting, `after DEMOTE of gfn ${gfn}: pamt_refcount[range ${r}] was ${old}, not 0`);
       warnOn(c, true, "tdx_sept_split_private_spte: WARN_ON_ONCE(refcount of a demoted range != 0)");
-    }
+    } else yield* pamtGhostRefs(c, r, n);
+    if (pamtLocked) yield p.lock.unlock("tdx_sept_split_private_spte: spin_unlock(&pamt_lock)");
     if (ghost) yield ghost.store(0, "ghost: DEMOTE of the range ends");
     if (rk >= 0) c.t.exit(rk);
   }
@@ -223,9 +241,9 @@ export function* tdpMmuSplitHugeLeaf(c: Ctx, gfn: number): Gen<number> {
       yield* k.mmuLock.writeUnlock(c.t.id, "tdp_mmu_split_huge_pages_root: write_unlock(&kvm->mmu_lock) to allocate");
       const cache = splitCache(c);
       checkCacheAccess(c, cache);
-      if (cache === VM_PAMT_CACHE) yield* tdxTopupPamtCache(c, VM_PAMT_CACHE);
-      else yield* tdxTopupPamtCache(c);
+      yield* tdxTopupPamtCache(c, cache);
       sp = mirror.allocSp(1, base, c.t.id);
+      checkPamtLockFree(c, "tdp_mmu_split_huge_pages_root: write_lock(&kvm->mmu_lock)");
       yield* k.mmuLock.writeLock(c.t.id, "tdp_mmu_split_huge_pages_root: write_lock(&kvm->mmu_lock)");
       continue;
     }
@@ -258,6 +276,7 @@ export function* hugeAcceptMismatch(c: Ctx, gfn: number): Gen<number> {
   const lp = yield h.lpage[b]!.load(`tdx_handle_ept_violation: EEQ ACCEPT 4K: hugepage_test_guest_inhibit(gfn ${gfn}, 2M)`);
   if (lp & LPAGE.GUEST_INHIBIT) return 0;
   const k = c.kvm;
+  checkPamtLockFree(c, "tdx_handle_ept_violation: write_lock(&kvm->mmu_lock)");
   yield* k.mmuLock.writeLock(c.t.id, "tdx_handle_ept_violation: guard(write_lock)(&kvm->mmu_lock)");
   const r = yield* tdpMmuSplitHugeLeaf(c, gfn);
   yield h.lpage[b]!.rmw((v) => v | LPAGE.GUEST_INHIBIT, `hugepage_set_guest_inhibit(slot, gfn ${gfn}, PG_LEVEL_2M)`);
@@ -295,6 +314,7 @@ export function* hugeSplitRange(c: Ctx, start: number, end: number, who: string)
   if (last + h.ppb > end) heads.add(last);
   if (heads.size === 0) return;
   const k = c.kvm;
+  checkPamtLockFree(c, `${who}: mutex_lock(&kvm_tdx->pamt_cache_lock)`);
   yield h.pamtCacheLock.lock(`${who}: mutex_lock(&kvm_tdx->pamt_cache_lock)`);
   yield* k.mmuLock.writeLock(c.t.id, `${who}: guard(write_lock)(&kvm->mmu_lock)`);
   for (const g of [...heads].sort((a, b) => a - b)) yield* tdpMmuSplitHugeLeaf(c, g);

@@ -290,6 +290,24 @@ export const SWITCHES: readonly Switch[] = [
     ],
     depends: "Only with hugepage=on.",
   },
+  {
+    id: "demote-pamt-lock",
+    title: "pamt_lock around the split's DEMOTE (race R5: DEMOTE's PAMT pair walk vs another TD's PAMT.ADD/REMOVE)",
+    values: [
+      { value: "off", kind: "historical", source: "RFC v5 30/45 as posted (lore 20260129011517.3545883-31-seanjc@google.com): DEMOTE with a pair in R12/R13 outside pamt_lock; Yan Zhao (2026-06-11, reply to 30/45) observed BUSY|R12 on DEMOTE and BUSY|RCX on a concurrent PAMT.ADD" },
+      { value: "held", kind: "historical", source: "the fix agreed in the RFC v5 thread (Rick Edgecombe 2026-06-29, Yan Zhao 2026-06-30, replies to 30/45, lore 20260129011517.3545883-31-seanjc@google.com): hold pamt_lock around DEMOTE, lock order mmu_lock (write) → pamt_lock, refcount 0 → 512 under it; not reposted" },
+    ],
+    depends: "Only with hugepage=on and dpamt=on.",
+  },
+  {
+    id: "split-pamt-cache",
+    title: "the PAMT page cache of a split without a running vCPU (conversion, punch hole)",
+    values: [
+      { value: "per-vm", kind: "historical", source: "RFC v5 44/45 (lore 20260129011517.3545883-45-seanjc@google.com) tdx_get_pamt_cache(): without a running vCPU, kvm_tdx->pamt_cache under pamt_cache_lock" },
+      { value: "vcpu0", kind: "hypothetical", source: "a split without a running vCPU borrows vCPU 0's cache, which has no lock (2c8ca2ba9bb6: it belongs to the thread that has the vCPU loaded): the D-7 ablation" },
+    ],
+    depends: "Only with hugepage=on and dpamt=on.",
+  },
 ] as const;
 
 export type SwitchValues = Readonly<Record<string, string>>;
@@ -443,8 +461,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   // S-EPT huge pages as posted: RFC v5 combines them with Dynamic PAMT (src/kvm/hugepage.ts).
   hugepage: {
     name: "hugepage",
-    description: "S-EPT huge pages as posted (RFC v5, 2026-01-28, with the fixes agreed in its thread): dpamt plus 2M private mappings, split by BLOCK → TRACK → DEMOTE under the write lock, one-way GUEST_INHIBIT, no promotion on mirror roots",
-    values: { ...DPAMT, hugepage: "on", "hugepage-split": "head-tail" },
+    description: "S-EPT huge pages as posted (RFC v5, 2026-01-28, with the fixes agreed in its thread, pamt_lock around DEMOTE included): dpamt plus 2M private mappings, split by BLOCK → TRACK → DEMOTE under the write lock, one-way GUEST_INHIBIT, no promotion on mirror roots",
+    values: { ...DPAMT, hugepage: "on", "hugepage-split": "head-tail", "demote-pamt-lock": "held", "split-pamt-cache": "per-vm" },
     assumed: ["pamt-refcount"],
     frozenName: "FROZEN_SPTE",
   },

@@ -50,6 +50,12 @@ export interface Scenario {
     /** PFNs another TD has mapped at the start (they share 2M ranges, refcounts and pairs with this TD). */
     otherTd?: number[];
     /**
+     * Dynamic PAMT: the 2M range in which the page allocator's pages for PAMT pairs physically lie
+     * (default: ranges no PAMT.ADD/REMOVE targets). PAMT.ADD and DEMOTE then walk that range SH for
+     * their pair pages (src/tdx/dpamt.ts), which lets another TD's PAMT.ADD of it race a DEMOTE (R5).
+     */
+    pamtPairRange?: number;
+    /**
      * S-EPT huge pages: base GFNs of 2M blocks (the `fanout` GFNs under one level-2 entry) that
      * guest_memfd backs with one 2M folio (2M-aligned, contiguous PFNs).
      */
@@ -65,7 +71,18 @@ export interface Scenario {
   /** Switch overrides on top of the preset. */
   overrides?: Record<string, string>;
   /** TDX module version (default: the module model's default). */
-  module?: { version?: TdxVersion; zeroStepThreshold?: number; pendingVeDisable?: boolean };
+  module?: {
+    version?: TdxVersion;
+    zeroStepThreshold?: number;
+    pendingVeDisable?: boolean;
+    /**
+     * TDX_FEATURES0.ENHANCE_DEMOTE_INTERRUPTIBILITY (module 1.5.28.00.972+ per Yan Zhao's v3 cover,
+     * lore 20260106101646.24809-1-yan.y.zhao@intel.com, restriction 2). Default true: the huge-page
+     * design requires it (v3 turns huge pages off without it), so the model's DEMOTE/PROMOTE see no
+     * host interrupt. false: a pending host interrupt may end them with TDX_INTERRUPTED_RESTARTABLE.
+     */
+    enhancedDemote?: boolean;
+  };
   /** SEAMCALL names into which the environment may inject TDX_OPERAND_BUSY (default none). */
   inject?: string[];
   /** Write-lock zap loops may drop and re-take mmu_lock between GFNs (default false). */
@@ -218,16 +235,19 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       // TD ATTRIBUTES.SEPT_VE_DISABLE (bit 28; the only attribute KVM_SUPPORTED_TDX_TD_ATTRS allows,
       // set by QEMU's default TDX policy): a guest access to a PENDING page exits to KVM instead of #VE.
       pendingVeDisable: scenario.module?.pendingVeDisable,
+      demoteHostInterrupts: scenario.module?.enhancedDemote === false,
       vcpus: Math.max(1, nVcpus),
       pfns: Math.max(kvm.mirror.externalBase + kvm.mirror.sps.length, hugeBase ? hugeBase + kvm.nGfns : 0),
       opState: building ? "INITIALIZED" : "RUNNABLE",
       vcpusInitialized: init.vcpusInitialized ?? true,
       initial,
-      dpamt,
+      dpamt: dpamt && init.pamtPairRange !== undefined ? { pairRange: init.pamtPairRange } : dpamt,
       foreign: init.otherTd ?? [],
     });
     // Dynamic PAMT: the kernel's refcounts start equal to the module's page counts (tdx_pamt.ts).
-    if (dpamt) kvm.pamt = new KvmPamt(w, tdx.mod, Math.max(1, nVcpus), geo.levels);
+    // D-10 needs to know which TD holds a reference: ghost cells only when there is another TD.
+    const otherTd = (init.otherTd?.length ?? 0) > 0 || scenario.threads.some((t) => t.kind === "other-td") ? (init.otherTd ?? []) : null;
+    if (dpamt) kvm.pamt = new KvmPamt(w, tdx.mod, Math.max(1, nVcpus), geo.levels, otherTd);
     // S-EPT huge pages: lpage_info, folio orders, the per-VM PAMT cache (hugepage=on only).
     // A VM whose guest_memfd has no 2M folio can never map 2M (the max level is bounded by the folio
     // order): the model then runs none of the huge-page code (docs/model.md "hugepage", abstracted).

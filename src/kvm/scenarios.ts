@@ -603,6 +603,65 @@ export const hpPunchVsAccept: Scenario = {
   expected: { ...ALL_VERIFIED },
 };
 
+/**
+ * Race R5: a split's DEMOTE walks its PAMT pair pages SH in their own 2M range, which here is
+ * range 0 (initial.pamtPairRange), while another TD's first fault in range 0 (PFN 0) issues
+ * PAMT.ADD(range 0), which needs that range's 2M PAMT entry EX. pamt_lock serialises every
+ * PAMT.ADD/REMOVE but, in RFC v5 30/45 as posted, not DEMOTE: one side gets BUSY (Yan Zhao,
+ * 2026-06-11, reply to 30/45: BUSY|R12 on DEMOTE, BUSY|RCX on PAMT.ADD). With the agreed fix
+ * (demote-pamt-lock=held, the hugepage preset's value) DEMOTE runs under pamt_lock and both succeed.
+ */
+export const hpDemoteVsOtherTdPamtAdd: Scenario = {
+  name: "hp-demote-vs-pamt-add",
+  description: "GFNs 0-1 are one 2M PENDING mapping; vCPU0's guest accepts GFN 0 at 4K (split: DEMOTE with a PAMT pair whose pages lie in range 0) while another TD maps PFN 0, the first page of range 0 (PAMT.ADD)",
+  initial: { hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "PENDING" }], pamtPairRange: 0 },
+  threads: [
+    { kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0 }] },
+    { kind: "other-td", name: "other-TD", pfn: 0, op: "map" },
+  ],
+  witnesses: ["tdg_mem_page_accept", "other TD: tdh_mem_page_aug"],
+  strategy: "cache",
+  expected: { ...ALL_VERIFIED },
+};
+
+/**
+ * A DEMOTE interrupted by a host interrupt on a module without ENHANCE_DEMOTE_INTERRUPTIBILITY
+ * (module.enhancedDemote=false): TDX_INTERRUPTED_RESTARTABLE, nothing committed, the 2M leaf
+ * stays BLOCKED. KVM as posted (RFC v5 39/45) treats every DEMOTE error left after the no-vCPU
+ * retry as TDX_BUG_ON_2 (INTERRUPTED_RESTARTABLE is not BUSY, so there is no retry): the VM is
+ * bugged with the mirror showing the non-leaf. That is why v3 (cover, restriction 2) turns huge
+ * pages off on such modules; the scenario forces them on to show it.
+ */
+export const hpDemoteInterrupted: Scenario = {
+  name: "hp-demote-interrupted",
+  description: "GFNs 0-1 are one 2M PENDING mapping on a module without ENHANCE_DEMOTE_INTERRUPTIBILITY; vCPU0's guest accepts GFN 0 at 4K and the split's DEMOTE may see a pending host interrupt",
+  initial: { hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "PENDING" }] },
+  threads: [{ kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0 }] }],
+  module: { enhancedDemote: false },
+  witnesses: ["tdg_mem_page_accept"],
+  strategy: "cache",
+  expected: { ...ALL_VERIFIED, hugepage: { violated: "no-kvm-bug-on" } },
+};
+
+/**
+ * TD teardown with a 2M leaf mapped while a vCPU faults a GFN inside it: gmem release zaps the 2M
+ * leaf whole (BLOCK/TRACK/REMOVE at 2M, no split, no PAMT put: RFC v5 29/45), then the HKID is
+ * released and the S-EPT pages reclaimed (each put after its RECLAIM). Every refcount ends equal to
+ * the module's count (D-9).
+ */
+export const hpTeardown: Scenario = {
+  name: "hp-teardown",
+  description: "GFNs 0-1 are one accepted 2M mapping; userspace closes guest_memfd and tears the TD down while vCPU0 handles an EPT violation on GFN 1",
+  initial: { hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "MAPPED" }] },
+  threads: [
+    { kind: "fault", vcpu: 0, gfn: 1 },
+    { kind: "teardown", name: "teardown" },
+  ],
+  witnesses: ["tdh_mng_key_freeid", "tdh_mem_page_remove"],
+  strategy: "cache",
+  expected: { ...ALL_VERIFIED, ...PRE_AD_BUG },
+};
+
 export const SCENARIOS: Record<string, Scenario> = {
   "seed-race": seedRace,
   "seed-race-read-zap": seedRaceReadZap,
@@ -633,6 +692,9 @@ export const SCENARIOS: Record<string, Scenario> = {
   "hp-fault-vs-split": hpFaultVsSplit,
   "hp-conversion-vs-fault": hpConversionVsFault,
   "hp-punch-vs-accept": hpPunchVsAccept,
+  "hp-demote-vs-pamt-add": hpDemoteVsOtherTdPamtAdd,
+  "hp-demote-interrupted": hpDemoteInterrupted,
+  "hp-teardown": hpTeardown,
 };
 
 for (const [name, e] of Object.entries(DPAMT_EXPECTED)) {

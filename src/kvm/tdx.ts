@@ -379,6 +379,11 @@ export function* tdxSeptFreePrivateSpt(c: Ctx, sp: MirrorSp): Gen<number> {
   }
   // Dynamic PAMT (d7fe610e6a66): tdx_free_control_page() = tdx_pamt_put() + __free_page() once the
   // S-EPT page is reclaimed; a leaked page keeps its reference.
+  // With the RCU-time free (≤6.19) that put would run in tdp_mmu_free_sp_rcu_callback(), i.e. in
+  // softirq context, taking pamt_lock there: lockdep's "inconsistent {SOFTIRQ-ON-W} ->
+  // {IN-SOFTIRQ-W}" (Yan Zhao, 2026-02-06, in the RFC v5 thread 20260129011517.3545883-1-seanjc@google.com),
+  // which 7.2's immediate free avoids (D-6). The model runs the put in this thread and reports it.
+  if (r === 0 && !immediate && c.kvm.pamt) c.t.report(PROP.pamtLockDiscipline, `tdx_pamt_put(pfn ${sp.externalPfn}) of a freed S-EPT page from tdp_mmu_free_sp_rcu_callback(): pamt_lock taken in softirq context`);
   if (r === 0) yield* tdxPamtPut(c, sp.externalPfn);
   if (immediate) {
     if (r === 0) yield sp.externalSpt.store(EXTERNAL_SPT.FREED, "tdx_sept_free_private_spt: free_page(sp->external_spt)");

@@ -42,7 +42,13 @@ export const PAMT_PROP = {
   pairNotReused: PROP.pamtPairNotReused,
   getInFreeze: PROP.pamtGetInFreeze,
   balancedFinal: PROP.pamtBalancedFinal,
+  lockDiscipline: PROP.pamtLockDiscipline,
+  runningVcpu: PROP.pamtRunningVcpu,
+  crossTd: PROP.pamtCrossTd,
 } as const;
+
+/** Which TD takes or drops a reference: this VM (0) or the other TD actor (1, src/tdx/foreign_td.ts). */
+export type PamtTd = 0 | 1;
 
 /** Window key of 2M range r (get/put sections; D-1 is checked when no section on r is open). */
 export function rangeKey(r: number): number {
@@ -88,8 +94,13 @@ export class KvmPamt {
   readonly topupPairs: number;
   /** kvm_tdx->pamt_cache (S-EPT huge pages only; set by the builder with hugepage=on). */
   vmCache: Atomic | null = null;
+  /**
+   * Ghost (model only, D-10): per TD (this VM, the other TD) and range, the references it holds.
+   * Allocated only when the scenario has another TD; their sum is the refcount outside get/put.
+   */
+  readonly refsBy: [Atomic[], Atomic[]] | null;
 
-  constructor(world: World, mod: TdxModule, nVcpus: number, levels: number) {
+  constructor(world: World, mod: TdxModule, nVcpus: number, levels: number, otherTd: readonly number[] | null = null) {
     const lay = mod.pamtLayout();
     this.poolBase = lay.poolBase;
     this.poolPages = lay.poolPages;
@@ -105,6 +116,13 @@ export class KvmPamt {
     const fmt = (m: number) => `{${popLowest(m, 31).map((i) => `pfn ${this.poolBase + i}`).join(",")}}`;
     this.free = new Atomic(world, "page allocator (PAMT pool)", freeMask, fmt);
     this.cache = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.pamt_cache`, 0, fmt));
+    if (otherTd) {
+      const other = counts.map((_, r) => otherTd.filter((f) => this.rangeOf(f) === r).length);
+      this.refsBy = [
+        counts.map((n, r) => new Atomic(world, `ghost: this VM's references on range ${r}`, n - other[r]!)),
+        other.map((n, r) => new Atomic(world, `ghost: other TD's references on range ${r}`, n)),
+      ];
+    } else this.refsBy = null;
   }
   rangeOf(pfn: number): number {
     return Math.floor(pfn / this.fanout);
@@ -119,6 +137,21 @@ function runningVcpu(c: Ctx): number {
   return c.runningVcpu ?? c.vcpu;
 }
 
+/** D-7: vcpu_tdx->pamt_cache has no lock; only the thread with that vCPU loaded may touch it. */
+function checkCacheOwner(c: Ctx, v: number, what: string): void {
+  if (v >= 0 && runningVcpu(c) !== v) c.t.report(PAMT_PROP.runningVcpu, `${what}: vcpu${v}.pamt_cache used by a thread whose running vCPU is ${runningVcpu(c) < 0 ? "none" : `vcpu${runningVcpu(c)}`}`);
+}
+
+/**
+ * D-6: pamt_lock is a leaf lock (mmu_lock → pamt_lock is the only nesting, v6 05/11): a thread
+ * holding it must not acquire mmu_lock, a mutex or pamt_lock again. Called before each such
+ * acquisition on the paths that can hold pamt_lock (tdx_pamt.ts, hugepage.ts).
+ */
+export function checkPamtLockFree(c: Ctx, what: string): void {
+  const p = c.kvm.pamt;
+  if (p && p.lock.owner() === c.t.id) c.t.report(PAMT_PROP.lockDiscipline, `${what} while holding pamt_lock (pamt_lock must be innermost)`);
+}
+
 /**
  * tdx_topup_pamt_cache(&vcpu_tdx->pamt_cache, PT64_ROOT_MAX_LEVEL) via the topup_external_cache op
  * from mmu_topup_memory_caches() (outside mmu_lock, may sleep): fill the running vCPU's cache up to
@@ -130,6 +163,7 @@ export function* tdxTopupPamtCache(c: Ctx, which?: number): Gen<number> {
   if (!p || v === -1) return 0;
   const cell = v === VM_PAMT_CACHE ? p.vmCache : p.cache[v];
   if (!cell) return 0;
+  checkCacheOwner(c, v, "tdx_topup_pamt_cache");
   const have = popcount(yield cell.load(`tdx_topup_pamt_cache: ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}->cnt`));
   const want = 2 * p.topupPairs - have;
   if (want <= 0) return 0;
@@ -146,6 +180,7 @@ function* drawPair(c: Ctx, cacheVcpu: number): Gen<number[] | null> {
   const vm = cacheVcpu === VM_PAMT_CACHE && p.vmCache !== null;
   const src = cacheVcpu >= 0 ? p.cache[cacheVcpu]! : vm ? p.vmCache! : p.free;
   const what = cacheVcpu >= 0 ? `vcpu${cacheVcpu}.pamt_cache` : vm ? "kvm_tdx->pamt_cache" : "alloc_page(GFP_KERNEL_ACCOUNT)";
+  checkCacheOwner(c, cacheVcpu, "alloc_pamt_array");
   const old = yield src.rmw((m) => (popcount(m) >= 2 ? m & ~bitsOf(popLowest(m, 2)) : m), `alloc_pamt_array: 2 pages from ${what}`);
   if (popcount(old) < 2) return null;
   return popLowest(old, 2);
@@ -178,13 +213,20 @@ function* pamtAdd(c: Ctx, pfn: number, pair: readonly number[]): Gen<number> {
  * tdx_pamt_get(pfn, cache) (cacheVcpu −1 = NULL cache: pages from the allocator, as
  * tdx_alloc_control_page() and the other-TD actor use). Returns 0, -ENOMEM or -EIO.
  */
-export function* tdxPamtGet(c: Ctx, pfn: number, cacheVcpu: number): Gen<number> {
+export function* tdxPamtGet(c: Ctx, pfn: number, cacheVcpu: number, td: PamtTd = 0): Gen<number> {
   const p = c.kvm.pamt;
   if (!p) return 0;
   const r = p.rangeOf(pfn);
   const ret = yield* pamtGetBody(c, p, pfn, r, cacheVcpu);
+  if (ret === 0 && p.refsBy) yield p.refsBy[td][r]!.rmw((v) => v + 1, `ghost: ${td ? "other TD" : "this VM"} holds a reference on range ${r}`);
   c.t.exit(rangeKey(r));
   return ret;
+}
+
+/** Ghost (D-10): `n` references on range r now held by this VM (DEMOTE's refcount 0 → fanout). */
+export function* pamtGhostRefs(c: Ctx, r: number, n: number): Gen<void> {
+  const g = c.kvm.pamt?.refsBy;
+  if (g) yield g[0][r]!.rmw((v) => v + n, `ghost: this VM holds ${n} references on range ${r}`);
 }
 
 function* pamtGetBody(c: Ctx, p: KvmPamt, pfn: number, r: number, cacheVcpu: number): Gen<number> {
@@ -199,6 +241,7 @@ function* pamtGetBody(c: Ctx, p: KvmPamt, pfn: number, r: number, cacheVcpu: num
   }
   const pair = yield* drawPair(c, cacheVcpu);
   if (!pair) return ENOMEM;
+  if (locked) checkPamtLockFree(c, "tdx_pamt_get: spin_lock(&pamt_lock)");
   if (locked) yield p.lock.lock(`tdx_pamt_get: spin_lock(&pamt_lock) [range ${r}]`);
   // Re-check under the lock: another get may have done 0 → 1 meanwhile (only the locked path does).
   const cur = yield rc.load(`tdx_pamt_get: atomic_read(pamt_refcount[range ${r}])`);
@@ -225,20 +268,24 @@ function* pamtGetBody(c: Ctx, p: KvmPamt, pfn: number, r: number, cacheVcpu: num
 }
 
 /** tdx_pamt_put(pfn): drop a reference; the last one removes the range's pair (PAMT.REMOVE). */
-export function* tdxPamtPut(c: Ctx, pfn: number): Gen<void> {
+export function* tdxPamtPut(c: Ctx, pfn: number, td: PamtTd = 0): Gen<void> {
   const p = c.kvm.pamt;
   if (!p) return;
   const r = p.rangeOf(pfn);
   c.t.enter(rangeKey(r));
-  yield* pamtPutBody(c, p, pfn, r);
+  if (p.refsBy) yield p.refsBy[td][r]!.rmw((v) => v - 1, `ghost: ${td ? "other TD" : "this VM"} drops a reference on range ${r}`);
+  yield* pamtPutBody(c, p, pfn, r, td);
   c.t.exit(rangeKey(r));
 }
 
-function* pamtPutBody(c: Ctx, p: KvmPamt, pfn: number, r: number): Gen<void> {
+function* pamtPutBody(c: Ctx, p: KvmPamt, pfn: number, r: number, td: PamtTd): Gen<void> {
   const rc = p.refcount[r]!;
   const mode = (c.proto.values["pamt-refcount"] ?? "lock-always");
   const locked = (c.proto.values["pamt-lock"] ?? "global") === "global";
-  const lock = () => p.lock.lock(`tdx_pamt_put: spin_lock(&pamt_lock) [range ${r}]`);
+  const lock = () => {
+    checkPamtLockFree(c, "tdx_pamt_put: spin_lock(&pamt_lock)");
+    return p.lock.lock(`tdx_pamt_put: spin_lock(&pamt_lock) [range ${r}]`);
+  };
   const unlock = (why = "") => p.lock.unlock(`tdx_pamt_put: spin_unlock(&pamt_lock)${why}`);
   if (mode === "lock-always") {
     if (locked) yield lock();
@@ -274,6 +321,9 @@ function* pamtPutBody(c: Ctx, p: KvmPamt, pfn: number, r: number): Gen<void> {
     if (locked) yield unlock(" [PAMT.REMOVE failed, pair leaked]");
     return;
   }
+  // D-10: the pair just removed must not be one another TD still counts on.
+  const other = p.refsBy ? yield p.refsBy[td === 0 ? 1 : 0][r]!.load(`ghost: references of ${td ? "this VM" : "the other TD"} on range ${r}`) : 0;
+  if (other > 0) c.t.report(PAMT_PROP.crossTd, `${td ? "the other TD's" : "this VM's"} tdx_pamt_put removed the pair of range ${r} while ${td ? "this VM" : "the other TD"} holds ${other} reference(s) on it`);
   if (mode === "lock-always") yield rc.store(0, `tdx_pamt_put: atomic_set(pamt_refcount[range ${r}], 0)`);
   if (locked) yield unlock();
   yield* freePair(c, res.pair.map((pf: number) => pf - p.poolBase), "PAMT.REMOVE returned the pair");
@@ -293,6 +343,7 @@ function checkFrozen(c: Ctx, level: number, gfn: number, what: string): void {
 export function* pamtMapGet(c: Ctx, level: number, gfn: number, pfn: number, what: string): Gen<number> {
   if (!pamtOn(c)) return 0;
   const v = runningVcpu(c);
+  if (v < 0) c.t.report(PAMT_PROP.runningVcpu, `${what} for gfn ${gfn} without a running vCPU`);
   if (yield* kvmBugOn(c, v < 0, `${what}: KVM_BUG_ON(!kvm_get_running_vcpu())`)) return EIO;
   checkFrozen(c, level, gfn, `tdx_pamt_get(pfn ${pfn}) [${what}]`);
   return yield* tdxPamtGet(c, pfn, v);
@@ -374,11 +425,11 @@ export function pamtInvariants(p: KvmPamt, mod: TdxModule, demoting?: Atomic): {
  * allocator): tdx_pamt_get(), its TDH.MEM.PAGE.AUG (PAMT footprint only), put on error.
  */
 export function* otherTdMap(c: Ctx, pfn: number): Gen<void> {
-  const g = yield* tdxPamtGet(c, pfn, -1);
+  const g = yield* tdxPamtGet(c, pfn, -1, 1);
   if (g === 0) {
     const s = yield* c.tdx.otherTdAug(pfn);
     if (statusCode(s) === C.MISSING_PAMT_PAGE_PAIR) c.t.report(PAMT_PROP.noMissingPair, `other TD: TDH.MEM.PAGE.AUG of pfn ${pfn} returned ${statusName(s)}`);
-    if (s !== TDX_SUCCESS) yield* tdxPamtPut(c, pfn);
+    if (s !== TDX_SUCCESS) yield* tdxPamtPut(c, pfn, 1);
   }
   c.t.progress();
 }
@@ -386,6 +437,6 @@ export function* otherTdMap(c: Ctx, pfn: number): Gen<void> {
 /** Another TD zaps physical page `pfn`: its TDH.MEM.PAGE.REMOVE (PAMT footprint only), then tdx_pamt_put(). */
 export function* otherTdUnmap(c: Ctx, pfn: number): Gen<void> {
   const s = yield* c.tdx.otherTdRemove(pfn);
-  if (s === TDX_SUCCESS) yield* tdxPamtPut(c, pfn);
+  if (s === TDX_SUCCESS) yield* tdxPamtPut(c, pfn, 1);
   c.t.progress();
 }

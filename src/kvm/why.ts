@@ -155,4 +155,21 @@ export const WHY: Record<string, Record<string, string>> = {
     ...same("4K only: the punch hole removes GFN 1 (BLOCK, TRACK + kick, REMOVE under the write lock) while the guest accepts GFN 0, which is already accepted (TDX_PAGE_ALREADY_ACCEPTED)", [...OLD, ...UP, "dpamt"]),
     hugepage: "the punch hole's pre-zap split (RFC v5 43/45, DO NOT MERGE) runs BLOCK(2M) → TRACK + kick → DEMOTE under the write lock; a guest ACCEPT that meets the BLOCKED 2M leaf exits and waits for mmu_lock, then sets GUEST_INHIBIT; DEMOTE leaves the 4K children unblocked, so the ACCEPT then finds GFN 0 MAPPED; guest_memfd splits the folio only after the zap (v3 fixup 'Zap mappings before splitting backend folios')",
   },
+  "hp-demote-vs-pamt-add": {
+    ...same("4K only: the guest's ACCEPT of the PENDING 4K leaf of GFN 0 succeeds without an exit; the other TD's AUG of PFN 0 shares no module state with it (another page's PAMT entry)", [...OLD, ...UP]),
+    dpamt: "4K only: no DEMOTE exists; the other TD's first page in range 0 gets it (PAMT.ADD under pamt_lock, eca9d4a3f1f8) and this TD's ACCEPT touches no PAMT state",
+    hugepage:
+      "race R5 closed by the fix agreed in the RFC v5 thread (Rick Edgecombe 2026-06-29, Yan Zhao 2026-06-30, replies to 30/45, lore 20260129011517.3545883-31-seanjc@google.com): the split holds pamt_lock around DEMOTE (mmu_lock for write → pamt_lock), so DEMOTE's SH walk of its pair pages' range and the other TD's PAMT.ADD of that range (2M entry EX, under pamt_lock) never overlap; without it (demote-pamt-lock=off, 30/45 as posted) PAMT.ADD gets BUSY|RCX or DEMOTE BUSY|R12, as Yan Zhao observed (2026-06-11)",
+  },
+  "hp-demote-interrupted": {
+    ...same("4K only: GFN 0 is a PENDING 4K leaf, the ACCEPT succeeds and no DEMOTE is ever issued, so the module's missing ENHANCE_DEMOTE_INTERRUPTIBILITY cannot matter", [...OLD, ...UP, "dpamt"]),
+    hugepage:
+      "without ENHANCE_DEMOTE_INTERRUPTIBILITY a pending host interrupt ends DEMOTE with TDX_INTERRUPTED_RESTARTABLE (nothing committed); tdx_sept_split_private_spte() (RFC v5 39/45, lore 20260129011517.3545883-40-seanjc@google.com) retries only BUSY through tdh_do_no_vcpus() and treats any other error as TDX_BUG_ON_2, leaving the 2M leaf BLOCKED under a mirror non-leaf: why Yan Zhao's v3 (cover, restriction 2, lore 20260106101646.24809-1-yan.y.zhao@intel.com) turns huge pages off on modules before 1.5.28.00.972",
+  },
+  "hp-teardown": {
+    ...same(PRE_AD, OLD),
+    ...same("4K only: as teardown-vs-fault: gmem release zaps both 4K leaves under the write lock and a fault after it gets -EFAULT; a fault before it finds its leaf present (spurious since cc7ed3358e41)", [...UP, "dpamt"]),
+    hugepage:
+      "gmem release zaps the whole 2M leaf (BLOCK/TRACK/REMOVE at 2M, no split and no PAMT put for a non-4K page, RFC v5 29/45, lore 20260129011517.3545883-30-seanjc@google.com) under the write lock; the vCPU's fault on GFN 1 either finds the 2M leaf present or runs after the zap and gets -EFAULT; S-EPT pages are put after their RECLAIM, so every refcount ends equal to the module's count",
+  },
 };

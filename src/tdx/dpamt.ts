@@ -20,9 +20,14 @@
 //   - the 1G PAMT level is not modelled (its SH lock never conflicts with the 2M/4K operations here);
 //   - the host-priority flag of the PAMT entry locks is not modelled: only host SEAMCALLs take them;
 //   - pair pages come from a pool of PFNs outside the TD's PFN space (after the TDVPR pages), used
-//     only as PAMT pages. PAMT.ADD's SH walk of a pair page in another range (tdh_phymem_pamt_add.c)
-//     therefore never conflicts (no ADD/REMOVE ever targets a pool range) and is not modelled; the
-//     "pair page in a guest range" races of the review (Yan Zhao 2025-09-26, R1) are out of scope;
+//     only as PAMT pages. By default they lie in ranges no PAMT.ADD/REMOVE ever targets, so the SH
+//     walk of a pair page's own 2M range (PAMT.ADD, tdh_phymem_pamt_add.c; DEMOTE's R12/R13,
+//     pamt_manager.c pamt_demote()) cannot conflict and is not modelled. With `pairRange` set (a
+//     scenario's initial.pamtPairRange) the page allocator is taken to hand out pair pages that
+//     physically lie in that TD range: both leaves then take its 2M entry lock SH, which is what
+//     makes DEMOTE meet another TD's PAMT.ADD of that range (race R5, Yan Zhao in the RFC v5
+//     thread, 30/45, 2026-06-11: BUSY|R12 on DEMOTE, BUSY|RCX on PAMT.ADD). The pages keep their
+//     pool identity for the bitmap; only the lock is the range's;
 //   - the 4K PAMT entry locks are the ownership cmpxchg of pamt.ts, as before.
 import { Atomic, TryLock, type World } from "../engine/index.js";
 import type { Gen } from "./locks.js";
@@ -32,6 +37,8 @@ import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 export interface DpamtConfig {
   /** Pages in the kernel's pool of PAMT page candidates (PFNs `poolBase` ..); default 30, at most 30. */
   poolPages?: number;
+  /** The TD 2M range in which the pool's pages physically lie (default: their own ranges, never locked). */
+  pairRange?: number;
 }
 
 /** The 2M PAMT entry of a range: PT_NDA, a PT_PAMT node with its pair, or a 2M leaf (S-EPT huge pages). */
@@ -72,6 +79,8 @@ export class Dpamt {
   readonly initialNodes: number;
   /** Per range: 4K pages in use at the start (readable before the World is sealed). */
   readonly initialCounts: readonly number[];
+  /** DpamtConfig.pairRange, or null. */
+  readonly pairRange: number | null;
 
   constructor(world: World, fanout: number, pamtInit: readonly number[], cfg: DpamtConfig) {
     this.fanout = fanout;
@@ -101,6 +110,8 @@ export class Dpamt {
       } else init.push(NODE.NDA);
     }
     this.initialNodes = next / 2;
+    this.pairRange = cfg.pairRange ?? null;
+    if (this.pairRange !== null && !(Number.isInteger(this.pairRange) && this.pairRange >= 0 && this.pairRange < ranges)) throw new RangeError(`dpamt.pairRange ${this.pairRange}: not a 2M range of the model (0..${ranges - 1})`);
     this.initialCounts = counts;
     const fmtNode = (v: number) => {
       if (nodeKind(v) === NODE.NDA) return "PT_NDA";
@@ -150,6 +161,19 @@ export function* dpamtWalk4k(d: Dpamt, heldRanges: number[], pfn: number, operan
   heldRanges.push(r);
   const v = yield d.node[r]!.load(`${label}: pamt_walk: 2M entry pt (range ${r})`);
   if (nodeKind(v) !== NODE.PAMT) return st(nodeKind(v) === NODE.NDA ? C.MISSING_PAMT_PAGE_PAIR : C.PAGE_METADATA_INCORRECT, operand);
+  return TDX_SUCCESS;
+}
+
+/**
+ * The walk of a pair page that lies outside the target range (PAMT.ADD's RDX/R8, DEMOTE's R12/R13):
+ * its own 2M entry SH (held to the leaf's end) → TDX_OPERAND_BUSY|operand. Only when the pool lies
+ * in a TD range (DpamtConfig.pairRange) and that range is not the one the leaf holds EX already.
+ */
+export function* dpamtWalkPairPage(d: Dpamt, heldRanges: number[], target: number, operand: number, label: string): Gen<Status> {
+  const r = d.pairRange;
+  if (r === null || r === target || heldRanges.includes(r)) return TDX_SUCCESS;
+  if (!(yield d.lock[r]!.tryShared(`${label}: pamt_walk(pair page, SH): 2M entry lock (range ${r})`))) return st(C.OPERAND_BUSY, operand);
+  heldRanges.push(r);
   return TDX_SUCCESS;
 }
 

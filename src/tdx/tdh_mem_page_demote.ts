@@ -24,6 +24,8 @@
 //      20260106101646.24809-1-yan.y.zhao@intel.com, restriction 2: with the feature a TD without
 //      partitioning never sees it — not confirmed from module source);
 //   6. pamt_demote(): the page's 2M PAMT entry EX (BUSY|RCX); with Dynamic PAMT each pair page
+//      is walked SH in its own 2M range (BUSY|R12/R13: the status Yan Zhao observed racing another
+//      TD's PAMT.ADD, race R5 — modelled when the pool lies in a TD range, dpamt.ts pairRange) and
 //      must not be a PAMT page already (TDX_PAGE_NOT_FREE|R12/R13), its bitmap bit is set and the
 //      range becomes a PT_PAMT node counting `fanout` 4K pages; the 4K PAMT entries take size 4K;
 //   7. commit: the `fanout` children copied from the large entry, **unblocked and unlocked**
@@ -31,13 +33,13 @@
 //      PT_EPT, the parent NL_MAPPED → new page (released at EXIT), TDR.chldcnt += 1.
 // No UNBLOCK is needed after a successful DEMOTE.
 //
-// Abstractions: the pair pages' own 2M-range SH walks (pool pages never conflict, see dpamt.ts);
+// Abstractions: the pair pages' own 2M-range SH walks only with DpamtConfig.pairRange (see dpamt.ts);
 // the new page's 4K PAMT entry lock is the ownership cmpxchg (claimed at step 4, rolled back on a
 // later failure, which the real module never needs because it commits PAMT only at step 7).
 import { choose } from "../engine/index.js";
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
-import { NODE, mkNode, dpamtWalk4k } from "./dpamt.js";
+import { NODE, mkNode, dpamtWalk4k, dpamtWalkPairPage } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtBepoch, pamtPack } from "./pamt.js";
 import { S, isBlocked, isPending, mkEntry, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -108,7 +110,10 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
     let bad: Status = TDX_SUCCESS;
     if (i0 < 0) bad = st(C.OPERAND_INVALID, OP.R12);
     else if (i1 < 0 || i1 === i0) bad = st(C.OPERAND_INVALID, OP.R13);
-    else {
+    // Both pair pages lie in one range here (DpamtConfig.pairRange): one SH walk stands for both.
+    else if ((bad = yield* dpamtWalkPairPage(d, held.pamt2m, r, OP.R12, L)) !== TDX_SUCCESS) {
+      /* BUSY|R12 */
+    } else {
       const b0 = yield d.bitmap.rmw((m) => m | (1 << i0), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_set(pfn ${pair![0]})`);
       if (b0 & (1 << i0)) bad = st(C.PAGE_NOT_FREE, OP.R12);
       else {

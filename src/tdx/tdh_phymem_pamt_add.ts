@@ -4,10 +4,12 @@
 // Locks: R's 2M PAMT entry, walked SH and promoted to EX (one try-exclusive step here: the
 // promotion fails iff another holder exists, and nothing can be observed between the two) →
 // TDX_OPERAND_BUSY|RCX; the entry must be PT_NDA → else TDX_HPA_RANGE_NOT_FREE|RCX; each pair
+// page outside R walked SH in its own 2M range (→ TDX_OPERAND_BUSY|RDX/R8; only when the pool lies
+// in a TD range, dpamt.ts pairRange; both pages in that one range, one walk); each pair
 // page's bitmap bit test-and-set → TDX_PAGE_NOT_FREE|RDX/R8 (the first bit undone); then R's entry
 // becomes a PT_PAMT node pointing at the pair. Zeroing the pair pages is not modelled.
 import type { Gen } from "./locks.js";
-import { NODE, mkNode, nodeKind } from "./dpamt.js";
+import { NODE, dpamtUnwalk, dpamtWalkPairPage, mkNode, nodeKind } from "./dpamt.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import type { Td } from "./td.js";
 
@@ -27,8 +29,11 @@ export function* tdhPhymemPamtAdd(td: Td, pfn: number, pair0: number, pair1: num
   if (!(yield d.lock[r]!.tryExclusive(`${L}: pamt_walk(RCX, EX): 2M entry lock (range ${r})`))) return st(C.OPERAND_BUSY, OP.RCX);
   let s: Status = TDX_SUCCESS;
   const v = yield d.node[r]!.load(`${L}: 2M entry pt (range ${r})`);
+  const pairHeld: number[] = [];
   if (nodeKind(v) !== NODE.NDA) s = st(C.HPA_RANGE_NOT_FREE, OP.RCX);
-  else {
+  else if ((s = yield* dpamtWalkPairPage(d, pairHeld, r, OP.RDX, L)) !== TDX_SUCCESS) {
+    /* BUSY|RDX */
+  } else {
     const b0 = yield d.bitmap.rmw((m) => m | (1 << i0), `${L}: dynamic_pamt_4k_bitmap_set(pfn ${pair0})`);
     if (b0 & (1 << i0)) s = st(C.PAGE_NOT_FREE, OP.RDX);
     else {
@@ -39,6 +44,7 @@ export function* tdhPhymemPamtAdd(td: Td, pfn: number, pair0: number, pair1: num
       } else yield d.node[r]!.store(mkNode(i0, i1), `${L}: 2M entry := PT_PAMT node (pfn ${pair0}, pfn ${pair1})`);
     }
   }
+  yield* dpamtUnwalk(d, pairHeld, L);
   yield d.lock[r]!.releaseExclusive(`${L}: pamt_unwalk: 2M entry lock (range ${r})`);
   return s;
 }

@@ -81,3 +81,32 @@ describe("ablation from dpamt: each Dynamic PAMT defense switched off shows its 
     }
   });
 });
+
+// D-6, D-7, D-10 (docs/model.md "dpamt"): each holds on its preset and is shown to catch the
+// broken defense it is about.
+describe("D-6 / D-7 / D-10: the property and the defense it checks", () => {
+  const CASES: { preset: string; scenario: string; prop: string; broken: Record<string, string>; why: string }[] = [
+    // D-6: ≤6.19's RCU-time S-EPT page free would put (pamt_lock) from tdp_mmu_free_sp_rcu_callback()
+    // (softirq); 7.2 frees right after RECLAIM (race R3).
+    { preset: "dpamt", scenario: "teardown", prop: "pamt-lock-discipline", broken: { "spt-free": "rcu" }, why: "softirq context" },
+    // D-7: a split without a running vCPU borrowing vCPU 0's lock-less cache instead of the per-VM one.
+    { preset: "hugepage", scenario: "hp-conversion-vs-fault", prop: "pamt-running-vcpu", broken: { "split-pamt-cache": "vcpu0" }, why: "vcpu0.pamt_cache used by a thread whose running vCPU is none" },
+    // D-10: v4's dec-and-test put: the other TD's put removes the pair this VM's get just took a reference on.
+    { preset: "dpamt", scenario: "dpamt-fault-vs-removal", prop: "pamt-cross-td-independent", broken: { "pamt-refcount": "dec-and-test" }, why: "the other TD's tdx_pamt_put removed the pair of range 0 while this VM holds 1 reference" },
+  ];
+  for (const c of CASES) {
+    it(`${c.prop}: verified on ${c.preset}, violated with ${JSON.stringify(c.broken)} on ${c.scenario}`, () => {
+      const on = checkScenario(SCENARIOS[c.scenario]!, c.preset, { properties: [c.prop], minimize: false });
+      expect(on.verdict).toBe("verified");
+      const off = checkScenario(SCENARIOS[c.scenario]!, c.preset, { overrides: c.broken, properties: [c.prop], minimize: false });
+      expect(off.verdict).toBe(`violated:${c.prop}`);
+      expect(off.result.violations[0]!.message).toContain(c.why);
+    });
+  }
+  it("D-10 tracks which TD holds a reference only when the scenario has another TD (no extra cells otherwise)", () => {
+    const withOther = checkScenario(SCENARIOS["dpamt-fault-vs-removal"]!, "dpamt", { minimize: false });
+    expect(withOther.result.coverage.some((l) => l.includes("ghost: other TD drops a reference on range 0"))).toBe(true);
+    const without = checkScenario(SCENARIOS["dpamt-two-vcpus-one-range"]!, "dpamt", { minimize: false });
+    expect(without.result.coverage.some((l) => l.includes("ghost:"))).toBe(false);
+  });
+});

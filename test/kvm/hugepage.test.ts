@@ -33,3 +33,33 @@ describe("hugepage preset", () => {
     expect([b.executions, b.statesStored, b.steps]).toEqual([a.executions, a.statesStored, a.steps]);
   });
 });
+
+describe("hugepage: race R5, interrupted DEMOTE, teardown with a 2M leaf", () => {
+  it("hp-demote-vs-pamt-add: the DEMOTE pair walk meets the other TD's PAMT.ADD; pamt_lock around DEMOTE (the hugepage preset's value) makes it verified", () => {
+    const on = checkScenario(SCENARIOS["hp-demote-vs-pamt-add"]!, "hugepage", { minimize: false });
+    expect(on.verdict).toBe("verified");
+    for (const l of ["spin_lock(&pamt_lock) around DEMOTE", "tdh_mem_page_demote: pamt_walk(pair page, SH): 2M entry lock (range 0)", "other TD: tdh_mem_page_aug"]) expect(on.result.coverage.some((c) => c.includes(l)), l).toBe(true);
+    // RFC v5 30/45 as posted: PAMT.ADD gets BUSY|RCX (D-4), or DEMOTE gets BUSY|R12 on both attempts (TDX_BUG_ON_2).
+    const off = checkScenario(SCENARIOS["hp-demote-vs-pamt-add"]!, "hugepage", { overrides: { "demote-pamt-lock": "off" }, minimize: false });
+    expect(off.verdict).toBe("violated:pamt-add-remove-succeed");
+    expect(off.counterexample!.message).toContain("TDX_OPERAND_BUSY|RCX");
+    const bug = checkScenario(SCENARIOS["hp-demote-vs-pamt-add"]!, "hugepage", { overrides: { "demote-pamt-lock": "off" }, properties: ["no-kvm-bug-on"], minimize: false });
+    expect(bug.verdict).toBe("violated:no-kvm-bug-on");
+    expect(bug.counterexample!.message).toContain("TDX_OPERAND_BUSY|R12");
+  });
+  it("hp-demote-interrupted: INTERRUPTED_RESTARTABLE is TDX_BUG_ON_2 with the 2M leaf left BLOCKED; with the enhanced feature (the default) no interrupt is seen", () => {
+    const r = checkScenario(SCENARIOS["hp-demote-interrupted"]!, "hugepage", { minimize: false });
+    expect(r.verdict).toBe("violated:no-kvm-bug-on");
+    expect(r.counterexample!.message).toContain("TDX_INTERRUPTED_RESTARTABLE");
+    const sc = { ...SCENARIOS["hp-demote-interrupted"]!, module: {} };
+    const ok = checkScenario(sc, "hugepage", { minimize: false });
+    expect(ok.verdict).toBe("verified");
+    expect(ok.result.coverage.some((c) => c.includes("is_interrupt_pending_host_side"))).toBe(false);
+  });
+  it("hp-teardown: the 2M leaf is removed whole (no split, no put for it) and every refcount ends balanced", () => {
+    const r = checkScenario(SCENARIOS["hp-teardown"]!, "hugepage", { minimize: false });
+    expect(r.verdict).toBe("verified");
+    expect(r.result.coverage.some((c) => c.includes("tdh_mem_page_remove"))).toBe(true);
+    expect(r.result.coverage.some((c) => c.includes("tdh_mem_page_demote"))).toBe(false);
+  });
+});
