@@ -88,6 +88,8 @@ export const C = {
   // the guest touched a PENDING page of a TD with ATTRIBUTES.SEPT_VE_DISABLE (td_ept_violation.c,
   // vmcs_defs.h of 1.5.25). Same RAX as TD_EXIT(EPT_VIOLATION); the EEQ type is the other register.
   TD_EXIT_EPT_VIOLATION_PENDING: def("TD_EXIT(EPT_VIOLATION, EEQ PENDING)", "0000000000000030"),
+  /** Module 1.0 PROMOTE of an entry that is a leaf (qizhangz/tdx-module@d5fc67a tdh_mem_page_promote.c). */
+  EPT_ENTRY_LEAF: def("TDX_EPT_ENTRY_LEAF", "C0000B0500000000"),
 } as const;
 export type Code = (typeof C)[keyof typeof C];
 

@@ -33,6 +33,12 @@
 //      PT_EPT, the parent NL_MAPPED → new page (released at EXIT), TDR.chldcnt += 1.
 // No UNBLOCK is needed after a successful DEMOTE.
 //
+// Module 1.0 (qizhangz/tdx-module@d5fc67a src/vmm_dispatcher/api_calls/tdh_mem_page_demote.c): TDR
+// SH, the S-EPT tree lock **EX** and no entry lock (as every 1.0 host S-EPT leaf); an entry that is
+// not a leaf → TDX_EPT_ENTRY_NOT_LEAF|RCX; it must be BLOCKED and TLB-tracked whatever the TD state;
+// no interruption check, no host-priority bit, no Dynamic PAMT (no R12/R13); a PAMT split that
+// cannot lock → BUSY|RCX; the parent entry is written under the tree lock.
+//
 // Abstractions: the pair pages' own 2M-range SH walks only with DpamtConfig.pairRange (see dpamt.ts);
 // the new page's 4K PAMT entry lock is the ownership cmpxchg (claimed at step 4, rolled back on a
 // later failure, which the real module never needs because it commits PAMT only at step 7).
@@ -41,7 +47,7 @@ import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
 import { NODE, mkNode, dpamtWalk4k, dpamtWalkPairPage } from "./dpamt.js";
 import { PAMT_NDA, PT, pamtBepoch, pamtPack } from "./pamt.js";
-import { S, isBlocked, isPending, mkEntry, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
+import { S, isBlocked, isLeafState, isPending, mkEntry, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
 import { isTlbTracked } from "./tlb.js";
@@ -61,10 +67,11 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
   const { cell, lk, running } = got;
   const cur = stateOf(lk.value);
   // 2. a large leaf
-  if (!DEMOTE_ALLOWED.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
+  if (!DEMOTE_ALLOWED.includes(cur)) return yield* td.finish(held, st(td.v10 && !isLeafState(cur) ? C.EPT_ENTRY_NOT_LEAF : C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   const pfn = pfnOf(lk.value);
-  // 3. blocked and tracked while the TD runs (bepoch in the PAMT entry of the page's first 4K PFN).
-  if (running && stateNeedsTracking(cur)) {
+  // 3. blocked and tracked while the TD runs (bepoch in the PAMT entry of the page's first 4K PFN);
+  // module 1.0 requires both in every TD state.
+  if (td.v10 || (running && stateNeedsTracking(cur))) {
     if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
     const pv = yield td.pamt[pfn]!.load(`${L}: pamt_implicit_get(split page): bepoch`);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
@@ -80,8 +87,8 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
   const seen = yield td.pamt[newPage]!.cmpxchg(PAMT_NDA, eptPamt, `${L}: PAMT claim new S-EPT page pfn ${newPage} (PT_NDA -> PT_EPT)`);
   if (seen !== PAMT_NDA) return yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.R8), L);
   const undoClaim = () => td.pamt[newPage]!.store(PAMT_NDA, `${L}: new S-EPT page pfn ${newPage} left PT_NDA (nothing committed)`);
-  // 5. interruption check before the PAMT split.
-  if (td.demoteHostInterrupts) {
+  // 5. interruption check before the PAMT split (none in module 1.0).
+  if (td.demoteHostInterrupts && !td.v10) {
     const intr = yield choose(2, `${L}: check_host_interrupt_and_hp_bit: is_interrupt_pending_host_side()`, { env: true });
     if (intr === 1) {
       yield undoClaim();
@@ -140,7 +147,8 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
     const child = td.entry(gpa + k * childSpan, level - 1);
     yield child.store(mkEntry(childState, pfn + k * childSpan), `${L}: sept_split_entry: new S-EPT page entry ${k} := ${childState === S.PENDING ? "PENDING" : "MAPPED"}`);
   }
-  yield* entryCommit(cell, lk.value, mkEntry(S.NL_MAPPED, newPage), false, L);
+  if (td.v10) yield* td.commitEntry(held, cell, lk.value, mkEntry(S.NL_MAPPED, newPage), false, L);
+  else yield* entryCommit(cell, lk.value, mkEntry(S.NL_MAPPED, newPage), false, L);
   yield td.chldcnt.add(1, `${L}: chldcnt += 1 (new S-EPT page)`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

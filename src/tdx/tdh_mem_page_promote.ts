@@ -18,6 +18,13 @@
 //      (bitmap bits cleared) and the entry becomes the 2M page's;
 //   6. commit: the 2M entry := the children's state at 2M (unblocked), the children FREE, the old
 //      S-EPT page PT_NDA (returned in RCX), TDR.chldcnt −= 1.
+//
+// Module 1.0 (qizhangz/tdx-module@d5fc67a src/vmm_dispatcher/api_calls/tdh_mem_page_promote.c): tree
+// lock EX, no entry lock; a leaf → TDX_EPT_ENTRY_LEAF|RCX, a non-leaf that is not BLOCKED →
+// TDX_GPA_RANGE_NOT_BLOCKED|RCX; TLB tracking required in every TD state (the child page's PAMT
+// entry locked EX: BUSY|RCX is not modelled, nothing else locks it here); the children must all be
+// present (MAPPED) leaves with contiguous aligned PFNs (no PENDING promotion); no interruption
+// check; the 2M leaf is written MAPPED under the tree lock.
 // KVM never issues PROMOTE (RFC v5 31/45, "Prevent hugepage promotion for mirror roots in fault
 // path", lore 20260129011517.3545883-32-seanjc@google.com; v3 06/24): the leaf exists so that the
 // model can show what a promotion would need (a BLOCK of a non-leaf and uniform children).
@@ -53,9 +60,11 @@ export function* tdhMemPagePromote(td: Td, gpa: number, level: number): Gen<Prom
   const got = yield* td.walkAndLockEntry(held, gpa, level, L);
   if (typeof got === "number") return fail(yield* td.finish(held, got, L));
   const { cell, lk } = got;
-  if (stateOf(lk.value) !== S.NL_BLOCKED) return fail(yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L));
+  const cur = stateOf(lk.value);
+  if (td.v10 && cur !== S.NL_BLOCKED) return fail(yield* td.finish(held, st(cur === S.NL_MAPPED ? C.GPA_RANGE_NOT_BLOCKED : C.EPT_ENTRY_LEAF, OP.RCX), L));
+  if (cur !== S.NL_BLOCKED) return fail(yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L));
   const oldPage = pfnOf(lk.value);
-  if (running) {
+  if (running || td.v10) {
     const pv = yield td.pamt[oldPage]!.load(`${L}: PAMT of the S-EPT page: bepoch`);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
     if (!isTlbTracked(e, pamtBepoch(pv))) return fail(yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L));
@@ -73,11 +82,11 @@ export function* tdhMemPagePromote(td: Td, gpa: number, level: number): Gen<Prom
       state = cs;
       head = p;
     }
-    const ok = (cs === S.MAPPED || cs === S.PENDING) && cs === state && head >= 0 && head % n === 0 && p === head + k * childSpan;
+    const ok = (cs === S.MAPPED || (cs === S.PENDING && !td.v10)) && cs === state && head >= 0 && head % n === 0 && p === head + k * childSpan;
     if (!ok) return fail(yield* td.finish(held, st(C.EPT_INVALID_PROMOTE_CONDITIONS, OP.RCX), L));
   }
-  // 4. interruption check.
-  if (td.demoteHostInterrupts) {
+  // 4. interruption check (none in module 1.0).
+  if (td.demoteHostInterrupts && !td.v10) {
     const intr = yield choose(2, `${L}: check_host_interrupt_and_hp_bit: is_interrupt_pending_host_side()`, { env: true });
     if (intr === 1) return fail(yield* td.finish(held, st(C.INTERRUPTED_RESTARTABLE), L));
   }
@@ -99,7 +108,8 @@ export function* tdhMemPagePromote(td: Td, gpa: number, level: number): Gen<Prom
   for (let i = 0; i < n; i++) yield td.pamt[head + i]!.store(pamtPack({ pt: PT.REG, size: level, owner: gpa + i }), `${L}: PAMT pfn ${head + i} size := L${level}`);
   // 6. commit.
   for (let k = 0; k < td.geo.fanout; k++) yield td.entry(gpa + k * childSpan, level - 1).store(SEPTE_INIT_VALUE, `${L}: old S-EPT page entry ${k} := FREE`);
-  yield* entryCommit(cell, lk.value, mkEntry(state === S.PENDING ? S.PENDING : S.MAPPED, head), false, L);
+  if (td.v10) yield* td.commitEntry(held, cell, lk.value, mkEntry(S.MAPPED, head), false, L);
+  else yield* entryCommit(cell, lk.value, mkEntry(state === S.PENDING ? S.PENDING : S.MAPPED, head), false, L);
   yield td.pamt[oldPage]!.store(PAMT_NDA, `${L}: old S-EPT page pfn ${oldPage} := PT_NDA (returned in RCX)`);
   yield td.chldcnt.add(-1, `${L}: chldcnt -= 1`);
   const status = yield* td.finish(held, TDX_SUCCESS, L);

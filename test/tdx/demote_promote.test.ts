@@ -193,3 +193,91 @@ describe("TDH.MEM.PAGE.PROMOTE", () => {
     expect(tdx.entry(1, 0).stateName).toBe("PENDING");
   });
 });
+
+// Module 1.0 (qizhangz/tdx-module@d5fc67a tdh_mem_page_demote.c / tdh_mem_page_promote.c): the tree
+// lock EX and no entry lock, BLOCKED + tracked in every TD state, no interruption check, no
+// Dynamic PAMT, TDX_EPT_ENTRY_NOT_LEAF / TDX_EPT_ENTRY_LEAF; each paired with the 1.5.25 outcome.
+describe("DEMOTE / PROMOTE on module 1.0", () => {
+  const v10: TdxConfig = { version: "1.0" };
+  it("DEMOTE: tracked BLOCKED leaf → NL_MAPPED over MAPPED children; an untracked one → TLB_TRACKING_NOT_DONE", () => {
+    const { tdx, names } = seq(hp("BLOCKED", v10), function* (tdx) {
+      return [yield* tdx.memPageDemote(4, 1, 11), yield* tdx.memTrack(), yield* tdx.memPageDemote(4, 1, 11)];
+    });
+    expect(names).toEqual(["TDX_TLB_TRACKING_NOT_DONE|RCX", "TDX_SUCCESS", "TDX_SUCCESS"]);
+    expect(tdx.entry(4, 1)).toMatchObject({ stateName: "NL_MAPPED", pfn: 11 });
+    expect([tdx.entry(4, 0), tdx.entry(5, 0)].map((e) => `${e.stateName} ${e.pfn}`)).toEqual(["MAPPED 4", "MAPPED 5"]);
+  });
+  it("DEMOTE of an unblocked leaf of a TD not yet runnable: GPA_RANGE_NOT_BLOCKED on 1.0, success on 1.5.25; a non-leaf: EPT_ENTRY_NOT_LEAF vs STATE_INCORRECT", () => {
+    const one = (more: TdxConfig) =>
+      seq(hp("MAPPED", { opState: "INITIALIZED", ...more }, [{ gpa: 0, level: 1, state: "NL_MAPPED", pfn: 10 }]), function* (tdx) {
+        return [yield* tdx.memPageDemote(4, 1, 11), yield* tdx.memPageDemote(0, 1, 11)];
+      }).names;
+    expect(one(v10)).toEqual(["TDX_GPA_RANGE_NOT_BLOCKED|RCX", "TDX_EPT_ENTRY_NOT_LEAF|RCX"]);
+    expect(one({})).toEqual(["TDX_SUCCESS", "TDX_EPT_ENTRY_STATE_INCORRECT|RCX"]);
+  });
+  it("DEMOTE has no interruption check on 1.0 (INTERRUPTED_RESTARTABLE unreachable even with host interrupts)", () => {
+    const seen = new Set<string>();
+    const run = race(
+      hp("BLOCKED", { ...v10, demoteHostInterrupts: true }),
+      { demoter: function* (tdx) { return [yield* tdx.memTrack(), yield* tdx.memPageDemote(4, 1, 11)]; } },
+      (r) => {
+        seen.add(n(r, "demoter")[1]!);
+        return null;
+      },
+      { strategy: "cache" },
+    );
+    expect(run.result.violations).toEqual([]);
+    expect([...seen]).toEqual(["TDX_SUCCESS"]);
+  });
+  it("DEMOTE vs a BLOCK of another GPA: both take the tree lock EX on 1.0, so DEMOTE can get BUSY|SEPT_TREE and never INTERRUPTED_BUSY", () => {
+    const seen = new Set<string>();
+    const run = race(
+      hp("BLOCKED", v10, [{ gpa: 0, level: 1, state: "NL_MAPPED", pfn: 10 }, { gpa: 0, level: 0, state: "MAPPED", pfn: 0 }]),
+      {
+        demoter: function* (tdx) { return [yield* tdx.memTrack(), yield* tdx.memPageDemote(4, 1, 11)]; },
+        blocker: function* (tdx) { return [yield* tdx.memRangeBlock(0, 0)]; },
+      },
+      (r) => {
+        if (n(r, "demoter")[0] === "TDX_SUCCESS") seen.add(`${n(r, "demoter")[1]} / ${n(r, "blocker")[0]}`);
+        return null;
+      },
+      { strategy: "cache" },
+    );
+    expect(run.result.violations.map((v) => v.message)).toEqual([]);
+    expect([...seen]).toContain("TDX_OPERAND_BUSY|SEPT_TREE / TDX_SUCCESS");
+    expect([...seen].some((x) => x.includes("INTERRUPTED"))).toBe(false);
+  });
+  it("PROMOTE: a leaf → EPT_ENTRY_LEAF, a non-blocked table → GPA_RANGE_NOT_BLOCKED, PENDING children → INVALID_PROMOTE_CONDITIONS (1.5.25 promotes them)", () => {
+    const pend = (more: TdxConfig) =>
+      seq(
+        {
+          levels: 3, fanout: 2, pfns: 12, vcpus: 1, ...more,
+          initial: [
+            { gpa: 0, level: 2, state: "NL_MAPPED", pfn: 8 },
+            { gpa: 0, level: 1, state: "NL_MAPPED", pfn: 9 },
+            { gpa: 0, level: 0, state: "PENDING", pfn: 0 },
+            { gpa: 1, level: 0, state: "PENDING", pfn: 1 },
+          ],
+        },
+        function* (tdx) {
+          const a = (yield* tdx.memPagePromote(0, 1)).status;
+          return [a, yield* tdx.memRangeBlock(0, 1), yield* tdx.memTrack(), (yield* tdx.memPagePromote(0, 1)).status];
+        },
+      ).names;
+    expect(pend(v10)).toEqual(["TDX_GPA_RANGE_NOT_BLOCKED|RCX", "TDX_SUCCESS", "TDX_SUCCESS", "TDX_EPT_INVALID_PROMOTE_CONDITIONS|RCX"]);
+    expect(pend({})).toEqual(["TDX_EPT_ENTRY_STATE_INCORRECT|RCX", "TDX_SUCCESS", "TDX_SUCCESS", "TDX_SUCCESS"]);
+    const leaf = seq(hp("BLOCKED", v10), function* (tdx) {
+      return [(yield* tdx.memPagePromote(4, 1)).status];
+    }).names;
+    expect(leaf).toEqual(["TDX_EPT_ENTRY_LEAF|RCX"]);
+  });
+  it("PROMOTE on 1.0: split then merge back; the 2M leaf is written MAPPED under the tree lock", () => {
+    const { tdx, names } = seq(hp("BLOCKED", v10), function* (tdx) {
+      const out = [yield* tdx.memTrack(), yield* tdx.memPageDemote(4, 1, 11), yield* tdx.memRangeBlock(4, 1), yield* tdx.memTrack()];
+      out.push((yield* tdx.memPagePromote(4, 1)).status);
+      return out;
+    });
+    expect(names).toEqual(["TDX_SUCCESS", "TDX_SUCCESS", "TDX_SUCCESS", "TDX_SUCCESS", "TDX_SUCCESS"]);
+    expect(tdx.entry(4, 1)).toMatchObject({ stateName: "MAPPED", pfn: 4 });
+  });
+});
