@@ -44,6 +44,7 @@ function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, 
     // S-EPT: the no-stale-private-leaf property waits for this window to close.
     for (let g = start; g < end; g++) c.t.enter(staleLeafKey(g));
     yield* kvmMmuInvalidateBegin(c, start, end);
+    // tdxmc-live-ok: start and end are the thread's one zapped range (no flow runs two zapping sections)
     if (zap) yield* kvmUnmapGfnRangePrivate(c, start, end);
     for (let g = start; g < end; g++) c.t.exit(staleLeafKey(g));
   } else yield* kvmMmuInvalidateEnd(c);
@@ -98,7 +99,9 @@ export function* punchHole(c: Ctx, start: number, end: number): Gen<void> {
   // memslot's range, it finds no memslot, takes no mmu_lock and zaps nothing.
   const bound = yield k.gmemBound.load(`${who}: kvm_gmem_invalidate_begin: xa_for_each_range(&gmem->bindings)`);
   // S-EPT huge pages (RFC v5 43/45, "DO NOT MERGE"): split the head and tail 2M blocks before the zap.
+  // tdxmc-live-ok: reached only when bound is 1 (gmem->bindings holds 0 or 1)
   if (bound) yield* hugeSplitRange(c, start, end, `${who}: pre-zap split`);
+  // tdxmc-live-ok: reached only when bound is 1 (gmem->bindings holds 0 or 1)
   if (bound) yield* invalidateSection(c, true, start, end, true, `${who}: kvm_gmem_invalidate_begin`);
   for (let g = start; g < end; g++) {
     const pfn = yield k.gmem[g]!.xchg(0, `${who}: truncate_inode_pages_range (gfn ${g})`);

@@ -218,14 +218,15 @@ export function* tdxSeptSplitPrivateSpte(c: Ctx, gfn: number, level: number, pfn
  * by kvm_tdp_mmu_mirrors_split_huge_pages() (Sean's fix of 2026-01-29 in the RFC v5 thread).
  * Returns 0 (split, or nothing to split) or the hook's error (already KVM_BUG_ON'd).
  */
-export function* tdpMmuSplitHugeLeaf(c: Ctx, gfn: number): Gen<number> {
+export function* tdpMmuSplitHugeLeaf(c: Ctx, gfn: number, frame: readonly number[] = []): Gen<number> {
   const k = c.kvm;
   const h = k.huge!;
   const mirror = k.mirror;
   const base = h.blockOf(gfn) * h.ppb;
   let sp: MirrorSp | null = null;
   for (;;) {
-    c.t.loopHead("tdp_mmu_split_huge_pages_root: walk", gfn, sp ? 1 : 0);
+    // `frame`: the callers' live locals (the vCPU run loop's position), dropped by the reset otherwise.
+    c.t.loopHead("tdp_mmu_split_huge_pages_root: walk", gfn, sp ? 1 : 0, ...frame);
     const iter = new TdpIter(mirror, base);
     yield* iter.start(`tdp_mmu_split_huge_pages_root: read L${mirror.geo.levels} SPTE (gfn ${base})`);
     while (iter.level > 2) {
@@ -269,7 +270,7 @@ export function* tdpMmuSplitHugeLeaf(c: Ctx, gfn: number): Gen<number> {
  * unless GUEST_INHIBIT is already set, under the write lock split any mirror 2M mapping covering
  * the GFN and set GUEST_INHIBIT for 2M (one-way, never cleared). The ordinary fault follows.
  */
-export function* hugeAcceptMismatch(c: Ctx, gfn: number): Gen<number> {
+export function* hugeAcceptMismatch(c: Ctx, gfn: number, frame: readonly number[] = []): Gen<number> {
   const h = c.kvm.huge;
   if (!h) return 0;
   const b = h.blockOf(gfn);
@@ -278,7 +279,7 @@ export function* hugeAcceptMismatch(c: Ctx, gfn: number): Gen<number> {
   const k = c.kvm;
   checkPamtLockFree(c, "tdx_handle_ept_violation: write_lock(&kvm->mmu_lock)");
   yield* k.mmuLock.writeLock(c.t.id, "tdx_handle_ept_violation: guard(write_lock)(&kvm->mmu_lock)");
-  const r = yield* tdpMmuSplitHugeLeaf(c, gfn);
+  const r = yield* tdpMmuSplitHugeLeaf(c, gfn, frame);
   yield h.lpage[b]!.rmw((v) => v | LPAGE.GUEST_INHIBIT, `hugepage_set_guest_inhibit(slot, gfn ${gfn}, PG_LEVEL_2M)`);
   yield* k.mmuLock.writeUnlock(c.t.id, "tdx_handle_ept_violation: write_unlock(&kvm->mmu_lock)");
   return r;

@@ -193,9 +193,10 @@ export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js")
  * under the read lock: 6.16–6.19 refuse one (KVM_BUG_ON in __tdp_mmu_set_spte_atomic()); in 7.2
  * only lockdep catches it (lockdep_assert_held_write() in tdx_sept_remove_leaf_spte()).
  */
-export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number): Gen<void> {
+export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number, frame: readonly number[] = []): Gen<void> {
   for (;;) {
-    c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn, iter.oldSpte);
+    // `frame`: the walk's position (level, range), which the loop head's reset would otherwise drop.
+    c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn, iter.oldSpte, ...frame);
     if (!isShadowPresent(iter.oldSpte) || !isLeaf(iter.oldSpte)) return;
     const r = yield* tdpMmuSetSpteAtomic(c, iter, SPTE_NP);
     if (r === 0) return;
@@ -208,12 +209,12 @@ export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number): Gen<vo
  * SPTE to REMOVED_SPTE, run the S-EPT removal for the old value (a not-mapped S-EPT entry counts as
  * already removed), and leave the mirror entry not present whatever the removal returned.
  */
-export function* tdpMmuZapLeafShared(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number): Gen<void> {
+export function* tdpMmuZapLeafShared(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number, frame: readonly number[] = []): Gen<void> {
   const key = c.kvm.mirror.key(1, gfn);
   c.t.enter(key);
   let old: number;
   for (;;) {
-    c.t.loopHead("seed zap: xchg until not REMOVED", gfn);
+    c.t.loopHead("seed zap: xchg until not REMOVED", gfn, ...frame);
     old = yield sptep.xchg(SPTE_FROZEN, `seed zap: old = xchg(sptep, ${c.proto.frozenName}) (gfn ${gfn})`);
     if (!isFrozen(old)) break;
   }
@@ -255,6 +256,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       const cell = table.at(i);
       const v = yield cell.load(`tdp_mmu_zap_leafs: read L${level} SPTE (gfn ${g})`);
       if (isShadowPresent(v) && isTable(v)) {
+        // tdxmc-live-ok: i and base locate the entry above the leaf the loop heads below reach: functions of that leaf's gfn and level, which they hash
         yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g, lo, hi);
         continue;
       }
@@ -270,8 +272,10 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       // over, an atomic zap would also run the private hooks on a REMOVED_SPTE entry).
       if (shared && c.proto.is("install", "freeze") && !c.proto.is("removal-failure", "v11")) {
         const it = TdpIter.at(mirror, g, level, cell, v);
-        yield* tdpMmuZapLeafAtomic(c, it, g);
-      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g);
+        // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
+        yield* tdpMmuZapLeafAtomic(c, it, g, [level, lo, hi]);
+        // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
+      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g, [level, lo, hi]);
       else {
         checkPreciseZap(c, level, g, lo, hi);
         yield* tdpMmuZapLeafLocked(c, cell, g, v, level);
@@ -280,6 +284,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
     }
   }
   if (!c.zapYields || end - start <= 1) {
+    // tdxmc-live-ok: pendingFlush is set only by write-lock zaps; the loop heads below run only under the read lock
     yield* visit(geo.levels, mirror.root, 0, start, end);
     yield* flush();
     return;
@@ -296,6 +301,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
         yield* lock.writeLock(c.t.id, "tdp_mmu_iter_cond_resched: write_lock(&kvm->mmu_lock)");
       }
     }
+    // tdxmc-live-ok: pendingFlush as above; start and end are the thread's one zapped range (each flow zaps once)
     yield* visit(geo.levels, mirror.root, 0, g, g + 1);
   }
   yield* flush();

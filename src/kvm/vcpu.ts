@@ -22,18 +22,22 @@ export interface FaultOptions {
   accept4k?: boolean;
 }
 
-/** tdx_handle_ept_violation() for a private GPA; returns RET_PF_* or -errno. */
-export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions = {}): Gen<number> {
+/**
+ * tdx_handle_ept_violation() for a private GPA; returns RET_PF_* or -errno. `frame`: the caller's
+ * live locals, hashed with the local retry's loop head (which resets the thread's local state), so
+ * that arrivals from different points of the caller stay different states (tools/threadcheck).
+ */
+export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions = {}, frame: readonly number[] = []): Gen<number> {
   const k = c.kvm;
   const lr = c.proto.get("local-retry");
   const localRetry = lr !== "off";
   // S-EPT huge pages (RFC v5 41/45): a 4K ACCEPT that exited splits and inhibits first.
   if (opts.accept4k && k.huge) {
-    const r = yield* hugeAcceptMismatch(c, gfn);
+    const r = yield* hugeAcceptMismatch(c, gfn, frame);
     if (r < 0) return r;
   }
   for (;;) {
-    c.t.loopHead("tdx_handle_ept_violation: local retry", gfn);
+    c.t.loopHead("tdx_handle_ept_violation: local retry", gfn, ...frame);
     const ret = yield* kvmMmuPageFault(c, gfn);
     if (ret !== RET_PF.RETRY || !localRetry) {
       if (ret !== RET_PF.RETRY) c.t.progress();
@@ -134,7 +138,8 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       if (tdxOperandBusy(s)) continue outer; // fastpath EXIT_FASTPATH_EXIT_HANDLED (6.16+): back through the run loop
       if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
         // zero-step: the module emulated an EPT violation without entering
-        const r = yield* tdxHandleEptViolation(c, s & 0xff);
+        // The run loop's position (action i; no ACCEPT check follows) survives the handler's loop head.
+        const r = yield* tdxHandleEptViolation(c, s & 0xff, {}, [i, 0]);
         if (r < 0) return;
         continue outer;
       }
@@ -188,7 +193,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     if (exit >= 0) {
       // An exit from the guest's ACCEPT (its own or the #VE handler's) is an EEQ-type ACCEPT exit.
       const accept4k = a.op === "accept" || viaVe;
-      const r = yield* tdxHandleEptViolation(c, exit, { accept4k });
+      const r = yield* tdxHandleEptViolation(c, exit, { accept4k }, [i, accept4k ? 1 : 0]);
       if (r < 0) return;
       if (accept4k) checkAcceptHandled(c, exit);
     }
