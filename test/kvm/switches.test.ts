@@ -157,3 +157,16 @@ describe("local-retry=off with two zero-step vCPUs on module 1.5.16 (upstream-6.
     expect(r.result.coverage.some((l) => l.includes("[restore after -16]"))).toBe(true);
   });
 });
+
+// tlb-track=kick-then-track (v11's tdx_track(): count, KVM_REQ_TLB_FLUSH kick, TDH.MEM.TRACK,
+// uncount) was dropped as unneeded synchronization once tdx_track() ran under the write mmu_lock
+// (Message-Id 20240904030751.117579-14-rick.p.edgecombe@intel.com), not for a race: on
+// removal-vs-accept a vCPU that published IN_GUEST_MODE sees the request and cancels its entry, and
+// the kicked vCPU spins in tdx_flush_tlb() until TRACK is done; the scenario verifies.
+describe("tlb-track=kick-then-track on removal-vs-accept (upstream-6.19)", () => {
+  it("the request cancels an entry and the kicked vCPU waits for TRACK; verified", () => {
+    const r = explore(buildProgram(SCENARIOS["removal-vs-accept"]!, "upstream-6.19", { "tlb-track": "kick-then-track" }), { strategy: "cache", allViolations: true });
+    expect(r.verdict).toBe("verified");
+    for (const l of ["vcpu_enter_guest: cancel entry", "tdx_flush_tlb: wait for tdh_mem_track == 0"]) expect(r.coverage.some((c) => c.includes(l)), l).toBe(true);
+  });
+});
