@@ -133,15 +133,19 @@ interface LEdge {
 }
 
 /**
- * Everything needed to bring an execution back to an earlier point without re-running it: shared
- * memory, hashes, bookkeeping, and each thread's local-state node (its pending op and what its
- * code does next are there; no thread code runs to go back).
+ * Everything needed to bring an execution back to an earlier point of the same execution without
+ * re-running it: hashes, bookkeeping, each thread's local-state node (its pending op and what its
+ * code does next are there; no thread code runs to go back), and how long the undo trails were.
+ * Shared memory and critical windows are not copied: every change to them since the snapshot is
+ * in the execution's undo trails, and restore() undoes those (a cost proportional to what changed
+ * since, not to the size of memory).
  */
 export interface Snapshot {
-  /** Packed: memory cells, then per thread l1, l2; then memH1, memH2, events, violations, fatal, model steps. */
+  /** Packed: per thread l1, l2; then memH1, memH2, events, violations, fatal, model steps, memory trail, window trail, epoch. */
   ints: Int32Array;
   nodes: LNode[];
-  windows: Map<number, number> | null;
+  /** Test hook (`checkRestore`): a full copy of memory and the open windows, compared after restore(). */
+  check?: { mem: Int32Array; windows: string };
 }
 
 export class Execution {
@@ -173,6 +177,8 @@ export class Execution {
    * the reference the tests compare the recorded segments with.
    */
   readonly memo: boolean;
+  /** Test hook: every snapshot keeps a full copy of memory and windows, and restore() checks the trails gave them back. */
+  private readonly checkRestore: boolean;
   /** Test hook: follow a segment whatever its code peeked (unsound; the tests must catch it). */
   private readonly unsoundMemo: boolean;
   /** True while generators are rebuilt from their history: thread-API side effects are suppressed. */
@@ -269,7 +275,7 @@ export class Execution {
   private memH2 = 0;
   private readonly initH1: number;
   private readonly initH2: number;
-  private windows = new Map<number, number>();
+  private readonly windows = new Map<number, number>();
   private exited: number[] = [];
   private qObjKeys: Map<number, number[]>[] = [];
   private readonly invBits: number[];
@@ -279,9 +285,10 @@ export class Execution {
     readonly program: Program,
     public oracle: Oracle,
     properties: ReadonlySet<string> | null = null,
-    opts: { memo?: boolean; unsoundMemo?: boolean } = {},
+    opts: { memo?: boolean; unsoundMemo?: boolean; checkRestore?: boolean } = {},
   ) {
     this.props = properties;
+    this.checkRestore = opts.checkRestore === true;
     this.memo = opts.memo !== false;
     this.unsoundMemo = opts.unsoundMemo === true;
     const n = program.threads.length;
@@ -352,6 +359,9 @@ export class Execution {
     this.fatal = false;
     this.windows.clear();
     this.exited.length = 0;
+    this.trailLen = 0;
+    this.wtrail.length = 0;
+    this.epoch++;
     for (let t = 0; t < this.n; t++) {
       this.done[t] = false;
       this.pending[t] = null;
@@ -365,58 +375,122 @@ export class Execution {
     for (let t = 0; t < this.n; t++) this.advance(t, 0);
   }
 
-  /** The current state, to come back to with restore(). `reuse`: a snapshot no longer needed, whose arrays are filled instead of new ones. */
+  /**
+   * The current state, to come back to with restore() later in this same execution (before the
+   * next reset()). `reuse`: a snapshot no longer needed, whose arrays are filled instead of new ones.
+   */
   snapshot(reuse?: Snapshot): Snapshot {
-    const m = this.mem.length;
     const n = this.n;
-    const windows = this.windows.size > 0 ? new Map(this.windows) : null;
-    const ints = reuse !== undefined ? reuse.ints : new Int32Array(m + 2 * n + 6);
-    ints.set(this.mem, 0);
-    ints.set(this.l1, m);
-    ints.set(this.l2, m + n);
-    const o = m + 2 * n;
+    const ints = reuse !== undefined ? reuse.ints : new Int32Array(2 * n + 9);
+    const l1 = this.l1;
+    const l2 = this.l2;
+    for (let t = 0; t < n; t++) {
+      ints[t] = l1[t]!;
+      ints[n + t] = l2[t]!;
+    }
+    const o = 2 * n;
     ints[o] = this.memH1;
     ints[o + 1] = this.memH2;
     ints[o + 2] = this.nEv;
     ints[o + 3] = this.violations.length;
     ints[o + 4] = this.fatal ? 1 : 0;
     ints[o + 5] = this.nMicro;
-    if (reuse === undefined) return { ints, nodes: this.cur.slice(), windows };
-    for (let t = 0; t < n; t++) reuse.nodes[t] = this.cur[t]!;
-    reuse.windows = windows;
+    ints[o + 6] = this.trailLen;
+    ints[o + 7] = this.wtrail.length;
+    ints[o + 8] = this.epoch;
+    const check = this.checkRestore ? { mem: this.mem.slice(), windows: this.windowsKey() } : undefined;
+    if (reuse === undefined) return check ? { ints, nodes: this.cur.slice(), check } : { ints, nodes: this.cur.slice() };
+    const nodes = reuse.nodes;
+    for (let t = 0; t < n; t++) nodes[t] = this.cur[t]!;
+    if (check) reuse.check = check;
     return reuse;
   }
 
   /**
-   * Go back to `s`, taken earlier in this same execution (the events before it are unchanged).
-   * No thread code runs: each thread is put back at its local-state node, which holds its pending
+   * Go back to `s`, taken earlier in this same execution (the events before it are unchanged):
+   * undo the memory and window changes made since (the trails), put back the bookkeeping. No
+   * thread code runs: each thread is put back at its local-state node, which holds its pending
    * op; its generator, if it is elsewhere, is brought there only when a segment not yet recorded
    * must run.
    */
   restore(s: Snapshot): void {
-    const m = this.mem.length;
     const n = this.n;
     const ints = s.ints;
-    this.mem.set(ints.subarray(0, m));
-    this.l1.set(ints.subarray(m, m + n));
-    this.l2.set(ints.subarray(m + n, m + 2 * n));
-    const o = m + 2 * n;
+    const o = 2 * n;
+    const tl = ints[o + 6]!;
+    const wl = ints[o + 7]!;
+    if (ints[o + 8] !== this.epoch || tl > this.trailLen || wl > this.wtrail.length) throw new Error("internal: restore() of a snapshot not taken earlier in this execution");
+    const mem = this.mem;
+    const tr = this.trail;
+    for (let i = this.trailLen; i > tl; ) {
+      i -= 2;
+      mem[tr[i]!] = tr[i + 1]!;
+    }
+    this.trailLen = tl;
+    const wt = this.wtrail;
+    if (wt.length > wl) {
+      for (let i = wt.length; i > wl; ) {
+        i -= 2;
+        this.windows.set(wt[i]!, wt[i + 1]!);
+      }
+      wt.length = wl;
+    }
+    const l1 = this.l1;
+    const l2 = this.l2;
+    for (let t = 0; t < n; t++) {
+      l1[t] = ints[t]!;
+      l2[t] = ints[n + t]!;
+    }
     this.memH1 = ints[o]!;
     this.memH2 = ints[o + 1]!;
     this.nEv = ints[o + 2]!;
-    this.violations.length = ints[o + 3]!;
+    const nv = ints[o + 3]!;
+    if (this.violations.length !== nv) this.violations.length = nv;
     this.fatal = ints[o + 4] === 1;
     this.nMicro = ints[o + 5]!;
-    this.windows = s.windows ? new Map(s.windows) : new Map();
-    this.exited.length = 0;
+    if (this.exited.length !== 0) this.exited.length = 0;
+    const pending = this.pending;
+    const done = this.done;
+    const cur = this.cur;
+    const nodes = s.nodes;
     for (let t = 0; t < n; t++) {
-      const nd = s.nodes[t]!;
-      this.cur[t] = nd;
+      const nd = nodes[t]!;
+      cur[t] = nd;
       // Between steps, a thread has no pending op exactly when it has finished.
       const op = nd.kind === NK.Op ? nd.op : null;
-      this.pending[t] = op;
-      this.done[t] = op === null;
+      pending[t] = op;
+      done[t] = op === null;
     }
+    if (s.check !== undefined) {
+      for (let i = 0; i < mem.length; i++) if (mem[i] !== s.check.mem[i]) throw new Error(`internal: restore() gave cell ${i} = ${mem[i]}, the snapshot had ${s.check.mem[i]}`);
+      if (this.windowsKey() !== s.check.windows) throw new Error(`internal: restore() gave windows ${this.windowsKey()}, the snapshot had ${s.check.windows}`);
+    }
+  }
+
+  /** The open windows, canonically (checkRestore). */
+  private windowsKey(): string {
+    return [...this.windows].filter(([, c]) => c !== 0).sort((a, b) => a[0] - b[0]).join(";");
+  }
+
+  /** Undo trail of shared memory: (cell, value before) for every cell changed since the last reset(). */
+  private trail = new Int32Array(256);
+  private trailLen = 0;
+  /** Undo trail of the critical windows: (key, count before) per change since the last reset(). */
+  private readonly wtrail: number[] = [];
+  /** Counts reset() calls: a snapshot belongs to one execution. */
+  private epoch = 0;
+
+  private logCell(c: number, old: number): void {
+    let tr = this.trail;
+    const l = this.trailLen;
+    if (l + 2 > tr.length) {
+      const bigger = new Int32Array(tr.length * 2);
+      bigger.set(tr);
+      this.trail = tr = bigger;
+    }
+    tr[l] = c;
+    tr[l + 1] = old;
+    this.trailLen = l + 2;
   }
 
   /** Observer groups touched by the current model step (its writes, the windows its code opened or closed). */
@@ -810,7 +884,13 @@ export class Execution {
     const xs = (this.xs ??= opState(this.mem, true));
     xs.h1 = this.memH1;
     xs.h2 = this.memH2;
+    // The one cell the op may write (exec-op.ts: the reader count, one past the lock word, for
+    // read_lock/read_unlock; the object's first cell for every other kind), logged for restore().
+    const mem = this.mem;
+    const c = op.k === K.RLock || op.k === K.RUnlock ? op.s + 1 : op.s;
+    const old = c >= 0 ? mem[c]! : 0;
     const r = execOp(xs, t, op);
+    if (c >= 0 && mem[c] !== old) this.logCell(c, old);
     this.memH1 = xs.h1;
     this.memH2 = xs.h2;
     this.xMode = xs.mode;
@@ -864,7 +944,9 @@ export class Execution {
   }
 
   windowEnter(key: number): void {
-    this.windows.set(key, (this.windows.get(key) ?? 0) + 1);
+    const c = this.windows.get(key) ?? 0;
+    this.wtrail.push(key, c);
+    this.windows.set(key, c + 1);
     this.touchKey(key);
   }
 
@@ -876,9 +958,10 @@ export class Execution {
   }
 
   windowExit(key: number): void {
-    const c = (this.windows.get(key) ?? 0) - 1;
-    if (c < 0) throw new Error(`window ${key} exited more often than entered`);
-    this.windows.set(key, c);
+    const was = this.windows.get(key) ?? 0;
+    if (was <= 0) throw new Error(`window ${key} exited more often than entered`);
+    this.wtrail.push(key, was);
+    this.windows.set(key, was - 1);
     this.exited.push(key);
     this.touchKey(key);
   }

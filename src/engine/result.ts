@@ -42,6 +42,8 @@ export interface ExploreOptions {
   unsoundMemoForTests?: boolean;
   /** Test hook: an unsound fusion (every op treated as a right mover), to show the tests catch it. */
   unsoundFusionForTests?: boolean;
+  /** Test hook: every snapshot keeps a full copy of memory, and every restore checks that the undo trails gave it back. */
+  checkRestoreForTests?: boolean;
   /** Called every ~100 ms with the running statistics (progress lines). */
   onProgress?: (s: Stats) => void;
   /** An external stop request (Ctrl-C). */

@@ -14,22 +14,28 @@
 import type { Schedule } from "./schedule.js";
 
 export class StateGraph {
-  private from: number[] = [];
-  private to: number[] = [];
-  private tid: number[] = [];
-  /** bit 0: progress, bit 1: environment failure. */
-  private flags: number[] = [];
-  private choices: (number[] | null)[] = [];
-  /** Per state: enabled mask (-1 = never expanded), discovery edge (-1 = root). */
-  private enabled: number[] = [];
-  private parentEdge: number[] = [];
+  // Edges in typed arrays (grown by doubling): source, target, thread | (span - 1) << 5, flags
+  // (bit 0: progress, bit 1: environment failure), and where the edge's choices are in `pool`
+  // (-1: none; else the count, then the outcomes).
+  private from = new Int32Array(1024);
+  private to = new Int32Array(1024);
+  private tid = new Int32Array(1024);
+  private flags = new Uint8Array(1024);
+  private chAt = new Int32Array(1024);
+  private pool = new Int32Array(1024);
+  private poolLen = 0;
+  private nE = 0;
+  /** Per state: enabled mask (-1 = never expanded), discovery edge (-1 = root, -2 = none yet). */
+  private enabled = new Int32Array(1024).fill(-1);
+  private parentEdge = new Int32Array(1024).fill(-2);
+  private nS = 0;
   private rootChoices = new Map<number, number[]>();
   truncated = false;
 
   constructor(readonly maxEdges = 20_000_000) {}
 
   get edges(): number {
-    return this.from.length;
+    return this.nE;
   }
 
   addRoot(state: number, rootChoices: number[]): void {
@@ -46,33 +52,68 @@ export class StateGraph {
   }
 
   /** `span`: model steps in the (fused) step; kept in the high bits of the edge's thread id. */
-  addEdge(from: number, to: number, tid: number, choices: number[] | null, progress: boolean, envFail: boolean, isNew: boolean, span = 1): void {
-    if (this.from.length >= this.maxEdges) {
+  addEdge(from: number, to: number, tid: number, choices: readonly number[] | null, progress: boolean, envFail: boolean, isNew: boolean, span = 1): void {
+    const e = this.nE;
+    if (e >= this.maxEdges) {
       this.truncated = true;
       return;
     }
     this.ensure(to);
-    this.from.push(from);
-    this.to.push(to);
-    this.tid.push(tid | ((span - 1) << 5));
-    this.flags.push((progress ? 1 : 0) | (envFail ? 2 : 0));
-    this.choices.push(choices && choices.length > 0 ? choices.slice() : null);
-    if (isNew && this.parentEdge[to] === -2) this.parentEdge[to] = this.from.length - 1;
+    if (e >= this.from.length) this.growEdges();
+    this.from[e] = from;
+    this.to[e] = to;
+    this.tid[e] = tid | ((span - 1) << 5);
+    this.flags[e] = (progress ? 1 : 0) | (envFail ? 2 : 0);
+    if (choices !== null && choices.length > 0) {
+      const k = choices.length;
+      if (this.poolLen + k + 1 > this.pool.length) this.pool = grown(this.pool, this.poolLen + k + 1);
+      const at = this.poolLen;
+      this.pool[at] = k;
+      for (let j = 0; j < k; j++) this.pool[at + 1 + j] = choices[j]!;
+      this.poolLen = at + k + 1;
+      this.chAt[e] = at;
+    } else this.chAt[e] = -1;
+    this.nE = e + 1;
+    if (isNew && this.parentEdge[to] === -2) this.parentEdge[to] = e;
+  }
+
+  private choicesOf(e: number): number[] {
+    const at = this.chAt[e]!;
+    if (at < 0) return [];
+    return Array.from(this.pool.subarray(at + 1, at + 1 + this.pool[at]!));
+  }
+
+  private growEdges(): void {
+    const cap = this.from.length * 2;
+    this.from = grown(this.from, cap);
+    this.to = grown(this.to, cap);
+    this.tid = grown(this.tid, cap);
+    this.chAt = grown(this.chAt, cap);
+    const f = new Uint8Array(cap);
+    f.set(this.flags);
+    this.flags = f;
   }
 
   private ensure(s: number): void {
-    while (this.enabled.length <= s) {
-      this.enabled.push(-1);
-      this.parentEdge.push(-2);
+    if (s < this.nS) return;
+    if (s >= this.enabled.length) {
+      const cap = Math.max(s + 1, this.enabled.length * 2);
+      const en = new Int32Array(cap).fill(-1);
+      en.set(this.enabled.subarray(0, this.nS));
+      this.enabled = en;
+      const pe = new Int32Array(cap).fill(-2);
+      pe.set(this.parentEdge.subarray(0, this.nS));
+      this.parentEdge = pe;
     }
+    this.nS = s + 1;
   }
 
   /** Find a weakly fair non-progress cycle; returns its schedule and where the cycle starts. */
   findLivelock(): { schedule: Schedule; cycleStart: number } | null {
-    const nS = this.enabled.length;
+    const nS = this.nS;
     // CSR adjacency over the edges that may form a livelock.
     const deg = new Int32Array(nS + 1);
-    const E = this.from.length;
+    const E = this.nE;
     for (let e = 0; e < E; e++) if (this.flags[e] === 0) deg[this.from[e]! + 1]!++;
     for (let s = 0; s < nS; s++) deg[s + 1]! += deg[s]!;
     const adj = new Int32Array(deg[nS]!);
@@ -155,7 +196,7 @@ export class StateGraph {
   }
 
   private witness(c: number, comp: Int32Array, deg: Int32Array, adj: Int32Array): { schedule: Schedule; cycleStart: number } {
-    const nS = this.enabled.length;
+    const nS = this.nS;
     let start = -1;
     for (let s = 0; s < nS && start < 0; s++) if (comp[s] === c) start = s;
     // Discovery path root -> start.
@@ -172,7 +213,7 @@ export class StateGraph {
     let ranMask = 0;
     let anyEnabled = 0;
     for (let v = 0; v < nS; v++) if (comp[v] === c) anyEnabled |= Math.max(0, this.enabled[v]!);
-    for (let e = 0; e < this.from.length; e++)
+    for (let e = 0; e < this.nE; e++)
       if (this.flags[e] === 0 && comp[this.from[e]!] === c && comp[this.to[e]!] === c) ranMask |= 1 << (this.tid[e]! & 31);
     const cycle: number[] = [];
     let cur = start;
@@ -215,8 +256,15 @@ export class StateGraph {
     if (cur !== start || cycle.length === 0) bfs((v, e) => e >= 0 && v === start);
     const steps = [...pathEdges, ...cycle].map((e) => {
       const span = (this.tid[e]! >> 5) + 1;
-      return span === 1 ? { tid: this.tid[e]! & 31, choices: this.choices[e] ?? [] } : { tid: this.tid[e]! & 31, choices: this.choices[e] ?? [], n: span };
+      return span === 1 ? { tid: this.tid[e]! & 31, choices: this.choicesOf(e) } : { tid: this.tid[e]! & 31, choices: this.choicesOf(e), n: span };
     });
     return { schedule: { rootChoices: this.rootChoices.get(root) ?? [], steps }, cycleStart: pathEdges.length };
   }
+}
+
+/** A copy of `a` with room for at least `min` entries (doubling). */
+function grown(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
 }

@@ -59,8 +59,103 @@ interface Node {
   sid: number;
   /** The execution's state before this node's step, to come back to it without re-running the prefix. */
   snap: Snapshot;
-  /** Events per thread before this node (for DPOR's vector clocks). */
-  seqCount: number[];
+  /** Events per thread before this node (for DPOR's vector clocks; DPOR only). */
+  seqCount: Int32Array;
+}
+
+/** The choices of a step that made none (never written: nextChoices leaves an empty odometer alone). */
+const NO_CHOICES: number[] = [];
+
+/**
+ * The nodes on the DFS stack by the first lane of their state fingerprint (cycle detection): an
+ * open-addressing table from fp1 to the topmost such node, and per node the next one below it with
+ * the same fp1. Nodes come and go in stack order, so the one popped is always its key's first.
+ */
+class StackIndex {
+  private keys = new Int32Array(64);
+  private heads = new Int32Array(64).fill(-1);
+  private mask = 63;
+  private count = 0;
+  private below = new Int32Array(64);
+
+  private slot(key: number): number {
+    const keys = this.keys;
+    const heads = this.heads;
+    const mask = this.mask;
+    let i = key & mask;
+    while (heads[i] !== -1 && keys[i] !== key) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** The topmost node with this key, or -1. */
+  first(key: number): number {
+    return this.heads[this.slot(key)]!;
+  }
+
+  /** The next node below node `i` with the same key, or -1. */
+  next(i: number): number {
+    return this.below[i]!;
+  }
+
+  push(i: number, key: number): void {
+    if (i >= this.below.length) {
+      const b = new Int32Array(Math.max(i + 1, this.below.length * 2));
+      b.set(this.below);
+      this.below = b;
+    }
+    if ((this.count + 1) * 2 > this.mask + 1) this.grow();
+    const k = this.slot(key);
+    if (this.heads[k] === -1) {
+      this.keys[k] = key;
+      this.count++;
+    }
+    this.below[i] = this.heads[k]!;
+    this.heads[k] = i;
+  }
+
+  /** Remove node i (the topmost node of the stack). */
+  pop(i: number, key: number): void {
+    let j = this.slot(key);
+    if (this.heads[j] !== i) throw new Error("internal: stack index out of order");
+    const b = this.below[i]!;
+    if (b !== -1) {
+      this.heads[j] = b;
+      return;
+    }
+    // Backward-shift deletion (linear probing without tombstones).
+    const keys = this.keys;
+    const heads = this.heads;
+    const mask = this.mask;
+    heads[j] = -1;
+    this.count--;
+    let k = j;
+    for (;;) {
+      k = (k + 1) & mask;
+      if (heads[k] === -1) return;
+      const h = keys[k]! & mask;
+      if (j < k ? h <= j || h > k : h <= j && h > k) {
+        keys[j] = keys[k]!;
+        heads[j] = heads[k]!;
+        heads[k] = -1;
+        j = k;
+      }
+    }
+  }
+
+  private grow(): void {
+    const oldK = this.keys;
+    const oldH = this.heads;
+    const cap = oldK.length * 2;
+    this.keys = new Int32Array(cap);
+    this.heads = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    for (let i = 0; i < oldK.length; i++) {
+      if (oldH[i] === -1) continue;
+      const k = this.slot(oldK[i]!);
+      this.keys[k] = oldK[i]!;
+      this.heads[k] = oldH[i]!;
+    }
+  }
 }
 
 function lowestBit(m: number): number {
@@ -168,7 +263,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   const stats: Stats = newStats(strategyName);
   const oracle = new StackOracle();
   const props = opts.properties ? new Set(opts.properties) : null;
-  const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests });
+  const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests, checkRestore: opts.checkRestoreForTests });
   ex.fus = fus;
   ex.stopOnFatal = !opts.allViolations;
   const n = ex.n;
@@ -188,7 +283,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   /** Set by afterStep when a stored state is reached again with a smaller sleep set: the threads to explore now. */
   let revisit = -1;
   let curSid = -1;
-  const onStack = new Map<number, number[]>(); // fp1 -> node indices (nodes currently on the stack)
+  const onStack = new StackIndex();
   // Bounded mode: states visited, keyed with the thread that just ran, and the fewest preemptions
   // used to reach each (afterStep). Not under minimization (maxDepth): a shorter path matters there.
   let bvisited = cfg.mode === "bounded" && cfg.maxDepth === undefined && !cfg.shortest && cfg.prune !== false ? new FingerprintSet(16, 1 << 22) : null;
@@ -208,6 +303,8 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   const enabledAt: number[] = [];
 
   const dpor = cfg.mode === "dpor";
+  /** DPOR: events per thread so far in the current execution. */
+  const seqNow = new Int32Array(dpor ? n : 0);
   const bound = cfg.preemptionBound ?? Infinity;
   let lastProgress = t0;
 
@@ -220,19 +317,18 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     return s;
   }
 
-  function pushOnStack(i: number): void {
-    const nd = stack[i]!;
-    const l = onStack.get(nd.fp1);
-    if (l) l.push(i);
-    else onStack.set(nd.fp1, [i]);
-  }
-  function popOnStack(i: number): void {
-    const nd = stack[i]!;
-    const l = onStack.get(nd.fp1);
-    if (!l) return;
-    const j = l.lastIndexOf(i);
-    if (j >= 0) l.splice(j, 1);
-    if (l.length === 0) onStack.delete(nd.fp1);
+  /** Node objects by depth: the node at depth i is reused once the previous one there was popped. */
+  const pool: Node[] = [];
+  function newNode(i: number): Node {
+    let nd = pool[i];
+    if (nd === undefined) {
+      nd = {
+        tid: 0, choices: NO_CHOICES, choiceK: NO_CHOICES, enabled: 0, backtrack: 0, done: 0, sleep: 0, preemptions: 0,
+        fp1: 0, fp2: 0, sid: -1, snap: takeSnapshot(i), seqCount: new Int32Array(dpor ? n : 0),
+      };
+      pool[i] = nd;
+    } else nd.snap = takeSnapshot(i);
+    return nd;
   }
 
   function recordViolations(): boolean {
@@ -261,16 +357,18 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   function runOne(): boolean {
     stats.executions++;
     revisit = -1;
-    let seqCount: number[];
+    const seqCount = seqNow;
     if (replayLen === 0) {
       oracle.replay = rootChoices;
       oracle.pos = 0;
       ex.reset();
       rootChoices = ex.rootChoices.slice();
       rootChoiceK = ex.rootChoiceK.slice();
-      seq.length = 0;
+      if (dpor) {
+        seq.length = 0;
+        seqCount.fill(0);
+      }
       enabledAt.length = 0;
-      seqCount = new Array<number>(n).fill(0);
       if (visited) {
         ex.fingerprint();
         const isNew = visited.add(ex.fp1, ex.fp2);
@@ -286,17 +384,20 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       const i = replayLen - 1;
       const nd = stack[i]!;
       ex.restore(nd.snap);
-      seq.length = i;
-      enabledAt.length = i;
-      seqCount = nd.seqCount.slice();
+      if (enabledAt.length !== i) enabledAt.length = i;
+      if (dpor) {
+        seq.length = i;
+        seqCount.set(nd.seqCount);
+      }
       curSid = nd.sid;
       oracle.replay = nd.choices;
       oracle.pos = 0;
       enabledAt.push(nd.enabled);
       ex.step(nd.tid);
-      seq.push(++seqCount[nd.tid]!);
-      nd.choices = ex.evChoices[i]?.slice() ?? [];
-      nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
+      if (dpor) seq.push(++seqCount[nd.tid]!);
+      const ch = ex.evChoices[i];
+      nd.choices = ch ? ch.slice() : NO_CHOICES;
+      nd.choiceK = ch ? ex.evChoiceK[i]!.slice() : NO_CHOICES;
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
     }
@@ -343,21 +444,33 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         if ((avail & (1 << p.tid)) !== 0) tid = p.tid;
       }
       ex.fingerprint();
-      const nd: Node = {
-        tid, choices: [], choiceK: [], enabled, backtrack: dpor ? 1 << tid : avail, done: 0, sleep, preemptions,
-        fp1: ex.fp1, fp2: ex.fp2, sid: curSid, snap: takeSnapshot(i), seqCount: seqCount.slice(),
-      };
+      const nd = newNode(i);
+      nd.tid = tid;
+      nd.choices = NO_CHOICES;
+      nd.choiceK = NO_CHOICES;
+      nd.enabled = enabled;
+      nd.backtrack = dpor ? 1 << tid : avail;
+      nd.done = 0;
+      nd.sleep = sleep;
+      nd.preemptions = preemptions;
+      nd.fp1 = ex.fp1;
+      nd.fp2 = ex.fp2;
+      nd.sid = curSid;
+      if (dpor) nd.seqCount.set(seqCount);
       graph?.setEnabled(curSid, enabled);
       stack.push(nd);
-      if (cycles) pushOnStack(i);
+      if (cycles) onStack.push(i, nd.fp1);
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
       oracle.replay = [];
       oracle.pos = 0;
       enabledAt.push(enabled);
       ex.step(tid);
-      seq.push(++seqCount[tid]!);
-      nd.choices = ex.evChoices[i]?.slice() ?? [];
-      nd.choiceK = ex.evChoiceK[i]?.slice() ?? [];
+      if (dpor) seq.push(++seqCount[tid]!);
+      const ch = ex.evChoices[i];
+      if (ch) {
+        nd.choices = ch.slice();
+        nd.choiceK = ex.evChoiceK[i]!.slice();
+      }
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
       ended = afterStep(i);
@@ -412,7 +525,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         }
       }
       if (!isNew) {
-        if (cycles && onStack.has(ex.fp1)) stats.cycles++;
+        if (cycles && onStack.first(ex.fp1) !== -1) stats.cycles++;
         else stats.cachePruned++;
         return true;
       }
@@ -422,9 +535,8 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       }
       return false;
     }
-    const l = onStack.get(ex.fp1);
-    if (l) {
-      for (const j of l) {
+    {
+      for (let j = onStack.first(ex.fp1); j !== -1; j = onStack.next(j)) {
         if (stack[j]!.fp2 !== ex.fp2) continue;
         stats.cycles++;
         judgeCycle(ex, j, i, enabledAt);
@@ -693,12 +805,12 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       }
       if (cand !== 0) {
         nd.tid = lowestBit(cand);
-        nd.choices = [];
-        nd.choiceK = [];
+        nd.choices = NO_CHOICES;
+        nd.choiceK = NO_CHOICES;
         replayLen = i + 1;
         return true;
       }
-      if (cycles) popOnStack(i);
+      if (cycles) onStack.pop(i, nd.fp1);
       stack.pop();
     }
     if (nextChoices(rootChoices, rootChoiceK)) {
