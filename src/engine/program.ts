@@ -51,6 +51,21 @@ export interface Invariant {
    * (Only used for invariants checked after every step.)
    */
   objs?: readonly number[];
+  /**
+   * Optional (simulation): a fresh incremental form of `check()` for one run, started on the
+   * run's initial state. The timed scheduler tells it every object a step wrote and asks it after
+   * the step; it must give the message `check()` would give, given that `check()` held before the
+   * step. The checker's strategies never use it.
+   */
+  incremental?(): IncrementalCheck;
+}
+
+/** An invariant checked from what changed (Invariant.incremental). */
+export interface IncrementalCheck {
+  /** A step wrote object `obj` (any object; the check ignores those it does not read). */
+  wrote(obj: number): void;
+  /** The violation the writes since the last call can have caused, or null. */
+  check(): string | null;
 }
 
 /** An invariant over one key (a slot, a GFN), checked when no thread has a window open on it. */
@@ -60,6 +75,12 @@ export interface QuiescentInvariant {
   /** Objects whose writes may change the invariant's value for `key`. */
   objsOf(key: number): readonly number[];
   check(key: number): string | null;
+  /**
+   * Optional (simulation): keys whose footprint holds `obj` beyond `objsOf` — objects whose role
+   * changes during a run (a pool table of the mirror, handed out to a position when allocated).
+   * The timed scheduler asks it for every object a step wrote; the checker never uses it.
+   */
+  dynamicKeysOf?(obj: number): readonly number[] | null;
 }
 
 export interface Program {
@@ -102,23 +123,34 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
   for (const i of parts.quiescent ?? []) props.add(i.name);
   for (const i of parts.final ?? []) props.add(i.name);
   for (const p of parts.properties ?? []) props.add(p);
-  const objGroups = new Int32Array(world.objs.length);
-  const keyGroups = new Map<number, number>();
-  let g = 0;
-  for (const inv of parts.invariants ?? []) {
-    const bit = 1 << g++ % 31;
-    for (const o of inv.objs ?? world.objs.map((x) => x.id)) objGroups[o]! |= bit;
-  }
-  for (const q of parts.quiescent ?? []) {
-    for (const key of q.keys) {
+  // The observer groups are computed on first use: only partial-order reduction reads them (a
+  // simulation of a large TD, with hundreds of thousands of keys, never does).
+  let groups: { objGroups: Int32Array; keyGroups: Map<number, number> } | null = null;
+  const computeGroups = (): { objGroups: Int32Array; keyGroups: Map<number, number> } => {
+    if (groups !== null) return groups;
+    const objGroups = new Int32Array(world.objs.length);
+    const keyGroups = new Map<number, number>();
+    let g = 0;
+    for (const inv of parts.invariants ?? []) {
       const bit = 1 << g++ % 31;
-      for (const o of q.objsOf(key)) objGroups[o]! |= bit;
-      keyGroups.set(key, (keyGroups.get(key) ?? 0) | bit);
+      for (const o of inv.objs ?? world.objs.map((x) => x.id)) objGroups[o]! |= bit;
     }
-  }
+    for (const q of parts.quiescent ?? []) {
+      for (const key of q.keys) {
+        const bit = 1 << g++ % 31;
+        for (const o of q.objsOf(key)) objGroups[o]! |= bit;
+        keyGroups.set(key, (keyGroups.get(key) ?? 0) | bit);
+      }
+    }
+    return (groups = { objGroups, keyGroups });
+  };
   return {
-    objGroups,
-    keyGroups,
+    get objGroups() {
+      return computeGroups().objGroups;
+    },
+    get keyGroups() {
+      return computeGroups().keyGroups;
+    },
     name,
     world,
     threads: parts.threads,

@@ -14,7 +14,8 @@ export const DEFAULT_GEOMETRY: Geometry = { levels: 3, fanout: 2 };
 
 export function checkGeometry(g: Geometry): void {
   if (!Number.isInteger(g.levels) || g.levels < 2 || g.levels > 5) throw new Error(`geometry: levels must be 2..5, got ${g.levels}`);
-  if (!Number.isInteger(g.fanout) || g.fanout < 1 || g.fanout > 8) throw new Error(`geometry: fanout must be 1..8, got ${g.fanout}`);
+  // Scenario files allow fan-out 1..8 (their validator says so); simulations use the kernel's 512.
+  if (!Number.isInteger(g.fanout) || g.fanout < 1 || g.fanout > 512) throw new Error(`geometry: fanout must be 1..512, got ${g.fanout}`);
 }
 
 /** GFNs covered by one entry at `level` (KVM_PAGES_PER_HPAGE). */

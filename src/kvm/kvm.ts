@@ -84,6 +84,8 @@ export interface KvmInit {
    * backs with one 2M folio: their PFNs are 2M aligned and contiguous (hugeFolioPfnBase()).
    */
   hugeFolios?: readonly number[];
+  /** Mirror tables from a pool (simulation of large TDs, mirror.ts pool mode). */
+  lazyTables?: boolean;
 }
 
 export class Kvm {
@@ -150,7 +152,7 @@ export class Kvm {
   ) {
     this.nGfns = nGfns(geo);
     this.mmuLock = new MmuLock(world);
-    this.mirror = new Mirror(world, geo, nThreads, init.mirror ?? {}, proto.frozenName, 2 * this.nGfns + 1);
+    this.mirror = new Mirror(world, geo, nThreads, init.mirror ?? {}, proto.frozenName, 2 * this.nGfns + 1, { pool: init.lazyTables === true });
     const shared = new Set(init.shared ?? []);
     const holes = new Set(init.holes ?? []);
     const ppb = pagesPerEntry(geo, 2);

@@ -7,13 +7,21 @@
 // preallocates one table per (table position, allocating thread): an unpublished table is never
 // read by anyone, so a thread can reuse its slot after a failed link. The mirror root has no
 // external page (kvm_tdp_mmu_alloc_root(): the S-EPT root is a TDCS page).
+//
+// Pool mode (simulation of large TDs only; MirrorOptions.pool): one slot per table position and
+// thread is 512 positions x 16 threads x 512 cells for a 1 GiB TD. Instead the tables come from a
+// pool sized for every position linked plus one spare per thread and level, handed out as the
+// kernel's allocation does: a thread keeps the table it allocated until a link publishes it (or a
+// zap frees its external page), then takes the next one from the pool. A pool table's level, GFN
+// and position are set when it is handed out (tdp_mmu_init_child_sp()) and live outside the World,
+// so a pool-mode program runs once (the timed scheduler), never under the checker's search.
 import { Atomic, type World } from "../engine/index.js";
 import { checkGeometry, nGfns, pagesPerEntry, roundGfn, spteIndex, tablePos, tablesAt, type Geometry } from "./geometry.js";
 import { formatSpte, isShadowPresent, isTable, leafSpte, spteToSp, SPTE_NP, tableSpte } from "./spte.js";
 
 export interface MirrorSp {
   readonly id: number;
-  /** role.level of the table (its entries are at this level). */
+  /** role.level of the table (its entries are at this level); 0 for a pool table not handed out yet. */
   readonly level: number;
   /** sp->gfn: first GFN the table covers. */
   readonly gfn: number;
@@ -60,6 +68,13 @@ export interface MirrorInit {
   hugeLeaves?: readonly { gfn: number; pfn: number }[];
 }
 
+/** MirrorOptions.pool: tables from a pool (simulation of large TDs; see the file comment). */
+export interface MirrorOptions {
+  pool?: boolean;
+}
+
+type PoolSp = { -readonly [K in keyof MirrorSp]: MirrorSp[K] };
+
 export class Mirror {
   readonly root: PageTable;
   readonly sps: MirrorSp[] = [];
@@ -67,6 +82,14 @@ export class Mirror {
   private readonly initVal = new Map<string, number>();
   /** spBySlot[level][pos][owner] */
   private readonly bySlot: MirrorSp[][][] = [];
+  /** Pool mode: the tables are handed out from `sps` in order; next free one. */
+  readonly pool: boolean;
+  private nextFree = 0;
+  /** Pool mode: per thread and level, the table it allocated last (kept until published). */
+  private readonly spare: (PoolSp | undefined)[][] = [];
+  /** Pool mode: object id of the first pool table cell (each table: fanout cells, then external_spt). */
+  private poolObjBase = -1;
+  private readonly keyMul: number;
   constructor(
     world: World,
     readonly geo: Geometry,
@@ -75,29 +98,52 @@ export class Mirror {
     frozenName = "FROZEN",
     /** First PFN of the external (S-EPT) pages, one per table slot. */
     readonly externalBase = EXTERNAL_PFN_BASE,
+    opts: MirrorOptions = {},
   ) {
     checkGeometry(geo);
+    this.pool = opts.pool === true;
+    this.keyMul = nGfns(geo) > 4096 ? 1 << 21 : 4096;
     const fmt = (v: number) => formatSpte(v, frozenName);
     // Lay out the table slots first, so the initial values can name child tables.
     type Slot = { id: number; level: number; gfn: number; pos: number; owner: number };
     const slots: Slot[] = [];
     const slotIdx: number[][][] = [];
-    for (let level = geo.levels - 1; level >= 1; level--) {
-      slotIdx[level] = [];
-      for (let pos = 0; pos < tablesAt(geo, level); pos++) {
-        slotIdx[level]![pos] = [];
-        for (let owner = 0; owner < nThreads; owner++) {
-          slotIdx[level]![pos]![owner] = slots.length;
-          slots.push({ id: slots.length, level, gfn: pos * geo.fanout ** level, pos, owner });
+    const poolAt = new Map<number, number>();
+    if (this.pool) {
+      // Every position linked at once, plus a spare per thread and level.
+      let n = 0;
+      for (let level = geo.levels - 1; level >= 1; level--) n += tablesAt(geo, level) + nThreads;
+      for (let id = 0; id < n; id++) slots.push({ id, level: 0, gfn: 0, pos: 0, owner: -1 });
+      for (let t = 0; t < nThreads; t++) this.spare.push([]);
+    } else
+      for (let level = geo.levels - 1; level >= 1; level--) {
+        slotIdx[level] = [];
+        for (let pos = 0; pos < tablesAt(geo, level); pos++) {
+          slotIdx[level]![pos] = [];
+          for (let owner = 0; owner < nThreads; owner++) {
+            slotIdx[level]![pos]![owner] = slots.length;
+            slots.push({ id: slots.length, level, gfn: pos * geo.fanout ** level, pos, owner });
+          }
         }
       }
-    }
     // Initial values: key "sp:idx" (sp = -1 for the root).
     const initVal = this.initVal;
+    const childSlot = (level: number, gfn: number): number => {
+      if (!this.pool) return slotIdx[level]![tablePos(geo, gfn, level)]![0]!;
+      const k = level * nGfns(geo) + tablePos(geo, gfn, level);
+      let id = poolAt.get(k);
+      if (id === undefined) {
+        id = this.nextFree++;
+        poolAt.set(k, id);
+        const pos = tablePos(geo, gfn, level);
+        Object.assign(slots[id]!, { level, gfn: pos * geo.fanout ** level, pos, owner: 0 });
+      }
+      return id;
+    };
     const linkPath = (gfn: number, downTo: number): number => {
       let sp = -1;
       for (let l = geo.levels; l > downTo; l--) {
-        const child = slotIdx[l - 1]![tablePos(geo, gfn, l - 1)]![0]!;
+        const child = childSlot(l - 1, gfn);
         initVal.set(`${sp}:${spteIndex(geo, gfn, l)}`, tableSpte(child));
         sp = child;
       }
@@ -119,18 +165,59 @@ export class Mirror {
     };
     this.root = mk("mirror_root", -1);
     for (const s of slots) {
-      const spName = `sp${s.id}(L${s.level} gfn${s.gfn} T${s.owner})`;
-      const sp: MirrorSp = { ...s, spt: mk(spName, s.id), externalPfn: externalBase + s.id, externalSpt: new Atomic(world, `${spName}.external_spt`, externalBase + s.id, fmtExternalSpt) };
+      const spName = this.pool ? `sp${s.id}` : `sp${s.id}(L${s.level} gfn${s.gfn} T${s.owner})`;
+      const spt = mk(spName, s.id);
+      if (this.pool && this.poolObjBase < 0) this.poolObjBase = spt.at(0).id;
+      const sp: MirrorSp = { ...s, spt, externalPfn: externalBase + s.id, externalSpt: new Atomic(world, `${spName}.external_spt`, externalBase + s.id, fmtExternalSpt) };
       this.sps.push(sp);
-      ((this.bySlot[s.level] ??= [])[s.pos] ??= [])[s.owner] = sp;
+      if (!this.pool) ((this.bySlot[s.level] ??= [])[s.pos] ??= [])[s.owner] = sp;
     }
   }
 
   /** tdp_mmu_alloc_sp() + tdp_mmu_init_child_sp() for the table at `level` covering `gfn`, from thread `owner`'s cache. */
   allocSp(level: number, gfn: number, owner: number): MirrorSp {
+    if (this.pool) return this.allocPoolSp(level, gfn, owner);
     const sp = this.bySlot[level]?.[tablePos(this.geo, gfn, level)]?.[owner];
     if (!sp) throw new Error(`no mirror table slot for level ${level} gfn ${gfn} thread ${owner}`);
     return sp;
+  }
+
+  /**
+   * Pool mode: the thread's spare table if no link published it and its external page was not
+   * freed (a lost link race: tdp_mmu_free_sp(), and the next fault allocates anew — the same
+   * memory here), else the next table of the pool. An exhausted pool is a model limit.
+   */
+  private allocPoolSp(level: number, gfn: number, owner: number): MirrorSp {
+    const pos = tablePos(this.geo, gfn, level);
+    let sp = this.spare[owner]![level];
+    if (sp !== undefined) {
+      const parent = this.peekEntry(sp.level + 1, sp.gfn);
+      const published = parent !== null && isTable(parent.value) && spteToSp(parent.value) === sp.id;
+      if (published || sp.externalSpt.peek() !== sp.externalPfn) sp = undefined;
+    }
+    if (sp === undefined) {
+      if (this.nextFree >= this.sps.length) throw new Error(`model limit: mirror table pool (${this.sps.length} tables) exhausted`);
+      sp = this.sps[this.nextFree++] as PoolSp;
+      this.spare[owner]![level] = sp;
+    }
+    sp.level = level;
+    sp.pos = pos;
+    sp.gfn = pos * this.geo.fanout ** level;
+    sp.owner = owner;
+    return sp;
+  }
+
+  /**
+   * Pool mode: the (level, base GFN) of the mirror entry a pool table cell holds now (its table
+   * handed out), or null (not a pool table cell, its external_spt cell, or a table not handed out).
+   */
+  poolCellEntry(objId: number): { level: number; gfn: number } | null {
+    if (!this.pool || objId < this.poolObjBase) return null;
+    const stride = this.geo.fanout + 1;
+    const sp = this.sps[Math.floor((objId - this.poolObjBase) / stride)];
+    const i = (objId - this.poolObjBase) % stride;
+    if (sp === undefined || i === this.geo.fanout || sp.level === 0) return null;
+    return { level: sp.level, gfn: sp.gfn + i * pagesPerEntry(this.geo, sp.level) };
   }
 
   sp(id: number): MirrorSp {
@@ -173,18 +260,23 @@ export class Mirror {
   }
 
   /** Every cell that can hold the entry at (level, gfn): used as quiescent-invariant footprint. */
+  /** Pool mode: the root's cell only; a pool table's cells are found by poolCellEntry(). */
   cellsFor(level: number, gfn: number): number[] {
     const out: number[] = [];
     for (let l = this.geo.levels; l >= level; l--) {
       if (l === this.geo.levels) out.push(this.root.at(spteIndex(this.geo, gfn, l)).id);
-      else for (const sp of this.bySlot[l]![tablePos(this.geo, gfn, l)]!) out.push(sp.spt.at(spteIndex(this.geo, gfn, l)).id);
+      else if (!this.pool) for (const sp of this.bySlot[l]![tablePos(this.geo, gfn, l)]!) out.push(sp.spt.at(spteIndex(this.geo, gfn, l)).id);
     }
     return out;
   }
 
-  /** Key of entry (level, gfn) for windows and quiescent invariants. */
+  /**
+   * Key of entry (level, gfn) for windows and quiescent invariants. Above 4096 GFNs (simulation)
+   * the level goes to bit 21, past the GFNs and the no-stale-private-leaf keys (kvm.ts
+   * staleLeafKey: 1 000 000 + gfn); below, the keys are what they always were.
+   */
   key(level: number, gfn: number): number {
-    return level * 4096 + roundGfn(this.geo, gfn, level);
+    return level * this.keyMul + roundGfn(this.geo, gfn, level);
   }
 
   /** Every entry (level, base gfn), root level first. */

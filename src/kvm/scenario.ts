@@ -1,6 +1,8 @@
 // Scenarios: geometry, initial state, threads, protocol, properties, witnesses and expected
 // verdicts — and the builder that turns one into an engine Program under a preset.
-import { defineProgram, type Program, type QuiescentInvariant, type ThreadApi } from "../engine/index.js";
+import { defineProgram, type IncrementalCheck, type Program, type QuiescentInvariant, type ThreadApi } from "../engine/index.js";
+import { PT, pamtPt } from "../tdx/pamt.js";
+import { isLeafState, pfnOf, S, stateOf } from "../tdx/sept.js";
 import type { TdxVersion } from "../tdx/td.js";
 import { PROP, type Ctx } from "./context.js";
 import { flowsFor } from "./threads.js";
@@ -119,12 +121,13 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
   if (isFrozen(mv)) return final ? `L${level} gfn ${gfn}: mirror entry still ${proto.frozenName} at the end` : null;
   const s = tdx.peekEntry(level, gfn);
   const st = s?.state ?? "FREE";
-  const where = `L${level} gfn ${gfn}`;
-  const sdesc = `S-EPT ${st}${s && s.pfn >= 0 ? ` pfn ${s.pfn}` : ""}`;
+  // The message parts are built only for a failure (the check runs after every step that writes an entry).
+  const where = () => `L${level} gfn ${gfn}`;
+  const sdesc = () => `S-EPT ${st}${s && s.pfn >= 0 ? ` pfn ${s.pfn}` : ""}`;
   // S-EPT huge pages (H-1): a mirror 2M leaf ⇔ an S-EPT 2M leaf (PENDING/MAPPED) of the same head PFN.
   if (level > 1 && isLeaf(mv)) {
     if ((st === "PENDING" || st === "MAPPED") && s!.pfn === spteToPfn(mv)) return null;
-    return `${where}: mirror ${fm(mv)} (2M leaf) but ${sdesc}`;
+    return `${where()}: mirror ${fm(mv)} (2M leaf) but ${sdesc()}`;
   }
   if (level === 1) {
     if (isLeaf(mv)) {
@@ -132,18 +135,18 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
       if ((st === "PENDING" || st === "MAPPED") && s!.pfn === p) return null;
       // ≤6.18: a pre-mapped entry (mirror LEAF, S-EPT FREE) counted by nr_premapped before RUNNABLE.
       if (st === "FREE" && proto.is("page-add", "premap") && kvm.tdState.peek() !== TD_STATE.RUNNABLE && kvm.nrPremapped.peek() > 0) return null;
-      return `${where}: mirror ${fm(mv)} but ${sdesc}`;
+      return `${where()}: mirror ${fm(mv)} but ${sdesc()}`;
     }
     if (st === "FREE") return null;
-    return `${where}: mirror ${fm(mv)} (not present) but ${sdesc}`;
+    return `${where()}: mirror ${fm(mv)} (not present) but ${sdesc()}`;
   }
   if (isTable(mv)) {
     const sp = kvm.mirror.sp(spteToSp(mv));
     if (st === "NL_MAPPED" && s!.pfn === sp.externalPfn) return null;
-    return `${where}: mirror ${fm(mv)} (external page ${sp.externalPfn}) but ${sdesc}`;
+    return `${where()}: mirror ${fm(mv)} (external page ${sp.externalPfn}) but ${sdesc()}`;
   }
   if (st === "FREE" || s === null) return null;
-  return `${where}: mirror ${fm(mv)} but ${sdesc}`;
+  return `${where()}: mirror ${fm(mv)} but ${sdesc()}`;
 }
 
 /** The no-stale-private-leaf check of one GFN; null when it holds. */
@@ -163,13 +166,22 @@ export function staleLeafMessage(m: BuiltModel, gfn: number): string | null {
   return null;
 }
 
+/** How a program is built beyond scenario and preset. */
+export interface BuildOptions {
+  /**
+   * Simulation of a large TD: mirror tables from a pool (mirror.ts pool mode) instead of one slot
+   * per position and thread. The program then runs once, under the timed scheduler only.
+   */
+  lazyTables?: boolean;
+}
+
 /** Build the engine program of `scenario` under `preset` (+ overrides). */
-export function buildProgram(scenario: Scenario, preset = DEFAULT_PRESET, overrides: Record<string, string> = {}): Program {
-  return buildProgramWithModel(scenario, preset, overrides).program;
+export function buildProgram(scenario: Scenario, preset = DEFAULT_PRESET, overrides: Record<string, string> = {}, opts: BuildOptions = {}): Program {
+  return buildProgramWithModel(scenario, preset, overrides, opts).program;
 }
 
 /** Same, also returning the model objects (for inspection with peek() after an exploration). */
-export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESET, overrides: Record<string, string> = {}): { program: Program; model: BuiltModel } {
+export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESET, overrides: Record<string, string> = {}, opts: BuildOptions = {}): { program: Program; model: BuiltModel } {
   const geo = scenario.geometry ?? DEFAULT_GEOMETRY;
   const name = `${scenario.name}@${preset}${Object.keys(overrides).length ? "+" + Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(",") : ""}`;
   let built: BuiltModel | undefined;
@@ -204,11 +216,13 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       trackSrcu: scenario.threads.some((t) => t.kind === "memslot-delete"),
       pins: pinning ? leaves.map((l) => ({ pfn: l.pfn, count: 1 })) : [],
       liveVcpus: scenario.threads.filter((t) => t.kind === "fault" || t.kind === "vcpu" || t.kind === "pre-fault").length,
+      lazyTables: opts.lazyTables === true,
     });
     kvm.liveTeardown = scenario.threads.some((t) => t.kind === "teardown");
     kvm.vcpuMutexes = proto.is("state-guard", "on") && scenario.threads.some((t) => t.kind === "init-mem-region" || t.kind === "vp-init" || t.kind === "finalize");
     // The S-EPT mirrors the initial mirror: every linked table's parent entry NL_MAPPED, every leaf.
     const initial: InitialMapping[] = [];
+    const leafAt = new Map(leaves.map((l) => [l.gfn, l] as const));
     for (const e of kvm.mirror.allEntries()) {
       const mv = kvm.mirror.initialEntry(e.level, e.gfn);
       if (mv === null) continue;
@@ -219,7 +233,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
         const l = hugeLeaves.find((x) => x.gfn === e.gfn)!;
         initial.push({ gpa: e.gfn, level: e.level - 1, state: l.state, pfn: spteToPfn(mv) });
       } else if (isLeaf(mv)) {
-        const l = leaves.find((x) => x.gfn === e.gfn)!;
+        const l = leafAt.get(e.gfn)!;
         initial.push({ gpa: e.gfn, level: 0, state: l.state, pfn: spteToPfn(mv) });
       }
     }
@@ -271,18 +285,25 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       },
     }));
     const entries = kvm.mirror.allEntries();
+    const entryOf = new Map(entries.map((e) => [kvm.mirror.key(e.level, e.gfn), e] as const));
     const quiescent: QuiescentInvariant = {
       name: PROP.agreement,
       keys: entries.map((e) => kvm.mirror.key(e.level, e.gfn)),
       objsOf: (key) => {
-        const e = entries.find((x) => kvm.mirror.key(x.level, x.gfn) === key)!;
+        const e = entryOf.get(key)!;
         return [...kvm.mirror.cellsFor(e.level, e.gfn), ...tdx.objsOf(e.level, e.gfn), kvm.tdState.id, kvm.nrPremapped.id];
       },
       check: (key) => {
-        const e = entries.find((x) => kvm.mirror.key(x.level, x.gfn) === key)!;
+        const e = entryOf.get(key)!;
         return agreementMessage(model, e.level, e.gfn, false);
       },
     };
+    // Pool mode: a pool table's cell holds the entry of the position its table was handed out to.
+    if (kvm.mirror.pool)
+      quiescent.dynamicKeysOf = (obj) => {
+        const e = kvm.mirror.poolCellEntry(obj);
+        return e === null ? null : [kvm.mirror.key(e.level, e.gfn)];
+      };
     // No private S-EPT leaf for a shared GFN or inside an in-progress invalidation.
     const gfns = Array.from({ length: kvm.nGfns }, (_, g) => g);
     const staleLeaf: QuiescentInvariant = {
@@ -304,9 +325,10 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
           objs: [...kvm.pages.map((c) => c.id), ...tdx.allEntryObjs()],
           check: () => {
             for (let p = 1; p < kvm.pages.length; p++)
-              if ((kvm.pages[p]!.peek() & 3) === PAGE.FREED && tdx.mapsPfn(p)) return `pfn ${p} was freed by guest_memfd while the S-EPT still maps it`;
+              if ((kvm.pages[p]!.peek() & 3) === PAGE.FREED && tdx.mapsPfn(p)) return freedMessage(p);
             return null;
           },
+          incremental: () => freedWhileMappedIncremental(kvm, tdx),
         },
         ...pamtInv.invariants,
         ...hugeInv.invariants,
@@ -328,6 +350,76 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     };
   });
   return { program, model: built! };
+}
+
+const freedMessage = (p: number): string => `pfn ${p} was freed by guest_memfd while the S-EPT still maps it`;
+
+/**
+ * freed-while-mapped from what changed (simulation; the full check scans every page and, for each
+ * freed one, every S-EPT entry). Keeps, per PFN, how many S-EPT leaves map it (from a copy of every
+ * entry's last value, updated when a step writes the entry), and after a step re-evaluates only the
+ * PFNs whose page cell, PAMT cell or mapping changed: the same predicate as check() (freed, mapped
+ * by a leaf, PAMT not PT_NDA), reporting the smallest failing PFN, as the scan would.
+ */
+function freedWhileMappedIncremental(kvm: Kvm, tdx: TdxAdapter): IncrementalCheck {
+  const td = tdx.td;
+  const span = (l: number) => td.geo.span(l);
+  let maxId = 0;
+  for (const c of kvm.pages) maxId = Math.max(maxId, c.id);
+  for (const row of td.entries) for (const c of row) maxId = Math.max(maxId, c.id);
+  for (const c of td.pamt) maxId = Math.max(maxId, c.id);
+  // role: 1 page (idx = pfn), 2 PAMT (idx = pfn), 3 + level S-EPT entry (idx = index in the level).
+  const role = new Int8Array(maxId + 1);
+  const idx = new Int32Array(maxId + 1);
+  kvm.pages.forEach((c, p) => ((role[c.id] = 1), (idx[c.id] = p)));
+  td.pamt.forEach((c, p) => ((role[c.id] = 2), (idx[c.id] = p)));
+  td.entries.forEach((row, l) => row.forEach((c, i) => ((role[c.id] = 3 + l), (idx[c.id] = i))));
+  const nPages = kvm.pages.length;
+  const mapped = new Int32Array(nPages);
+  const shadow = td.entries.map((row) => Int32Array.from(row, (c) => c.peek()));
+  const mapRange = (l: number, v: number, d: number, dirty: number[]) => {
+    const s = stateOf(v);
+    if (!isLeafState(s) || s === S.FREE) return;
+    const p = pfnOf(v);
+    for (let q = Math.max(0, p); q < Math.min(nPages, p + span(l)); q++) {
+      mapped[q]! += d;
+      dirty.push(q);
+    }
+  };
+  for (let l = 0; l < shadow.length; l++) for (const v of shadow[l]!) mapRange(l, v, 1, []);
+  let dirty: number[] = [];
+  return {
+    wrote(obj) {
+      if (obj >= role.length) return;
+      const r = role[obj]!;
+      if (r === 0) return;
+      if (r < 3) dirty.push(idx[obj]!);
+      else {
+        const l = r - 3;
+        const i = idx[obj]!;
+        const row = shadow[l]!;
+        const v = td.entries[l]![i]!.peek();
+        if (v === row[i]) return;
+        mapRange(l, row[i]!, -1, dirty);
+        mapRange(l, v, 1, dirty);
+        row[i] = v;
+      }
+    },
+    check() {
+      if (dirty.length === 0) return null;
+      const d = dirty;
+      dirty = [];
+      let worst = -1;
+      for (const p of d) {
+        if (p < 1 || p >= nPages || (worst >= 0 && p >= worst)) continue;
+        if ((kvm.pages[p]!.peek() & 3) !== PAGE.FREED || mapped[p] === 0) continue;
+        // mapsPfn(): a page the module reclaimed (PAMT back to PT_NDA) is no longer the TD's.
+        if (td.pamt[p] && pamtPt(td.pamt[p]!.peek()) === PT.NDA) continue;
+        worst = p;
+      }
+      return worst < 0 ? null : freedMessage(worst);
+    },
+  };
 }
 
 function defaultName(d: ThreadDecl, i: number): string {

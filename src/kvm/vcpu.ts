@@ -7,7 +7,7 @@
 //   check the entry gate (wait_for_sept_zap), TDH.VP.ENTER, run guest code until a TD exit, back
 //   to OUTSIDE_GUEST_MODE; a pending kick (kvm_make_all_cpus_request) forces the exit.
 import { choose, waitUntil } from "../engine/index.js";
-import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
+import { C, exitGpa, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { kvmBugOn, type Ctx, type Gen } from "./context.js";
 import { modeOf, SLOT, VCPU_MODE } from "./kvm.js";
 import { kvmMmuPageFault } from "./mmu.js";
@@ -139,7 +139,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
         // zero-step: the module emulated an EPT violation without entering
         // The run loop's position (action i; no ACCEPT check follows) survives the handler's loop head.
-        const r = yield* tdxHandleEptViolation(c, s & 0xff, {}, [i, 0]);
+        const r = yield* tdxHandleEptViolation(c, exitGpa(s), {}, [i, 0]);
         if (r < 0) return;
         continue outer;
       }
@@ -180,7 +180,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       yield k.vmBugged.rmw((x) => (x === 0 ? 2 : x), "tdx_handle_ept_violation: unexpected pending → kvm_vm_dead(), return -EIO");
       return;
     }
-    if (code === C.TD_EXIT_EPT_VIOLATION) exit = r & 0xff;
+    if (code === C.TD_EXIT_EPT_VIOLATION) exit = exitGpa(r);
     else if (viaVe) yield* c.tdx.tdExit(v);
     else {
       if (!(a.op === "accept" && statusCode(r) === C.OPERAND_BUSY)) {

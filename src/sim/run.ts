@@ -1,12 +1,12 @@
 // One simulation: a workload point under a preset (+ switch settings), the engine's timed
 // scheduler driving the model's own program, and the KVM/TDX reading of its steps: what each step
 // costs (the cost model) and what it means for the metrics (BUSY, retries, mmu_lock, module time).
-import { formatSchedule, K, type Program } from "../engine/index.js";
+import { formatSchedule, K, type Op, type Program } from "../engine/index.js";
 import { timedRun, type TimedCosts, type TimedObserver, type TimedResult } from "../engine/schedulers/timed.js";
 import { buildProgram, type Scenario } from "../kvm/index.js";
 import { TDEL } from "../tdx/sept.js";
 import { leafCost, type CostModel } from "./costs.js";
-import { buildWorkload, SIM_MAX_PAGES, type WorkloadPoint } from "./workloads.js";
+import { buildWorkload, SIM_MAX_LITERAL_PAGES, SIM_MAX_PAGES, type WorkloadPoint } from "./workloads.js";
 
 /** Module (TDX) step labels start with the leaf's function name (as kvmSteps() in src/kvm). */
 const MODULE_STEP = /^(tdh_|tdg_|td_exit|td_ept_violation|guest walk|tdx_td_dispatcher)/;
@@ -39,6 +39,11 @@ export class Samples {
 
 export interface SimOptions {
   preset: string;
+  /**
+   * Simulate a point above the model-sized TD at size (up to SIM_MAX_LITERAL_PAGES pages, on the
+   * kernel's geometry with pool-mode mirror tables) instead of sampling and extrapolating.
+   */
+  literal?: boolean;
   overrides?: Record<string, string>;
   seed?: number;
   costs: CostModel;
@@ -113,9 +118,9 @@ export interface Finding {
 
 /** Run one workload point at model size (pages <= SIM_MAX_PAGES; see simulatePoint for larger). */
 export function simulate(w: WorkloadPoint, o: SimOptions): SimResult & { scenario: Scenario; program: Program } {
-  const built = buildWorkload(w);
+  const built = buildWorkload(w, { literal: o.literal === true });
   if (built.scale !== 1) throw new Error(`simulate: ${w.pages} pages is more than the model holds; use simulatePoint()`);
-  return simulateScenario(built.scenario, w, built.vcpuThreads, o);
+  return simulateScenario(built.scenario, w, built.vcpuThreads, { ...o, literal: built.literal });
 }
 
 /** Run a scenario (a workload's, or a scenario file's) under the timed scheduler. */
@@ -127,7 +132,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   if (o.costs.prob["inject-busy"] > 0) scenario.inject = ["TDH.MEM.PAGE.AUG", "TDH.MEM.SEPT.ADD", "TDH.MEM.RANGE.BLOCK", "TDH.MEM.PAGE.REMOVE"];
   if (o.costs.prob["zap-yield"] > 0) scenario.zapYields = true;
   const overrides = o.overrides ?? {};
-  const program = buildProgram(scenario, o.preset, overrides);
+  const program = buildProgram(scenario, o.preset, overrides, { lazyTables: o.literal === true });
   const m = o.costs;
   const n = program.threads.length;
   const seed = o.seed ?? 1;
@@ -161,7 +166,9 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   const mmuMode = new Uint8Array(n);
   const lat = new Map<string, Samples>();
   const opStart = new Float64Array(n);
-  const lastLabel: string[] = new Array<string>(n).fill("");
+  // Per thread: the reading of the label of the step that ran last (null before its first step).
+  const lastInfo: ({ leaf: string | null } | null)[] = new Array<{ leaf: string | null } | null>(n).fill(null);
+  const stepInfo: ({ leaf: string | null } | null)[] = new Array<{ leaf: string | null } | null>(n).fill(null);
   const kindOf = program.threads.map((t) => t.name.replace(/\d+$/, ""));
   const sample = (k: string, x: number): void => {
     let s = lat.get(k);
@@ -223,9 +230,14 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     return i;
   };
 
+  // A thread's next op is the op of its next step: the reading of its label is kept and reused
+  // then (one label lookup per step instead of two).
+  const nextOp: (Op | null)[] = new Array<Op | null>(n).fill(null);
+  const nextInfo: (LabelInfo | null)[] = new Array<LabelInfo | null>(n).fill(null);
   const costs: TimedCosts = {
     stepCost(t, op, r, next) {
-      const li = infoOf(op.label);
+      const li = nextOp[t] === op ? nextInfo[t]! : infoOf(op.label);
+      stepInfo[t] = li;
       const leaf = li.leaf;
       let d = 0;
       if (leaf !== null) {
@@ -244,6 +256,8 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
         }
         if (tryLock && (li.flags & F_ZERO_STEP) !== 0) zeroStep++;
         const ni = next !== null ? infoOf(next.label) : null;
+        nextOp[t] = next;
+        nextInfo[t] = ni;
         const sameNext = ni !== null && ni.leaf === leaf;
         // The leaf's cost goes on the step before its first lock release (or its last step).
         if (!charged[t] && (!sameNext || next!.k === K.ReleaseEx || next!.k === K.ReleaseShared || (next!.k === K.Rmw && (ni!.flags & F_RELEASE) !== 0))) {
@@ -261,6 +275,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
         moduleNs += d;
       } else {
         curLeaf[t] = null;
+        nextOp[t] = null;
         d = li.cost;
         const f = li.flags;
         if (f !== 0) {
@@ -301,7 +316,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   const mmuLockId = program.world.objs.find((x) => x.name === "mmu_lock")?.id ?? -2;
   const observer: TimedObserver = {
     step(t, op, _r, start, dur, waited) {
-      lastLabel[t] = op.label;
+      lastInfo[t] = stepInfo[t]!;
       if (trace) trace(program.threads[t]!.name, op.label, dur);
       if (op.o === mmuLockId && (op.k === K.RLock || op.k === K.RUnlock || op.k === K.WAnnounce || op.k === K.WAcquire || op.k === K.WUnlock)) {
         switch (op.k) {
@@ -339,7 +354,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
       // the thread's flow (conversion, punch hole, teardown).
       let k = kindOf[t]!;
       if (k === "vCPU") {
-        const fault = infoOf(lastLabel[t]!).leaf === null;
+        const fault = (lastInfo[t]?.leaf ?? null) === null;
         k = fault ? "fault" : "accept";
         if (fault) faults++;
       }
@@ -438,7 +453,7 @@ const FIT_SEEDS = [0, 1, 2];
  * SIM_MAX_PAGES sample with the run's seed. The result says `extrapolated`.
  */
 export function simulatePoint(w: WorkloadPoint, o: SimOptions): SimResult {
-  if (w.pages <= SIM_MAX_PAGES) {
+  if (w.pages <= SIM_MAX_PAGES || (o.literal === true && w.pages <= SIM_MAX_LITERAL_PAGES)) {
     const { scenario: _s, program: _p, ...r } = simulate(w, o);
     return r;
   }

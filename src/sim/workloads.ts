@@ -20,6 +20,13 @@ export const SIM_MAX_PAGES = 25;
  */
 export const SIM_MAX_VCPUS = 16;
 export const PAGES_PER_GIB = 262_144;
+/**
+ * Literal (un-sampled) simulation of a large TD: the kernel's geometry (a 2M table of 512 4K
+ * entries under a root of 512 entries: 1 GiB) with the mirror's tables from a pool
+ * (src/kvm/mirror.ts pool mode). Up to this many pages a point can be simulated at size.
+ */
+export const LITERAL_GEOMETRY: Geometry = { levels: 2, fanout: 512 };
+export const SIM_MAX_LITERAL_PAGES = 262_144;
 
 export const WORKLOAD_KINDS = ["boot", "faults", "conversion", "punch-hole", "teardown"] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
@@ -36,6 +43,8 @@ export interface WorkloadPoint {
 
 export interface BuiltWorkload {
   scenario: Scenario;
+  /** Built at size on LITERAL_GEOMETRY (the program needs the pool-mode mirror: lazyTables). */
+  literal: boolean;
   /** Pages actually simulated (<= SIM_MAX_PAGES). */
   simPages: number;
   /** pages / simPages when > 1 (results per page are scaled), else 1. */
@@ -46,17 +55,23 @@ export interface BuiltWorkload {
 
 export class WorkloadError extends Error {}
 
-/** Build the scenario of one workload point. */
-export function buildWorkload(w: WorkloadPoint): BuiltWorkload {
+/**
+ * Build the scenario of one workload point. With `literal`, a point larger than the model-sized TD
+ * (up to SIM_MAX_LITERAL_PAGES) is built at size on LITERAL_GEOMETRY instead of being sampled.
+ */
+export function buildWorkload(w: WorkloadPoint, opts: { literal?: boolean } = {}): BuiltWorkload {
   if (!Number.isInteger(w.vcpus) || w.vcpus < 1) throw new WorkloadError(`vcpus must be a positive integer (got ${w.vcpus})`);
   if (!Number.isInteger(w.pages) || w.pages < 1) throw new WorkloadError(`pages must be a positive integer (got ${w.pages})`);
-  const simPages = Math.min(w.pages, SIM_MAX_PAGES);
+  const literal = opts.literal === true && w.pages > SIM_MAX_PAGES;
+  if (literal && w.pages > SIM_MAX_LITERAL_PAGES) throw new WorkloadError(`${w.pages} pages is more than a literal simulation holds (${SIM_MAX_LITERAL_PAGES})`);
+  const simPages = literal ? w.pages : Math.min(w.pages, SIM_MAX_PAGES);
   const scale = w.pages / simPages;
   const n = w.kind === "teardown" ? Math.min(w.vcpus, SIM_MAX_VCPUS) : w.vcpus;
   if (n > SIM_MAX_VCPUS) throw new WorkloadError(`${w.vcpus} vCPUs is more than the model holds (${SIM_MAX_VCPUS}); not simulated`);
   const pages = Array.from({ length: simPages }, (_, i) => i);
   const share = (v: number): number[] => pages.filter((g) => g % n === v);
-  const geometry = SIM_GEOMETRY;
+  const geometry = literal ? LITERAL_GEOMETRY : SIM_GEOMETRY;
+  const fanout = geometry.fanout;
   const threads: ThreadDecl[] = [];
   let initial: Scenario["initial"] = {};
   const writers = Math.max(1, Math.min(w.writers ?? 1, 4, simPages));
@@ -76,18 +91,18 @@ export function buildWorkload(w: WorkloadPoint): BuiltWorkload {
     case "faults":
       // Steady state: tables linked, pages not mapped; the guest touches them (access: EPT
       // violation -> fault -> AUG -> #VE -> ACCEPT).
-      initial = { tables: tablesFor(simPages) };
+      initial = { tables: tablesFor(simPages, fanout) };
       for (let v = 0; v < n; v++) if (share(v).length) threads.push({ kind: "vcpu", vcpu: v, actions: share(v).map((gfn) => ({ op: "access", gfn })) });
       break;
     case "conversion":
       // Conversion storm: every page mapped; userspace converts ranges to shared while the vCPUs
       // touch them (the accesses to converted pages fault and find them shared).
-      initial = { tables: tablesFor(simPages), leaves: pages.map((gfn) => ({ gfn, state: "MAPPED" as const })) };
+      initial = { tables: tablesFor(simPages, fanout), leaves: pages.map((gfn) => ({ gfn, state: "MAPPED" as const })) };
       for (let v = 0; v < n; v++) if (share(v).length) threads.push({ kind: "vcpu", vcpu: v, actions: share(v).map((gfn) => ({ op: "access", gfn })) });
       ranges().forEach(([start, end], i) => threads.push({ kind: "set-attributes", name: `convert${i}`, start, end, to: "shared" }));
       break;
     case "punch-hole":
-      initial = { tables: tablesFor(simPages), leaves: pages.map((gfn) => ({ gfn, state: "MAPPED" as const })) };
+      initial = { tables: tablesFor(simPages, fanout), leaves: pages.map((gfn) => ({ gfn, state: "MAPPED" as const })) };
       for (let v = 0; v < n; v++) if (share(v).length) threads.push({ kind: "vcpu", vcpu: v, actions: share(v).map((gfn) => ({ op: "access", gfn })) });
       ranges().forEach(([start, end], i) => threads.push({ kind: "punch-hole", name: `punch${i}`, start, end }));
       break;
@@ -96,7 +111,7 @@ export function buildWorkload(w: WorkloadPoint): BuiltWorkload {
       // says whether the HKID is released first). The vCPUs are not running (the VM is being
       // destroyed); they still count for kicks and VP.FLUSH (vp-init threads would run; instead the
       // vCPU count enters through the cost model's per-vCPU kick term).
-      initial = { tables: tablesFor(simPages), leaves: pages.map((gfn) => ({ gfn, state: "MAPPED" as const })) };
+      initial = { tables: tablesFor(simPages, fanout), leaves: pages.map((gfn) => ({ gfn, state: "MAPPED" as const })) };
       threads.push({ kind: "teardown", name: "teardown" });
       break;
   }
@@ -109,12 +124,12 @@ export function buildWorkload(w: WorkloadPoint): BuiltWorkload {
     threads,
     expected: {},
   };
-  return { scenario, simPages, scale, vcpuThreads: threads.filter((t) => t.kind === "vcpu").length };
+  return { scenario, literal, simPages, scale, vcpuThreads: threads.filter((t) => t.kind === "vcpu").length };
 }
 
 /** The level-1 tables covering pages 0..n-1 (linked in steady state). */
-function tablesFor(n: number): { level: number; gfn: number }[] {
+function tablesFor(n: number, fanout: number): { level: number; gfn: number }[] {
   const out: { level: number; gfn: number }[] = [];
-  for (let g = 0; g < n; g += SIM_GEOMETRY.fanout) out.push({ level: 1, gfn: g });
+  for (let g = 0; g < n; g += fanout) out.push({ level: 1, gfn: g });
   return out;
 }

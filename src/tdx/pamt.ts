@@ -25,10 +25,32 @@ export interface PamtInfo {
   bepoch: number;
 }
 
+// Wide layout (simulation of a TD with more than 255 GPAs): bit 31 set, owner in bits 5-22, owner
+// level in bits 23-24, bepoch in bits 25-30. pamtPack() uses it only for an owner above 255 or a
+// bepoch the narrow layout cannot hold, so every value the checker's geometries produce (owners
+// below 256, small epochs) is the narrow one it always was: states and fingerprints do not change.
+const WIDE = 1 << 31;
+const W_OWNER = 5;
+const W_LEVEL = 23;
+const W_BEPOCH = 25;
+const W_BEPOCH_MAX = 63;
+
 export function pamtPack(p: { pt: PageType; size?: number; owner?: number; ownerLevel?: number; bepoch?: number }): number {
-  return p.pt | ((p.size ?? 0) << 3) | ((p.owner ?? 0) << 5) | ((p.ownerLevel ?? 0) << 13) | ((p.bepoch ?? 0) << 15);
+  const owner = p.owner ?? 0;
+  const bepoch = p.bepoch ?? 0;
+  if (owner <= 0xff && bepoch < 1 << 16) return p.pt | ((p.size ?? 0) << 3) | (owner << 5) | ((p.ownerLevel ?? 0) << 13) | (bepoch << 15);
+  if (owner >= 1 << 18 || bepoch > W_BEPOCH_MAX) throw new RangeError(`model limit: PAMT entry (owner ${owner}, bepoch ${bepoch}) does not fit a cell`);
+  return (WIDE | p.pt | ((p.size ?? 0) << 3) | (owner << W_OWNER) | ((p.ownerLevel ?? 0) << W_LEVEL) | (bepoch << W_BEPOCH)) | 0;
 }
 export function pamtUnpack(v: number): PamtInfo {
+  if (v < 0)
+    return {
+      pt: (v & 7) as PageType,
+      size: (v >> 3) & 3,
+      owner: (v >>> W_OWNER) & 0x3ffff,
+      ownerLevel: (v >>> W_LEVEL) & 3,
+      bepoch: (v >>> W_BEPOCH) & W_BEPOCH_MAX,
+    };
   return {
     pt: (v & 7) as PageType,
     size: (v >> 3) & 3,
@@ -41,10 +63,13 @@ export function pamtPt(v: number): PageType {
   return (v & 7) as PageType;
 }
 export function pamtBepoch(v: number): number {
-  return v >>> 15;
+  return v < 0 ? (v >>> W_BEPOCH) & W_BEPOCH_MAX : v >>> 15;
 }
 export function withBepoch(v: number, e: number): number {
-  return (v & 0x7fff) | (e << 15);
+  if (v >= 0 && e < 1 << 16) return (v & 0x7fff) | (e << 15);
+  if (v >= 0) throw new RangeError(`model limit: bepoch ${e} does not fit a PAMT cell`);
+  if (e > W_BEPOCH_MAX) throw new RangeError(`model limit: bepoch ${e} does not fit a wide PAMT cell (at most ${W_BEPOCH_MAX})`);
+  return ((v & ~(W_BEPOCH_MAX << W_BEPOCH)) | (e << W_BEPOCH)) | 0;
 }
 export const PAMT_NDA = 0;
 

@@ -146,7 +146,9 @@ export class Geometry {
     if (!Number.isInteger(fanout) || fanout < 2) throw new RangeError(`fanout must be >= 2, got ${fanout}`);
     this.pages = fanout ** levels;
     this.top = levels - 1;
-    if (this.pages > 255) throw new RangeError(`at most 255 GPAs (status tokens carry a GPA in 8 bits); got ${this.pages}`);
+    // Status tokens carry a GPA in 22 bits (status.ts: 8 below the code, the rest above it), PAMT
+    // cells an owner GPA in 18 (pamt.ts, wide layout): 2^18 4K pages, a 1 GiB TD (simulation).
+    if (this.pages > 1 << 18) throw new RangeError(`at most ${1 << 18} GPAs (PAMT cells carry an owner GPA in 18 bits); got ${this.pages}`);
   }
   /** 4K pages covered by one entry at `level` (512^level in the real module). */
   span(level: number): number {

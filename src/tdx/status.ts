@@ -120,16 +120,21 @@ const OPERAND_NAMES: Record<number, string> = {
 
 export const TDX_SUCCESS: Status = 0;
 
-/** Build a status token: `api_error_with_operand_id(code, operand)`. */
+/**
+ * Build a status token: `api_error_with_operand_id(code, operand)`. An operand above 255 (a GPA of
+ * a simulated TD larger than the checker's geometries: TD exits and #VE carry the GPA) keeps its
+ * low byte in bits 0-7 and the rest in bits 16-29 (the code index stays below 256, bits 8-15), so
+ * every token with an operand below 256 has the value it always had (checker states unchanged).
+ */
 export function st(code: number, operand = 0): Status {
-  if (operand < 0 || operand > 255) throw new RangeError(`operand ${operand} does not fit a status token`);
-  return code * 256 + operand;
+  if (!(operand >= 0 && operand < 1 << 22)) throw new RangeError(`operand ${operand} does not fit a status token`);
+  return code * 256 + (operand & 0xff) + (operand >>> 8) * 65536;
 }
 export function statusCode(s: Status): number {
-  return s >> 8;
+  return (s >> 8) & 0xff;
 }
 export function statusOperand(s: Status): number {
-  return s & 0xff;
+  return (s & 0xff) | ((s >>> 16) << 8);
 }
 
 /** Is this a TD-exit token (TDH.VP.ENTER returned because the TD exited)? */

@@ -237,7 +237,8 @@ export class Td {
     this.nPfns = cfg.pfns ?? 8;
     // 1..14 for the checker; up to 28 for simulation (kvm.ts keeps one kicker bit per thread in a vCPU's mode cell).
     if (this.nVcpus < 1 || this.nVcpus > 28) throw new RangeError("vcpus must be 1..28");
-    if (this.nPfns < 1 || this.nPfns > 200) throw new RangeError("pfns must be 1..200");
+    // An S-EPT entry cell holds PFN+1 in bits 10-30 (sept.ts).
+    if (this.nPfns < 1 || this.nPfns > (1 << 21) - 2) throw new RangeError(`pfns must be 1..${(1 << 21) - 2}`);
     this.pendingVeDisable = cfg.pendingVeDisable ?? false;
     this.demoteHostInterrupts = cfg.demoteHostInterrupts ?? false;
     this.tdrPfn = this.nPfns;

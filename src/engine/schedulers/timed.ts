@@ -190,12 +190,16 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
 
   // Invariant footprints: per object, the always-invariants that read it; per quiescent
   // invariant, object -> keys.
-  const invs = program.invariants.filter((i) => sel(i.name));
+  // An invariant with an incremental form (Invariant.incremental) is told each written object
+  // and asked after the step instead of being re-evaluated whole.
+  const invs = program.invariants.filter((i) => sel(i.name) && i.incremental === undefined);
+  const incs = program.invariants.filter((i) => sel(i.name) && i.incremental !== undefined).map((i) => ({ name: i.name, ic: i.incremental!() }));
   const objInv = new Int32Array(world.objs.length);
   invs.forEach((inv, i) => {
     for (const o of inv.objs ?? world.objs.map((x) => x.id)) objInv[o]! |= 1 << i % 31;
   });
   const qs = program.quiescent.filter((q) => sel(q.name));
+  const qKeySets = qs.map((q) => new Set(q.keys));
   // Per quiescent invariant, indexed by object id: the keys whose footprint holds the object.
   const qObjKeys = qs.map((q) => {
     const m: (number[] | undefined)[] = new Array<number[] | undefined>(world.objs.length).fill(undefined);
@@ -387,6 +391,16 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
         else if (op.o >= 0) bits = objInv[op.o]!;
         invDirty |= bits;
       }
+      for (let i = 0; i < incs.length; i++) {
+        const ic = incs[i]!.ic;
+        if (op.objs) for (const o of op.objs) ic.wrote(o);
+        else if (op.o >= 0) ic.wrote(op.o);
+        const msg = ic.check();
+        if (msg !== null) {
+          addViolation(incs[i]!.name, msg, t, true);
+          if (fatal) return;
+        }
+      }
     }
     if (invDirty !== 0 && ++invCount >= stride) {
       invCount = 0;
@@ -404,17 +418,26 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     for (let qi = 0; qi < qs.length; qi++) {
       const q = qs[qi]!;
       const map = qObjKeys[qi]!;
-      let keys: number[] | undefined;
+      let keys: readonly number[] | undefined;
       if (lastWrote) {
         if (op.objs) {
+          const acc: number[] = [];
           for (const o of op.objs) {
             const ks = map[o];
-            if (ks) (keys ??= []).push(...ks);
+            if (ks) acc.push(...ks);
+            const dk = q.dynamicKeysOf?.(o);
+            if (dk) acc.push(...dk);
           }
-        } else keys = map[op.o];
+          if (acc.length) keys = acc;
+        } else {
+          keys = map[op.o];
+          const dk = q.dynamicKeysOf?.(op.o);
+          if (dk) keys = keys ? [...keys, ...dk] : dk;
+        }
       }
       if (exited.length > 0) {
-        const ex = exited.filter((k) => q.keys.includes(k));
+        const set = qKeySets[qi]!;
+        const ex = exited.filter((k) => set.has(k));
         if (ex.length) keys = [...(keys ?? []), ...ex];
       }
       if (!keys) continue;
