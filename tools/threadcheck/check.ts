@@ -736,11 +736,30 @@ export function checkSources(sources: readonly SourceText[], opts: { report?: (f
   // --- acknowledgements (`// tdxmc-live-ok: reason`) ---
   const hatches = new Map<string, { line: number; col: number; reason: string; used: boolean; sf: ts.SourceFile }>();
   for (const sf of files) {
-    const lines = sf.text.split("\n");
-    lines.forEach((l, i) => {
-      const m = HATCH.exec(l);
-      if (m) hatches.set(`${sf.fileName}:${i + 1}`, { line: i + 1, col: m.index + 1, reason: (m[1] ?? "").trim(), used: false, sf });
-    });
+    // Only real `//` comments count (not the text of a string that looks like one): the comment
+    // ranges around every node of the parsed file.
+    const seen = new Set<number>();
+    const take = (ranges: ts.CommentRange[] | undefined): void => {
+      for (const r of ranges ?? []) {
+        if (r.kind !== ts.SyntaxKind.SingleLineCommentTrivia || seen.has(r.pos)) continue;
+        seen.add(r.pos);
+        const m = HATCH.exec(sf.text.slice(r.pos, r.end));
+        if (!m) continue;
+        const lc = sf.getLineAndCharacterOfPosition(r.pos + m.index);
+        hatches.set(`${sf.fileName}:${lc.line + 1}`, { line: lc.line + 1, col: lc.character + 1, reason: (m[1] ?? "").trim(), used: false, sf });
+      }
+    };
+    const walk = (n: ts.Node): void => {
+      take(ts.getLeadingCommentRanges(sf.text, n.pos));
+      take(ts.getTrailingCommentRanges(sf.text, n.end));
+      // Comments after the last element of a list (before a block's closing brace).
+      ts.forEachChild(n, walk, (list) => {
+        list.forEach(walk);
+        take(ts.getLeadingCommentRanges(sf.text, list.end));
+      });
+    };
+    walk(sf);
+    take(ts.getLeadingCommentRanges(sf.text, sf.endOfFileToken.pos));
   }
   let acknowledged = 0;
   const seenKey = new Set<string>();
