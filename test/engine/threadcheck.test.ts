@@ -115,6 +115,20 @@ export function* outer(): Generator<number, void, number> {
     expect(check(src(", frame: readonly number[] = []", ", [i]"))).toEqual([]);
     // An argument the callee does not hash does not count.
     expect(names(check(src(", frame: readonly number[] = [], _x = 0", ", [], i")))).toEqual(["call i"]);
+    // Two calls with the same arguments cannot be told apart at the callee's loop head.
+    const twice = (second: string) => `function* inner(g: number, frame: readonly number[] = []): Generator<number, void, number> {
+  for (;;) {
+    t.loopHead("in", g, ...frame);
+    if ((yield cell.load("c")) === 0) return;
+  }
+}
+export function* outer(): Generator<number, void, number> {
+  yield* inner(7);
+  yield cell.store(1, "between");
+  yield* inner(${second});
+}`;
+    expect(check(twice("7")).map((f) => `${f.rule} ${f.line}`)).toEqual(["call 13"]);
+    expect(check(twice("7, [1]"))).toEqual([]);
   });
 
   it("closure: a function carried by an op must not capture a let reassigned after the yield", () => {

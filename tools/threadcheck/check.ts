@@ -645,10 +645,16 @@ export function checkSources(sources: readonly SourceText[], opts: { report?: (f
           raw.push({ node: h, rule: "live", message: `loopHead(${label}) does not pass '${nameOf(s)}' (line ${lineOf(syms.get(s)!.decl)}), which is live at the loop head and may differ between arrivals there; pass it (or a number that determines it) as a local` });
         }
       }
+      const sameCall = new Map<string, ts.CallExpression>();
       for (const c of yieldStarCalls.get(f)!) {
         const g = callee(c);
         if (!g || !reaches.has(g)) continue;
         loopingCalls++;
+        // Two calls with the same arguments reach the same loop-head states: nothing tells them apart.
+        const key = c.getText().replace(/\s+/g, "");
+        const first = sameCall.get(key);
+        if (first && !exclusive(first, c)) raw.push({ node: c, rule: "call", message: `this call of ${fnName(g)}() has the same arguments as the one at line ${lineOf(first)}, and ${fnName(g)}() reaches a loop head: the two calls' states there are one; pass a distinct number in an argument the loop head hashes` });
+        else sameCall.set(key, c);
         const hs = hashed.get(g)!;
         const given = mentioned(c.arguments.filter((_, j) => hs.has(j)));
         for (const s of liveAfter(c.parent, f)) {
@@ -659,6 +665,25 @@ export function checkSources(sources: readonly SourceText[], opts: { report?: (f
       if (isGenerator(f)) opClosures += checkOpClosures(f, raw);
       checkGlobals(f, raw);
     }
+  }
+
+  /** Are a and b in the two branches of one `if` or `?:` (so no path runs both in one pass)? */
+  function exclusive(a: ts.Node, b: ts.Node): boolean {
+    for (let p = a.parent; p; p = p.parent) {
+      if (!within(b, p)) continue;
+      if (ts.isIfStatement(p) && p.elseStatement) {
+        const inThen = (n: ts.Node) => within(n, p.thenStatement);
+        const inElse = (n: ts.Node) => within(n, p.elseStatement!);
+        return (inThen(a) && inElse(b)) || (inElse(a) && inThen(b));
+      }
+      if (ts.isConditionalExpression(p)) {
+        const wt = (n: ts.Node) => within(n, p.whenTrue);
+        const wf = (n: ts.Node) => within(n, p.whenFalse);
+        return (wt(a) && wf(b)) || (wf(a) && wt(b));
+      }
+      return false;
+    }
+    return false;
   }
 
   function checkOpClosures(f: Fn, out: typeof raw): number {
