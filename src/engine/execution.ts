@@ -110,6 +110,8 @@ class LNode {
   /** The edge this node was first reached by, from `up` (to rebuild a generator here: feed the values on the path). */
   up: LNode | null = null;
   upEdge: LEdge | null = null;
+  /** Id of the last Execution whose coverage has this node's label (so each adds it once). */
+  covered = 0;
   constructor(
     readonly kind: number,
     readonly op: Op | null,
@@ -119,6 +121,8 @@ class LNode {
     readonly failMsg: string,
   ) {}
 }
+
+let executionIds = 0;
 
 /** Per program: the thread-code record (each thread's start node and its nodes by hash). */
 const records = new WeakMap<Program, { roots: LNode[]; interned: Map<number, LNode[]>[] }>();
@@ -270,6 +274,8 @@ export class Execution {
   stopOnFatal = true;
   /** Labels of every step and choice executed by this Execution object (across resets): coverage. */
   readonly coverage = new Set<string>();
+  /** Unique per Execution object (the nodes' `covered` stamps). */
+  private readonly id = ++executionIds;
 
   private memH1 = 0;
   private memH2 = 0;
@@ -299,6 +305,10 @@ export class Execution {
     this.done = new Array<boolean>(n).fill(false);
     this.l1 = new Int32Array(n);
     this.l2 = new Int32Array(n);
+    this.fpIn1 = new Int32Array(n);
+    this.fpIn2 = new Int32Array(n);
+    this.fpOut1 = new Int32Array(n);
+    this.fpOut2 = new Int32Array(n);
     this.gens = new Array(n).fill(null);
     this.genAt = new Array(n).fill(null);
     this.jsAt = new Array(n).fill(null);
@@ -348,6 +358,7 @@ export class Execution {
 
   /** Start a fresh execution: initial memory, each thread at its start, run to its first visible op. */
   reset(): void {
+    this.fpFresh = false;
     this.program.world.reset();
     this.memH1 = this.initH1;
     this.memH2 = this.initH2;
@@ -414,6 +425,7 @@ export class Execution {
    * must run.
    */
   restore(s: Snapshot): void {
+    this.fpFresh = false;
     const n = this.n;
     const ints = s.ints;
     const o = 2 * n;
@@ -555,7 +567,10 @@ export class Execution {
           const c = this.oracle.choose(t, op.a, op);
           if (!(c >= 0 && c < op.a)) throw new Error(`oracle chose ${c} for a ${op.a}-way choice '${op.label}'`);
           this.recordChoice(c, op.a, op.env === true && c !== 0);
-          this.coverage.add(op.label);
+          if (next.covered !== this.id) {
+            next.covered = this.id;
+            this.coverage.add(op.label);
+          }
           node = next;
           val = c;
           continue;
@@ -802,6 +817,7 @@ export class Execution {
    * can run (fusion.ts): one event, one scheduling point, several model steps.
    */
   step(t: number): void {
+    this.fpFresh = false;
     const e = this.nEv++;
     this.evTid[e] = t;
     this.evMicro[e] = this.nMicro;
@@ -846,7 +862,11 @@ export class Execution {
       }
       this.evGroup[e]! |= grp;
       this.microGroup = grp;
-      this.coverage.add(op.label);
+      const nd = this.cur[t]!;
+      if (nd.covered !== this.id) {
+        nd.covered = this.id;
+        this.coverage.add(op.label);
+      }
       this.pending[t] = null;
       if (!this.fatal) this.advance(t, r);
       else this.mixLocal(t, r);
@@ -919,10 +939,18 @@ export class Execution {
       this.rootChoiceK.push(k);
       return;
     }
-    (this.evChoices[e] ??= []).push(c);
-    (this.evChoiceK[e] ??= []).push(k);
+    const ec = this.evChoices[e];
+    if (ec === null || ec === undefined) {
+      this.evChoices[e] = [c];
+      this.evChoiceK[e] = [k];
+    } else {
+      ec.push(c);
+      this.evChoiceK[e]!.push(k);
+    }
     const m = this.nMicro - 1;
-    (this.mChoices[m] ??= []).push(c);
+    const mc = this.mChoices[m];
+    if (mc === null || mc === undefined) this.mChoices[m] = [c];
+    else mc.push(c);
     if (envFail) {
       this.evEnvFail[e] = true;
       this.mEnvFail[m] = true;
@@ -1019,7 +1047,7 @@ export class Execution {
         }
       }
     }
-    this.exited.length = 0;
+    if (this.exited.length !== 0) this.exited.length = 0;
   }
 
   /** End-of-execution checks; call when every thread has finished. */
@@ -1064,16 +1092,44 @@ export class Execution {
   /** Fingerprint of the current state (shared memory + each thread's local state), two 32-bit lanes. */
   fp1 = 0;
   fp2 = 0;
+  /** fp1/fp2 are those of the current state (cleared by every step(), restore() and reset()). */
+  private fpFresh = false;
   fingerprint(): void {
+    if (this.fpFresh) return;
+    this.fpFresh = true;
     let h1 = this.memH1;
     let h2 = this.memH2;
+    const l1 = this.l1;
+    const l2 = this.l2;
+    const in1 = this.fpIn1;
+    const in2 = this.fpIn2;
+    const out1 = this.fpOut1;
+    const out2 = this.fpOut2;
     for (let t = 0; t < this.n; t++) {
-      h1 = (h1 + mix32(this.l1[t]! ^ Math.imul(t + 1, 0x2c1b3c6d))) | 0;
-      h2 = (h2 + mix32(this.l2[t]! ^ Math.imul(t + 3, 0x297a2d39))) | 0;
+      // Each thread's term, recomputed only when its local state changed since the last call.
+      const a = l1[t]!;
+      if (a !== in1[t] || !this.fpInit) {
+        in1[t] = a;
+        out1[t] = mix32(a ^ Math.imul(t + 1, 0x2c1b3c6d));
+      }
+      const b = l2[t]!;
+      if (b !== in2[t] || !this.fpInit) {
+        in2[t] = b;
+        out2[t] = mix32(b ^ Math.imul(t + 3, 0x297a2d39));
+      }
+      h1 = (h1 + out1[t]!) | 0;
+      h2 = (h2 + out2[t]!) | 0;
     }
+    this.fpInit = true;
     this.fp1 = mix32(h1 ^ 0x51ed270b);
     this.fp2 = mix32(h2 ^ 0x2f7d8e1b);
   }
+  /** fingerprint(): each thread's local-state lanes when its terms were last computed, and the terms. */
+  private fpInit = false;
+  private readonly fpIn1: Int32Array;
+  private readonly fpIn2: Int32Array;
+  private readonly fpOut1: Int32Array;
+  private readonly fpOut2: Int32Array;
 
   /** Is the pending op of thread t one that may block? */
   pendingBlocking(t: number): boolean {

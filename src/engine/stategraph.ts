@@ -119,47 +119,51 @@ export class StateGraph {
     const adj = new Int32Array(deg[nS]!);
     const fill = deg.slice(0, nS);
     for (let e = 0; e < E; e++) if (this.flags[e] === 0) adj[fill[this.from[e]!]!++] = e;
-    // Iterative Tarjan.
+    // Iterative Tarjan (stacks in typed arrays: a state is at most once on each).
     const index = new Int32Array(nS).fill(-1);
     const low = new Int32Array(nS);
     const onStk = new Uint8Array(nS);
-    const stk: number[] = [];
+    const stk = new Int32Array(nS);
+    let sp = 0;
     const comp = new Int32Array(nS).fill(-1);
     let counter = 0;
     let nComp = 0;
-    const callS: number[] = [];
-    const callI: number[] = [];
+    const callS = new Int32Array(nS);
+    const callI = new Int32Array(nS);
+    let cp = 0;
+    const to = this.to;
     for (let r = 0; r < nS; r++) {
       if (index[r] !== -1) continue;
-      callS.push(r);
-      callI.push(deg[r]!);
+      callS[0] = r;
+      callI[0] = deg[r]!;
+      cp = 1;
       index[r] = low[r] = counter++;
-      stk.push(r);
+      stk[sp++] = r;
       onStk[r] = 1;
-      while (callS.length > 0) {
-        const v = callS[callS.length - 1]!;
-        const i = callI[callI.length - 1]!;
+      while (cp > 0) {
+        const v = callS[cp - 1]!;
+        const i = callI[cp - 1]!;
         if (i < deg[v + 1]!) {
-          callI[callI.length - 1] = i + 1;
-          const w = this.to[adj[i]!]!;
+          callI[cp - 1] = i + 1;
+          const w = to[adj[i]!]!;
           if (index[w] === -1) {
             index[w] = low[w] = counter++;
-            stk.push(w);
+            stk[sp++] = w;
             onStk[w] = 1;
-            callS.push(w);
-            callI.push(deg[w]!);
-          } else if (onStk[w]) low[v] = Math.min(low[v]!, index[w]!);
+            callS[cp] = w;
+            callI[cp] = deg[w]!;
+            cp++;
+          } else if (onStk[w] && index[w]! < low[v]!) low[v] = index[w]!;
           continue;
         }
-        callS.pop();
-        callI.pop();
-        if (callS.length > 0) {
-          const u = callS[callS.length - 1]!;
-          low[u] = Math.min(low[u]!, low[v]!);
+        cp--;
+        if (cp > 0) {
+          const u = callS[cp - 1]!;
+          if (low[v]! < low[u]!) low[u] = low[v]!;
         }
         if (low[v] === index[v]) {
           for (;;) {
-            const w = stk.pop()!;
+            const w = stk[--sp]!;
             onStk[w] = 0;
             comp[w] = nComp;
             if (w === v) break;

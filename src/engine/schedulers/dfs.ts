@@ -171,6 +171,25 @@ class StackOracle implements Oracle {
   }
 }
 
+/**
+ * The next outcomes of a node's choices, as new arrays (the node's arrays are those the execution
+ * recorded, which counterexamples may share); false when exhausted.
+ */
+function nextNodeChoices(nd: Node): boolean {
+  const c = nd.choices;
+  const k = nd.choiceK;
+  for (let j = c.length - 1; j >= 0; j--) {
+    if (c[j]! + 1 < k[j]!) {
+      const nc = c.slice(0, j + 1);
+      nc[j]!++;
+      nd.choices = nc;
+      nd.choiceK = k.slice(0, j + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Increment an odometer of choice outcomes from the last position; false when exhausted. */
 function nextChoices(c: number[], k: number[]): boolean {
   for (let j = c.length - 1; j >= 0; j--) {
@@ -368,7 +387,6 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         seq.length = 0;
         seqCount.fill(0);
       }
-      enabledAt.length = 0;
       if (visited) {
         ex.fingerprint();
         const isNew = visited.add(ex.fp1, ex.fp2);
@@ -384,7 +402,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       const i = replayLen - 1;
       const nd = stack[i]!;
       ex.restore(nd.snap);
-      if (enabledAt.length !== i) enabledAt.length = i;
+
       if (dpor) {
         seq.length = i;
         seqCount.set(nd.seqCount);
@@ -392,12 +410,13 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       curSid = nd.sid;
       oracle.replay = nd.choices;
       oracle.pos = 0;
-      enabledAt.push(nd.enabled);
+      // enabledAt[e]: threads enabled before event e (entries beyond the current event are stale).
+      enabledAt[i] = nd.enabled;
       ex.step(nd.tid);
       if (dpor) seq.push(++seqCount[nd.tid]!);
-      const ch = ex.evChoices[i];
-      nd.choices = ch ? ch.slice() : NO_CHOICES;
-      nd.choiceK = ch ? ex.evChoiceK[i]!.slice() : NO_CHOICES;
+      // The event's recorded choices (never changed afterwards: a re-run of event i records new arrays).
+      nd.choices = ex.evChoices[i] ?? NO_CHOICES;
+      nd.choiceK = ex.evChoiceK[i] ?? NO_CHOICES;
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
     }
@@ -463,13 +482,13 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
       oracle.replay = [];
       oracle.pos = 0;
-      enabledAt.push(enabled);
+      enabledAt[i] = enabled;
       ex.step(tid);
       if (dpor) seq.push(++seqCount[tid]!);
       const ch = ex.evChoices[i];
       if (ch) {
-        nd.choices = ch.slice();
-        nd.choiceK = ex.evChoiceK[i]!.slice();
+        nd.choices = ch;
+        nd.choiceK = ex.evChoiceK[i]!;
       }
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
@@ -787,7 +806,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     while (stack.length > 0) {
       const i = stack.length - 1;
       const nd = stack[i]!;
-      if (nextChoices(nd.choices, nd.choiceK)) {
+      if (nextNodeChoices(nd)) {
         replayLen = i + 1;
         return true;
       }
