@@ -105,7 +105,7 @@ export const SCENARIO_SCHEMA: S = {
             props: {
               name,
               vcpu: int(0, 7),
-              actions: { t: "array", minItems: 1, items: { t: "object", required: ["op", "gfn"], props: { op: str("guest action", ["access", "accept"]), gfn } } },
+              actions: { t: "array", minItems: 1, items: { t: "object", required: ["op", "gfn"], props: { op: str("guest action", ["access", "accept"]), gfn, size: str("accept: TDG.MEM.PAGE.ACCEPT level (2M: the block of gfn, falling back to 4K on TDX_PAGE_SIZE_MISMATCH)", ["4K", "2M"]) } } },
             },
           },
           zap: { required: ["start", "end"], props: { name, ...range, slotsLock: { t: "bool", desc: "hold kvm->slots_lock around the zap, as the ioctls that zap upstream do (memslot update, KVM_SET_MEMORY_ATTRIBUTES); default false" } } },

@@ -75,7 +75,14 @@ function* entryGate(c: Ctx, inGuestMode: boolean): Gen<boolean> {
 }
 
 /** What the guest does on a vCPU once it runs. */
-export type GuestAction = { op: "access"; gfn: number } | { op: "accept"; gfn: number };
+/**
+ * What the guest does on a vCPU once it runs. `accept` with size "2M" is a TDG.MEM.PAGE.ACCEPT of
+ * the 2M block containing `gfn` (module level 1); on TDX_PAGE_SIZE_MISMATCH (the host maps the block
+ * with a page table) the guest falls back to 4K ACCEPTs of each page of the block, as Linux's
+ * try_accept_one() callers do (torvalds/linux arch/x86/coco/tdx/tdx-shared.c: a failed 2M accept
+ * is retried at the next smaller size).
+ */
+export type GuestAction = { op: "access"; gfn: number } | { op: "accept"; gfn: number; size?: "4K" | "2M" };
 
 /**
  * The vCPU run loop for a list of guest actions: each action is retried (re-entering the TD after
@@ -86,10 +93,14 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
   const v = c.vcpu;
   const mode = k.vcpuMode[v]!;
   let i = 0;
+  // 2M accept of actions[i] that got TDX_PAGE_SIZE_MISMATCH: 1 + the page of the block the guest
+  // accepts at 4K next (0 = the action still at its own size).
+  let fb = 0;
+  const ppb = c.kvm.geo.fanout;
   const gate = c.proto.get("entry-gate");
   const reenter = c.proto.is("vp-enter-busy", "reenter");
   outer: while (i < actions.length) {
-    c.t.loopHead("vcpu_run: enter guest", i);
+    c.t.loopHead("vcpu_run: enter guest", i, fb);
     const dead = yield k.vmBugged.load("vcpu_enter_guest: kvm_request_pending(KVM_REQ_VM_DEAD)");
     if (dead) return;
     if (c.proto.is("tlb-track", "kick-then-track"))
@@ -106,7 +117,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     // with IRQs still disabled and vcpu->mode still IN_GUEST_MODE; a kick is acknowledged once it
     // leaves this loop, which kvm_vcpu_exit_request() makes it do at the next BUSY after the kick.
     for (;;) {
-      if (reenter) c.t.loopHead("vcpu_enter_guest: fastpath re-entry", i);
+      if (reenter) c.t.loopHead("vcpu_enter_guest: fastpath re-entry", i, fb);
       if (c.proto.is("tlb-track", "kick-then-track")) {
         // v11: kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH) sets a request bit before the IPI scan;
         // a vCPU that already published IN_GUEST_MODE sees it here, cancels the entry and handles
@@ -139,7 +150,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
         // zero-step: the module emulated an EPT violation without entering
         // The run loop's position (action i; no ACCEPT check follows) survives the handler's loop head.
-        const r = yield* tdxHandleEptViolation(c, exitGpa(s), {}, [i, 0]);
+        const r = yield* tdxHandleEptViolation(c, exitGpa(s), {}, [i, fb, 0]);
         if (r < 0) return;
         continue outer;
       }
@@ -149,10 +160,22 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     // In the guest: the guest runs one action, then the TD exits (an EPT violation, or a
     // voluntary exit once the action is done). A kick that arrives meanwhile is acknowledged by
     // that exit: the kicker waits for OUTSIDE_GUEST_MODE.
-    const a = actions[i]!;
+    const decl = actions[i]!;
+    const huge = decl.op === "accept" && decl.size === "2M";
+    const base = Math.floor(decl.gfn / ppb) * ppb;
+    // The action this entry runs: the declared one, or a 4K accept of the fallback.
+    const a: GuestAction = fb > 0 ? { op: "accept", gfn: base + fb - 1 } : decl;
     let exit = -1;
-    let r = a.op === "access" ? yield* c.tdx.guestAccess(v, a.gfn) : yield* c.tdx.guestAccept(v, a.gfn);
+    let r = a.op === "access" ? yield* c.tdx.guestAccess(v, a.gfn) : yield* c.tdx.guestAccept(v, a.gfn, huge && fb === 0 ? 2 : 1);
     let code = statusCode(r);
+    if (huge && fb === 0 && code === C.PAGE_SIZE_MISMATCH) {
+      // The host maps the block at 4K: the guest falls back to 4K accepts (no TD exit in the real
+      // guest; here the vCPU exits voluntarily between the two, as after every action).
+      fb = 1;
+      yield* c.tdx.tdExit(v);
+      yield mode.store(VCPU_MODE.OUTSIDE, `guest: ACCEPT(2M, gfn ${base}) → TDX_PAGE_SIZE_MISMATCH, falls back to 4K; TD exit, vcpu->mode = OUTSIDE_GUEST_MODE`);
+      continue;
+    }
     let viaVe = false;
     if (code === C.GUEST_VE && a.op === "access") {
       // #VE on a PENDING page: the guest's #VE handler accepts it; the access is retried later.
@@ -184,16 +207,22 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
     else if (viaVe) yield* c.tdx.tdExit(v);
     else {
       if (!(a.op === "accept" && statusCode(r) === C.OPERAND_BUSY)) {
-        i++;
+        if (fb > 0 && fb < ppb) fb++;
+        else {
+          fb = 0;
+          i++;
+        }
         c.t.progress();
       }
       yield* c.tdx.tdExit(v);
     }
     yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: TD exit, vcpu->mode = OUTSIDE_GUEST_MODE");
     if (exit >= 0) {
-      // An exit from the guest's ACCEPT (its own or the #VE handler's) is an EEQ-type ACCEPT exit.
-      const accept4k = a.op === "accept" || viaVe;
-      const r = yield* tdxHandleEptViolation(c, exit, { accept4k }, [i, accept4k ? 1 : 0]);
+      // An exit from the guest's ACCEPT (its own or the #VE handler's) is an EEQ-type ACCEPT exit
+      // (of the requested level: a 2M one is an ordinary fault for the block, RFC v5 41/45 splits
+      // only for an accept level below the mapping's).
+      const accept4k = (a.op === "accept" && !(huge && fb === 0)) || viaVe;
+      const r = yield* tdxHandleEptViolation(c, exit, { accept4k }, [i, fb, accept4k ? 1 : 0]);
       if (r < 0) return;
       if (accept4k) checkAcceptHandled(c, exit);
     }

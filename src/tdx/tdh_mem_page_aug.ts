@@ -21,7 +21,10 @@ export function* claimRange(td: Td, pfn: number, level: number, gpa: number, lab
   if (!Number.isInteger(pfn) || pfn < 0 || pfn + n > td.nPfns || pfn % n !== 0) return st(C.OPERAND_INVALID, OP.R8);
   // Dynamic PAMT, 4K page: the walk holds the range's 2M entry SH until the leaf's EXIT and needs a
   // node (TDX_MISSING_PAMT_PAGE_PAIR|R8 otherwise). A 2M page: the 2M entry EX, and it must be
-  // PT_NDA (no 4K page of the range in use); it becomes the 2M page's own entry at the commit.
+  // PT_NDA (no 4K page of the range in use); it becomes the 2M page's own entry before the 4K
+  // entries are claimed (held EX, so nobody sees the order; a range whose 4K entries are in use but
+  // whose 2M entry is still PT_NDA would be a 4K user without a pair, which the real module never
+  // shows: its 2M page is one PAMT entry).
   if (td.dpamt && level === 0 && held) {
     const s = yield* dpamtWalk4k(td.dpamt, held.pamt2m, pfn, OP.R8, label);
     if (s !== TDX_SUCCESS) return s;
@@ -29,12 +32,14 @@ export function* claimRange(td: Td, pfn: number, level: number, gpa: number, lab
   if (td.dpamt && level === 1 && held) {
     const s = yield* dpamtLock2m(td.dpamt, held.pamt2mEx, pfn, OP.R8, label);
     if (s !== TDX_SUCCESS) return s;
+    yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.LEAF2M, `${label}: 2M PAMT entry := PT_REG 2M page (range ${td.dpamt.rangeOf(pfn)})`);
   }
   for (let i = 0; i < n; i++) {
     const want = pamtPack({ pt: PT.REG, size: level, owner: gpa + i });
     const seen = yield td.pamt[pfn + i]!.cmpxchg(PAMT_NDA, want, `${label}: PAMT claim pfn ${pfn + i} (PT_NDA -> PT_REG)`);
     if (seen !== PAMT_NDA) {
       for (let j = i - 1; j >= 0; j--) yield td.pamt[pfn + j]!.store(PAMT_NDA, `${label}: PAMT claim rollback pfn ${pfn + j}`);
+      if (td.dpamt && level === 1 && held) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.NDA, `${label}: 2M PAMT entry rollback := PT_NDA (range ${td.dpamt.rangeOf(pfn)})`);
       return st(C.PAGE_METADATA_INCORRECT, OP.R8);
     }
   }
@@ -54,6 +59,5 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept (1.0: plain write).
   yield* td.commitEntry(held, cell, lk.value, mkEntry(S.PENDING, pfn), true, L);
   yield td.chldcnt.add(td.geo.span(level), `${L}: chldcnt += ${td.geo.span(level)}`);
-  if (td.dpamt && level === 1) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.LEAF2M, `${L}: 2M PAMT entry := PT_REG 2M page (range ${td.dpamt.rangeOf(pfn)})`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

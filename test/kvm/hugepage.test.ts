@@ -3,7 +3,7 @@
 // zaps precise, and a scenario without a 2M folio is the dpamt program unchanged.
 import { describe, expect, it } from "vitest";
 import { explore } from "../../src/engine/index.js";
-import { buildProgram, checkScenario, SCENARIOS } from "../../src/kvm/index.js";
+import { buildProgram, checkScenario, SCENARIOS, type Scenario } from "../../src/kvm/index.js";
 
 const cov = (name: string, preset: string) => explore(buildProgram(SCENARIOS[name]!, preset), { strategy: "cache" });
 
@@ -61,5 +61,38 @@ describe("hugepage: race R5, interrupted DEMOTE, teardown with a 2M leaf", () =>
     expect(r.verdict).toBe("verified");
     expect(r.result.coverage.some((c) => c.includes("tdh_mem_page_remove"))).toBe(true);
     expect(r.result.coverage.some((c) => c.includes("tdh_mem_page_demote"))).toBe(false);
+  });
+});
+
+describe("guest ACCEPT at 2M: TDX_PAGE_SIZE_MISMATCH and the 4K fallback; a runtime 2M AUG", () => {
+  const accept2m = (initial: Scenario["initial"], extra: Scenario["threads"] = []): Scenario => ({
+    name: "accept-2m",
+    description: "vCPU0's guest accepts the 2M block of GFN 0",
+    initial,
+    threads: [{ kind: "vcpu", vcpu: 0, actions: [{ op: "accept", gfn: 0, size: "2M" }] }, ...extra],
+    strategy: "cache",
+    expected: {},
+  });
+  const MISMATCH = "ACCEPT(2M, gfn 0) → TDX_PAGE_SIZE_MISMATCH, falls back to 4K";
+  it("the host maps the block at 4K: the 2M ACCEPT gets TDX_PAGE_SIZE_MISMATCH and the guest accepts each 4K page (the second after a fault)", () => {
+    for (const preset of ["upstream-7.2", "v11"]) {
+      const r = checkScenario({ ...accept2m({ tables: [{ level: 1, gfn: 0 }], leaves: [{ gfn: 0, state: "PENDING" }] }), witnesses: [MISMATCH, "tdh_mem_page_aug"] }, preset, { minimize: false });
+      expect(r.verdict, preset).toBe("verified");
+      expect(r.missingWitnesses, preset).toEqual([]);
+    }
+  });
+  it("a 2M PENDING leaf (hugepage): accepted at 2M at once, no exit, no split; the same guest on dpamt (two 4K leaves) falls back", () => {
+    const sc = accept2m({ hugeFolios: [0], hugeLeaves: [{ gfn: 0, state: "PENDING" }] });
+    const hp = checkScenario(sc, "hugepage", { minimize: false });
+    expect(hp.verdict).toBe("verified");
+    expect(hp.result.coverage.some((c) => c.includes("TDX_PAGE_SIZE_MISMATCH") || c.includes("tdh_mem_page_demote") || c.includes("tdx_handle_ept_violation"))).toBe(false);
+    const dp = checkScenario(sc, "dpamt", { minimize: false });
+    expect(dp.verdict).toBe("verified");
+    expect(dp.result.coverage.some((c) => c.includes(MISMATCH))).toBe(true);
+  });
+  it("nothing mapped (hugepage): the 2M ACCEPT's exit maps the block with a 2M AUG while vCPU1 faults GFN 1; the 2M PAMT entry is the page's before its 4K entries are claimed (D-2)", () => {
+    const r = checkScenario(accept2m({ hugeFolios: [0] }, [{ kind: "fault", vcpu: 1, gfn: 1 }]), "hugepage", { minimize: false });
+    expect(r.verdict).toBe("verified");
+    expect(r.result.coverage.some((c) => c.includes("tdh_mem_page_aug: 2M PAMT entry := PT_REG 2M page"))).toBe(true);
   });
 });
