@@ -8,7 +8,7 @@ import {
 } from "./spte.js";
 import { TdpIter } from "./tdp_iter.js";
 import { checkInhibitAtInstall, checkPreciseZap, hugeGoalLevel, hugeKey } from "./hugepage.js";
-import { EBUSY, EIO, kickAllVcpus, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
+import { EBUSY, EIO, kickAllVcpus, tdxTrack, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
 
 /** RET_PF_* (arch/x86/kvm/mmu/mmu_internal.h). */
 export const RET_PF = { CONTINUE: 0, RETRY: 1, EMULATE: 2, WRITE_PROTECTED: 3, INVALID: 4, FIXED: 5, SPURIOUS: 6 } as const;
@@ -239,14 +239,23 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
   // tdp_mmu_iter_cond_resched() flushes before it yields). A TD has no arch remote-flush hook, so it
   // is kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH): snapshot, IPI, wait for the acks
   // (virt/kvm/kvm_main.c kvm_flush_remote_tlbs(), kvm-x86/linux@09c6f74ecb86). No TDX SEAMCALL.
-  // Modelled for the upstream removal (6.16+); in v10/v11 the same call is a second tdx_track()
-  // (vt_tlb_remote_flush → tdx_sept_tlb_remote_flush), not modelled.
+  // In v10/v11 a TD has the arch hook: vt_flush_remote_tlbs() → tdx_sept_flush_remote_tlbs(),
+  // which runs a second tdx_track() if the HKID is still assigned (its removal already tracked once:
+  // "TDX requires TLB tracking before dropping private page. Do it here, although it is also done
+  // later"; '[PATCH v11 057/113] KVM: TDX: TDP MMU TDX support', Message-ID
+  // 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com).
   let pendingFlush = false;
-  const flushes = !shared && c.proto.is("removal-failure", "no-vcpu-retry");
+  const v11Flush = c.proto.is("removal-failure", "v11");
+  const flushes = !shared && (c.proto.is("removal-failure", "no-vcpu-retry") || v11Flush);
   function* flush(): Gen<void> {
     if (!pendingFlush) return;
     pendingFlush = false;
-    yield* kickAllVcpus(c, "KVM_REQ_TLB_FLUSH from kvm_flush_remote_tlbs after the zap");
+    if (!v11Flush) {
+      yield* kickAllVcpus(c, "KVM_REQ_TLB_FLUSH from kvm_flush_remote_tlbs after the zap");
+      return;
+    }
+    const hkid = yield c.kvm.hkid.load("kvm_flush_remote_tlbs → tdx_sept_flush_remote_tlbs: is_hkid_assigned(kvm_tdx)");
+    if (hkid !== 0) yield* tdxTrack(c);
   }
   function* visit(level: number, table: import("./mirror.js").PageTable, base: number, lo: number, hi: number): Gen<void> {
     const span = pagesPerEntry(geo, level);

@@ -14,8 +14,14 @@ describe("kvm_flush_remote_tlbs after a write-lock zap", () => {
     expect(r.verdict).toBe("verified");
     expect(r.result.coverage.some((l) => l.includes(`kvm_make_all_cpus_request(${FLUSH})`))).toBe(true);
   });
-  it("not on v11 (its flush is a second tdx_track(), not modelled), and never under a read-lock zap", () => {
-    expect(checkScenario(withWitness(SCENARIOS["fault-vs-punch-hole"]!), "v11", { minimize: false }).missingWitnesses).toEqual([FLUSH]);
+  it("on v11 the flush is a second tdx_track() (tdx_sept_flush_remote_tlbs(), HKID assigned), not a bare request; never under a read-lock zap", () => {
+    const V11_FLUSH = "kvm_flush_remote_tlbs → tdx_sept_flush_remote_tlbs: is_hkid_assigned(kvm_tdx)";
+    const v11 = checkScenario({ ...withWitness(SCENARIOS["fault-vs-punch-hole"]!), witnesses: [FLUSH, V11_FLUSH] }, "v11", { minimize: false });
+    expect(v11.missingWitnesses).toEqual([FLUSH]);
+    expect(v11.verdict).toBe("vacuous");
+    // v11 tracks with kick-then-track (atomic_inc(tdh_mem_track), request, TRACK), here twice per zap
+    const tracks = v11.result.coverage.filter((l) => l.includes("atomic_inc(&kvm_tdx->tdh_mem_track)"));
+    expect(tracks.length).toBeGreaterThan(0);
     const r = checkScenario(withWitness(SCENARIOS["seed-race-read-zap"]!), "upstream-7.2", { minimize: false, overrides: { "zap-lock": "read", lockdep: "off" } });
     expect(r.missingWitnesses).toEqual([FLUSH]);
   });
