@@ -239,11 +239,12 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
   // tdp_mmu_iter_cond_resched() flushes before it yields). A TD has no arch remote-flush hook, so it
   // is kvm_make_all_cpus_request(KVM_REQ_TLB_FLUSH): snapshot, IPI, wait for the acks
   // (virt/kvm/kvm_main.c kvm_flush_remote_tlbs(), kvm-x86/linux@09c6f74ecb86). No TDX SEAMCALL.
-  // In v10/v11 a TD has the arch hook: vt_flush_remote_tlbs() → tdx_sept_flush_remote_tlbs(),
-  // which runs a second tdx_track() if the HKID is still assigned (its removal already tracked once:
-  // "TDX requires TLB tracking before dropping private page. Do it here, although it is also done
-  // later"; '[PATCH v11 057/113] KVM: TDX: TDP MMU TDX support', Message-ID
-  // 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com).
+  // In v10/v11 a TD has the arch hook (vt_tlb_remote_flush() → tdx_sept_tlb_remote_flush(), '[PATCH
+  // v11 057/113] KVM: TDX: TDP MMU TDX support', Message-ID
+  // 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com), which runs a
+  // second tdx_track() if the HKID is still assigned, after the one its removal already did. The
+  // body is taken from the later postings' tdx_sept_flush_remote_tlbs() (is_hkid_assigned() →
+  // tdx_track()); v11's own body was not re-read for this model.
   let pendingFlush = false;
   const v11Flush = c.proto.is("removal-failure", "v11");
   const flushes = !shared && (c.proto.is("removal-failure", "no-vcpu-retry") || v11Flush);
@@ -254,7 +255,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       yield* kickAllVcpus(c, "KVM_REQ_TLB_FLUSH from kvm_flush_remote_tlbs after the zap");
       return;
     }
-    const hkid = yield c.kvm.hkid.load("kvm_flush_remote_tlbs → tdx_sept_flush_remote_tlbs: is_hkid_assigned(kvm_tdx)");
+    const hkid = yield c.kvm.hkid.load("kvm_flush_remote_tlbs → tdx_sept_tlb_remote_flush: is_hkid_assigned(kvm_tdx)");
     if (hkid !== 0) yield* tdxTrack(c);
   }
   function* visit(level: number, table: import("./mirror.js").PageTable, base: number, lo: number, hi: number): Gen<void> {

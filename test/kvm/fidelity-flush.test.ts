@@ -15,7 +15,7 @@ describe("kvm_flush_remote_tlbs after a write-lock zap", () => {
     expect(r.result.coverage.some((l) => l.includes(`kvm_make_all_cpus_request(${FLUSH})`))).toBe(true);
   });
   it("on v11 the flush is a second tdx_track() (tdx_sept_flush_remote_tlbs(), HKID assigned), not a bare request; never under a read-lock zap", () => {
-    const V11_FLUSH = "kvm_flush_remote_tlbs → tdx_sept_flush_remote_tlbs: is_hkid_assigned(kvm_tdx)";
+    const V11_FLUSH = "kvm_flush_remote_tlbs → tdx_sept_tlb_remote_flush: is_hkid_assigned(kvm_tdx)";
     const v11 = checkScenario({ ...withWitness(SCENARIOS["fault-vs-punch-hole"]!), witnesses: [FLUSH, V11_FLUSH] }, "v11", { minimize: false });
     expect(v11.missingWitnesses).toEqual([FLUSH]);
     expect(v11.verdict).toBe("vacuous");
