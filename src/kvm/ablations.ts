@@ -111,6 +111,8 @@ export const NO_VERDICT_CHANGE: Readonly<Record<string, string>> = {
   "hugepage-split=head-tail": "the hugepage preset's value (RFC v5 43/45, 44/45)",
   "demote-pamt-lock=held": "the hugepage preset's value (the R5 fix agreed in the RFC v5 thread, replies to 30/45 of 2026-06-29/30)",
   "split-pamt-cache=per-vm": "the hugepage preset's value (RFC v5 44/45)",
+  "pending-exit":
+    "no built-in scenario sets SEPT_VE_DISABLE (module.pendingVeDisable); test/kvm/fidelity-sept-ve.test.ts shows both values: vm-dead ('KVM: TDX: Detect unexpected SEPT violations due to pending SPTEs', Message-ID 20250227012021.1778144-3-binbin.wu@linux.intel.com) kills the TD, v11's fault re-enters the guest, which touches the page again",
 };
 
 /** Why `value` of switch `sw` cannot change the explored state space yet, or undefined. */
@@ -162,6 +164,7 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
   "hugepage-split": { scenario: "hp-conversion-vs-fault", preset: "hugepage" },
   "demote-pamt-lock": { scenario: "hp-demote-vs-pamt-add", preset: "hugepage" },
   "split-pamt-cache": { scenario: "hp-conversion-vs-fault", preset: "hugepage" },
+  "pending-exit": { scenario: "fault-vs-accept" },
 };
 
 /**
@@ -171,4 +174,6 @@ export const STATE_SPACE_PROBES: Readonly<Record<string, { scenario: string; pre
 export const CANNOT_MATTER: Readonly<Record<string, string>> = {
   lockdep:
     "lockdep only decides whether the assertion sites report (no-warn); it never changes a step, so both values explore the same states — the verdicts differ (seed-race-read-zap on upstream-7.2 reports no-warn with lockdep=on; 7.2 keeps only lockdep to say that a removal needs the write lock, Sean Christopherson in the thread of Message-ID 20260129011517.3545883-1-seanjc@google.com)",
+  "pending-exit":
+    "the exit it handles exists only for a TD with SEPT_VE_DISABLE, which no built-in scenario sets, so both values explore the same states there (test/kvm/fidelity-sept-ve.test.ts runs both with the attribute; 'KVM: TDX: Detect unexpected SEPT violations due to pending SPTEs', Message-ID 20250227012021.1778144-3-binbin.wu@linux.intel.com)",
 };

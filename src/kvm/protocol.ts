@@ -271,6 +271,15 @@ export const SWITCHES: readonly Switch[] = [
     ],
     depends: "Only with dpamt=on.",
   },
+  {
+    id: "pending-exit",
+    title: "KVM's handling of an EPT-violation exit for a PENDING page of a TD with SEPT_VE_DISABLE (the guest touched memory it has not accepted)",
+    values: [
+      { value: "vm-dead", kind: "upstream", source: "'KVM: TDX: Detect unexpected SEPT violations due to pending SPTEs' (Yan Zhao; TDX \"the rest\" v2, Message-ID 20250227012021.1778144-3-binbin.wu@linux.intel.com; in 6.16): tdx_is_sept_violation_unexpected_pending() → kvm_vm_dead(), -EIO" },
+      { value: "fault", kind: "historical", source: "v10/v11 ([PATCH v11 057/113], Message-ID 2749eb2e634df67937aade6dc46b1c86defcfee5.1673539699.git.isaku.yamahata@intel.com) had no such check (it was a new patch in TDX \"the rest\" v1): tdx_handle_ept_violation() sends every private SEPT violation to __vmx_handle_ept_violation() as a write fault, which finds the present leaf; the guest touches the page again" },
+    ],
+    depends: "Only matters with the TD attribute SEPT_VE_DISABLE (scenario module.pendingVeDisable), which no built-in scenario sets.",
+  },
   // ---- S-EPT huge pages (RFC v5, 2026-01-28; src/kvm/hugepage.ts, src/tdx/tdh_mem_page_demote.ts) ----
   {
     id: "hugepage",
@@ -361,6 +370,7 @@ const V11: Record<string, string> = {
   "gmem-lock": "on",
   "mr-extend-error": "eio",
   "mirror-ad": "propagate",
+  "pending-exit": "fault",
 };
 
 const U616: Record<string, string> = {
@@ -389,6 +399,7 @@ const U616: Record<string, string> = {
   "gmem-lock": "on",
   "mr-extend-error": "eio",
   "mirror-ad": "same-spte",
+  "pending-exit": "vm-dead",
 };
 
 const U619: Record<string, string> = { ...U616, "prefault-invalid-slot": "eagain", "local-retry": "break-invalid-slot", "vp-init-lock": "write", "page-add": "in-freeze", pinning: "off", "state-guard": "on", "mr-extend-error": "bug" };

@@ -37,4 +37,13 @@ describe("SEPT_VE_DISABLE: unaccepted access → vm_dead, not vm_bugged", () => 
     expect(r.missingWitnesses).toEqual([DEAD]);
     expect(r.result.coverage.some((l) => l.includes("tdg_mem_page_accept"))).toBe(true);
   });
+  it("v11 had no pending-page check (pending-exit=fault): the exit is an ordinary fault that reaches the present leaf, which v11's mirror-ad=propagate turns into KVM_BUG_ON; with the upstream check v11 would kill the TD instead", () => {
+    const r = checkScenario({ ...touchPending(true), witnesses: ["kvm_tdp_mmu_page_fault: read_lock"] }, "v11", { minimize: false });
+    expect(r.verdict).toBe("violated:no-kvm-bug-on");
+    expect(r.counterexample!.message).toContain("KVM_BUG_ON(was_present)");
+    expect(r.result.coverage.some((l) => l.includes("kvm_vm_dead"))).toBe(false);
+    const dead = checkScenario({ ...touchPending(true), witnesses: [DEAD] }, "v11", { minimize: false, overrides: { "pending-exit": "vm-dead" } });
+    expect(dead.verdict).toBe("verified");
+    expect(dead.missingWitnesses).toEqual([]);
+  });
 });
