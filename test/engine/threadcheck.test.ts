@@ -42,8 +42,9 @@ describe("threadcheck on the model", () => {
     const before = fixed.replace(head, 'c.t.loopHead("kvm_tdp_mmu_map_private_pfn: retry", gfn);');
     const r = checkPaths(root, ["src/kvm"], new Map([[file, before]]));
     const line = fixed.slice(0, fixed.indexOf(head)).split("\n").length;
+    const pfnLine = fixed.slice(0, fixed.lastIndexOf("const pfn =", fixed.indexOf(head))).split("\n").length;
     expect(r.findings.map(formatFinding)).toEqual([
-      `src/kvm/flows.ts:${line}:5: loopHead("kvm_tdp_mmu_map_private_pfn: retry") does not pass 'pfn' (line ${line - 8}), which is live at the loop head and may differ between arrivals there; pass it (or a number that determines it) as a local [threadcheck/live]`,
+      `src/kvm/flows.ts:${line}:5: loopHead("kvm_tdp_mmu_map_private_pfn: retry") does not pass 'pfn' (line ${pfnLine}), which is live at the loop head and may differ between arrivals there; pass it (or a number that determines it) as a local [threadcheck/live]`,
     ]);
   });
 
