@@ -68,7 +68,9 @@ class ThreadCtx implements ThreadApi {
     if (this.ex.restoring) return;
     this.ex.markLoopHead();
     this.ex.fx?.push({ k: FX.Head, p: "", m: "", key: 0 });
-    let h1 = hashString(label) ^ Math.imul(this.id + 1, 0x27d4eb2d);
+    // No thread id in a local-state hash (the fingerprint places each thread's hash at its
+    // position): equal code histories of interchangeable threads hash alike (symmetry.ts).
+    let h1 = hashString(label);
     let h2 = mix32(h1 ^ 0x165667b1);
     for (const v of locals) {
       h1 = mix32(h1 ^ Math.imul(v | 0, 0x9e3779b1));
@@ -317,7 +319,7 @@ export class Execution {
     let rec = this.memo ? records.get(program) : undefined;
     if (rec === undefined) {
       rec = {
-        roots: Array.from({ length: n }, (_, t) => new LNode(NK.Root, null, mix32(t + 0x1234567), mix32(t + 0x7654321), "", "")),
+        roots: Array.from({ length: n }, () => new LNode(NK.Root, null, mix32(0x1234567), mix32(0x7654321), "", "")),
         interned: Array.from({ length: n }, () => new Map<number, LNode[]>()),
       };
       if (this.memo) records.set(program, rec);
@@ -1123,6 +1125,26 @@ export class Execution {
     this.fpInit = true;
     this.fp1 = mix32(h1 ^ 0x51ed270b);
     this.fp2 = mix32(h2 ^ 0x2f7d8e1b);
+  }
+
+  /** The fingerprint `fingerprintAs` computed (fp1/fp2 stay those of the state itself). */
+  asFp1 = 0;
+  asFp2 = 0;
+  /**
+   * The fingerprint of a symmetric image of this state (symmetry.ts), into asFp1/asFp2: its threads
+   * renamed (thread t's local state placed at position `perm[t]`) and `d1`/`d2` added to the
+   * memory hash lanes (what moving cells changes). The same formula as fingerprint().
+   */
+  fingerprintAs(perm: Int32Array, d1: number, d2: number): void {
+    let h1 = (this.memH1 + d1) | 0;
+    let h2 = (this.memH2 + d2) | 0;
+    for (let t = 0; t < this.n; t++) {
+      const p = perm[t]!;
+      h1 = (h1 + mix32(this.l1[t]! ^ Math.imul(p + 1, 0x2c1b3c6d))) | 0;
+      h2 = (h2 + mix32(this.l2[t]! ^ Math.imul(p + 3, 0x297a2d39))) | 0;
+    }
+    this.asFp1 = mix32(h1 ^ 0x51ed270b);
+    this.asFp2 = mix32(h2 ^ 0x2f7d8e1b);
   }
   /** fingerprint(): each thread's local-state lanes when its terms were last computed, and the terms. */
   private fpInit = false;

@@ -15,3 +15,4 @@ export { replay, ReplayDivergence, type ReplayResult } from "./schedulers/replay
 export { minimize, minimizeWithin, type MinimizeOptions, type MinimizeResult } from "./minimize.js";
 export { explore, STRATEGIES, type StrategyName, type StrategyOptions } from "./explore.js";
 export { formatStepTable } from "./table.js";
+export { Symmetry, SymmetryError, MAX_GROUP_ORDER, type SymmetryGenerator, type SymmetryCheckOptions } from "./symmetry.js";

@@ -44,6 +44,11 @@ export interface ExploreOptions {
   unsoundFusionForTests?: boolean;
   /** Test hook: every snapshot keeps a full copy of memory, and every restore checks that the undo trails gave it back. */
   checkRestoreForTests?: boolean;
+  /**
+   * cache: a checked symmetry group (symmetry.ts, `Symmetry.of`); the visited set stores canonical
+   * fingerprints. Not applied while livelock is judged (its analysis keeps thread identity).
+   */
+  symmetry?: import("./symmetry.js").Symmetry;
   /** Called every ~100 ms with the running statistics (progress lines). */
   onProgress?: (s: Stats) => void;
   /** An external stop request (Ctrl-C). */

@@ -297,6 +297,9 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   // Sleep sets with state caching (Godefroid 1996, ch. 5): every state is still visited, fewer
   // transitions are. Not while livelock is judged: its fair-cycle analysis needs every edge.
   const useSleep = cfg.sleepSets && cfg.mode !== "bounded" && (!cfg.stateCaching || graph === null);
+  // Symmetry reduction (symmetry.ts): canonical fingerprints in the visited set. Not while
+  // livelock is judged: its fair-cycle analysis keeps thread identity (the unreduced graph).
+  const sym = visited !== null && graph === null ? (opts.symmetry ?? null) : null;
   /** Per stored state (state caching + sleep sets): the sleep set it was last explored with. */
   let sleepOf = useSleep && visited ? new Int32Array(1024) : null;
   /** Set by afterStep when a stored state is reached again with a smaller sleep set: the threads to explore now. */
@@ -389,7 +392,8 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       }
       if (visited) {
         ex.fingerprint();
-        const isNew = visited.add(ex.fp1, ex.fp2);
+        if (sym !== null) sym.canonical(ex);
+        const isNew = sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
         curSid = visited.lastId;
         graph?.addRoot(curSid, rootChoices);
         if (!isNew) {
@@ -519,7 +523,9 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     if (!cycles && !visited && bvisited === null) return false;
     ex.fingerprint();
     if (visited) {
-      const isNew = visited.add(ex.fp1, ex.fp2);
+      // With symmetry the visited set holds canonical fingerprints (symmetry.ts); ex.fp1/fp2 stay the state's own.
+      if (sym !== null) sym.canonical(ex);
+      const isNew = sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
       graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.microStart(i + 1) - ex.microStart(i));
       curSid = visited.lastId;
       stats.statesStored = visited.size;
@@ -529,13 +535,14 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
           bigger.set(sleepOf);
           sleepOf = bigger;
         }
-        const z = childSleep(i + 1);
+        // With symmetry, stored in the thread names of the state's canonical image.
+        const z = sym !== null ? sym.toCanon(childSleep(i + 1)) : childSleep(i + 1);
         if (isNew) sleepOf[curSid] = z;
         else {
           // Reached again: only the threads asleep last time and awake now are unexplored from
           // here (Godefroid's rule); the stored sleep set shrinks, so this ends.
           const stored = sleepOf[curSid]!;
-          const todo = stored & ~z & ex.enabledMask();
+          const todo = (sym !== null ? sym.fromCanon(stored & ~z) : stored & ~z) & ex.enabledMask();
           if (todo !== 0) {
             sleepOf[curSid] = stored & z;
             revisit = todo;
