@@ -5,8 +5,8 @@
 // applies only when the user gave one. An exception thrown by model code inside a thread (an
 // internal assertion of the TDX module model, say) is not a crash: the thread code is wrapped so
 // that it becomes a violation of "model-error" at the step that threw, with a replayable schedule.
-import { buildProgram, type Scenario } from "../kvm/index.js";
-import { explore, minimizeWithin, type Counterexample, type ExploreResult, type Program, type Stats, type StrategyName, type ThreadApi, type ThreadSpec } from "../engine/index.js";
+import { buildProgram, symmetryGenerators, type Scenario } from "../kvm/index.js";
+import { explore, minimizeWithin, Symmetry, type Counterexample, type ExploreResult, type Program, type Stats, type StrategyName, type ThreadApi, type ThreadSpec } from "../engine/index.js";
 import { BUDGET_INFO, DEFAULT_BUDGETS, statesForMemory } from "./budgets.js";
 import { DEMOS } from "./demo.js";
 import { fingerprint, scenarioDefinition } from "./provenance.js";
@@ -37,6 +37,8 @@ export interface RunOpts {
   fusion?: boolean;
   /** Threads restored from recorded code segments (default on; --no-restore re-runs thread code). */
   restore?: boolean;
+  /** false: ignore the scenario's symmetry declaration (--no-symmetry). */
+  symmetry?: boolean;
 }
 
 export type CellSpec =
@@ -246,7 +248,9 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
   const expected = overridden ? undefined : expectString(s, spec.preset);
   const expectedProp = expected?.startsWith("violated:") ? expected.slice(9) : undefined;
   const properties = o.properties ?? (o.allViolations ? (s.properties ?? [...program.properties]) : expectedProp ? [expectedProp] : s.properties);
-  const r = explore(program, engineOpts({ ...o, ...(properties ? { properties } : {}) }, h));
+  // Symmetry (cache only): checked on this program; a wrong declaration is an error, not a verdict.
+  const sym = s.symmetry && o.symmetry !== false && o.strategy === "cache" ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
+  const r = explore(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(sym ? { symmetry: sym } : {}) });
   const missing = (s.witnesses ?? []).filter((w) => !r.coverage.some((l) => l.includes(w)));
   let verdict: string = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict === "verified" && missing.length ? "vacuous" : r.verdict;
   const out: CellResult = { ...base(r, fp, o), verdict, missingWitnesses: missing };

@@ -59,6 +59,8 @@ export interface CheckOptions {
   fusion?: boolean;
   /** false with --no-restore. */
   restore?: boolean;
+  /** false with --no-symmetry. */
+  symmetry?: boolean;
 }
 
 export interface Cell {
@@ -169,7 +171,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false },
+          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}) },
         },
       });
     }
@@ -192,6 +194,7 @@ function cliBounds(o: CheckOptions): Partial<RunOpts> {
   return {
     ...(o.fusion === false ? { fusion: false } : {}),
     ...(o.restore === false ? { restore: false } : {}),
+    ...(o.symmetry === false ? { symmetry: false } : {}),
     ...(o.preemptions !== undefined ? { preemptions: o.preemptions } : {}),
     ...(o.seed !== undefined ? { seed: o.seed } : {}),
     ...(o.maxExecutions !== undefined ? { maxExecutions: o.maxExecutions } : {}),

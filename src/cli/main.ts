@@ -132,6 +132,7 @@ ${exitCodeTable()}`,
       .addOption(new Option("--format <format>", "with --out: counterexample files as tdxmc JSON or ITF (Apalache/Quint trace format)").choices(["json", "itf"]))
       .option("--no-fusion", "explore every scheduling point (no fusion of steps that cannot matter; docs/design.md)")
       .option("--no-restore", "re-run thread code when going back instead of following recorded code segments (docs/design.md)")
+      .option("--no-symmetry", "ignore the scenario's symmetry declaration (interchangeable threads; cache strategy, off anyway while livelock is checked)")
       .addHelpText(
         "after",
         `

@@ -57,7 +57,7 @@ export interface Provenance {
   strategy: string;
   bounds: Record<string, number | boolean | string[]>;
   /** The engine's reductions as run (each can be switched off: --no-fusion, --no-restore). */
-  reductions?: { fusion: boolean; restore?: boolean };
+  reductions?: { fusion: boolean; restore?: boolean; symmetry?: boolean };
 }
 
 export function scenarioDefinition(s: Scenario, preset: string, overrides: Record<string, string>): unknown {

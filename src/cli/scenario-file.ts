@@ -10,8 +10,8 @@
 // under every preset the file applies to, so that whatever the model refuses is refused here, with
 // the line of the file. Extend SCENARIO_SCHEMA (and `semantic`) when the model grows a field.
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from "yaml";
-import { STRATEGIES, type StrategyName } from "../engine/index.js";
-import { buildProgram, KVM_PROPERTIES, PRESETS, SWITCHES, type Scenario } from "../kvm/index.js";
+import { STRATEGIES, Symmetry, SymmetryError, type StrategyName } from "../engine/index.js";
+import { buildProgram, KVM_PROPERTIES, PRESETS, SWITCHES, symmetryGenerators, type Scenario } from "../kvm/index.js";
 import { UsageError } from "./errors.js";
 import { hasOwn, quote, readInput, showPath, suggest } from "./safe-input.js";
 
@@ -144,6 +144,19 @@ export const SCENARIO_SCHEMA: S = {
     },
     why: { t: "record", keys: PRESET_NAMES, values: str("reason"), desc: "why each expected verdict holds (the upstream fix or mail for a violation, the reason for verified)" },
     strategy: str("exploration strategy", STRATEGIES),
+    symmetry: {
+      t: "array",
+      minItems: 1,
+      desc: "interchangeable threads (symmetry reduction of the cache strategy; checked, a wrong declaration is refused): each entry is one generator, its threads a cycle (each becomes the next, the last the first), their vCPUs and per-vCPU state renamed with them",
+      items: {
+        t: "object",
+        required: ["threads"],
+        props: {
+          threads: { t: "array", minItems: 2, items: str("thread name"), desc: "thread names: each becomes the next, the last the first" },
+          gfns: { t: "record", values: int(0, undefined, "GFN"), desc: "GFN renaming (key: GFN); only the identity is supported (the model keeps GFN-derived PFNs in cells)" },
+        },
+      },
+    },
     bounds: {
       t: "object",
       desc: "exploration bounds (command-line options override them)",
@@ -357,8 +370,15 @@ function semantic(doc: Record<string, unknown>): Problem[] {
 function buildable(doc: Record<string, unknown>, value: ScenarioFile): Problem[] {
   for (const p of value.presets ?? PRESET_NAMES) {
     try {
-      buildProgram(value.scenario, p);
+      const program = buildProgram(value.scenario, p);
+      // A symmetry declaration is checked on the program it applies to (src/kvm/symmetry.ts, src/engine/symmetry.ts).
+      if (value.scenario.symmetry) Symmetry.of(program, symmetryGenerators(value.scenario, program));
     } catch (e) {
+      if (e instanceof SymmetryError) {
+        const m = /^symmetry\[(\d+)\]/.exec(e.where);
+        const msg = e.message.length > 300 ? e.message.slice(0, 300) + "..." : e.message;
+        return [{ path: m ? ["symmetry", Number(m[1])] : ["symmetry"], message: `${msg} (under ${p})` }];
+      }
       const msg = e instanceof Error ? e.message.split("\n")[0]! : String(e);
       const path: (string | number)[] = /geometry/.test(msg) ? ["geometry"] : /thread/.test(msg) ? ["threads"] : [];
       return [{ path, message: `${path.length ? `${path[0]}: ` : ""}the model refuses this scenario under ${p}: ${msg.length > 200 ? msg.slice(0, 200) + "..." : msg}` }];

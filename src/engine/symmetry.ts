@@ -360,7 +360,10 @@ function lockstep(program: Program, tp: Int32Array, cp: Int32Array, op: Int32Arr
       for (let i = 0; ; i++) {
         const b = observe();
         const d = compare(obsA[i]!, b);
-        if (d !== null) return `after ${i} step(s) of a walk (${sched.slice(0, i).map((t) => name(t)).join(" ") || "start"}) and its image: ${d}`;
+        if (d !== null) {
+          const path = sched.slice(Math.max(0, i - 6), i).map((t) => name(t)).join(" ");
+          return `after ${i} step(s) of a walk (${i === 0 ? "start" : i > 6 ? `... ${path}` : path}) and its image: ${d}`;
+        }
         if (i >= sched.length) break;
         ex.step(tp[sched[i]!]!);
       }

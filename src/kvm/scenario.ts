@@ -102,6 +102,8 @@ export interface Scenario {
   why?: Record<string, string>;
   /** Strategy hint for runners (default cache: stateful search). */
   strategy?: "dpor" | "exhaustive" | "cache";
+  /** Interchangeable threads (symmetry reduction of the stateful search; src/kvm/symmetry.ts). */
+  symmetry?: import("./symmetry.js").SymmetryDecl[];
 }
 
 export interface BuiltModel {

@@ -7,6 +7,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Atomic, defineProgram, exhaustiveExplore, Symmetry, SymmetryError, type ExploreResult, type Op, type Program, type SymmetryGenerator, type ThreadApi } from "../../src/engine/index.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run as cli } from "../helpers/run-cli.js";
 import { build, progArb, type Built, type ProgDesc } from "./gen.js";
 import { plain, replaysAll, run } from "./helpers.js";
 
@@ -172,5 +176,49 @@ describe("symmetry reduction (cache)", () => {
     expect(all.stats.statesStored).toBe(unreduced.stats.statesStored);
     const safe = exhaustiveExplore(b.program, { stateCaching: true, symmetry: sym, properties: safety(b.program) });
     expect(safe.stats.statesStored).toBeLessThan(unreduced.stats.statesStored);
+  });
+});
+
+describe("symmetry declarations of scenario files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tdxmc-sym-"));
+  const file = (name: string, text: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const two = (g1: number, sym: string): string =>
+    `name: s\ninitial:\n  tables:\n    - level: 1\n      gfn: 0\nthreads:\n  - kind: fault\n    vcpu: 0\n    gfn: 0\n  - kind: fault\n    vcpu: 1\n    gfn: ${g1}\nprotocol: upstream-6.19\nproperties: [no-kvm-bug-on]\nsymmetry:\n${sym}`;
+
+  it("a wrong declaration is refused in one line naming the field (exit 2)", async () => {
+    const cases: [string, RegExp][] = [
+      [two(1, "  - threads: [vCPU0, vCPU1]\n"), /^.*w1\.yaml:16:5: symmetry\[0\]\.threads: 'vCPU0' and 'vCPU1' do not run the same flow .*\(under upstream-6\.19\)\n$/],
+      [two(0, "  - threads: [vCPU0, vCPU7]\n"), /^.*w2\.yaml:16:5: symmetry\[0\]\.threads\[1\]: no thread named 'vCPU7'/],
+      [two(0, "  - threads: [vCPU0, vCPU1]\n    gfns: {0: 1, 1: 0}\n"), /^.*w3\.yaml:16:5: symmetry\[0\]\.gfns: mapping GFN 0 to GFN 1 is not supported/],
+    ];
+    for (const [i, [text, want]] of cases.entries()) {
+      const f = file(`w${i + 1}.yaml`, text);
+      for (const cmd of ["validate", "check"]) {
+        const r = await cli([cmd, f]);
+        expect(r.code).toBe(2);
+        expect(r.err).toMatch(want);
+        expect(r.err.trim().split("\n")).toHaveLength(1);
+      }
+    }
+  });
+
+  it("vCPUs faulting one GFN: same verdict with and without --no-symmetry, fewer states with it, recorded in provenance", async () => {
+    const f = file("ok.yaml", two(0, "  - threads: [vCPU0, vCPU1]\n"));
+    const on = await cli(["check", f, "--json"]);
+    const off = await cli(["check", f, "--json", "--no-symmetry"]);
+    expect(on.code).toBe(0);
+    expect(off.code).toBe(0);
+    type Cell = { verdict: string; stats: { statesStored: number }; provenance: { reductions: { symmetry?: boolean } } };
+    const a = (JSON.parse(on.out) as { cells: Cell[] }).cells[0]!;
+    const b = (JSON.parse(off.out) as { cells: Cell[] }).cells[0]!;
+    expect(a.verdict).toBe("verified");
+    expect(b.verdict).toBe("verified");
+    expect(a.provenance.reductions.symmetry).toBe(true);
+    expect(b.provenance.reductions.symmetry).toBe(false);
+    expect(a.stats.statesStored).toBeLessThan(b.stats.statesStored);
   });
 });
