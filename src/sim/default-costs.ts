@@ -51,8 +51,8 @@ kvm:
   step: {value: 20, basis: assumed, source: "an atomic or a load on a shared cache line"}
   rules:
     - {match: "kvm_gmem_get_pfn", value: 1500, basis: derived, source: "2 us KVM fault handling outside SEAMCALLs (so that exit + handling + AUG ~ 8 us, dstack PR #1220), minus the ~25 other steps of the fault path"}
-    - {match: "kvm_request_needs_ipi", value: 150, basis: assumed, source: "kvm_make_all_cpus_request: mark one vCPU EXITING_GUEST_MODE and queue its IPI (same figure as kick.per-vcpu)"}
-    - {match: "smp_call_function_many(wait)", value: 1000, basis: assumed, source: "kvm_make_all_cpus_request: send the IPIs and take the acknowledgements (same figure as kick.base)"}
+    - {match: "kvm_request_needs_ipi", value: 150, basis: assumed, source: "kvm_make_vcpu_request: mark one vCPU in guest mode EXITING_GUEST_MODE and send it its IPI (a vCPU found OUTSIDE_GUEST_MODE gets no IPI and costs 'step'); same figure as kick.per-vcpu"}
+    - {match: "smp_call_function_many(wait)", value: 100, basis: assumed, source: "csd_lock_wait() returning once every target ran ack_kick; the wait itself is simulated (the kicker spins until each vCPU leaves guest mode), so it is not charged again"}
     - {match: "KVM_MMU_LOCK (write_lock)", value: 100, basis: assumed, source: "write_lock of an uncontended qrwlock"}
     - {match: "truncate_inode_pages_range", value: 500, basis: assumed, source: "guest_memfd folio removal"}
     - {match: "folio_put", value: 300, basis: assumed, source: "free the page"}

@@ -4,6 +4,7 @@
 import { formatSchedule, K, type Op, type Program } from "../engine/index.js";
 import { timedRun, type TimedCosts, type TimedObserver, type TimedResult } from "../engine/schedulers/timed.js";
 import { buildProgram, type Scenario } from "../kvm/index.js";
+import { modeOf, VCPU_MODE } from "../kvm/kvm.js";
 import { TDEL } from "../tdx/sept.js";
 import { leafCost, type CostModel } from "./costs.js";
 import { buildWorkload, SIM_MAX_LITERAL_PAGES, SIM_MAX_PAGES, type WorkloadPoint } from "./workloads.js";
@@ -187,6 +188,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   const F_SEPT_ACQ = 8;
   const F_RELEASE = 16;
   const F_ZERO_STEP = 32;
+  const F_KICK_VCPU = 64;
   interface LabelInfo {
     leaf: string | null;
     /** KVM step: its cost; module step: the leaf's cost when it does its work. */
@@ -219,6 +221,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     if (label.startsWith("tdx_handle_ept_violation: kvm_check_request")) flags |= F_RETRY;
     if (label.startsWith("vcpu_enter_guest: TDH.VP.ENTER") && label.includes("BUSY")) flags |= F_VPBUSY;
     if (label.startsWith("kvm_vm_bugged()")) flags |= F_BUGON;
+    if (label.includes("kvm_request_needs_ipi")) flags |= F_KICK_VCPU;
     return { leaf: null, cost, busyCost: cost, flags };
   };
   const infoOf = (label: string): LabelInfo => {
@@ -279,6 +282,10 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
         d = li.cost;
         const f = li.flags;
         if (f !== 0) {
+          // kvm_make_vcpu_request() (virt/kvm/kvm_main.c, kvm-x86/linux@09c6f74ecb86): a vCPU
+          // that kvm_request_needs_ipi() finds OUTSIDE_GUEST_MODE goes into no IPI mask; only
+          // the request bit and the mode cmpxchg are paid for it (the step), not an IPI (the rule).
+          if (f & F_KICK_VCPU && modeOf(r) === VCPU_MODE.OUTSIDE) d = m.kvmStep;
           if (f & F_RETRY) retries++;
           if (f & F_VPBUSY) vpEnterBusy++;
           if (f & F_BUGON) kvmBugOns++;

@@ -246,6 +246,43 @@ describe("tdxmc simulate: kicks and stalls", () => {
     }
   });
 
+  // kvm_make_vcpu_request() (virt/kvm/kvm_main.c): kvm_request_needs_ipi() puts a vCPU into the IPI
+  // mask only when it is not OUTSIDE_GUEST_MODE; kvm_kick_many_cpus() calls
+  // smp_call_function_many(wait) only for a non-empty mask, and the wait for the acknowledgements
+  // is simulated (the kicker spins until the vCPUs leave guest mode), so its step is not charged
+  // the IPI latency again.
+  it("a kick charges an IPI only for the vCPUs in guest mode, and waits only for them", () => {
+    const m = { ...defaults(), jitter: 0 };
+    const ipi = m.rules.find((r) => r.match === "kvm_request_needs_ipi")!.value;
+    const wait = m.rules.find((r) => r.match === "smp_call_function_many(wait)")!.value;
+    expect(ipi).not.toBe(m.kvmStep);
+    let sent = 0;
+    let kicks = 0;
+    let waits = 0;
+    let outside = 0;
+    const events: { label: string; ns: number }[] = [];
+    simulate({ kind: "conversion", vcpus: 8, pages: 25, writers: 2 }, { preset: "upstream-6.19", costs: m, seed: 1, trace: (th, label, ns) => th.startsWith("convert") && events.push({ label, ns }) });
+    for (const { label, ns } of events) {
+      if (label.includes("kvm_request_needs_ipi")) {
+        kicks++;
+        expect([ipi, m.kvmStep]).toContain(ns);
+        if (ns === ipi) sent++;
+        else outside++;
+      } else if (label.includes("smp_call_function_many(wait)")) {
+        waits++;
+        expect(ns).toBe(wait);
+        // The vCPUs waited for are those that were sent an IPI in this kick.
+        expect(label.slice(label.indexOf("from vCPU ") + 10).split(", ").length).toBe(sent);
+        sent = 0;
+      } else if (label.startsWith("kvm_make_all_cpus_request") === false && kicks > 0) {
+        expect(sent).toBe(0); // no IPI sent, no wait
+      }
+    }
+    expect(kicks).toBeGreaterThan(50);
+    expect(waits).toBeGreaterThan(0);
+    expect(outside).toBeGreaterThan(0);
+  });
+
   // TDX module 1.5.16 counts a PENDING page as an expected EPT violation in the zero-step filter
   // (td_exit_stepping.c is_epf_expected(), murrowow/tdx-concurrency@b2be91c; 1.5.20 @e2c6b0a
   // exempts a pending, guest-acceptable page when #VE is enabled): without KVM's local retry the
