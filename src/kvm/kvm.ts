@@ -40,6 +40,9 @@ const fmtMode = (v: number) => {
 const fmtSlot = (v: number) => ["valid", "KVM_MEMSLOT_INVALID", "deleted"][v] ?? String(v);
 const fmtPage = (v: number) => `${["gmem", "freed", "leaked"][v & 3]}${v >> 2 ? ` pins=${v >> 2}` : ""}`;
 const fmtBool = (v: number) => (v ? "true" : "false");
+// One formatter for every GFN's cell (a 1 GiB TD has 262 144 of each).
+const fmtAttr = (v: number) => (v ? "private" : "shared");
+const fmtGmem = (v: number) => (v ? `pfn ${v}` : "hole");
 
 /** Window key of GFN `gfn` for the no-stale-private-leaf property (distinct from mirror entry keys). */
 export function staleLeafKey(gfn: number): number {
@@ -159,8 +162,8 @@ export class Kvm {
     this.hugeBlocks = new Set((init.hugeFolios ?? []).map((g) => Math.floor(g / ppb)));
     this.hugeBase = this.hugeBlocks.size ? hugeFolioPfnBase(geo, nThreads) : 0;
     const gmemPfn = (g: number) => this.pfnOf(g);
-    this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `mem_attr[${g}]`, shared.has(g) ? 0 : 1, (v) => (v ? "private" : "shared")));
-    this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `gmem[${g}]`, holes.has(g) ? 0 : gmemPfn(g), (v) => (v ? `pfn ${v}` : "hole")));
+    this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `mem_attr[${g}]`, shared.has(g) ? 0 : 1, fmtAttr));
+    this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `gmem[${g}]`, holes.has(g) ? 0 : gmemPfn(g), fmtGmem));
     this.gmemBound = new Atomic(world, "gmem->bindings", 1, (v) => (v ? "slot bound" : "unbound"));
     const pins = new Map((init.pins ?? []).map((p) => [p.pfn, p.count]));
     this.pages = Array.from({ length: this.hugeBase ? this.hugeBase + this.nGfns : 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, `page[pfn ${p}]`, (pins.get(p) ?? 0) << 2, fmtPage));
