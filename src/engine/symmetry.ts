@@ -217,8 +217,10 @@ export class Symmetry {
         const i = from[j]!;
         const v = mem[i]!;
         const w = own[j] && v !== 0 ? renameOwner(v, e.tp) : v;
-        d1 = (d1 + cellHash1(to[j]!, w) - cellHash1(i, v)) | 0;
-        d2 = (d2 + cellHash2(to[j]!, w) - cellHash2(i, v)) | 0;
+        const dst = to[j]!;
+        if (dst === i && w === v) continue; // a free lock that stays (owner words are listed whether they move or not)
+        d1 = (d1 + cellHash1(dst, w) - cellHash1(i, v)) | 0;
+        d2 = (d2 + cellHash2(dst, w) - cellHash2(i, v)) | 0;
       }
       ex.fingerprintAs(e.tp, d1, d2);
       const a = ex.asFp1 >>> 0;
