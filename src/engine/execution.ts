@@ -262,6 +262,8 @@ export class Execution {
   readonly evProgress: boolean[] = [];
   /** Observer groups the step touched (objects of invariants it wrote, windows it opened/closed). */
   readonly evGroup: number[] = [];
+  /** The thread's code passed a loop head (`ThreadApi.loopHead`) after the step's op (DPOR's await loops). */
+  readonly evHead: boolean[] = [];
   rootChoices: number[] = [];
   rootChoiceK: number[] = [];
 
@@ -799,6 +801,80 @@ export class Execution {
     return this.pendingTouches(t, e);
   }
 
+  /**
+   * Observer groups thread t's next step would touch if it ran now: its op's write groups and the
+   * keys of the windows its code opens or closes before its next op (or its end), read from the
+   * record of its code segments. -1 when the record does not say (a segment not yet run, one whose
+   * code peeks at what the op writes, fusion or no record). DPOR's sleep sets use it to keep a
+   * thread asleep across a step that touched only other groups.
+   */
+  pendingGroups(t: number): number {
+    const op = this.pending[t];
+    if (!op) return 0;
+    if (!this.memo || this.fus !== null) return -1;
+    const mem = this.mem;
+    let g = 0;
+    const pm = pendingModeAt(op, mem);
+    if (pm === M.W || pm === M.S) {
+      const og = this.program.objGroups;
+      if (op.objs) for (const o of op.objs) g |= og[o]!;
+      else if (op.o >= 0) g |= og[op.o]!;
+    }
+    // The value the op would return now (exec-op.ts).
+    const v = op.s >= 0 ? mem[op.s]! : 0;
+    let r = 0;
+    switch (op.k) {
+      case K.Load:
+      case K.Cas:
+      case K.Xchg:
+      case K.Rmw:
+      case K.WaitLoad:
+        r = v;
+        break;
+      case K.TryEx:
+        r = v === 0 ? 1 : 0;
+        break;
+      case K.TryShared:
+        r = (v & 1) === 0 ? 1 : 0;
+        break;
+    }
+    const info = op.o >= 0 ? this.program.world.objs[op.o] : undefined;
+    const x = this.segmentGroups(this.cur[t]!, r, info ? info.base : 0, info ? info.base + info.size : 0, 8);
+    return x < 0 ? -1 : g | x;
+  }
+
+  /** Window-key groups of the recorded segment from `node` with value v (and the choices after it); -1 if unknown. */
+  private segmentGroups(node: LNode, v: number, lo: number, hi: number, depth: number): number {
+    if (depth === 0) return -1;
+    const mem = this.mem;
+    for (const e of node.edges) {
+      if (e.v !== v) continue;
+      const pk = e.peeks;
+      let ok = true;
+      if (pk !== null)
+        for (let j = 0; j < pk.length; j += 2) {
+          const c = pk[j]!;
+          if (c >= lo && c < hi) return -1; // peeks at what the op itself writes
+          if (mem[c] !== pk[j + 1]) {
+            ok = false;
+            break;
+          }
+        }
+      if (!ok) continue;
+      let g = 0;
+      if (e.fx !== null) for (const f of e.fx) if (f.k === FX.Enter || f.k === FX.Exit) g |= this.program.keyGroups.get(f.key) ?? 0;
+      const to = e.to;
+      if (to.kind === NK.Choice)
+        for (let c = 0; c < to.op!.a; c++) {
+          const y = this.segmentGroups(to, c, lo, hi, depth - 1);
+          if (y < 0) return -1;
+          g |= y;
+        }
+      return g;
+    }
+    return -1;
+  }
+
   /** The object part of `pendingConflictsWith` (observer groups ignored). */
   pendingTouches(t: number, e: number): boolean {
     const op = this.pending[t];
@@ -881,6 +957,7 @@ export class Execution {
       if (fus === null || this.fatal || this.done[t] || this.headPassed || this.microGroup !== 0 || span >= MAX_SPAN) break;
       if (isBlocking(this.pending[t]!.k) || !fus.rightMover(t, op)) break;
     }
+    this.evHead[e] = this.headPassed;
     this.lastSpan = span;
   }
 

@@ -92,6 +92,11 @@ export interface Stats {
   /** Milliseconds until the first violation, or -1. */
   firstViolationMs: number;
   /**
+   * dpor: retry-loop iterations found to have had no net effect, after which their thread waits
+   * (docs/design.md, "Retry loops in DPOR"). Absent for the other strategies.
+   */
+  awaits?: number;
+  /**
    * The shallow-bug phase run before an exhaustive strategy (portfolio.ts): its executions and
    * steps (not included above unless it found the violation), its preemption bound, and whether
    * it found the violation reported.

@@ -36,6 +36,10 @@ export type Instr =
   | { k: "write"; body: Instr[] } // write_lock (2 steps); body; write_unlock
   | { k: "try"; ex: boolean; body: Instr[]; els: Instr[] } // if (trylock) { body; release } else els
   | { k: "spin"; cell: number; eq: number } // retry loop: do { x = load(cell) } while (x != eq)
+  // freeze/restore retry loop (the freeze -> BUSY -> restore -> retry shape): for (;;) { old =
+  // cmpxchg(cell, exp, FROZEN); if (old == FROZEN) continue; if (old != exp) break; y = load(other);
+  // if (y == eq) { store(cell, v); break; } store(cell, exp); }  (last = old, or y on success)
+  | { k: "retry"; cell: number; exp: number; other: number; eq: number; v: Val }
   | { k: "window"; body: Instr[] }; // t.enter(0); body; t.exit(0) (a critical window on key 0)
 
 export interface ProgDesc {
@@ -59,6 +63,9 @@ export function maxSteps(list: readonly Instr[]): number {
         break;
       case "if":
         n += Math.max(maxSteps(i.then), maxSteps(i.els));
+        break;
+      case "retry":
+        n += 3;
         break;
       case "window":
         n += maxSteps(i.body);
@@ -127,6 +134,8 @@ export interface GenOptions {
   quiescent?: boolean;
   /** Generate wait-until / wait-load; default true. */
   waits?: boolean;
+  /** Generate freeze/restore retry loops ("retry"); default false. */
+  retry?: boolean;
 }
 
 const valArb = fc.record({ c: fc.integer({ min: 0, max: 2 }), last: fc.boolean() });
@@ -147,6 +156,10 @@ export function instrArb(cells: number, depth: number, o: GenOptions): fc.Arbitr
   if (o.fatal !== false) leaves.push(fc.record({ k: fc.constant("assert" as const), ne: small }));
   if (o.choices !== false) leaves.push(fc.record({ k: fc.constant("choose" as const), n: fc.integer({ min: 2, max: 3 }), env: fc.boolean() }));
   if (o.spin) leaves.push(fc.record({ k: fc.constant("spin" as const), cell, eq: small }));
+  if (o.retry)
+    leaves.push(
+      ...[0, 1, 2].map(() => fc.record({ k: fc.constant("retry" as const), cell, exp: small, other: cell, eq: small, v: valArb })),
+    );
   if (depth <= 0) return fc.oneof(...leaves);
   const body = fc.array(instrArb(cells, depth - 1, o), { minLength: 0, maxLength: 3 });
   const compound: fc.Arbitrary<Instr>[] = [
@@ -295,6 +308,29 @@ export function build(d: ProgDesc, disjoint = false, name = "random"): Built {
                 yield* run(i.body);
                 t.exit(0);
                 break;
+              case "retry": {
+                const here = instrId(i);
+                const c = C[i.cell]!;
+                const FROZEN = 7;
+                let out = 0;
+                for (;;) {
+                  t.loopHead(`T${tid}: retry#${here}`, last, ...regs);
+                  const old = yield c.cmpxchg(i.exp, FROZEN, `T${tid}: freeze c${i.cell}`);
+                  if (old === FROZEN) continue;
+                  out = old;
+                  if (old !== i.exp) break;
+                  const y = yield C[i.other]!.load(`T${tid}: retry check c${i.other}==${i.eq}`);
+                  if (y === i.eq) {
+                    yield c.store(val(i.v), `T${tid}: retry commit c${i.cell}`);
+                    out = 100 + y;
+                    break;
+                  }
+                  yield c.store(i.exp, `T${tid}: restore c${i.cell}`);
+                }
+                last = out;
+                regs.push(out);
+                break;
+              }
               case "spin": {
                 const here = instrId(i);
                 for (;;) {

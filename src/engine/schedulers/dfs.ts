@@ -39,9 +39,15 @@ export interface DfsConfig {
   /**
    * A deliberately broken reduction, for the tests that show the differential harness catches it:
    * "lost-wakeup" never wakes a sleeping thread whose pending op is a write; "irreversible-waits"
-   * treats every race into a blocking op as one that can never be reversed.
+   * treats every race into a blocking op as one that can never be reversed; "observed-iteration"
+   * lets a retry-loop iteration wait although another thread touched what it wrote meanwhile.
    */
-  fault?: "lost-wakeup" | "irreversible-waits";
+  fault?: "lost-wakeup" | "irreversible-waits" | "observed-iteration";
+  /**
+   * DPOR: a retry-loop iteration with no net effect makes its thread wait for the rest of the
+   * execution (await loops; docs/design.md, "Retry loops in DPOR"). Default on in "dpor" mode.
+   */
+  awaitLoops?: boolean;
 }
 
 interface Node {
@@ -61,6 +67,8 @@ interface Node {
   snap: Snapshot;
   /** Events per thread before this node (for DPOR's vector clocks; DPOR only). */
   seqCount: Int32Array;
+  /** Threads waiting after an iteration with no net effect, before this node's step (DPOR await loops). */
+  parked: number;
 }
 
 /** The choices of a step that made none (never written: nextChoices leaves an empty odometer alone). */
@@ -156,6 +164,11 @@ class StackIndex {
       this.heads[k] = oldH[i]!;
     }
   }
+}
+
+/** The same pending op (a local-state node's op; equal hashes with another op object are compared by content). */
+function sameOp(a: Op, b: Op): boolean {
+  return a === b || (a.k === b.k && a.o === b.o && a.label === b.label && a.a === b.a && a.b === b.b);
 }
 
 function lowestBit(m: number): number {
@@ -327,6 +340,18 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   const dpor = cfg.mode === "dpor";
   /** DPOR: events per thread so far in the current execution. */
   const seqNow = new Int32Array(dpor ? n : 0);
+  // Await loops (DPOR): threads parked after an iteration with no net effect; per event, the
+  // thread's local state after a loop head it passed; per thread, its local state at its start.
+  const awaitLoops = dpor && cfg.awaitLoops !== false;
+  if (awaitLoops) stats.awaits = 0;
+  let parked = 0;
+  const headL1: number[] = [];
+  const headL2: number[] = [];
+  const headOp: (Op | null)[] = [];
+  const headMem: (Int32Array | undefined)[] = [];
+  const startL1 = new Array<number>(n).fill(0);
+  const startL2 = new Array<number>(n).fill(0);
+  const startOp = new Array<Op | null>(n).fill(null);
   const bound = cfg.preemptionBound ?? Infinity;
   let lastProgress = t0;
 
@@ -346,7 +371,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     if (nd === undefined) {
       nd = {
         tid: 0, choices: NO_CHOICES, choiceK: NO_CHOICES, enabled: 0, backtrack: 0, done: 0, sleep: 0, preemptions: 0,
-        fp1: 0, fp2: 0, sid: -1, snap: takeSnapshot(i), seqCount: new Int32Array(dpor ? n : 0),
+        fp1: 0, fp2: 0, sid: -1, snap: takeSnapshot(i), seqCount: new Int32Array(dpor ? n : 0), parked: 0,
       };
       pool[i] = nd;
     } else nd.snap = takeSnapshot(i);
@@ -390,6 +415,13 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         seq.length = 0;
         seqCount.fill(0);
       }
+      parked = 0;
+      if (awaitLoops)
+        for (let t = 0; t < n; t++) {
+          startL1[t] = ex.l1[t]!;
+          startL2[t] = ex.l2[t]!;
+          startOp[t] = ex.pending[t] ?? null;
+        }
       if (visited) {
         ex.fingerprint();
         if (sym !== null) sym.canonical(ex);
@@ -411,6 +443,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         seq.length = i;
         seqCount.set(nd.seqCount);
       }
+      parked = nd.parked;
       curSid = nd.sid;
       oracle.replay = nd.choices;
       oracle.pos = 0;
@@ -430,11 +463,16 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     while (!ended) {
       if (ex.fatal) break;
       const i = stack.length;
-      const enabled = ex.enabledMask();
+      const runnable = ex.enabledMask();
+      const enabled = runnable & ~parked;
       if (enabled === 0) {
         if (ex.allDone()) {
           stats.complete++;
           ex.checkFinal();
+        } else if (runnable !== 0) {
+          // Only parked threads could move: each would repeat an iteration with no net effect
+          // forever (a cycle, not a deadlock; livelock is not decided by dpor).
+          stats.cycles++;
         } else {
           stats.blocked++;
           const names = [];
@@ -480,13 +518,14 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       nd.fp2 = ex.fp2;
       nd.sid = curSid;
       if (dpor) nd.seqCount.set(seqCount);
+      nd.parked = parked;
       graph?.setEnabled(curSid, enabled);
       stack.push(nd);
       if (cycles) onStack.push(i, nd.fp1);
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
       oracle.replay = [];
       oracle.pos = 0;
-      enabledAt[i] = enabled;
+      enabledAt[i] = runnable;
       ex.step(tid);
       if (dpor) seq.push(++seqCount[tid]!);
       const ch = ex.evChoices[i];
@@ -511,15 +550,34 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     const cand = (parent.sleep | parent.done) & ~(1 << parent.tid);
     for (let q = cand; q !== 0; q &= q - 1) {
       const t = lowestBit(q);
-      if (!ex.pendingConflictsWith(t, i - 1) || (cfg.fault === "lost-wakeup" && pendingMode(ex.pending[t]!) === M.W)) sleep |= 1 << t;
+      if (!(dpor ? pendingConflictsPredicted(t, i - 1) : ex.pendingConflictsWith(t, i - 1)) || (cfg.fault === "lost-wakeup" && pendingMode(ex.pending[t]!) === M.W)) sleep |= 1 << t;
     }
     return sleep;
+  }
+
+  /**
+   * Would thread t's next step conflict with event e? As `pendingConflictsWith`, but an event that
+   * touched observer groups wakes t only if t's next step may touch one of them too (predicted from
+   * the record of t's code, Execution.pendingGroups; unknown counts as "yes").
+   */
+  function pendingConflictsPredicted(t: number, e: number): boolean {
+    if (ex.pendingTouches(t, e)) return true;
+    const eg = ex.evGroup[e]!;
+    if (eg === 0) return false;
+    const pg = ex.pendingGroups(t);
+    return pg === -1 || (pg & eg) !== 0;
   }
 
   /** Cycle and cache checks after event i. Returns true if the execution ends here. */
   function afterStep(i: number): boolean {
     revisit = -1;
     if (ex.fatal) return true;
+    if (awaitLoops && ex.evHead[i] && tryPark(i)) {
+      // No cycle check here: the state differs from the one the iteration began in by the parked
+      // thread, which will not move again in this execution.
+      stats.awaits!++;
+      return false;
+    }
     if (!cycles && !visited && bvisited === null) return false;
     ex.fingerprint();
     if (visited) {
@@ -569,7 +627,10 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         // The execution is cut where it came back to node j's state: whatever the other threads
         // can do from this state is node j's to explore (DPOR would otherwise only schedule the
         // threads that race with the cycle).
-        if (dpor) stack[j]!.backtrack |= stack[j]!.enabled & ~stack[j]!.sleep;
+        // So must the nodes inside the cycle: a thread asleep there relies on the subtree of the
+        // cycle's thread being explored to the end, which the cut prevents (a thread that could
+        // run between the cycle's steps would otherwise never be scheduled there).
+        if (dpor) for (let k = j; k <= i; k++) stack[k]!.backtrack |= stack[k]!.enabled & ~stack[k]!.sleep;
         return true;
       }
     }
@@ -598,6 +659,74 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     return false;
   }
 
+  function objsOfEvent(e: number): readonly number[] {
+    return ex.evObjs[e] ?? (ex.evObj[e]! >= 0 ? [ex.evObj[e]!] : []);
+  }
+
+  /**
+   * Await loops. Thread t = ex.evTid[i] passed a loop head after event i. If it stands in a local
+   * state it stood in earlier in this execution (a loop head it passed after event j, or its
+   * start), its events since then form a segment I (one or more iterations). I had no net effect
+   * when every object it wrote holds again the value it held before I's first event, and no other
+   * thread's event between I's first and last event touched one of those objects (nobody could
+   * see, or change, a value I left there in between; shared-mode steps of other threads on an
+   * object I only used in shared mode commute with I's). Then t is parked: it takes no further
+   * step in this execution. Why that is sound (I can be removed from any execution that goes on
+   * with t, keeping every later state): docs/design.md, "Retry loops in DPOR".
+   */
+  function tryPark(i: number): boolean {
+    const t = ex.evTid[i]!;
+    if (ex.done[t]) return false;
+    const l1 = ex.l1[t]!;
+    const l2 = ex.l2[t]!;
+    const op = ex.pending[t]!;
+    const mem = ex.mem;
+    headL1[i] = l1;
+    headL2[i] = l2;
+    headOp[i] = op;
+    // Memory as it is now, for a later pass that comes back to this local state.
+    let copy = headMem[i];
+    if (copy === undefined || copy.length !== mem.length) headMem[i] = copy = new Int32Array(mem.length);
+    copy.set(mem);
+    let j = i - 1;
+    for (; j >= 0; j--) if (ex.evTid[j] === t && ex.evHead[j] && headL1[j] === l1 && headL2[j] === l2 && sameOp(headOp[j]!, op)) break;
+    if (j < 0 && !(startL1[t] === l1 && startL2[t] === l2 && startOp[t] !== null && sameOp(startOp[t]!, op))) return false;
+    // Objects I (t's events after j) wrote: in W mode (touched by nobody else meanwhile), or only
+    // in S mode (other threads' S-mode steps on them commute with I's).
+    const wrote: number[] = [];
+    const onlyShared: boolean[] = [];
+    for (let g = j + 1; g <= i; g++) {
+      if (ex.evTid[g] !== t) continue;
+      const m = ex.evMode[g]!;
+      if (m !== M.W && m !== M.S) continue;
+      for (const o of objsOfEvent(g)) {
+        const k = wrote.indexOf(o);
+        if (k < 0) {
+          wrote.push(o);
+          onlyShared.push(m === M.S);
+        } else if (m === M.W) onlyShared[k] = false;
+      }
+    }
+    // Nobody else touched them since j (so they held before I's first event what they held after j).
+    if (cfg.fault !== "observed-iteration")
+      for (let f = j + 1; f < i; f++) {
+        if (ex.evTid[f] === t) continue;
+        const fm = ex.evMode[f]!;
+        if (fm === M.None) continue;
+        for (const o of objsOfEvent(f)) {
+          const k = wrote.indexOf(o);
+          if (k >= 0 && !(onlyShared[k] && fm === M.S)) return false;
+        }
+      }
+    const before = j >= 0 ? headMem[j]! : program.world.initial;
+    for (const o of wrote) {
+      const info = program.world.objs[o]!;
+      for (let c = info.base; c < info.base + info.size; c++) if (mem[c] !== before[c]) return false;
+    }
+    parked |= 1 << t;
+    return true;
+  }
+
   /** Source-DPOR race detection over the events from `from` on (earlier ones were analysed before). */
   function analyzeRaces(from: number): void {
     const len = ex.length;
@@ -617,7 +746,6 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       prevOf[e] = lastOf[t]!;
       lastOf[t] = e;
     }
-    const objsOfEvent = (e: number): readonly number[] => ex.evObjs[e] ?? (ex.evObj[e]! >= 0 ? [ex.evObj[e]!] : []);
     const candidates = (e: number, visit: (f: number) => void): void => {
       stampNow++;
       const go = (list: number[]): void => {
@@ -659,7 +787,8 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     // The execution may have ended early (a violation, a cycle, a deadlock, sleep-set blocking):
     // the pending op of every unfinished thread is a next event whose races must be reversed too.
     for (let q = 0; q < n; q++) {
-      if (ex.done[q] || !ex.pending[q]) continue;
+      // A parked thread has no next event (it waits for the rest of the execution).
+      if (ex.done[q] || !ex.pending[q] || (parked & (1 << q)) !== 0) continue;
       const row = (len + q) * n;
       const p = lastOf[q]!;
       if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
