@@ -1,0 +1,79 @@
+// `dpor` against `cache` on every built-in cell (scenario x preset), within a counted budget.
+// The cell's expected verdict is what `cache` gives (`tdxmc check`, the main job, requires it):
+// a cell expecting a violation of P must show P under `dpor`; a verified cell, and one whose
+// only violation is a livelock (which `dpor` does not decide), must verify every safety property.
+// A cell `dpor` does not finish within the budget gives no verdict; those are listed by name.
+import { describe, expect, it } from "vitest";
+import { dporExplore } from "../../src/engine/index.js";
+import { cellProgram } from "../../src/cli/cell.js";
+import { PRESETS, SCENARIOS } from "../../src/kvm/index.js";
+
+/** Counted budget per cell (executions), to keep the file lean. */
+const BUDGET = 1000;
+
+/**
+ * Cells `dpor` does not finish within BUDGET executions (at the commit that added this test, with
+ * await loops). Not contradictions: these need more executions (docs/design.md, "Retry loops in
+ * DPOR", figures). A cell added to the model that does not finish either must be named here.
+ */
+const NOT_WITHIN_BUDGET = new Set([
+  "two-gfns-unlinked-table@seed",
+  "two-gfns-unlinked-table@upstream-6.16",
+  "two-gfns-unlinked-table@dpamt",
+  "two-gfns-unlinked-table@hugepage",
+  "removal-vs-zero-step@upstream-6.16",
+  "removal-vs-zero-step@upstream-6.19",
+  "removal-vs-zero-step@upstream-7.2",
+  "removal-vs-zero-step@dpamt",
+  "removal-vs-zero-step@hugepage",
+  "removal-vs-accept@upstream-6.16",
+  "removal-vs-accept@upstream-6.19",
+  "removal-vs-accept@upstream-7.2",
+  "removal-vs-accept@dpamt",
+  "removal-vs-accept@hugepage",
+  "fault-vs-accept@upstream-6.16",
+  "fault-vs-accept@dpamt",
+  "fault-vs-accept@hugepage",
+  "dpamt-two-vcpus-one-range@dpamt",
+  "dpamt-two-vcpus-one-range@hugepage",
+  "dpamt-conversion-storm@dpamt",
+  "dpamt-conversion-storm@hugepage",
+  "hp-conversion-vs-fault@hugepage",
+  "hp-punch-vs-accept@hugepage",
+  "hp-demote-vs-pamt-add@hugepage",
+]);
+
+describe("dpor and cache agree on the built-in cells (safety properties)", () => {
+  let agree = 0;
+  let cells = 0;
+  // One test per scenario (its presets), so that each stays well inside the per-test timeout on a
+  // loaded machine; the budget that decides is counted.
+  for (const [name, s] of Object.entries(SCENARIOS)) {
+    it(`${name}: dpor gives cache's verdict under every preset, or no verdict within ${BUDGET} executions (then the cell is named); never another`, () => {
+      for (const preset of Object.keys(PRESETS)) {
+        const e = Object.prototype.hasOwnProperty.call(s.expected, preset) ? s.expected[preset] : undefined;
+        if (e === undefined) continue;
+        cells++;
+        const cell = `${name}@${preset}`;
+        const program = cellProgram({ kind: "scenario", scenario: s, builtin: true, source: "built-in", preset, overrides: {}, opts: { strategy: "dpor" } });
+        const violated = e === "verified" || e.violated === "livelock" ? null : e.violated;
+        const safety = (s.properties ?? program.properties).filter((p) => p !== "livelock");
+        const r = dporExplore(program, { properties: [...(violated ? [violated] : safety), "model-error"], maxExecutions: BUDGET });
+        const got = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict;
+        if (got === "incomplete") {
+          expect(r.stopReason, cell).toBe("max-executions");
+          expect(NOT_WITHIN_BUDGET.has(cell), `${cell} does not finish within ${BUDGET} executions`).toBe(true);
+          continue;
+        }
+        expect(got, cell).toBe(violated ? `violated:${violated}` : "verified");
+        expect(r.notDecided, cell).toEqual([]);
+        agree++;
+      }
+    });
+  }
+
+  it("most cells finish within the budget", () => {
+    expect(cells).toBeGreaterThan(200);
+    expect(agree).toBeGreaterThanOrEqual(cells - NOT_WITHIN_BUDGET.size);
+  });
+});
