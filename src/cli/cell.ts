@@ -39,6 +39,11 @@ export interface RunOpts {
   restore?: boolean;
   /** false: ignore the scenario's symmetry declaration (--no-symmetry). */
   symmetry?: boolean;
+  /**
+   * --workers N: the stateful search of one cell on N threads (engine/parallel/search.ts). When
+   * given, counterexamples are minimized canonically, so the output is the same for every N.
+   */
+  workers?: number;
 }
 
 export type CellSpec =
@@ -162,6 +167,7 @@ export function engineOpts(o: RunOpts, h: CellHooks = {}) {
     ...(o.shallow === false ? { shallow: false } : {}),
     ...(o.fusion === false ? { fusion: false } : {}),
     ...(o.restore === false ? { memo: false } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(h.onProgress ? { onProgress: (s: Stats) => h.onProgress!(s.executions) } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
   };
@@ -197,6 +203,7 @@ function minimized(program: Program, c: Counterexample, o: RunOpts, h: CellHooks
     ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
     ...(o.fusion === false ? { fusion: false } : {}),
+    ...(o.workers !== undefined ? { canonical: true } : {}),
   });
   if (r.minimal) return r.counterexample;
   const why = r.stopReason && Object.prototype.hasOwnProperty.call(BUDGET_INFO, r.stopReason) ? `the ${r.stopReason} budget` : r.stopReason === "time-limit" ? "the time limit" : (r.stopReason ?? "a limit");
@@ -214,6 +221,12 @@ function errorResult(spec: CellSpec, fp: string, e: unknown): CellResult {
     fingerprint: fp,
     error: e instanceof Error ? e.message.split("\n")[0]! : String(e),
   };
+}
+
+/** With --workers: how the search's worker threads rebuild the cell's program (cellProgram, from the spec). */
+function parallelSource(spec: CellSpec): { source?: { module: string; export: string; arg: unknown } } {
+  if ((spec.opts.workers ?? 1) <= 1) return {};
+  return { source: { module: import.meta.url, export: "cellProgram", arg: spec } };
 }
 
 export function runCell(spec: CellSpec, h: CellHooks = {}): CellResult {
@@ -250,7 +263,7 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
   const properties = o.properties ?? (o.allViolations ? (s.properties ?? [...program.properties]) : expectedProp ? [expectedProp] : s.properties);
   // Symmetry (cache only): checked on this program; a wrong declaration is an error, not a verdict.
   const sym = s.symmetry && o.symmetry !== false && o.strategy === "cache" ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
-  const r = explore(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(sym ? { symmetry: sym } : {}) });
+  const r = explore(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(sym ? { symmetry: sym } : {}), ...parallelSource(spec) });
   const missing = (s.witnesses ?? []).filter((w) => !r.coverage.some((l) => l.includes(w)));
   let verdict: string = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict === "verified" && missing.length ? "vacuous" : r.verdict;
   const out: CellResult = { ...base(r, fp, o), verdict, missingWitnesses: missing };
@@ -276,7 +289,7 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
 
 function runDemo(spec: Extract<CellSpec, { kind: "demo" }>, program: Program, fp: string, h: CellHooks): CellResult {
   const t = DEMOS.find((d) => d.name === spec.demo)!;
-  const r = explore(program, engineOpts(spec.opts, h));
+  const r = explore(program, { ...engineOpts(spec.opts, h), ...parallelSource(spec) });
   const cex = r.violations.map((v) => minimized(program, v, spec.opts, h, spec.opts.properties));
   // The expected property's counterexample first.
   cex.sort((a, b) => Number(b.property === t.expected) - Number(a.property === t.expected));

@@ -61,6 +61,8 @@ export interface CheckOptions {
   restore?: boolean;
   /** false with --no-symmetry. */
   symmetry?: boolean;
+  /** --workers N: threads per cell for the stateful search. */
+  workers?: number;
 }
 
 export interface Cell {
@@ -206,6 +208,7 @@ function cliBounds(o: CheckOptions): Partial<RunOpts> {
     ...(o.minimize === false ? { minimize: false } : {}),
     ...(o.por === false ? { por: false } : {}),
     ...(o.shallow === false ? { shallow: false } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
   };
 }
 
@@ -237,6 +240,7 @@ export function shortVerdict(r: CellResult): string {
 
 function longVerdict(r: CellResult, o: RunOpts): string {
   if (r.verdict.startsWith("violated:")) return `violated ${r.verdict.slice(9)}`;
+  if (r.verdict === "incomplete" && o.workers !== undefined) return describeStop(r.stopReason, o); // figures of a stopped parallel search vary
   if (r.verdict === "incomplete") return `${describeStop(r.stopReason, o)} (explored: ${r.stats.executions} executions, ${r.stats.statesStored} stored states, ${r.stats.steps} steps)`;
   if (r.verdict === "no-violation-found") return `no violation found (not exhaustive: strategy ${r.stats.strategy}, ${r.stats.executions} executions)`;
   if (r.verdict === "vacuous") return `vacuous (verified, but never reached: ${r.missingWitnesses.join(", ")})`;
@@ -343,7 +347,8 @@ function matrixText(cells: Cell[]): { lines: string[]; executions: boolean } {
     const cw = heads.map((h) => Math.max(h.length, vw + (withN ? 1 + nw : 0) + 3));
     return { cw, width: rw + cw.reduce((a, w) => a + 2 + w, 0) };
   };
-  const executions = layout(true).width <= MAIN_JOB_WIDTH;
+  // With --workers, executions depend on how the threads shared the work: not printed (--json has them).
+  const executions = layout(true).width <= MAIN_JOB_WIDTH && !scen.some((c) => c.spec.opts.workers !== undefined);
   const { cw } = layout(executions);
   const out: string[] = [];
   out.push(`${"scenario".padEnd(rw)}  ${heads.map((h, j) => h.padEnd(cw[j]!)).join("  ")}`.trimEnd());
@@ -385,7 +390,9 @@ function demoText(cells: Cell[]): string[] {
   const out = [`${"demo".padEnd(w)}  ${"verdict".padEnd(vw)}  ${"expected".padEnd(ew)}  as expected  executions  states`];
   for (const c of d) {
     const r = c.result!;
-    out.push(`${c.label.padEnd(w)}  ${shortVerdict(r).padEnd(vw)}  ${expectedText(r.expected).padEnd(ew)}  ${(r.ok ? "yes" : "NO").padEnd(11)}  ${String(r.stats.executions).padStart(10)}  ${String(r.stats.statesStored).padStart(6)}`);
+    // With --workers the figures depend on how the threads shared the work (--json has them).
+    const fig = (v: number): string => (c.spec.opts.workers !== undefined ? "-" : String(v));
+    out.push(`${c.label.padEnd(w)}  ${shortVerdict(r).padEnd(vw)}  ${expectedText(r.expected).padEnd(ew)}  ${(r.ok ? "yes" : "NO").padEnd(11)}  ${fig(r.stats.executions).padStart(10)}  ${fig(r.stats.statesStored).padStart(6)}`);
   }
   return out;
 }
@@ -425,6 +432,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
   if (o.view !== undefined) checkOutputDir(o.view, "--view");
   if (o.junit !== undefined) checkOutputFile(o.junit, "--junit");
   const jobs = o.jobs ?? defaultJobs();
+  for (const c of cells) c.provenance.parallel = { jobs, workers: c.spec.opts.workers ?? 1 };
   const pool = createPool(jobs);
   const t0 = Date.now();
   const progress = createProgress(io.tty && !o.json);

@@ -124,6 +124,7 @@ ${exitCodeTable()}`,
       .option("--timings", "include wall-clock times in the output")
       .option("--out <dir>", "write each counterexample as a replayable JSON file into DIR")
       .option("--jobs <n>", `worker threads, at most ${MAX_JOBS} (default: one per core, up to 8)`, intOption("--jobs", 1, MAX_JOBS))
+      .option("--workers <n>", `threads per cell for the stateful search (cache), at most ${MAX_JOBS}; when given, the output is the same for every N (no execution counts, canonical counterexamples)`, intOption("--workers", 1, MAX_JOBS))
       .option("--expand", "do not fold steps that touch none of the involved state")
       .option("--raw", "show the TDX module's internal steps instead of one row per SEAMCALL")
       .option("--demo", "with no scenario: run the engine's demo programs instead")

@@ -58,6 +58,8 @@ export interface Provenance {
   bounds: Record<string, number | boolean | string[]>;
   /** The engine's reductions as run (each can be switched off: --no-fusion, --no-restore). */
   reductions?: { fusion: boolean; restore?: boolean; symmetry?: boolean };
+  /** Cells run in parallel (--jobs) and threads per cell (--workers; 1 unless given). */
+  parallel?: { jobs: number; workers: number };
 }
 
 export function scenarioDefinition(s: Scenario, preset: string, overrides: Record<string, string>): unknown {

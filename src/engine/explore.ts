@@ -7,6 +7,8 @@ import { exhaustiveExplore } from "./schedulers/exhaustive.js";
 import { pctExplore } from "./schedulers/pct.js";
 import { randomExplore } from "./schedulers/random.js";
 import { shallowFirst, type ShallowOptions } from "./schedulers/portfolio.js";
+import { parallelCache, type ProgramSource } from "./parallel/search.js";
+import type { ParallelFault } from "./parallel/protocol.js";
 
 export const STRATEGIES = ["dpor", "exhaustive", "cache", "bounded", "pct", "random"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
@@ -28,6 +30,16 @@ export interface StrategyOptions extends ExploreOptions {
    * default; it is off while livelock is checked (that needs every edge of the state graph).
    */
   por?: boolean;
+  /**
+   * cache: the search on this many worker threads sharing one visited set (parallel/search.ts;
+   * more than 1 needs `source`). When given (1 included), the violations found are listed in the
+   * program's property order, so the result does not depend on which worker found what first.
+   */
+  workers?: number;
+  /** How a worker thread rebuilds the program (parallel search). */
+  source?: ProgramSource;
+  /** Test hook: a deliberately broken sharing in the parallel search. */
+  parallelFault?: ParallelFault;
 }
 
 export function explore(program: Program, opts: StrategyOptions = {}): ExploreResult {
@@ -43,8 +55,13 @@ function exploreOne(program: Program, opts: StrategyOptions): ExploreResult {
       return dporExplore(program, opts);
     case "exhaustive":
       return exhaustiveExplore(program, opts);
-    case "cache":
-      return exhaustiveExplore(program, { ...opts, stateCaching: true, sleepSets: opts.por !== false });
+    case "cache": {
+      if ((opts.workers ?? 1) > 1 && opts.source !== undefined)
+        return parallelCache(program, opts, { workers: opts.workers!, source: opts.source, sleepSets: opts.por !== false, ...(opts.parallelFault ? { fault: opts.parallelFault } : {}) });
+      const r = exhaustiveExplore(program, { ...opts, stateCaching: true, sleepSets: opts.por !== false });
+      if (opts.workers !== undefined) r.violations.sort((a, b) => program.properties.indexOf(a.property) - program.properties.indexOf(b.property));
+      return r;
+    }
     case "bounded":
       return boundedExplore(program, opts.preemptions ?? 2, opts);
     case "pct":

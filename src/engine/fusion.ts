@@ -23,12 +23,12 @@ import type { Program } from "./program.js";
 
 export class FusionState {
   /** Per object: bitmask of threads that touched it (ops that became pending, peeks). */
-  readonly touched: Int32Array;
+  touched: Int32Array;
   /** Per object: used otherwise than through lock operations (another op kind, a wait, a peek). */
-  readonly nonLock: Uint8Array;
+  nonLock: Uint8Array;
   /** Per object: a fusion relied on it being private / on it being used only as a lock. */
-  readonly reliedPrivate: Uint8Array;
-  readonly reliedLock: Uint8Array;
+  reliedPrivate: Uint8Array;
+  reliedLock: Uint8Array;
   /** Per cell: the object that owns it (for peeks). */
   readonly cellObj: Int32Array;
   /** Something a fusion relied on turned out false: the exploration must start again. */
@@ -55,17 +55,51 @@ export class FusionState {
     for (const o of objs) for (let i = 0; i < o.size; i++) this.cellObj[o.base + i] = o.id;
   }
 
+  /**
+   * Keep the learnt facts and what fusions relied on in `buf` (made by the first caller, passed to
+   * the others), shared by the workers of a parallel search (parallel/search.ts): a fact learnt by
+   * one worker invalidates a fusion made by another. The rare writes are atomic, and a thread
+   * records what it relies on before it checks it again (below), so of a touch and a reliance on
+   * the same object at the same time, at least one side sees the other.
+   */
+  share(buf?: SharedArrayBuffer): SharedArrayBuffer {
+    const n = this.touched.length;
+    const b = buf ?? new SharedArrayBuffer(4 * n + 3 * n);
+    const touched = new Int32Array(b, 0, n);
+    const nonLock = new Uint8Array(b, 4 * n, n);
+    const reliedPrivate = new Uint8Array(b, 5 * n, n);
+    const reliedLock = new Uint8Array(b, 6 * n, n);
+    if (buf === undefined) {
+      touched.set(this.touched);
+      nonLock.set(this.nonLock);
+      reliedPrivate.set(this.reliedPrivate);
+      reliedLock.set(this.reliedLock);
+    }
+    this.touched = touched;
+    this.nonLock = nonLock;
+    this.reliedPrivate = reliedPrivate;
+    this.reliedLock = reliedLock;
+    return b;
+  }
+
   private touch(o: number, t: number, lockOp: boolean): void {
     const bit = 1 << t;
     const m = this.touched[o]!;
     if ((m & bit) === 0) {
-      this.touched[o] = m | bit;
-      if (m !== 0 && this.reliedPrivate[o] === 1) this.invalid = true;
+      const before = Atomics.or(this.touched, o, bit);
+      if ((before & ~bit) !== 0 && Atomics.load(this.reliedPrivate, o) === 1) this.invalid = true;
     }
     if (!lockOp && this.nonLock[o] === 0) {
-      this.nonLock[o] = 1;
-      if (this.reliedLock[o] === 1) this.invalid = true;
+      Atomics.store(this.nonLock, o, 1);
+      if (Atomics.load(this.reliedLock, o) === 1) this.invalid = true;
     }
+  }
+
+  /** Record that a fusion relies on `o` being private to thread bit `bit`; false if it no longer is. */
+  private relyPrivate(o: number, bit: number): boolean {
+    if (this.reliedPrivate[o] === 1) return true;
+    Atomics.store(this.reliedPrivate, o, 1);
+    return (Atomics.load(this.touched, o) & ~bit) === 0;
   }
 
   /** Thread t's next op became pending. */
@@ -104,17 +138,18 @@ export class FusionState {
     const bit = 1 << t;
     if (op.objs) {
       for (const o of op.objs) if ((this.touched[o]! & ~bit) !== 0) return false;
-      for (const o of op.objs) this.reliedPrivate[o] = 1;
-      return true;
+      let ok = true;
+      for (const o of op.objs) if (!this.relyPrivate(o, bit)) ok = false;
+      return ok;
     }
     const o = op.o;
     if (o < 0) return false;
-    if ((this.touched[o]! & ~bit) === 0) {
-      this.reliedPrivate[o] = 1;
-      return true;
-    }
+    if ((this.touched[o]! & ~bit) === 0 && this.relyPrivate(o, bit)) return true;
     if ((op.k === K.Lock || op.k === K.WAnnounce || op.k === K.WAcquire) && this.nonLock[o] === 0) {
-      this.reliedLock[o] = 1;
+      if (this.reliedLock[o] !== 1) {
+        Atomics.store(this.reliedLock, o, 1);
+        if (Atomics.load(this.nonLock, o) !== 0) return false;
+      }
       return true;
     }
     return false;

@@ -14,6 +14,14 @@ import { dfsExplore } from "./schedulers/dfs.js";
 export interface MinimizeOptions extends ExploreOptions {
   /** Executions allowed per preemption bound (default 200 000). `maxExecutions` caps the total. */
   budget?: number;
+  /**
+   * A result that does not depend on the counterexample given (the parallel search finds a
+   * different one each run): each bound is searched to `maxSteps`, not to the given one's
+   * length, and what a bound finds replaces the given one. The result is then the first
+   * shortest violation at the least bound that has one, in the bounded search's fixed order,
+   * unless a budget cuts the search short (then the given one may be returned).
+   */
+  canonical?: boolean;
 }
 
 export interface MinimizeResult {
@@ -38,12 +46,12 @@ export function minimizeWithin(program: Program, cex: Counterexample, opts: Mini
       return { counterexample: best, minimal: false, stopReason: left <= 0 ? "max-executions" : timeLeft !== undefined && timeLeft <= 0 ? "time-limit" : "interrupted", executions: used };
     const r = dfsExplore(
       program,
-      { mode: "bounded", sleepSets: false, stateCaching: false, preemptionBound: b, onlyProperty: cex.property, shortest: true, maxDepth: cex.steps.length },
+      { mode: "bounded", sleepSets: false, stateCaching: false, preemptionBound: b, onlyProperty: cex.property, shortest: true, maxDepth: opts.canonical ? (opts.maxSteps ?? Infinity) : cex.steps.length },
       { ...opts, maxExecutions: left, allViolations: false, ...(timeLeft !== undefined ? { timeLimitMs: Math.max(1, timeLeft) } : {}) },
     );
     used += r.stats.executions;
     const found = r.violations[0];
-    if (found) best = pick(found, best);
+    if (found) best = opts.canonical ? found : pick(found, best);
     // A stopped search at this bound proves nothing about this bound or the ones above it.
     if (r.stopReason !== undefined) return { counterexample: best, minimal: false, stopReason: r.stopReason, executions: used };
     if (found) return { counterexample: best, minimal: true, executions: used };

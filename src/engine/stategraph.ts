@@ -13,6 +13,20 @@
 // for every other thread, a state where that thread is disabled.
 import type { Schedule } from "./schedule.js";
 
+/** A StateGraph's contents as plain data (structured-cloneable; see StateGraph's fields). */
+export interface StateGraphData {
+  from: Int32Array;
+  to: Int32Array;
+  tid: Int32Array;
+  flags: Uint8Array;
+  chAt: Int32Array;
+  pool: Int32Array;
+  enabled: Int32Array;
+  parentEdge: Int32Array;
+  rootChoices: [number, number[]][];
+  truncated: boolean;
+}
+
 export class StateGraph {
   // Edges in typed arrays (grown by doubling): source, target, thread | (span - 1) << 5, flags
   // (bit 0: progress, bit 1: environment failure), and where the edge's choices are in `pool`
@@ -106,6 +120,73 @@ export class StateGraph {
       this.parentEdge = pe;
     }
     this.nS = s + 1;
+  }
+
+  /** The graph as plain data (the parallel search sends each worker's part to the coordinator). */
+  toData(): StateGraphData {
+    return {
+      from: this.from.slice(0, this.nE),
+      to: this.to.slice(0, this.nE),
+      tid: this.tid.slice(0, this.nE),
+      flags: this.flags.slice(0, this.nE),
+      chAt: this.chAt.slice(0, this.nE),
+      pool: this.pool.slice(0, this.poolLen),
+      enabled: this.enabled.slice(0, this.nS),
+      parentEdge: this.parentEdge.slice(0, this.nS),
+      rootChoices: [...this.rootChoices],
+      truncated: this.truncated,
+    };
+  }
+
+  /**
+   * One graph from the parts recorded by the workers of a parallel search over one shared state
+   * numbering (parallel/search.ts): edges concatenated; a state's enabled mask comes from the
+   * worker that expanded it, its discovery edge from the worker that stored it.
+   */
+  static merge(parts: readonly StateGraphData[], maxEdges?: number): StateGraph {
+    const g = new StateGraph(maxEdges);
+    let nE = 0;
+    let poolLen = 0;
+    let nS = 0;
+    for (const p of parts) {
+      nE += p.from.length;
+      poolLen += p.pool.length;
+      nS = Math.max(nS, p.enabled.length);
+    }
+    g.from = new Int32Array(Math.max(1024, nE));
+    g.to = new Int32Array(Math.max(1024, nE));
+    g.tid = new Int32Array(Math.max(1024, nE));
+    g.flags = new Uint8Array(Math.max(1024, nE));
+    g.chAt = new Int32Array(Math.max(1024, nE));
+    g.pool = new Int32Array(Math.max(1024, poolLen));
+    g.enabled = new Int32Array(Math.max(1024, nS)).fill(-1);
+    g.parentEdge = new Int32Array(Math.max(1024, nS)).fill(-2);
+    let eb = 0;
+    let pb = 0;
+    for (const p of parts) {
+      const k = p.from.length;
+      g.from.set(p.from, eb);
+      g.to.set(p.to, eb);
+      g.tid.set(p.tid, eb);
+      g.flags.set(p.flags, eb);
+      for (let e = 0; e < k; e++) g.chAt[eb + e] = p.chAt[e]! < 0 ? -1 : p.chAt[e]! + pb;
+      g.pool.set(p.pool, pb);
+      for (let s = 0; s < p.enabled.length; s++) {
+        if (p.enabled[s] !== -1) g.enabled[s] = p.enabled[s]!;
+        const pe = p.parentEdge[s]!;
+        if (pe >= 0) g.parentEdge[s] = eb + pe;
+        else if (pe === -1 && g.parentEdge[s] === -2) g.parentEdge[s] = -1;
+      }
+      for (const [s, c] of p.rootChoices) g.rootChoices.set(s, c);
+      if (p.truncated) g.truncated = true;
+      eb += k;
+      pb += p.pool.length;
+    }
+    g.nE = nE;
+    g.poolLen = poolLen;
+    g.nS = nS;
+    if (maxEdges !== undefined && nE > maxEdges) g.truncated = true;
+    return g;
   }
 
   /** Find a weakly fair non-progress cycle; returns its schedule and where the cycle starts. */

@@ -199,6 +199,15 @@ export function progArb(o: GenOptions = {}): fc.Arbitrary<ProgDesc> {
 
 const ids = new WeakMap<Instr, number>();
 let nextId = 0;
+/**
+ * Number instructions from 0 again. A worker thread of the parallel search rebuilds the program
+ * from its description; all workers must number its instructions alike (the numbers enter the
+ * thread-local state, so the fingerprints).
+ */
+export function resetInstrIds(): void {
+  nextId = 0;
+}
+
 /** A unique number per instruction object: its position in the description tree. */
 function instrId(i: Instr): number {
   let id = ids.get(i);

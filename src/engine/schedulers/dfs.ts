@@ -14,6 +14,7 @@ import { mix32 } from "../hash.js";
 import { FusionState } from "../fusion.js";
 import { formatSchedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
+import type { SharedFingerprintSet, VisitedSet } from "../parallel/shared-fpset.js";
 import { replay } from "./replay.js";
 import { randomBit, rng, walk } from "./walk.js";
 import { K, M, isBlocking, pendingMode, type Op } from "../ops.js";
@@ -50,7 +51,39 @@ export interface DfsConfig {
   awaitLoops?: boolean;
 }
 
+/**
+ * Hooks for the parallel stateful search (parallel/search.ts, docs/design.md "All cores on one
+ * cell"): a visited set and state graph shared with other workers, a subtree to explore instead
+ * of the whole tree, and a poll that may ask for work to be given away.
+ */
+export interface DfsShared {
+  visited: SharedFingerprintSet;
+  /** This worker's part of the state graph (kept across work items), when livelock is judged. */
+  graph: StateGraph | null;
+  /** The subtree to explore; null: from the root. */
+  start: WorkItem | null;
+  /** After every execution: "stop", "give" (hand over unexplored branches) or "go on". */
+  poll: () => "stop" | "give" | "go";
+  give: (items: WorkItem[]) => void;
+}
+
+/**
+ * A subtree of the search: replay `path` (a thread and its choice outcomes per step) from the
+ * initial state chosen by `rootChoices`; the last step's thread is the branch to explore there,
+ * all its choice outcomes, with the node's sleep set and the threads explored before it (`done`);
+ * `sid` is the id of the state the last step starts from.
+ */
+export interface WorkItem {
+  rootChoices: number[];
+  path: { tid: number; choices: number[] }[];
+  sleep: number;
+  done: number;
+  sid: number;
+}
+
 interface Node {
+  /** Threads handed to other workers (parallel search): explored there, after `tid`. */
+  given?: number;
   tid: number;
   choices: number[];
   choiceK: number[];
@@ -289,7 +322,23 @@ const LEARNING_WALKS = 32;
 /** What the learning walks learnt, per program and step bound (they are deterministic). */
 const learnt = new WeakMap<Program, Map<string, { touched: Int32Array; nonLock: Uint8Array }>>();
 
-function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null): ExploreResult {
+/** The sharing facts that the learning walks give for `program` (what dfsExplore starts from). */
+export function learntFacts(program: Program, opts: ExploreOptions): { touched: Int32Array; nonLock: Uint8Array } {
+  const walkSteps = Math.min(opts.maxSteps ?? 100_000, 100_000);
+  const key = `${walkSteps}`;
+  let known = learnt.get(program)?.get(key);
+  if (known === undefined) {
+    const fus = new FusionState(program);
+    learnSharing(program, fus, walkSteps, opts.memo);
+    known = { touched: fus.touched.slice(), nonLock: fus.nonLock.slice() };
+    let m = learnt.get(program);
+    if (m === undefined) learnt.set(program, (m = new Map()));
+    m.set(key, known);
+  }
+  return known;
+}
+
+export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null, shared: DfsShared | null = null): ExploreResult {
   const t0 = Date.now();
   const strategyName = cfg.mode === "bounded" ? `bounded(${cfg.preemptionBound ?? 0})` : cfg.mode + (cfg.stateCaching ? "+cache" : "");
   const stats: Stats = newStats(strategyName);
@@ -302,11 +351,15 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   const stack: Node[] = [];
   let rootChoices: number[] = [];
   let rootChoiceK: number[] = [];
-  const visited = cfg.stateCaching ? new FingerprintSet(16, opts.maxStates ?? 1 << 27) : null;
+  const visited: VisitedSet | null = shared !== null ? shared.visited : cfg.stateCaching ? new FingerprintSet(16, opts.maxStates ?? 1 << 27) : null;
+  const start = shared?.start ?? null;
+  /** Parallel search: the depth of the work item's branch node; nodes above it are only replayed. */
+  const floor = start !== null ? start.path.length - 1 : 0;
+  if (start !== null) rootChoices = start.rootChoices.slice();
   const cycles = cfg.cycles !== false;
   // With state caching the whole state graph is recorded and livelocks are found as fair
   // non-progress cycles in it (stategraph.ts); without it only cycles closed on the current path are judged.
-  const graph = visited && (props === null || props.has("livelock")) ? new StateGraph(opts.maxGraphEdges) : null;
+  const graph = shared !== null ? shared.graph : visited && (props === null || props.has("livelock")) ? new StateGraph(opts.maxGraphEdges) : null;
   // Sleep sets with state caching (Godefroid 1996, ch. 5): every state is still visited, fewer
   // transitions are. Not while livelock is judged: its fair-cycle analysis needs every edge.
   const useSleep = cfg.sleepSets && cfg.mode !== "bounded" && (!cfg.stateCaching || graph === null);
@@ -314,7 +367,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
   // livelock is judged: its fair-cycle analysis keeps thread identity (the unreduced graph).
   const sym = visited !== null && graph === null ? (opts.symmetry ?? null) : null;
   /** Per stored state (state caching + sleep sets): the sleep set it was last explored with. */
-  let sleepOf = useSleep && visited ? new Int32Array(1024) : null;
+  let sleepOf = useSleep && visited ? (shared !== null ? shared.visited.sleep : new Int32Array(1024)) : null;
   /** Set by afterStep when a stored state is reached again with a smaller sleep set: the threads to explore now. */
   let revisit = -1;
   let curSid = -1;
@@ -422,11 +475,13 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
           startL2[t] = ex.l2[t]!;
           startOp[t] = ex.pending[t] ?? null;
         }
-      if (visited) {
+      if (start !== null) curSid = -1;
+      else if (visited) {
         ex.fingerprint();
         if (sym !== null) sym.canonical(ex);
         const isNew = sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
         curSid = visited.lastId;
+        stats.statesStored = visited.size;
         graph?.addRoot(curSid, rootChoices);
         if (!isNew) {
           stats.cachePruned++;
@@ -487,8 +542,10 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
         stopReason = "max-steps";
         break;
       }
-      const sleep = childSleep(i);
-      const avail = enabled & ~sleep & (revisit >= 0 ? revisit : -1);
+      // Parallel search: the work item's path is replayed, its last step is the branch to explore.
+      const pre = start !== null && i <= floor ? start.path[i]! : null;
+      const sleep = pre !== null ? (i === floor ? start!.sleep : 0) : childSleep(i);
+      const avail = pre !== null ? 1 << pre.tid : enabled & ~sleep & (revisit >= 0 ? revisit : -1);
       revisit = -1;
       if (avail === 0) {
         stats.sleepPruned++;
@@ -511,19 +568,20 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       nd.choiceK = NO_CHOICES;
       nd.enabled = enabled;
       nd.backtrack = dpor ? 1 << tid : avail;
-      nd.done = 0;
+      nd.done = pre !== null && i === floor ? start!.done : 0;
+      nd.given = 0;
       nd.sleep = sleep;
       nd.preemptions = preemptions;
       nd.fp1 = ex.fp1;
       nd.fp2 = ex.fp2;
-      nd.sid = curSid;
+      nd.sid = pre !== null ? (i === floor ? start!.sid : -1) : curSid;
       if (dpor) nd.seqCount.set(seqCount);
       nd.parked = parked;
-      graph?.setEnabled(curSid, enabled);
+      if (pre === null) graph?.setEnabled(curSid, enabled);
       stack.push(nd);
       if (cycles) onStack.push(i, nd.fp1);
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
-      oracle.replay = [];
+      oracle.replay = pre !== null && i < floor ? pre.choices : [];
       oracle.pos = 0;
       enabledAt[i] = runnable;
       ex.step(tid);
@@ -535,7 +593,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       }
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
-      ended = afterStep(i);
+      ended = pre !== null && i < floor ? false : afterStep(i);
     }
     if (ex.violations.some((v) => v.fatal)) stats.violating++;
     if (dpor) analyzeRaces(Math.max(0, replayLen - 1));
@@ -583,11 +641,26 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     if (visited) {
       // With symmetry the visited set holds canonical fingerprints (symmetry.ts); ex.fp1/fp2 stay the state's own.
       if (sym !== null) sym.canonical(ex);
-      const isNew = sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
+      // Shared (parallel search, no symmetry): the new state's sleep set is stored before other workers can see the state.
+      const z0 = shared !== null && sleepOf ? childSleep(i + 1) : 0;
+      const isNew = shared !== null ? shared.visited.add(ex.fp1, ex.fp2, z0) : sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
       graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.microStart(i + 1) - ex.microStart(i));
       curSid = visited.lastId;
       stats.statesStored = visited.size;
-      if (sleepOf) {
+      if (sleepOf && shared !== null) {
+        if (!isNew) {
+          // Godefroid's rule as below, as one atomic update: another worker may be here too.
+          for (;;) {
+            const stored = Atomics.load(sleepOf, curSid);
+            const todo = stored & ~z0 & ex.enabledMask();
+            if (todo === 0) break;
+            if (Atomics.compareExchange(sleepOf, curSid, stored, stored & z0) === stored) {
+              revisit = todo;
+              return false;
+            }
+          }
+        }
+      } else if (sleepOf) {
         if (curSid >= sleepOf.length) {
           const bigger = new Int32Array(Math.max(curSid + 1, sleepOf.length * 2));
           bigger.set(sleepOf);
@@ -937,16 +1010,43 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     return false;
   }
 
+  /**
+   * Parallel search: hand the unexplored threads of the shallowest node that has any (the largest
+   * subtrees) to other workers. They are explored as if right after the node's current thread
+   * (`given`, and each item's `done`), the order a sequential search would take them in.
+   */
+  function giveAway(): void {
+    for (let i = floor; i < stack.length; i++) {
+      const nd = stack[i]!;
+      if (start !== null && i === floor) continue;
+      const spare = nd.backtrack & ~nd.done & ~nd.sleep & nd.enabled & ~(1 << nd.tid) & ~(nd.given ?? 0);
+      if (spare === 0) continue;
+      const path = stack.slice(0, i).map((x) => ({ tid: x.tid, choices: x.choices.slice() }));
+      const items: WorkItem[] = [];
+      let before = nd.done | (1 << nd.tid);
+      for (let q = spare; q !== 0; q &= q - 1) {
+        const t = lowestBit(q);
+        items.push({ rootChoices: rootChoices.slice(), path: [...path, { tid: t, choices: [] }], sleep: nd.sleep, done: before, sid: nd.sid });
+        before |= 1 << t;
+      }
+      nd.given = (nd.given ?? 0) | spare;
+      shared!.give(items);
+      return;
+    }
+  }
+
   /** Pick the next branch; false when the tree is exhausted. */
   function backtrack(): boolean {
     while (stack.length > 0) {
       const i = stack.length - 1;
       const nd = stack[i]!;
+      if (start !== null && i < floor) return false; // above the work item: another worker's
       if (nextNodeChoices(nd)) {
         replayLen = i + 1;
         return true;
       }
-      nd.done |= 1 << nd.tid;
+      // Threads handed to other workers count as explored right after this one.
+      nd.done |= (1 << nd.tid) | (nd.given ?? 0);
       let cand = nd.backtrack & ~nd.done & ~nd.sleep & nd.enabled;
       if (cfg.mode === "bounded") {
         const prev = i > 0 ? stack[i - 1]!.tid : -1;
@@ -968,7 +1068,7 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
       if (cycles) onStack.pop(i, nd.fp1);
       stack.pop();
     }
-    if (nextChoices(rootChoices, rootChoiceK)) {
+    if (start === null && nextChoices(rootChoices, rootChoiceK)) {
       replayLen = 0;
       return true;
     }
@@ -982,10 +1082,18 @@ function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: Fus
     if (fus !== null && fus.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "fusion-restart" };
     if (stop) break;
     if (stopReason) break;
+    if (shared !== null) {
+      const p = shared.poll();
+      if (p === "stop") {
+        stopReason = "stopped";
+        break;
+      }
+      if (p === "give") giveAway();
+    }
     if (!backtrack()) break;
     if (limitsHit()) break;
   }
-  if (graph && !stop && stopReason === undefined) {
+  if (graph && shared === null && !stop && stopReason === undefined) {
     if (graph.truncated) stopReason = "max-graph-edges";
     else {
       const lv = graph.findLivelock();

@@ -1,0 +1,112 @@
+// A worker thread of the parallel stateful search (search.ts). It waits for a search, rebuilds the
+// program, then explores the subtrees the coordinator hands it against the shared visited set
+// until the search ends; then it waits for the next search (threads are kept: starting one costs
+// more than a small search). Everything is synchronous: messages are read with
+// receiveMessageOnPort while waiting on the thread's wake cell, so a busy worker's only cost of
+// sharing is one atomic add and a few loads per execution.
+import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { FusionState } from "../fusion.js";
+import type { Program } from "../program.js";
+import { newStats } from "../result.js";
+import { dfsRun, type WorkItem } from "../schedulers/dfs.js";
+import { StateGraph } from "../stategraph.js";
+import { C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ThreadInit, type ToWorker, type WorkerInit } from "./protocol.js";
+import { SharedFingerprintSet } from "./shared-fpset.js";
+
+const thread = workerData as ThreadInit;
+const port = thread.port as MessagePort;
+const wake = new Int32Array(thread.wake);
+let ctrl = new Int32Array(new SharedArrayBuffer(16));
+
+function send(m: FromWorker): void {
+  port.postMessage(m);
+  Atomics.add(ctrl, C_EVT, 1);
+  Atomics.notify(ctrl, C_EVT);
+}
+
+function receive(): ToWorker {
+  for (;;) {
+    const seen = Atomics.load(wake, 0);
+    const m = receiveMessageOnPort(port);
+    if (m !== undefined) return m.message as ToWorker;
+    Atomics.wait(wake, 0, seen);
+  }
+}
+
+const modules = new Map<string, Record<string, (arg: unknown) => Program>>();
+
+async function search(init: WorkerInit): Promise<void> {
+  ctrl = new Int32Array(init.ctrl);
+  let program: Program;
+  try {
+    let mod = modules.get(init.source.module);
+    if (mod === undefined) {
+      mod = (await import(init.source.module)) as Record<string, (arg: unknown) => Program>;
+      modules.set(init.source.module, mod);
+    }
+    program = mod[init.source.export]!(init.source.arg);
+  } catch (e) {
+    send({ type: "error", message: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  const visited = new SharedFingerprintSet(init.table, init.maxStates);
+  if (init.fault === "lost-insert" && init.index === 1) visited.loseInserts();
+  const fus = init.fusion !== null ? new FusionState(program) : null;
+  fus?.share(init.fusion!);
+  let graph = init.livelock ? new StateGraph(init.opts.maxGraphEdges) : null;
+  let given = 0;
+  const maxExec = init.opts.maxExecutions;
+  const poll = (): "stop" | "give" | "go" => {
+    const e = Atomics.add(ctrl, C_EXECS, 1) + 1;
+    if (maxExec !== undefined && e >= maxExec) Atomics.compareExchange(ctrl, C_STOP, 0, 2);
+    if (Atomics.load(ctrl, C_STOP) !== 0) return "stop";
+    const g = Atomics.load(ctrl, C_GIVE);
+    if (g !== 0 && g !== given) {
+      given = g;
+      return "give";
+    }
+    return "go";
+  };
+  const give = (items: WorkItem[]): void => {
+    if (init.fault === "lost-work" && init.index === 0) return;
+    send({ type: "items", items });
+  };
+  const cfg = { mode: "exhaustive" as const, sleepSets: init.sleepSets, stateCaching: true };
+  const opts = { ...init.opts, maxExecutions: undefined };
+  send({ type: "ready" });
+  for (;;) {
+    const m = receive();
+    if (m.type === "end") return;
+    if (m.type === "search") throw new Error("internal: a search while one runs");
+    if (m.type === "restart") {
+      if (fus !== null) fus.invalid = false;
+      graph = init.livelock ? new StateGraph(init.opts.maxGraphEdges) : null;
+      given = 0;
+      continue;
+    }
+    if (m.type === "graph") {
+      send({ type: "graph", data: graph?.toData() ?? null });
+      continue;
+    }
+    try {
+      const r = dfsRun(program, cfg, opts, fus, { visited, graph, start: m.item, poll, give });
+      const out: FromWorker = { type: "idle", stats: r.stats, violations: r.violations, coverage: r.coverage };
+      if (r.stopReason !== undefined) out.stopReason = r.stopReason;
+      if (fus !== null && fus.invalid) out.invalid = true;
+      send(out);
+    } catch (e) {
+      // Still idle for the coordinator; it decides whether the error ends the search (it does not
+      // when a fusion turned out false in this round: the path replayed may have run differently).
+      send({ type: "idle", stats: newStats("cache"), violations: [], coverage: [], error: e instanceof Error ? (e.stack ?? e.message) : String(e), ...(fus !== null && fus.invalid ? { invalid: true } : {}) });
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  for (;;) {
+    const m = receive();
+    if (m.type === "search") await search(m.init);
+  }
+}
+
+void main();
