@@ -52,11 +52,12 @@ describe("threadcheck on the model", () => {
     const file = join(root, "src/kvm/vcpu.ts");
     const fixed = readFileSync(file, "utf8");
     // The zero-step exit's call, without the frame it passes.
-    const call = /yield\* tdxHandleEptViolation\(c, ([^,()]+(?:\([^()]*\))?), \{\}, \[i, 0\]\);/;
+    const call = /yield\* tdxHandleEptViolation\(c, ([^,()]+(?:\([^()]*\))?), \{\}, \[i(?:, [^\]]*)?\]\);/;
     expect(fixed).toMatch(call);
     const r = checkPaths(root, ["src/kvm"], new Map([[file, fixed.replace(call, "yield* tdxHandleEptViolation(c, $1);")]]));
-    expect(names(r.findings)).toEqual(["call i"]);
-    expect(r.findings[0]!.file).toBe("src/kvm/vcpu.ts");
+    // i, and whatever else of the run loop the frame carries today.
+    expect(names(r.findings)).toContain("call i");
+    expect(r.findings.every((f) => f.file === "src/kvm/vcpu.ts" && f.rule === "call")).toBe(true);
   });
 });
 
