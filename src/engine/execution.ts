@@ -5,7 +5,7 @@ import { execOp, opState, type OpState } from "./exec-op.js";
 import { cellHash1, cellHash2, hashString, mix32 } from "./hash.js";
 import type { FusionState } from "./fusion.js";
 import { K, M, isBlocking, pendingModeAt, type Mode, type Op } from "./ops.js";
-import type { Program, ThreadApi } from "./program.js";
+import type { Program, QuiescentInvariant, ThreadApi } from "./program.js";
 
 /** Chooses the outcome of nondeterministic choices. */
 export interface Oracle {
@@ -287,7 +287,12 @@ export class Execution {
   private readonly initH2: number;
   private readonly windows = new Map<number, number>();
   private exited: number[] = [];
-  private qObjKeys: Map<number, number[]>[] = [];
+  /** Per quiescent invariant: the keys each object's writes may change (by object id), its keys, and whether it is checked. */
+  private qObjKeys: (number[] | undefined)[][] = [];
+  private readonly qKeys: Set<number>[];
+  private readonly qSel: boolean[];
+  /** Per always-invariant: checked (selected properties). */
+  private readonly invSel: boolean[];
   private readonly invBits: number[];
   private readonly props: ReadonlySet<string> | null;
 
@@ -343,15 +348,18 @@ export class Execution {
     // numbers the invariants' groups first), or 0: checked after every step.
     this.invBits = program.invariants.map((inv, k) => (inv.objs !== undefined ? 1 << k % 31 : 0));
     this.qObjKeys = program.quiescent.map((q) => {
-      const m = new Map<number, number[]>();
+      const m: (number[] | undefined)[] = new Array(program.world.objs.length).fill(undefined);
       for (const key of q.keys)
         for (const o of q.objsOf(key)) {
-          const l = m.get(o);
+          const l = m[o];
           if (l) l.push(key);
-          else m.set(o, [key]);
+          else m[o] = [key];
         }
       return m;
     });
+    this.qKeys = program.quiescent.map((q) => new Set(q.keys));
+    this.qSel = program.quiescent.map((q) => this.selected(q.name));
+    this.invSel = program.invariants.map((inv) => this.selected(inv.name));
   }
 
   /** Number of events executed (the event arrays may hold stale entries beyond it). */
@@ -1093,7 +1101,7 @@ export class Execution {
       const inv = invs[k]!;
       const b = this.invBits[k]!;
       if (b !== 0 && !all && (this.microGroup & b) === 0) continue;
-      if (!this.selected(inv.name)) continue;
+      if (!this.invSel[k]) continue;
       const msg = inv.check();
       if (msg !== null) {
         this.addViolation(inv.name, msg, t, true);
@@ -1101,32 +1109,46 @@ export class Execution {
       }
     }
     const wrote = mode === M.W || mode === M.S;
-    if (!wrote && this.exited.length === 0) return;
-    for (let qi = 0; qi < p.quiescent.length; qi++) {
-      const q = p.quiescent[qi]!;
-      if (!this.selected(q.name)) continue;
-      const map = this.qObjKeys[qi]!;
-      const keys: number[] = [];
+    const exited = this.exited;
+    if (!wrote && exited.length === 0) return;
+    // Per quiescent invariant: the keys whose objects the step wrote, then those whose window
+    // closed; the first violated one is reported.
+    const qs = p.quiescent;
+    for (let qi = 0; qi < qs.length; qi++) {
+      if (!this.qSel[qi]) continue;
+      const q = qs[qi]!;
+      let r = 0;
       if (wrote) {
+        const byObj = this.qObjKeys[qi]!;
         const objs = op.objs;
-        if (objs) for (const o of objs) keys.push(...(map.get(o) ?? []));
-        else keys.push(...(map.get(op.o) ?? []));
+        if (objs) for (let j = 0; j < objs.length && r === 0; j++) r = this.checkKeys(q, byObj[objs[j]!], t);
+        else if (op.o >= 0) r = this.checkKeys(q, byObj[op.o], t);
       }
-      for (const k of this.exited) if (q.keys.includes(k)) keys.push(k);
-      for (const k of keys) {
-        if (this.inWindow(k)) continue;
-        const msg = q.check(k);
-        if (msg !== null) {
-          this.addViolation(q.name, msg, t, true);
-          if (this.fatal) {
-            this.exited.length = 0;
-            return;
-          }
-          break;
-        }
+      if (r === 0 && exited.length !== 0) {
+        const mine = this.qKeys[qi]!;
+        for (let j = 0; j < exited.length && r === 0; j++) if (mine.has(exited[j]!)) r = this.checkKey(q, exited[j]!, t);
       }
+      if (r === 2) break;
     }
-    if (this.exited.length !== 0) this.exited.length = 0;
+    if (exited.length !== 0) exited.length = 0;
+  }
+
+  /** Check quiescent invariant q on each of `keys` (outside windows): 0 all hold, 1 one is violated, 2 and the execution ends. */
+  private checkKeys(q: QuiescentInvariant, keys: readonly number[] | undefined, t: number): number {
+    if (keys === undefined) return 0;
+    for (let i = 0; i < keys.length; i++) {
+      const r = this.checkKey(q, keys[i]!, t);
+      if (r !== 0) return r;
+    }
+    return 0;
+  }
+
+  private checkKey(q: QuiescentInvariant, k: number, t: number): number {
+    if (this.inWindow(k)) return 0;
+    const msg = q.check(k);
+    if (msg === null) return 0;
+    this.addViolation(q.name, msg, t, true);
+    return this.fatal ? 2 : 1;
   }
 
   /** End-of-execution checks; call when every thread has finished. */
@@ -1151,7 +1173,8 @@ export class Execution {
         for (let i = 0; i < f.failed.length; i += 2) this.addViolation(f.failed[i]!, f.failed[i + 1]!, -1, true);
         return;
       }
-    this.finishThreads();
+    // Final checks that read only the World need no thread run to its end (Program.finalWorldOnly).
+    if (this.program.finalWorldOnly !== true) this.finishThreads();
     const failed: string[] = [];
     for (const inv of this.program.final) {
       if (!this.selected(inv.name)) continue;

@@ -92,6 +92,12 @@ export interface Program {
   readonly quiescent: readonly QuiescentInvariant[];
   /** Checked at the end of every complete execution (all threads finished). */
   readonly final: readonly Invariant[];
+  /**
+   * The final checks read only World objects, nothing thread code wrote in JavaScript when it
+   * finished (ProgramParts.finalWorldOnly). Absent or false: before them the engine runs, quietly,
+   * the finishing code of every thread whose end it followed from its record.
+   */
+  readonly finalWorldOnly?: boolean;
   /** Named properties the program can violate, beyond assertion, deadlock and livelock. */
   readonly properties: readonly string[];
   /**
@@ -109,6 +115,14 @@ export interface ProgramParts {
   final?: Invariant[];
   /** Extra property names used by `assert`/`report` in thread code. */
   properties?: string[];
+  /**
+   * Declare that the final checks read only World objects (through `peek()`), never results that
+   * thread code keeps in JavaScript and writes when it finishes. The engine then skips running the
+   * finishing code of threads whose last segments it followed from the record before the final
+   * checks (execution.ts, `finishThreads`; docs/design.md, "What thread code writes outside the
+   * World"). Default false (always allowed, only slower).
+   */
+  finalWorldOnly?: boolean;
 }
 
 /** Build a program: `build` allocates shared objects in a fresh World and returns the threads. */
@@ -157,6 +171,7 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
     invariants: parts.invariants ?? [],
     quiescent: parts.quiescent ?? [],
     final: parts.final ?? [],
+    finalWorldOnly: parts.finalWorldOnly === true,
     properties: [...props],
   };
 }

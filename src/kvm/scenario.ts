@@ -349,6 +349,9 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
         ...pamtInv.final,
       ],
       properties: Object.values(PROP),
+      // The final checks (agreement at the end, D-9) read only World cells through peek(): the
+      // engine need not run finished threads' code again before them (engine/program.ts).
+      finalWorldOnly: true,
     };
   });
   return { program, model: built! };
