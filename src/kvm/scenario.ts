@@ -392,7 +392,7 @@ function freedWhileMappedIncremental(kvm: Kvm, tdx: TdxAdapter): IncrementalChec
     }
   };
   for (let l = 0; l < shadow.length; l++) for (const v of shadow[l]!) mapRange(l, v, 1, []);
-  let dirty: number[] = [];
+  const dirty: number[] = [];
   return {
     wrote(obj) {
       if (obj >= role.length) return;
@@ -412,16 +412,15 @@ function freedWhileMappedIncremental(kvm: Kvm, tdx: TdxAdapter): IncrementalChec
     },
     check() {
       if (dirty.length === 0) return null;
-      const d = dirty;
-      dirty = [];
       let worst = -1;
-      for (const p of d) {
+      for (const p of dirty) {
         if (p < 1 || p >= nPages || (worst >= 0 && p >= worst)) continue;
         if ((kvm.pages[p]!.peek() & 3) !== PAGE.FREED || mapped[p] === 0) continue;
         // mapsPfn(): a page the module reclaimed (PAMT back to PT_NDA) is no longer the TD's.
         if (td.pamt[p] && pamtPt(td.pamt[p]!.peek()) === PT.NDA) continue;
         worst = p;
       }
+      dirty.length = 0;
       return worst < 0 ? null : freedMessage(worst);
     },
   };

@@ -217,6 +217,13 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
   // and asked after the step instead of being re-evaluated whole.
   const invs = program.invariants.filter((i) => sel(i.name) && i.incremental === undefined);
   const incs = program.invariants.filter((i) => sel(i.name) && i.incremental !== undefined).map((i) => ({ name: i.name, ic: i.incremental!() }));
+  // Per object, the incremental invariants whose footprint holds it (bit i: incs[i]).
+  const objInc = new Int32Array(world.objs.length);
+  program.invariants
+    .filter((i) => sel(i.name) && i.incremental !== undefined)
+    .forEach((inv, i) => {
+      for (const o of inv.objs ?? world.objs.map((x) => x.id)) objInc[o]! |= 1 << i % 31;
+    });
   const objInv = new Int32Array(world.objs.length);
   invs.forEach((inv, i) => {
     for (const o of inv.objs ?? world.objs.map((x) => x.id)) objInv[o]! |= 1 << i % 31;
@@ -417,8 +424,19 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       }
       for (let i = 0; i < incs.length; i++) {
         const ic = incs[i]!.ic;
-        if (op.objs) for (const o of op.objs) ic.wrote(o);
-        else if (op.o >= 0) ic.wrote(op.o);
+        const bit = 1 << i % 31;
+        let any = false;
+        if (op.objs) {
+          for (const o of op.objs)
+            if ((objInc[o]! & bit) !== 0) {
+              ic.wrote(o);
+              any = true;
+            }
+        } else if (op.o >= 0 && (objInc[op.o]! & bit) !== 0) {
+          ic.wrote(op.o);
+          any = true;
+        }
+        if (!any) continue;
         const msg = ic.check();
         if (msg !== null) {
           addViolation(incs[i]!.name, msg, t, true);
