@@ -21,9 +21,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "
 import { FusionState } from "../fusion.js";
 import type { Program } from "../program.js";
 import { newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
-import { learntFacts, type WorkItem } from "../schedulers/dfs.js";
-import { replay } from "../schedulers/replay.js";
-import { formatSchedule } from "../schedule.js";
+import { learntFacts, livelockOf, type WorkItem } from "../schedulers/dfs.js";
 import { StateGraph, type StateGraphData } from "../stategraph.js";
 import { C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ParallelFault, type ProgramSource, type ToWorker, type WorkerInit } from "./protocol.js";
 import { SharedFingerprintSet } from "./shared-fpset.js";
@@ -230,11 +228,8 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
       const graph = StateGraph.merge(parts, opts.maxGraphEdges);
       if (graph.truncated) stopReason = "max-graph-edges";
       else {
-        const lv = graph.findLivelock();
-        if (lv) {
-          const r = replay(program, lv.schedule, opts.properties);
-          const v = r.violations.find((x) => x.property === "livelock");
-          if (!v) throw new Error(`internal: livelock witness ${formatSchedule(lv.schedule)} does not replay to a livelock`);
+        const v = livelockOf(program, graph, opts.properties);
+        if (v) {
           if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;
           violations.push(v);
           stop = !opts.allViolations;

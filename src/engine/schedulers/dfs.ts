@@ -254,6 +254,15 @@ function nextChoices(c: number[], k: number[]): boolean {
  * learnt while exploring (which objects are private to a thread; fusion.ts); when one turns out
  * false the run is abandoned and started again, knowing more. The facts only grow, so this ends.
  */
+/** The livelock the state graph holds, as a counterexample replayed on the program (a witness that does not replay is an engine bug). */
+export function livelockOf(program: Program, graph: StateGraph, properties: ExploreOptions["properties"]): Counterexample | undefined {
+  const lv = graph.findLivelock();
+  if (!lv) return undefined;
+  const v = replay(program, lv.schedule, properties).violations.find((x) => x.property === "livelock");
+  if (!v) throw new Error(`internal: livelock witness ${formatSchedule(lv.schedule)} does not replay to a livelock`);
+  return v;
+}
+
 export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions = {}): ExploreResult {
   // DPOR and sleep sets classify a thread's next step by its pending op alone; a step that may fuse
   // more ops would have to conflict with everything, which undoes their reduction. They run
@@ -1096,11 +1105,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   if (graph && shared === null && !stop && stopReason === undefined) {
     if (graph.truncated) stopReason = "max-graph-edges";
     else {
-      const lv = graph.findLivelock();
-      if (lv) {
-        const r = replay(program, lv.schedule, opts.properties);
-        const v = r.violations.find((x) => x.property === "livelock");
-        if (!v) throw new Error(`internal: livelock witness ${formatSchedule(lv.schedule)} does not replay to a livelock`);
+      const v = livelockOf(program, graph, opts.properties);
+      if (v) {
         if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;
         violations.push(v);
         stop = !opts.allViolations;
