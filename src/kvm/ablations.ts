@@ -57,6 +57,16 @@ export const ABLATIONS: readonly Ablation[] = [
   // zaps before it frees, so from 6.19 pinning=on flips nothing; from 6.16, beside a missing
   // memslot zap, dropping it turns the leak into a use-after-free of the guest page.
   { switch: "pinning", value: "off", scenario: "memslot-delete-vs-punch-hole", preset: "upstream-6.16", with: { "memslot-zap": "shared-only" }, violated: "no-free-while-mapped" },
+  // The older presets' own defenses. v11 froze the entry around the SEAMCALL (freeze_spte,
+  // REMOVED_SPTE); with the seed's mirror-first install the table is published before SEPT.ADD,
+  // the other vCPU's SEAMCALL fails on it, and v11's tdp_mmu_set_spte_atomic() WARNs that a hook
+  // failed without a frozen entry to restore.
+  { switch: "install", value: "mirror-first", scenario: "two-gfns-unlinked-table", preset: "v11", violated: "no-warn" },
+  // The pre-v10 per-VM SEAMCALL spinlock serialised the AUGs; without it two vCPUs' AUGs of GFNs
+  // under one table contend on the S-EPT, the loser's BUSY outlasts the bounded SEAMCALL retries
+  // after the mirror-first install published its leaf, and tdp_mmu_set_spte_atomic() WARNs (the
+  // seed column of this scenario, src/kvm/why.ts).
+  { switch: "seamcall-lock", value: "off", scenario: "dpamt-two-vcpus-one-range", preset: "seed-seamcall-lock", violated: "no-warn" },
   // Dynamic PAMT defenses, ablated from the dpamt preset (src/kvm/tdx_pamt.ts):
   // no pamt_lock: both first gets of a range issue PAMT.ADD, the loser fails (WARN, -EIO);
   { switch: "pamt-lock", value: "off", scenario: "dpamt-two-vcpus-one-range", preset: "dpamt", violated: "pamt-add-remove-succeed" },
