@@ -432,7 +432,7 @@ function main(argv: string[]): number {
         const r = spawnEngine({ model, n, m, strategy, timeLimitMs: cap });
         entry.runs[strategy] = r;
         log(
-          `  ${model.padEnd(16)} ${size.padEnd(4)} ${strategy.padEnd(10)} ${r.verdict.padEnd(10)} ${r.ok ? "ok " : "BAD"} ${fmtMs(r.wallMs).padStart(7)}` +
+          `  ${model.padEnd(16)} ${size.padEnd(4)} ${strategy.padEnd(10)} ${r.verdict.padEnd(10)} ${r.ok ? "ok " : r.verdict === "incomplete" ? "-- " : "BAD"} ${fmtMs(r.wallMs).padStart(7)}` +
             `  steps ${fmtNum(r.steps).padStart(7)} (${fmtNum(r.stepsPerSec)}/s)  states ${fmtNum(r.statesStored).padStart(7)}  execs ${fmtNum(r.executions).padStart(7)}` +
             `${r.stopReason ? `  stop: ${r.stopReason}` : ""}${r.error ? `  ERROR ${r.error}` : ""}`,
         );
@@ -441,7 +441,7 @@ function main(argv: string[]): number {
         const s = runSpin(dir, model, n, m, plan.spinCapMs);
         entry.spin = s;
         log(
-          `  ${model.padEnd(16)} ${size.padEnd(4)} ${"SPIN".padEnd(10)} ${s.verdict.padEnd(10)} ${s.ok ? "ok " : "BAD"} ${fmtMs(s.wallMs).padStart(7)}` +
+          `  ${model.padEnd(16)} ${size.padEnd(4)} ${"SPIN".padEnd(10)} ${s.verdict.padEnd(10)} ${s.ok ? "ok " : s.verdict === "incomplete" ? "-- " : "BAD"} ${fmtMs(s.wallMs).padStart(7)}` +
             `  states ${fmtNum(s.states)}  mem ${s.memoryMb ?? "-"} MB${s.stopReason ? `  stop: ${s.stopReason}` : ""}${s.error ? `  ERROR ${s.error}` : ""}`,
         );
       }

@@ -115,5 +115,14 @@ const doc = {
   totalWallMs: Date.now() - t0,
   rows,
 };
+// Keep what other benches added to this file (e.g. the dpor-vs-cache table): a rerun replaces only the rows above.
+if (existsSync(out)) {
+  try {
+    const old = JSON.parse(readFileSync(out, "utf8")) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(old)) if (!(k in doc)) (doc as Record<string, unknown>)[k] = v;
+  } catch {
+    /* an unreadable old file is replaced */
+  }
+}
 writeFileSync(out, JSON.stringify(doc, null, 2) + "\n");
 process.stderr.write(`wrote ${out}\n`);
