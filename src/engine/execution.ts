@@ -294,13 +294,20 @@ export class Execution {
   /** Per always-invariant: checked (selected properties). */
   private readonly invSel: boolean[];
   private readonly invBits: number[];
+  /** Observer groups of the selected invariants (Program.groupsFor). */
+  private readonly objGroups: Int32Array;
+  private readonly keyGroups: ReadonlyMap<number, number>;
+  /** Masked observer footprints (ObserverGroups.masked), when the explorer asked for them (DPOR: `maskedGroups`); else null. */
+  private readonly masked: readonly ({ bits: number; mask: number } | null)[] | null;
+  /** Tests only (a deliberately broken reduction): every write to a masked cell leaves the groups untouched. */
+  private readonly maskedAny: boolean;
   private readonly props: ReadonlySet<string> | null;
 
   constructor(
     readonly program: Program,
     public oracle: Oracle,
     properties: ReadonlySet<string> | null = null,
-    opts: { memo?: boolean; unsoundMemo?: boolean; checkRestore?: boolean } = {},
+    opts: { memo?: boolean; unsoundMemo?: boolean; checkRestore?: boolean; maskedGroups?: boolean | "any-write" } = {},
   ) {
     this.props = properties;
     this.checkRestore = opts.checkRestore === true;
@@ -344,9 +351,15 @@ export class Execution {
     }
     this.initH1 = h1;
     this.initH2 = h2;
-    // The observer-group bit of each always-invariant that declares its objects (defineProgram
-    // numbers the invariants' groups first), or 0: checked after every step.
-    this.invBits = program.invariants.map((inv, k) => (inv.objs !== undefined ? 1 << k % 31 : 0));
+    // Observer groups (Program.groupsFor): under DPOR (`maskedGroups`) those of the checked
+    // invariants only, with masked footprints; else every invariant's, as before. And the group
+    // bit of each always-invariant that is checked and declares its objects, or 0: checked after every step.
+    const groups = program.groupsFor(opts.maskedGroups !== undefined && opts.maskedGroups !== false ? properties : null);
+    this.objGroups = groups.objGroups;
+    this.keyGroups = groups.keyGroups;
+    this.invBits = groups.invBits.slice();
+    this.masked = opts.maskedGroups !== undefined && opts.maskedGroups !== false && groups.masked.some((x) => x !== null) ? groups.masked : null;
+    this.maskedAny = opts.maskedGroups === "any-write";
     this.qObjKeys = program.quiescent.map((q) => {
       const m: (number[] | undefined)[] = new Array(program.world.objs.length).fill(undefined);
       for (const key of q.keys)
@@ -824,7 +837,7 @@ export class Execution {
     let g = 0;
     const pm = pendingModeAt(op, mem);
     if (pm === M.W || pm === M.S) {
-      const og = this.program.objGroups;
+      const og = this.objGroups;
       if (op.objs) for (const o of op.objs) g |= og[o]!;
       else if (op.o >= 0) g |= og[op.o]!;
     }
@@ -870,7 +883,7 @@ export class Execution {
         }
       if (!ok) continue;
       let g = 0;
-      if (e.fx !== null) for (const f of e.fx) if (f.k === FX.Enter || f.k === FX.Exit) g |= this.program.keyGroups.get(f.key) ?? 0;
+      if (e.fx !== null) for (const f of e.fx) if (f.k === FX.Enter || f.k === FX.Exit) g |= this.keyGroups.get(f.key) ?? 0;
       const to = e.to;
       if (to.kind === NK.Choice)
         for (let c = 0; c < to.op!.a; c++) {
@@ -917,6 +930,9 @@ export class Execution {
     for (;;) {
       const op = this.pending[t]!;
       this.headPassed = false;
+      // Masked observer footprints (DPOR): the cell's value before the op, to see which bits it changed.
+      const mk = this.masked !== null && op.objs === undefined && op.o >= 0 ? this.masked[op.o]! : null;
+      const old = mk !== null ? this.mem[op.s]! : 0;
       const r = this.execOp(t, op);
       const mode = this.xMode;
       const w = this.xWrite;
@@ -942,9 +958,11 @@ export class Execution {
       } else this.mergeFootprint(e, op, mode);
       let grp = 0;
       if (mode === M.W || mode === M.S) {
-        const g = this.program.objGroups;
+        const g = this.objGroups;
         if (op.objs) for (const o of op.objs) grp |= g[o]!;
         else if (op.o >= 0) grp = g[op.o]!;
+        // A write that changed none of the bits the masked invariants read is not seen by them.
+        if (mk !== null && mode === M.W && (((old ^ this.mem[op.s]!) & mk.mask) === 0 || this.maskedAny)) grp &= ~mk.bits;
       }
       this.evGroup[e]! |= grp;
       this.microGroup = grp;
@@ -1067,7 +1085,7 @@ export class Execution {
 
   private touchKey(key: number): void {
     const e = this.nEv - 1;
-    const g = this.program.keyGroups.get(key) ?? 0;
+    const g = this.keyGroups.get(key) ?? 0;
     this.microGroup |= g;
     if (e >= 0) this.evGroup[e]! |= g;
   }

@@ -52,6 +52,14 @@ export interface Invariant {
    */
   objs?: readonly number[];
   /**
+   * Optional, with `objs` (one per object, objects of one cell): the bits of the object's cell
+   * that the check reads. The check's value cannot change when a step changes only other bits of
+   * the cell (a lock bit beside a state field, say), so DPOR does not order such a step with the
+   * invariant's other writes (docs/design.md, "Invariants are observers": masked footprints).
+   * -1: every bit.
+   */
+  masks?: readonly number[];
+  /**
    * Optional (simulation): a fresh incremental form of `check()` for one run, started on the
    * run's initial state. The timed scheduler tells it every object a step wrote and asks it after
    * the step; it must give the message `check()` would give, given that `check()` held before the
@@ -106,6 +114,26 @@ export interface Program {
    */
   readonly objGroups: Int32Array;
   readonly keyGroups: ReadonlyMap<number, number>;
+  /**
+   * The observer groups of the invariants that are checked (`selected`; null: all), numbered
+   * among themselves: an invariant that is not checked observes nothing, so it makes no step
+   * dependent on another (docs/design.md, "Invariants are observers"). `invBits[k]`:
+   * always-invariant k's bit when it is selected and declares its objects, else 0. Cached per selection.
+   */
+  groupsFor(selected: ReadonlySet<string> | null): ObserverGroups;
+}
+
+export interface ObserverGroups {
+  readonly objGroups: Int32Array;
+  readonly keyGroups: ReadonlyMap<number, number>;
+  readonly invBits: readonly number[];
+  /**
+   * Per object (or null): the bits a write to its one cell leaves untouched in the observer groups
+   * when it changes no bit of `maskOf[o]` — groups of always-invariants that declare `masks`,
+   * only where no other invariant shares the bit. A step that writes the cell changing no bit of
+   * `mask` does not touch `bits`.
+   */
+  readonly masked: ({ bits: number; mask: number } | null)[];
 }
 
 export interface ProgramParts {
@@ -139,32 +167,78 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
   for (const p of parts.properties ?? []) props.add(p);
   // The observer groups are computed on first use: only partial-order reduction reads them (a
   // simulation of a large TD, with hundreds of thousands of keys, never does).
-  let groups: { objGroups: Int32Array; keyGroups: Map<number, number> } | null = null;
-  const computeGroups = (): { objGroups: Int32Array; keyGroups: Map<number, number> } => {
-    if (groups !== null) return groups;
+  const bySelection = new Map<string, ObserverGroups>();
+  const computeGroups = (selected: ReadonlySet<string> | null): ObserverGroups => {
+    const cacheKey = selected === null ? "" : [...selected].sort().join("\n") + "\n";
+    const known = bySelection.get(cacheKey);
+    if (known !== undefined) return known;
     const objGroups = new Int32Array(world.objs.length);
     const keyGroups = new Map<number, number>();
+    const invBits: number[] = [];
+    // Per object: group bits from masked footprints, their union mask, and bits from unmasked ones.
+    const maskedBits = new Int32Array(world.objs.length);
+    const maskUnion = new Int32Array(world.objs.length);
     let g = 0;
     for (const inv of parts.invariants ?? []) {
+      if (selected !== null && !selected.has(inv.name)) {
+        invBits.push(0);
+        continue;
+      }
       const bit = 1 << g++ % 31;
-      for (const o of inv.objs ?? world.objs.map((x) => x.id)) objGroups[o]! |= bit;
+      invBits.push(inv.objs !== undefined ? bit : 0);
+      const objs = inv.objs ?? world.objs.map((x) => x.id);
+      objs.forEach((o, k) => {
+        objGroups[o]! |= bit;
+        const m = inv.objs !== undefined && inv.masks !== undefined ? inv.masks[k]! : -1;
+        if (m !== -1 && world.objs[o]!.size === 1) {
+          maskedBits[o]! |= bit;
+          maskUnion[o]! |= m;
+        }
+      });
     }
     for (const q of parts.quiescent ?? []) {
+      if (selected !== null && !selected.has(q.name)) continue;
       for (const key of q.keys) {
         const bit = 1 << g++ % 31;
         for (const o of q.objsOf(key)) objGroups[o]! |= bit;
         keyGroups.set(key, (keyGroups.get(key) ?? 0) | bit);
       }
     }
-    return (groups = { objGroups, keyGroups });
+    // A bit is droppable on an object only if every group with that bit there is masked.
+    const unmasked = new Int32Array(world.objs.length);
+    g = 0;
+    for (const inv of parts.invariants ?? []) {
+      if (selected !== null && !selected.has(inv.name)) continue;
+      const bit = 1 << g++ % 31;
+      const objs = inv.objs ?? world.objs.map((x) => x.id);
+      objs.forEach((o, k) => {
+        const m = inv.objs !== undefined && inv.masks !== undefined ? inv.masks[k]! : -1;
+        if (m === -1 || world.objs[o]!.size !== 1) unmasked[o]! |= bit;
+      });
+    }
+    for (const q of parts.quiescent ?? []) {
+      if (selected !== null && !selected.has(q.name)) continue;
+      for (const key of q.keys) {
+        const bit = 1 << g++ % 31;
+        for (const o of q.objsOf(key)) unmasked[o]! |= bit;
+      }
+    }
+    const masked = Array.from(maskedBits, (b, o) => {
+      const bits = b & ~unmasked[o]!;
+      return bits !== 0 ? { bits, mask: maskUnion[o]! } : null;
+    });
+    const r = { objGroups, keyGroups, invBits, masked };
+    bySelection.set(cacheKey, r);
+    return r;
   };
   return {
     get objGroups() {
-      return computeGroups().objGroups;
+      return computeGroups(null).objGroups;
     },
     get keyGroups() {
-      return computeGroups().keyGroups;
+      return computeGroups(null).keyGroups;
     },
+    groupsFor: computeGroups,
     name,
     world,
     threads: parts.threads,

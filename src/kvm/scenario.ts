@@ -323,8 +323,13 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       invariants: [
         {
           name: PROP.freedWhileMapped,
-          // Its footprint, so that partial-order reduction only orders the writes it can observe.
+          // Its footprint, so that partial-order reduction only orders the writes it can observe,
+          // and the bits it reads of each cell: a page's state (PAGE, low 2 bits), an S-EPT
+          // entry's state and PFN (stateOf/pfnOf: bits 0-2 and 10-31; not the TDEL/TDHP lock bits
+          // nor the accept counter), a PAMT entry's page type (pamtPt: bits 0-2). DPOR does not
+          // order a write that changes none of them (engine/program.ts, Invariant.masks).
           objs: [...kvm.pages.map((c) => c.id), ...tdx.allEntryObjs()],
+          masks: [...kvm.pages.map(() => 3), ...tdx.allEntryMasks()],
           check: () => {
             for (let p = 1; p < kvm.pages.length; p++)
               if ((kvm.pages[p]!.peek() & 3) === PAGE.FREED && tdx.mapsPfn(p)) return freedMessage(p);

@@ -10,6 +10,9 @@ import { TDX_SUCCESS } from "../tdx/status.js";
 import type { Gen } from "./context.js";
 import type { SeptView, TdxLeaves } from "./tdx_leaves.js";
 
+/** The bits of an S-EPT entry cell that stateOf() (bits 0-2) and pfnOf() (bits 10-31) read. */
+export const SEPT_STATE_PFN_MASK = 7 | ~((1 << 10) - 1);
+
 export type { InitialMapping, TdxConfig };
 
 export class TdxAdapter implements TdxLeaves {
@@ -122,6 +125,10 @@ export class TdxAdapter implements TdxLeaves {
   /** Every S-EPT entry cell (what mapsPfn() reads): the footprint of the freed-while-mapped check. */
   allEntryObjs(): readonly number[] {
     return [...this.td.entries.flatMap((row) => row.map((c) => c.id)), ...this.td.pamt.map((c) => c.id)];
+  }
+  /** The bits mapsPfn() reads of each cell of allEntryObjs(): an entry's state and PFN, a PAMT entry's page type. */
+  allEntryMasks(): readonly number[] {
+    return [...this.td.entries.flatMap((row) => row.map(() => SEPT_STATE_PFN_MASK)), ...this.td.pamt.map(() => 7)];
   }
   objsOf(level: number, gfn: number): readonly number[] {
     const out: number[] = [];

@@ -9,16 +9,16 @@ import { cellProgram } from "../../src/cli/cell.js";
 import { PRESETS, SCENARIOS } from "../../src/kvm/index.js";
 
 /** Counted budget per cell (executions), to keep the file lean. */
-const BUDGET = 1000;
+const BUDGET = 3000;
 
 /**
- * Cells `dpor` does not finish within BUDGET executions (at the commit that added this test, with
- * await loops). Not contradictions: these need more executions (docs/design.md, "Retry loops in
- * DPOR", figures). A cell added to the model that does not finish either must be named here.
+ * Cells `dpor` does not finish within BUDGET executions (with await loops, observer groups of the
+ * checked invariants only, masked footprints). Not contradictions: these need more executions, and
+ * each is decided, with cache's verdict, by bench/dpor-cells.ts under a larger counted budget
+ * (bench/results-dpor-cells.json; docs/design.md, "Retry loops in DPOR", figures). A cell added to
+ * the model that does not finish either must be named here.
  */
 const NOT_WITHIN_BUDGET = new Set([
-  "two-gfns-unlinked-table@seed",
-  "two-gfns-unlinked-table@upstream-6.16",
   "two-gfns-unlinked-table@dpamt",
   "two-gfns-unlinked-table@hugepage",
   "removal-vs-zero-step@upstream-6.16",
@@ -31,16 +31,11 @@ const NOT_WITHIN_BUDGET = new Set([
   "removal-vs-accept@upstream-7.2",
   "removal-vs-accept@dpamt",
   "removal-vs-accept@hugepage",
-  "fault-vs-accept@upstream-6.16",
   "fault-vs-accept@dpamt",
   "fault-vs-accept@hugepage",
   "dpamt-two-vcpus-one-range@dpamt",
   "dpamt-two-vcpus-one-range@hugepage",
-  "dpamt-conversion-storm@dpamt",
-  "dpamt-conversion-storm@hugepage",
-  "hp-conversion-vs-fault@hugepage",
   "hp-punch-vs-accept@hugepage",
-  "hp-demote-vs-pamt-add@hugepage",
 ]);
 
 describe("dpor and cache agree on the built-in cells (safety properties)", () => {

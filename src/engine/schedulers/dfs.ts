@@ -41,14 +41,23 @@ export interface DfsConfig {
    * A deliberately broken reduction, for the tests that show the differential harness catches it:
    * "lost-wakeup" never wakes a sleeping thread whose pending op is a write; "irreversible-waits"
    * treats every race into a blocking op as one that can never be reversed; "observed-iteration"
-   * lets a retry-loop iteration wait although another thread touched what it wrote meanwhile.
+   * lets a retry-loop iteration wait although another thread touched what it wrote meanwhile;
+   * "read-any-value" lets it wait although another thread read a value it wrote (not only the
+   * value from before the iteration); "masked-any-write" lets every write to a cell with a
+   * masked invariant footprint leave the invariant's group untouched, whatever bits it changed.
    */
-  fault?: "lost-wakeup" | "irreversible-waits" | "observed-iteration";
+  fault?: "lost-wakeup" | "irreversible-waits" | "observed-iteration" | "read-any-value" | "masked-any-write";
   /**
    * DPOR: a retry-loop iteration with no net effect makes its thread wait for the rest of the
    * execution (await loops; docs/design.md, "Retry loops in DPOR"). Default on in "dpor" mode.
    */
   awaitLoops?: boolean;
+  /**
+   * DPOR: observer groups only for the invariants that are checked, and a write that changes none
+   * of the bits an invariant declares it reads (Invariant.masks) does not touch that invariant's
+   * group (docs/design.md, "Invariants are observers"). Default on in "dpor" mode.
+   */
+  maskedGroups?: boolean;
 }
 
 /**
@@ -353,7 +362,9 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   const stats: Stats = newStats(strategyName);
   const oracle = new StackOracle();
   const props = opts.properties ? new Set(opts.properties) : null;
-  const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests, checkRestore: opts.checkRestoreForTests });
+  // DPOR judges observer-group dependence with the invariants' masked footprints (Invariant.masks).
+  const maskedGroups = cfg.mode === "dpor" && cfg.maskedGroups !== false ? (cfg.fault === "masked-any-write" ? "any-write" : true) : false;
+  const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests, checkRestore: opts.checkRestoreForTests, maskedGroups });
   ex.fus = fus;
   ex.stopOnFatal = !opts.allViolations;
   const n = ex.n;
@@ -789,7 +800,10 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         } else if (m === M.W) onlyShared[k] = false;
       }
     }
-    // Nobody else touched them since j (so they held before I's first event what they held after j).
+    const before = j >= 0 ? headMem[j]! : program.world.initial;
+    // Nobody else touched them since j (so they held before I's first event what they held after
+    // j), except by a read that saw the value the cell held before I (it could not tell whether I
+    // had run, or had undone its write already).
     if (cfg.fault !== "observed-iteration")
       for (let f = j + 1; f < i; f++) {
         if (ex.evTid[f] === t) continue;
@@ -797,16 +811,28 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         if (fm === M.None) continue;
         for (const o of objsOfEvent(f)) {
           const k = wrote.indexOf(o);
-          if (k >= 0 && !(onlyShared[k] && fm === M.S)) return false;
+          if (k >= 0 && !(onlyShared[k] && fm === M.S) && !(fm === M.R && readBefore(f, before))) return false;
         }
       }
-    const before = j >= 0 ? headMem[j]! : program.world.initial;
     for (const o of wrote) {
       const info = program.world.objs[o]!;
       for (let c = info.base; c < info.base + info.size; c++) if (mem[c] !== before[c]) return false;
     }
     parked |= 1 << t;
     return true;
+  }
+
+  /**
+   * Await loops: did event f only read one cell, and see there the value `before` holds? (A load,
+   * a compare-exchange that failed, a read-modify-write that changed nothing, a wait-load: their
+   * result is the cell's value, and what their thread does next depends on that value alone.)
+   */
+  function readBefore(f: number, before: ArrayLike<number>): boolean {
+    if (cfg.fault === "read-any-value") return true;
+    if (ex.evObjs[f] !== null) return false;
+    const k = ex.evKind[f]!;
+    if (k !== K.Load && k !== K.Cas && k !== K.Rmw && k !== K.WaitLoad) return false;
+    return ex.evRead[f] === before[ex.evOp[f]!.s];
   }
 
   /** Source-DPOR race detection over the events from `from` on (earlier ones were analysed before). */
