@@ -29,6 +29,8 @@ export interface RunOpts {
   allViolations?: boolean;
   /** false: no partial-order reduction in the stateful search (--no-por). */
   por?: boolean;
+  /** cache: persistent sets with the cycle proviso instead of sleep sets (--persistent-sets). */
+  persistent?: boolean;
   /** false: no shallow-bug phase before an exhaustive strategy (--no-shallow). */
   shallow?: boolean;
   /** Minimize counterexamples (default true). */
@@ -164,6 +166,7 @@ export function engineOpts(o: RunOpts, h: CellHooks = {}) {
     ...(o.properties !== undefined ? { properties: [...o.properties, MODEL_ERROR] } : {}),
     ...(o.allViolations ? { allViolations: true } : {}),
     ...(o.por === false ? { por: false } : {}),
+    ...(o.persistent === true && o.por !== false ? { persistent: true } : {}),
     ...(o.shallow === false ? { shallow: false } : {}),
     ...(o.fusion === false ? { fusion: false } : {}),
     ...(o.restore === false ? { memo: false } : {}),

@@ -39,6 +39,8 @@ export interface CheckOptions {
   allViolations?: boolean;
   /** --no-por: no partial-order reduction in the stateful search. */
   por?: boolean;
+  /** --persistent-sets: persistent sets instead of sleep sets in the stateful search. */
+  persistentSets?: boolean;
   /** --no-shallow: no preemption-bounded first phase before an exhaustive strategy. */
   shallow?: boolean;
   json?: boolean;
@@ -79,6 +81,13 @@ function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scen
   return { ...s, module: { ...(s.module ?? {}), version: moduleVersion as NonNullable<Scenario["module"]>["version"] } };
 }
 
+/** The partial-order reduction the stateful search runs with (provenance; cache only; none while livelock is checked). */
+function porOf(o: RunOpts): { por?: "sleep-sets" | "persistent-sets" | "off" } {
+  if (o.strategy !== "cache") return {};
+  const livelock = o.properties === undefined || o.properties.includes("livelock");
+  return { por: o.por === false || livelock ? "off" : o.persistent === true ? "persistent-sets" : "sleep-sets" };
+}
+
 function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
   const b: Record<string, number | boolean | string[]> = {};
   for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "maxSteps", "maxGraphEdges", "maxMemoryMb", "timeLimitMs", "properties", "allViolations", "por", "shallow"] as const) {
@@ -98,6 +107,8 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
   const mainJob = args.length === 0 && !o.demo;
   if (o.demo && args.length > 0) throw new UsageError(`option --demo runs the engine's demos and takes no scenario (name them as demo:NAME instead)`);
   if (o.format !== undefined && o.out === undefined) throw new UsageError(`option --format: needs --out DIR (it is the format of the counterexample files --out writes)`);
+  if (o.persistentSets === true && o.por === false) throw new UsageError(`options --persistent-sets and --no-por conflict: persistent sets are a partial-order reduction`);
+  if (o.persistentSets === true && o.workers !== undefined && o.workers > 1) throw new UsageError(`options --persistent-sets and --workers ${o.workers} conflict: the parallel search runs sleep sets only (the cycle proviso needs one DFS stack)`);
   if (o.json && (o.expand || o.raw)) throw new UsageError(`options ${o.expand ? "--expand" : "--raw"} and --json conflict: --expand and --raw shape the printed step table; --json carries every step`);
   const targets: Target[] = args.length > 0 ? args.map(resolveTarget) : o.demo ? DEMOS.map((d) => ({ kind: "demo", name: d.name })) : Object.keys(SCENARIOS).map((n) => resolveTarget(n));
   const seen = new Set<string>();
@@ -173,7 +184,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}) },
+          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...porOf(opts) },
         },
       });
     }
@@ -188,6 +199,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
     const st = c.spec.opts.strategy;
     if (o.preemptions !== undefined && st !== "bounded") throw new UsageError(`option --preemptions applies to --strategy bounded only (${c.label} uses ${st})`);
     if (o.seed !== undefined && st !== "random" && st !== "pct") throw new UsageError(`option --seed applies to --strategy random or pct only (${c.label} uses ${st})`);
+    if (o.persistentSets === true && st !== "cache") throw new UsageError(`option --persistent-sets applies to --strategy cache only (${c.label} uses ${st})`);
   }
   return { cells, mainJob };
 }
@@ -207,6 +219,7 @@ function cliBounds(o: CheckOptions): Partial<RunOpts> {
     ...(o.timeLimit !== undefined ? { timeLimitMs: o.timeLimit * 1000 } : {}),
     ...(o.minimize === false ? { minimize: false } : {}),
     ...(o.por === false ? { por: false } : {}),
+    ...(o.persistentSets === true ? { persistent: true } : {}),
     ...(o.shallow === false ? { shallow: false } : {}),
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
   };

@@ -57,7 +57,7 @@ export interface Provenance {
   strategy: string;
   bounds: Record<string, number | boolean | string[]>;
   /** The engine's reductions as run (each can be switched off: --no-fusion, --no-restore). */
-  reductions?: { fusion: boolean; restore?: boolean; symmetry?: boolean };
+  reductions?: { fusion: boolean; restore?: boolean; symmetry?: boolean; por?: "sleep-sets" | "persistent-sets" | "off" };
   /** Cells run in parallel (--jobs) and threads per cell (--workers; 1 unless given). */
   parallel?: { jobs: number; workers: number };
 }

@@ -204,6 +204,7 @@ export class Execution {
     this.peekBuf.push(cell, v);
     this.mixLocal(t, v);
     if (this.fus !== null) this.fus.peek(t, cell);
+    if (this.por !== null) this.por.peek(t, cell);
     return v;
   };
   /** While a thread is rebuilt: give back what it peeked the first time (values, in order). */
@@ -219,6 +220,8 @@ export class Execution {
    * the `m*` arrays below for traces.
    */
   fus: FusionState | null = null;
+  /** Persistent sets (schedulers/persistent.ts): learns each thread's footprint from its pending ops and peeks. */
+  por: { pending(t: number, op: Op): void; peek(t: number, cell: number): void; stepGroups(t: number, g: number): void } | null = null;
   /** Model steps in the last step() (1 without fusion). */
   lastSpan = 1;
   // Model steps ("micro" steps; one per executed op), for traces. Event e covers model steps
@@ -603,6 +606,7 @@ export class Execution {
         default:
           this.pending[t] = next.op;
           if (this.fus !== null) this.fus.pending(t, next.op!);
+          if (this.por !== null) this.por.pending(t, next.op!);
           return;
       }
     }
@@ -633,6 +637,7 @@ export class Execution {
       }
     const pk = e.peeks;
     if (pk !== null && this.fus !== null) for (let j = 0; j < pk.length; j += 2) this.fus.peek(t, pk[j]!);
+    if (pk !== null && this.por !== null) for (let j = 0; j < pk.length; j += 2) this.por.peek(t, pk[j]!);
   }
 
   /**
@@ -985,6 +990,7 @@ export class Execution {
     }
     this.evHead[e] = this.headPassed;
     this.lastSpan = span;
+    if (this.por !== null) this.por.stepGroups(t, this.evGroup[e]!);
   }
 
   /** Event e's footprint grows by a fused op: the union of objects, mode W unless all agree. */

@@ -58,7 +58,7 @@ function exploreOne(program: Program, opts: StrategyOptions): ExploreResult {
     case "cache": {
       if ((opts.workers ?? 1) > 1 && opts.source !== undefined)
         return parallelCache(program, opts, { workers: opts.workers!, source: opts.source, sleepSets: opts.por !== false, ...(opts.parallelFault ? { fault: opts.parallelFault } : {}) });
-      const r = exhaustiveExplore(program, { ...opts, stateCaching: true, sleepSets: opts.por !== false });
+      const r = exhaustiveExplore(program, { ...opts, stateCaching: true, sleepSets: opts.por !== false, persistent: opts.persistent === true && opts.por !== false });
       if (opts.workers !== undefined) r.violations.sort((a, b) => program.properties.indexOf(a.property) - program.properties.indexOf(b.property));
       return r;
     }

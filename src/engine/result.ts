@@ -42,6 +42,14 @@ export interface ExploreOptions {
   unsoundMemoForTests?: boolean;
   /** Test hook: an unsound fusion (every op treated as a right mover), to show the tests catch it. */
   unsoundFusionForTests?: boolean;
+  /**
+   * cache: persistent sets (schedulers/persistent.ts; docs/design.md "Persistent sets in the
+   * stateful search"): a state explores only the threads of a persistent set, with the cycle
+   * proviso; fewer states. Not while livelock is judged, nor with symmetry or several workers.
+   */
+  persistent?: boolean;
+  /** Test hook: a deliberately broken persistent-set reduction, to show the tests catch it. */
+  persistentFaultForTests?: import("./schedulers/persistent.js").PersistentFault;
   /** Test hook: every snapshot keeps a full copy of memory, and every restore checks that the undo trails gave it back. */
   checkRestoreForTests?: boolean;
   /**
@@ -96,6 +104,12 @@ export interface Stats {
    * (docs/design.md, "Retry loops in DPOR"). Absent for the other strategies.
    */
   awaits?: number;
+  /**
+   * cache with persistent sets: states expanded with a reduced set, states the cycle proviso
+   * expanded fully, and times the search started again because a learnt footprint grew under a
+   * reduction that relied on it. Absent when persistent sets are off.
+   */
+  por?: { reduced: number; proviso: number; restarts: number };
   /**
    * The shallow-bug phase run before an exhaustive strategy (portfolio.ts): its executions and
    * steps (not included above unless it found the violation), its preemption bound, and whether

@@ -18,6 +18,7 @@ import type { SharedFingerprintSet, VisitedSet } from "../parallel/shared-fpset.
 import { replay } from "./replay.js";
 import { randomBit, rng, walk } from "./walk.js";
 import { K, M, isBlocking, pendingMode, type Op } from "../ops.js";
+import { PersistentSets } from "./persistent.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
 
@@ -278,6 +279,9 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   // without fusion (combining the two is for the sequel).
   const livelockGraph = cfg.stateCaching && (!opts.properties || opts.properties.includes("livelock"));
   const sleepy = cfg.mode === "dpor" || (cfg.sleepSets && cfg.mode !== "bounded" && !livelockGraph);
+  // Persistent sets (persistent.ts): state caching, safety only (livelock needs every edge), no
+  // symmetry; like sleep sets, without fusion (a fused step's footprint is unknown before it runs).
+  if (opts.persistent === true && cfg.mode === "exhaustive" && cfg.stateCaching && !livelockGraph && !opts.symmetry && cfg.cycles !== false) return persistentExplore(program, cfg, opts);
   if ((opts.fusion === false || sleepy) && !opts.unsoundFusionForTests) return dfsRun(program, cfg, opts, null);
   const fus = new FusionState(program);
   fus.unsound = opts.unsoundFusionForTests === true;
@@ -309,6 +313,43 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       return r;
     }
     fus.restarts++;
+  }
+}
+
+/**
+ * The stateful search with persistent sets. A reduction relies on learnt footprints; when one
+ * grows where a reduction relied on it, the run is abandoned and started again, knowing more
+ * (as with fusion). Seeded random walks learn most footprints first, so restarts are rare.
+ */
+function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions): ExploreResult {
+  const ps = new PersistentSets(program, opts.persistentFaultForTests);
+  const t0 = Date.now();
+  {
+    const random = rng(0x9e37);
+    const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null, { memo: opts.memo });
+    ex.por = ps;
+    ps.learnOnly = true;
+    try {
+      for (let k = 0; k < LEARNING_WALKS; k++) {
+        ex.reset();
+        walk(ex, (en) => randomBit(en, random()), [], Math.min(opts.maxSteps ?? 100_000, 100_000));
+      }
+    } catch {
+      // A model error shows up again, and is reported, in the search itself.
+    } finally {
+      ps.learnOnly = false;
+    }
+  }
+  for (;;) {
+    ps.newRun();
+    const left = opts.timeLimitMs !== undefined ? Math.max(1, opts.timeLimitMs - (Date.now() - t0)) : undefined;
+    const r = dfsRun(program, cfg, left !== undefined ? { ...opts, timeLimitMs: left } : opts, null, null, ps);
+    if (!ps.invalid) {
+      r.stats.por!.restarts = ps.restarts;
+      r.stats.wallMs = Date.now() - t0;
+      return r;
+    }
+    ps.restarts++;
   }
 }
 
@@ -356,7 +397,7 @@ export function learntFacts(program: Program, opts: ExploreOptions): { touched: 
   return known;
 }
 
-export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null, shared: DfsShared | null = null): ExploreResult {
+export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, fus: FusionState | null, shared: DfsShared | null = null, amp: PersistentSets | null = null): ExploreResult {
   const t0 = Date.now();
   const strategyName = cfg.mode === "bounded" ? `bounded(${cfg.preemptionBound ?? 0})` : cfg.mode + (cfg.stateCaching ? "+cache" : "");
   const stats: Stats = newStats(strategyName);
@@ -367,6 +408,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests, checkRestore: opts.checkRestoreForTests, maskedGroups });
   ex.fus = fus;
   ex.stopOnFatal = !opts.allViolations;
+  ex.por = amp;
+  if (amp !== null) stats.por = { reduced: 0, proviso: 0, restarts: 0 };
   const n = ex.n;
   const stack: Node[] = [];
   let rootChoices: number[] = [];
@@ -390,6 +433,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   let sleepOf = useSleep && visited ? (shared !== null ? shared.visited.sleep : new Int32Array(1024)) : null;
   /** Set by afterStep when a stored state is reached again with a smaller sleep set: the threads to explore now. */
   let revisit = -1;
+  /** Persistent sets: per stored state, the threads its expansion explores (its persistent set; all enabled once the proviso fired). */
+  let ampleOf = amp !== null ? new Int32Array(1024) : null;
   let curSid = -1;
   const onStack = new StackIndex();
   // Bounded mode: states visited, keyed with the thread that just ran, and the fewest preemptions
@@ -565,8 +610,22 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       // Parallel search: the work item's path is replayed, its last step is the branch to explore.
       const pre = start !== null && i <= floor ? start.path[i]! : null;
       const sleep = pre !== null ? (i === floor ? start!.sleep : 0) : childSleep(i);
-      const avail = pre !== null ? 1 << pre.tid : enabled & ~sleep & (revisit >= 0 ? revisit : -1);
+      let avail = pre !== null ? 1 << pre.tid : enabled & ~sleep & (revisit >= 0 ? revisit : -1);
+      const revisited = revisit >= 0;
       revisit = -1;
+      // Persistent sets: only the threads of a persistent set (the rest is added by the cycle
+      // proviso); on a revisit (sleep sets), `revisit` was already cut to the stored set.
+      if (ampleOf !== null && pre === null && !revisited) {
+        const a = amp!.choose(ex, enabled);
+        if (a !== enabled) stats.por!.reduced++;
+        if (curSid >= ampleOf.length) {
+          const bigger = new Int32Array(Math.max(curSid + 1, ampleOf.length * 2));
+          bigger.set(ampleOf);
+          ampleOf = bigger;
+        }
+        ampleOf[curSid] = a;
+        avail &= a;
+      }
       if (avail === 0) {
         stats.sleepPruned++;
         break;
@@ -693,7 +752,9 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
           // Reached again: only the threads asleep last time and awake now are unexplored from
           // here (Godefroid's rule); the stored sleep set shrinks, so this ends.
           const stored = sleepOf[curSid]!;
-          const todo = (sym !== null ? sym.fromCanon(stored & ~z) : stored & ~z) & ex.enabledMask();
+          let todo = (sym !== null ? sym.fromCanon(stored & ~z) : stored & ~z) & ex.enabledMask();
+          // Persistent sets: only threads of the state's persistent set were due there.
+          if (ampleOf !== null) todo &= ampleOf[curSid]!;
           if (todo !== 0) {
             sleepOf[curSid] = stored & z;
             revisit = todo;
@@ -702,8 +763,20 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         }
       }
       if (!isNew) {
-        if (cycles && onStack.first(ex.fp1) !== -1) stats.cycles++;
-        else stats.cachePruned++;
+        if (cycles && onStack.first(ex.fp1) !== -1) {
+          stats.cycles++;
+          // Persistent sets, the cycle proviso (SPIN's C3): a reduced state whose step closes a
+          // cycle onto the stack is expanded fully, so every cycle of the reduced graph holds a
+          // fully expanded state and no thread's step is postponed forever.
+          if (amp !== null && amp.fault !== "no-proviso") {
+            const nd = stack[i]!;
+            if (ampleOf !== null && nd.sid >= 0 && ampleOf[nd.sid] !== nd.enabled) {
+              nd.backtrack |= nd.enabled;
+              ampleOf[nd.sid] = nd.enabled;
+              stats.por!.proviso++;
+            }
+          }
+        } else stats.cachePruned++;
         return true;
       }
       if (visited.full) {
@@ -1115,6 +1188,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
     stop = runOne();
     // A fusion relied on something now known to be false: the caller starts again.
     if (fus !== null && fus.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "fusion-restart" };
+    if (amp !== null && amp.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "por-restart" };
     if (stop) break;
     if (stopReason) break;
     if (shared !== null) {
