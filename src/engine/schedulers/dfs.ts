@@ -326,7 +326,9 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   const t0 = Date.now();
   {
     const random = rng(0x9e37);
-    const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, null, { memo: opts.memo });
+    // The search's observer groups (numbered among the checked invariants: dfsRun), so that what is learnt is in its terms.
+    const props = opts.properties ? new Set(opts.properties) : null;
+    const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, props, { memo: opts.memo, maskedGroups: cfg.maskedGroups !== false });
     ex.por = ps;
     ps.learnOnly = true;
     try {
@@ -404,7 +406,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   const oracle = new StackOracle();
   const props = opts.properties ? new Set(opts.properties) : null;
   // DPOR judges observer-group dependence with the invariants' masked footprints (Invariant.masks).
-  const maskedGroups = cfg.mode === "dpor" && cfg.maskedGroups !== false ? (cfg.fault === "masked-any-write" ? "any-write" : true) : false;
+  // Persistent sets use the same observer groups (those of the checked invariants, masked footprints).
+  const maskedGroups = (cfg.mode === "dpor" || amp !== null) && cfg.maskedGroups !== false ? (cfg.fault === "masked-any-write" ? "any-write" : true) : false;
   const ex = new Execution(program, oracle, props, { memo: opts.memo, unsoundMemo: opts.unsoundMemoForTests, checkRestore: opts.checkRestoreForTests, maskedGroups });
   ex.fus = fus;
   ex.stopOnFatal = !opts.allViolations;
