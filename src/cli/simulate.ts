@@ -8,7 +8,7 @@ import { defaults, loadCosts, type CostModel } from "../sim/costs.js";
 import { DEFAULT_COSTS_YAML } from "../sim/default-costs.js";
 import { formatCsv, formatTable, jsonOf } from "../sim/report.js";
 import { simulateScenario, type Finding } from "../sim/run.js";
-import { builtinSweeps, runSweep, type Protocol, type Sweep, type SweepResult } from "../sim/sweep.js";
+import { builtinSweeps, literalProblem, runSweep, type Protocol, type Sweep, type SweepResult } from "../sim/sweep.js";
 import { chartsOf } from "../sim/svg.js";
 import { WORKLOAD_KINDS, WorkloadError, type WorkloadKind } from "../sim/workloads.js";
 import { cellFingerprint, cellProgram } from "./cell.js";
@@ -36,6 +36,7 @@ export interface SimulateOptions {
   json?: boolean;
   csv?: boolean;
   charts?: string | false;
+  literal?: boolean;
 }
 
 export interface SimulateIo {
@@ -97,6 +98,12 @@ function sweepFromOptions(name: string | undefined, o: SimulateOptions): Sweep {
       ...(byPages ? { vcpus: vcpus[0]! } : { pages: pages[0]! }),
       ...(o.writers !== undefined ? { writers: o.writers } : {}),
     };
+  }
+  if (o.literal) {
+    s.literal = true;
+    s.description += ", simulated at size (--literal)";
+    const why = literalProblem(s);
+    if (why !== null) throw new UsageError(why);
   }
   const presets = parsePresets(o.protocol);
   const sets = parseSets(o.set);
@@ -172,7 +179,10 @@ export function runSimulate(args: string[], o: SimulateOptions, io: SimulateIo):
   const seed = o.seed ?? 1;
   const dir = o.charts === false ? null : (o.charts ?? "tdxmc-sim");
   const arg = args[0];
-  if (arg !== undefined && /\.ya?ml$/.test(arg)) return runScenarioFile(arg, o, io, costs, seed, dir);
+  if (arg !== undefined && /\.ya?ml$/.test(arg)) {
+    if (o.literal) throw new UsageError(`--literal: applies to workload points (--workload, --pages/--gib), not to a scenario file (${arg} runs as written)`);
+    return runScenarioFile(arg, o, io, costs, seed, dir);
+  }
   let sweep: Sweep;
   try {
     sweep = sweepFromOptions(arg, o);
@@ -274,6 +284,7 @@ export function registerSimulate(program: Command, sub: (c: Command) => Command,
       .option("--vcpus <list>", "vCPU counts, e.g. 1,2,4,8")
       .option("--pages <list>", "4K pages per workload point (above 25: sampled and extrapolated)")
       .option("--gib <list>", "memory in GiB instead of --pages")
+      .option("--literal", "simulate points above 25 pages at size, up to 1 GiB (boot, faults), instead of sampling and extrapolating")
       .option("--writers <n>", "conversion / punch-hole: userspace threads", intOption("--writers", 1))
       .option("--protocol <preset[,preset]>", "presets to compare (default: the sweep's)")
       .option("--set <switch=value>", "switch override for every protocol (repeatable)", collect)
@@ -294,6 +305,7 @@ Examples:
   tdxmc simulate teardown                       # HKID assigned vs released first, 4-64 vCPUs, 18 GiB
   tdxmc simulate --workload boot --vcpus 1,4,8,14 --protocol upstream-6.19 --set local-retry=off
   tdxmc simulate --workload teardown --vcpus 8 --gib 1,2,4,8 --json
+  tdxmc simulate --workload boot --vcpus 16 --gib 1 --literal   # 262 144 pages at size, not extrapolated (~1 min)
   tdxmc simulate --print-costs > costs.yaml     # edit, then --costs costs.yaml
 
 Times are simulated from the cost model, never measured on this machine; a rerun with the same seed

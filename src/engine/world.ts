@@ -21,6 +21,33 @@ export interface ObjInfo {
 
 export const decimal: Formatter = (v) => String(v);
 
+/**
+ * A name built when it is asked for: `of(i)`. The objects of a large array (a 1 GiB TD has 2.1 M:
+ * S-EPT entries, PAMT entries, pages, guest_memfd slots) then keep a shared function and an index
+ * instead of a string each; the name reads the same (traces, provenance, counterexamples).
+ */
+export interface LazyName {
+  readonly of: (i: number) => string;
+  readonly i: number;
+}
+
+/** One object's record: `name` is a string given at allocation or built from a LazyName on use. */
+class Obj implements ObjInfo {
+  constructor(
+    readonly id: number,
+    private readonly nm: string | ((i: number) => string),
+    private readonly ni: number,
+    readonly kind: string,
+    readonly base: number,
+    readonly size: number,
+    readonly fmt: Formatter,
+  ) {}
+  get name(): string {
+    const n = this.nm;
+    return typeof n === "string" ? n : n(this.ni);
+  }
+}
+
 export class World {
   readonly objs: ObjInfo[] = [];
   private readonly initCells: number[] = [];
@@ -45,9 +72,9 @@ export class World {
     return this.onPeek === null ? v : this.onPeek(v, i);
   }
 
-  alloc(name: string, kind: string, init: readonly number[], fmt: Formatter = decimal): ObjInfo {
-    if (this.sealed) throw new Error(`World: cannot allocate '${name}' after the program started`);
-    const info: ObjInfo = { id: this.objs.length, name, kind, base: this.initCells.length, size: init.length, fmt };
+  alloc(name: string | LazyName, kind: string, init: readonly number[], fmt: Formatter = decimal): ObjInfo {
+    if (this.sealed) throw new Error(`World: cannot allocate '${typeof name === "string" ? name : name.of(name.i)}' after the program started`);
+    const info: ObjInfo = typeof name === "string" ? new Obj(this.objs.length, name, 0, kind, this.initCells.length, init.length, fmt) : new Obj(this.objs.length, name.of, name.i, kind, this.initCells.length, init.length, fmt);
     for (const v of init) this.initCells.push(v | 0);
     this.objs.push(info);
     return info;

@@ -3,6 +3,7 @@ import type { Op, ThreadApi } from "../engine/index.js";
 import type { Kvm } from "./kvm.js";
 import type { Protocol } from "./protocol.js";
 import type { TdxLeaves } from "./tdx_leaves.js";
+import { lbl } from "../engine/label.js";
 
 export type Gen<T = void> = Generator<Op, T, number>;
 
@@ -85,14 +86,14 @@ export interface Ctx {
  */
 export function* kvmBugOn(c: Ctx, cond: boolean, where: string): Gen<boolean> {
   if (!cond) return false;
-  c.t.report(PROP.bugOn, `KVM_BUG_ON at ${where}`);
-  yield c.kvm.vmBugged.store(1, `kvm_vm_bugged() [${where}]`);
+  c.t.report(PROP.bugOn, lbl`KVM_BUG_ON at ${where}`);
+  yield c.kvm.vmBugged.store(1, lbl`kvm_vm_bugged() [${where}]`);
   return true;
 }
 
 /** WARN_ON_ONCE(cond) at `where`: a reportable event; nothing else changes. */
 export function warnOn(c: Ctx, cond: boolean, where: string): boolean {
-  if (cond) c.t.report(PROP.warn, `WARN at ${where}`);
+  if (cond) c.t.report(PROP.warn, lbl`WARN at ${where}`);
   return cond;
 }
 
@@ -102,10 +103,10 @@ export function warnOn(c: Ctx, cond: boolean, where: string): boolean {
  */
 export function assertHeldWrite(c: Ctx, where: string): void {
   if (c.proto.is("lockdep", "off")) return;
-  if (c.kvm.mmuLock.heldBy(c.t.id) !== "write") c.t.report(PROP.warn, `lockdep: mmu_lock not held for write at ${where}`);
+  if (c.kvm.mmuLock.heldBy(c.t.id) !== "write") c.t.report(PROP.warn, lbl`lockdep: mmu_lock not held for write at ${where}`);
 }
 /** lockdep_assert_held(&kvm->mmu_lock) (either mode); nothing with lockdep=off. */
 export function assertHeld(c: Ctx, where: string): void {
   if (c.proto.is("lockdep", "off")) return;
-  if (c.kvm.mmuLock.heldBy(c.t.id) === "none") c.t.report(PROP.warn, `lockdep: mmu_lock not held at ${where}`);
+  if (c.kvm.mmuLock.heldBy(c.t.id) === "none") c.t.report(PROP.warn, lbl`lockdep: mmu_lock not held at ${where}`);
 }

@@ -43,6 +43,10 @@ const fmtBool = (v: number) => (v ? "true" : "false");
 // One formatter for every GFN's cell (a 1 GiB TD has 262 144 of each).
 const fmtAttr = (v: number) => (v ? "private" : "shared");
 const fmtGmem = (v: number) => (v ? `pfn ${v}` : "hole");
+// Names of the per-GFN and per-PFN cells, built when asked for (World LazyName: a 1 GiB TD has 1 M of them).
+const attrName = (g: number): string => `mem_attr[${g}]`;
+const gmemName = (g: number): string => `gmem[${g}]`;
+const pageName = (p: number): string => `page[pfn ${p}]`;
 
 /** Window key of GFN `gfn` for the no-stale-private-leaf property (distinct from mirror entry keys). */
 export function staleLeafKey(gfn: number): number {
@@ -162,11 +166,11 @@ export class Kvm {
     this.hugeBlocks = new Set((init.hugeFolios ?? []).map((g) => Math.floor(g / ppb)));
     this.hugeBase = this.hugeBlocks.size ? hugeFolioPfnBase(geo, nThreads) : 0;
     const gmemPfn = (g: number) => this.pfnOf(g);
-    this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `mem_attr[${g}]`, shared.has(g) ? 0 : 1, fmtAttr));
-    this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, `gmem[${g}]`, holes.has(g) ? 0 : gmemPfn(g), fmtGmem));
+    this.attrs = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, { of: attrName, i: g }, shared.has(g) ? 0 : 1, fmtAttr));
+    this.gmem = Array.from({ length: this.nGfns }, (_, g) => new Atomic(world, { of: gmemName, i: g }, holes.has(g) ? 0 : gmemPfn(g), fmtGmem));
     this.gmemBound = new Atomic(world, "gmem->bindings", 1, (v) => (v ? "slot bound" : "unbound"));
     const pins = new Map((init.pins ?? []).map((p) => [p.pfn, p.count]));
-    this.pages = Array.from({ length: this.hugeBase ? this.hugeBase + this.nGfns : 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, `page[pfn ${p}]`, (pins.get(p) ?? 0) << 2, fmtPage));
+    this.pages = Array.from({ length: this.hugeBase ? this.hugeBase + this.nGfns : 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, { of: pageName, i: p }, (pins.get(p) ?? 0) << 2, fmtPage));
     this.invalidateSeq = new Counter(world, "mmu_invalidate_seq", 0);
     this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0, fmtInvalidate);
     this.slot = new Atomic(world, "memslot", SLOT.VALID, fmtSlot);

@@ -160,7 +160,8 @@ export class Mirror {
     }
     const mk = (name: string, sp: number): PageTable => {
       const cells: Atomic[] = [];
-      for (let i = 0; i < geo.fanout; i++) cells.push(new Atomic(world, `${name}[${i}]`, initVal.get(`${sp}:${i}`) ?? SPTE_NP, fmt));
+      const of = (i: number): string => `${name}[${i}]`;
+      for (let i = 0; i < geo.fanout; i++) cells.push(new Atomic(world, { of, i }, initVal.get(`${sp}:${i}`) ?? SPTE_NP, fmt));
       return new PageTable(cells);
     };
     this.root = mk("mirror_root", -1);

@@ -5,6 +5,7 @@ import { kvmTdpMmuMap, RET_PF, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { EAGAIN, EFAULT } from "./tdx.js";
 import { tdxTopupPamtCache } from "./tdx_pamt.js";
 import { hugeFaultMaxLevel } from "./hugepage.js";
+import { lbl } from "../engine/label.js";
 
 function inRange(v: number, gfn: number): boolean {
   const u = unpackInvalidate(v);
@@ -67,7 +68,7 @@ export function* kvmMmuInvalidateBegin(c: Ctx, start: number, end: number): Gen<
     const u = unpackInvalidate(v);
     if (u.count === 0) return packInvalidate(1, start, end);
     return packInvalidate(u.count + 1, Math.min(u.start, start), Math.max(u.end, end));
-  }, `kvm_mmu_invalidate_begin: mmu_invalidate_in_progress++, range_add [${start},${end})`);
+  }, lbl`kvm_mmu_invalidate_begin: mmu_invalidate_in_progress++, range_add [${start},${end})`);
 }
 
 /** kvm_mmu_invalidate_end(), mmu_lock held for write: seq++ (smp_wmb) then in_progress--. */

@@ -9,6 +9,7 @@ import {
 import { TdpIter } from "./tdp_iter.js";
 import { checkInhibitAtInstall, checkPreciseZap, hugeGoalLevel, hugeKey } from "./hugepage.js";
 import { EBUSY, EIO, kickAllVcpus, tdxTrack, tdxReclaimLeaf, tdxSeptFreePrivateSpt, tdxSeptLinkPrivateSpt, tdxSeptRemovePrivateSpte, tdxSeptSetPrivateSpte, tdxSetExternalSpte } from "./tdx.js";
+import { lbl } from "../engine/label.js";
 
 /** RET_PF_* (arch/x86/kvm/mmu/mmu_internal.h). */
 export const RET_PF = { CONTINUE: 0, RETRY: 1, EMULATE: 2, WRITE_PROTECTED: 3, INVALID: 4, FIXED: 5, SPURIOUS: 6 } as const;
@@ -63,7 +64,7 @@ export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Ge
   const freeze = c.proto.is("install", "freeze");
   const what = !isShadowPresent(newSpte) ? "zap" : isLeaf(newSpte) ? "leaf" : "table";
   // H-5 (S-EPT huge pages): a mirror page table is never replaced by a huge leaf (RFC v5 31/45).
-  if (isTable(old) && isLeaf(newSpte)) c.t.report(PROP.hpNoPromotion, `L${iter.level} gfn ${iter.gfn}: mirror non-leaf replaced by a leaf (promotion on a mirror root)`);
+  if (isTable(old) && isLeaf(newSpte)) c.t.report(PROP.hpNoPromotion, lbl`L${iter.level} gfn ${iter.gfn}: mirror non-leaf replaced by a leaf (promotion on a mirror root)`);
   c.t.enter(key);
   const found = yield iter.sptep.cmpxchg(
     old,
@@ -90,9 +91,9 @@ export function* tdpMmuSetSpteAtomic(c: Ctx, iter: TdpIter, newSpte: number): Ge
       : yield* tdxSeptLinkPrivateSpt(c, iter.gfn, iter.level, c.kvm.mirror.sp(spteToSp(newSpte)).externalPfn);
   if (ret !== 0) {
     if (!freeze) warnOn(c, true, "tdp_mmu_set_spte_atomic: WARN_ON_ONCE(!freeze_spte) on hook failure");
-    if (c.proto.is("restore-on-failure", "on")) yield iter.sptep.store(old, `__kvm_tdp_mmu_write_spte(sptep, old_spte) [restore after ${ret}]`);
+    if (c.proto.is("restore-on-failure", "on")) yield iter.sptep.store(old, lbl`__kvm_tdp_mmu_write_spte(sptep, old_spte) [restore after ${ret}]`);
   } else if (freeze) {
-    yield iter.sptep.store(newSpte, `__kvm_tdp_mmu_write_spte(sptep, new_spte) [unfreeze ${what}]`);
+    yield iter.sptep.store(newSpte, lbl`__kvm_tdp_mmu_write_spte(sptep, new_spte) [unfreeze ${what}]`);
   }
   c.t.exit(key);
   if (ret === 0) iter.oldSpte = newSpte;
@@ -137,7 +138,7 @@ export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number, maxLevel = 1): G
   // S-EPT huge pages: kvm_mmu_hugepage_adjust() (lpage_info under mmu_lock); 4K otherwise.
   let goal = maxLevel > 1 ? yield* hugeGoalLevel(c, gfn, maxLevel) : GOAL_LEVEL;
   const iter = new TdpIter(mirror, gfn);
-  yield* iter.start(`kvm_tdp_mmu_map: tdp_iter_start: read L${mirror.geo.levels} SPTE (gfn ${gfn})`);
+  yield* iter.start(lbl`kvm_tdp_mmu_map: tdp_iter_start: read L${mirror.geo.levels} SPTE (gfn ${gfn})`);
   for (;;) {
     // "If SPTE has been frozen by another thread, just give up and retry."
     if (isFrozen(iter.oldSpte)) return RET_PF.RETRY;
@@ -151,7 +152,7 @@ export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number, maxLevel = 1): G
       const sp = mirror.allocSp(iter.level - 1, gfn, c.t.id);
       if ((yield* tdpMmuLinkSp(c, iter, sp)) !== 0) return RET_PF.RETRY; // tdp_mmu_free_sp(sp); goto retry
     }
-    if (!(yield* iter.stepDown(`kvm_tdp_mmu_map: try_step_down: read L${iter.level - 1} SPTE (gfn ${gfn})`))) {
+    if (!(yield* iter.stepDown(lbl`kvm_tdp_mmu_map: try_step_down: read L${iter.level - 1} SPTE (gfn ${gfn})`))) {
       // The walk ended before the goal level: WARN_ON_ONCE(iter.level == fault->goal_level); retry.
       return RET_PF.RETRY;
     }
@@ -169,16 +170,16 @@ export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number, maxLevel = 1): G
  */
 export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js").Atomic, gfn: number, old: number, level = 1): Gen<void> {
   assertHeldWrite(c, "tdp_mmu_set_spte");
-  if (isFrozen(old)) c.t.report(PROP.frozenSeenByWriter, `tdp_mmu_set_spte: WARN_ON_ONCE(is_frozen_spte(old_spte)) at gfn ${gfn}`);
+  if (isFrozen(old)) c.t.report(PROP.frozenSeenByWriter, lbl`tdp_mmu_set_spte: WARN_ON_ONCE(is_frozen_spte(old_spte)) at gfn ${gfn}`);
   const key = c.kvm.mirror.key(level, gfn);
   const hk = level > 1 && c.kvm.huge ? hugeKey(c.kvm.huge.blockOf(gfn)) : -1;
   c.t.enter(key);
   if (hk >= 0) c.t.enter(hk);
-  const was = yield sptep.xchg(SPTE_NP, `tdp_mmu_set_spte: kvm_tdp_mmu_write_spte(sptep, old, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
+  const was = yield sptep.xchg(SPTE_NP, lbl`tdp_mmu_set_spte: kvm_tdp_mmu_write_spte(sptep, old, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
   if (isLeaf(was)) {
     if (c.proto.is("hooks", "unified")) {
       const r = yield* tdxSetExternalSpte(c, gfn, level, was, SPTE_NP);
-      yield* kvmBugOn(c, r !== 0, `handle_changed_spte: set_external_spte returned ${r}`);
+      yield* kvmBugOn(c, r !== 0, lbl`handle_changed_spte: set_external_spte returned ${r}`);
     } else yield* tdxSeptRemovePrivateSpte(c, gfn, level, spteToPfn(was));
   }
   if (hk >= 0) c.t.exit(hk);
@@ -215,11 +216,11 @@ export function* tdpMmuZapLeafShared(c: Ctx, sptep: import("../engine/index.js")
   let old: number;
   for (;;) {
     c.t.loopHead("seed zap: xchg until not REMOVED", gfn, ...frame);
-    old = yield sptep.xchg(SPTE_FROZEN, `seed zap: old = xchg(sptep, ${c.proto.frozenName}) (gfn ${gfn})`);
+    old = yield sptep.xchg(SPTE_FROZEN, lbl`seed zap: old = xchg(sptep, ${c.proto.frozenName}) (gfn ${gfn})`);
     if (!isFrozen(old)) break;
   }
   if (isLeaf(old)) yield* tdxSeptRemovePrivateSpte(c, gfn, 1, spteToPfn(old));
-  yield sptep.store(old === SPTE_NP || isLeaf(old) ? SPTE_NP : old, `seed zap: WRITE_ONCE(sptep, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
+  yield sptep.store(old === SPTE_NP || isLeaf(old) ? SPTE_NP : old, lbl`seed zap: WRITE_ONCE(sptep, SHADOW_NONPRESENT_VALUE) (gfn ${gfn})`);
   c.t.exit(key);
 }
 
@@ -264,7 +265,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       const g = base + i * span;
       if (g + span <= lo || g >= hi) continue;
       const cell = table.at(i);
-      const v = yield cell.load(`tdp_mmu_zap_leafs: read L${level} SPTE (gfn ${g})`);
+      const v = yield cell.load(lbl`tdp_mmu_zap_leafs: read L${level} SPTE (gfn ${g})`);
       if (isShadowPresent(v) && isTable(v)) {
         // tdxmc-live-ok: i and base locate the entry above the leaf the loop heads below reach: functions of that leaf's gfn and level, which they hash
         yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g, lo, hi);
@@ -332,9 +333,9 @@ export function* tdpMmuTeardownRoot(c: Ctx): Gen<void> {
     for (let i = 0; i < geo.fanout; i++) {
       const cell = sp.spt.at(i);
       const g = sp.gfn + i * pagesPerEntry(geo, level);
-      const old = yield cell.load(`handle_removed_pt: read L${level} SPTE (gfn ${g})`);
+      const old = yield cell.load(lbl`handle_removed_pt: read L${level} SPTE (gfn ${g})`);
       if (!isShadowPresent(old)) continue;
-      yield cell.store(SPTE_FROZEN, `handle_removed_pt: kvm_tdp_mmu_write_spte(sptep, old, ${c.proto.frozenName}) (gfn ${g})`);
+      yield cell.store(SPTE_FROZEN, lbl`handle_removed_pt: kvm_tdp_mmu_write_spte(sptep, old, ${c.proto.frozenName}) (gfn ${g})`);
       if (isTable(old)) yield* removePt(level - 1, mirror.sp(spteToSp(old)));
       else if (hkidFirst) yield* tdxReclaimLeaf(c, spteToPfn(old));
       else yield* tdxSeptRemovePrivateSpte(c, g, level, spteToPfn(old));
@@ -343,9 +344,9 @@ export function* tdpMmuTeardownRoot(c: Ctx): Gen<void> {
   }
   for (let i = 0; i < geo.fanout; i++) {
     const cell = mirror.root.at(i);
-    const old = yield cell.load(`__tdp_mmu_zap_root: read root SPTE ${i}`);
+    const old = yield cell.load(lbl`__tdp_mmu_zap_root: read root SPTE ${i}`);
     if (!isShadowPresent(old)) continue;
-    yield cell.store(SPTE_NP, `__tdp_mmu_zap_root: tdp_mmu_iter_set_spte(root[${i}], SHADOW_NONPRESENT_VALUE)`);
+    yield cell.store(SPTE_NP, lbl`__tdp_mmu_zap_root: tdp_mmu_iter_set_spte(root[${i}], SHADOW_NONPRESENT_VALUE)`);
     if (isTable(old)) yield* removePt(geo.levels - 1, mirror.sp(spteToSp(old)));
   }
 }

@@ -13,6 +13,7 @@ import { ipiPendingOf, modeOf, TD_STATE, VCPU_MODE } from "./kvm.js";
 import { EXTERNAL_SPT, type MirrorSp } from "./mirror.js";
 import { isShadowPresent, isTable, spteToPfn, spteToSp } from "./spte.js";
 import { pamtMapGet, pamtMapPutOnError, pamtOn, tdxPamtPut } from "./tdx_pamt.js";
+import { lbl } from "../engine/label.js";
 
 export const EIO = -5;
 export const EAGAIN = -11;
@@ -39,15 +40,15 @@ export function isSeptBusy(s: number): boolean {
 export function* seamcall(c: Ctx, name: string, leaf: () => Gen<number>, opts: { locked?: boolean; noInject?: boolean } = {}): Gen<number> {
   // Names accepted in Scenario.inject: "TDH.MEM.PAGE.AUG" or the wrapper name "tdh_mem_page_aug".
   if (!opts.noInject && (c.inject.has(name) || c.inject.has(name.toLowerCase().replace(/\./g, "_")))) {
-    const r = yield choose(2, `inject TDX_OPERAND_BUSY into ${name}`, { env: true });
+    const r = yield choose(2, lbl`inject TDX_OPERAND_BUSY into ${name}`, { env: true });
     if (r === 1) return st(C.OPERAND_BUSY, OP.SEPT_TREE);
   }
   const lock = opts.locked === true && c.proto.is("seamcall-lock", "on");
-  if (lock) yield c.kvm.seamcallLock.lock(`spin_lock(&kvm_tdx->seamcall_lock) [${name}]`);
+  if (lock) yield c.kvm.seamcallLock.lock(lbl`spin_lock(&kvm_tdx->seamcall_lock) [${name}]`);
   const s = yield* leaf();
-  if (lock) yield c.kvm.seamcallLock.unlock(`spin_unlock(&kvm_tdx->seamcall_lock) [${name}]`);
+  if (lock) yield c.kvm.seamcallLock.unlock(lbl`spin_unlock(&kvm_tdx->seamcall_lock) [${name}]`);
   // Dynamic PAMT D-3: the kernel always gets a range's pair before giving one of its pages to a TD.
-  if (statusCode(s) === C.MISSING_PAMT_PAGE_PAIR) c.t.report(PROP.noMissingPamtPair, `${name} returned ${statusName(s)}`);
+  if (statusCode(s) === C.MISSING_PAMT_PAGE_PAIR) c.t.report(PROP.noMissingPamtPair, lbl`${name} returned ${statusName(s)}`);
   return s;
 }
 
@@ -81,12 +82,12 @@ export function* kickAllVcpus(c: Ctx, why: string): Gen<void> {
       const m = modeOf(x);
       if (m === VCPU_MODE.OUTSIDE) return x;
       return (m === VCPU_MODE.IN_GUEST ? VCPU_MODE.EXITING : m) | ((ipiPendingOf(x) | me) << 2);
-    }, `kvm_make_all_cpus_request(${why}): kvm_request_needs_ipi(vcpu${v}): cmpxchg(mode, IN_GUEST_MODE, EXITING_GUEST_MODE); IPI unless OUTSIDE_GUEST_MODE`);
+    }, lbl`kvm_make_all_cpus_request(${why}): kvm_request_needs_ipi(vcpu${v}): cmpxchg(mode, IN_GUEST_MODE, EXITING_GUEST_MODE); IPI unless OUTSIDE_GUEST_MODE`);
     if (modeOf(old) !== VCPU_MODE.OUTSIDE) snap.push(v);
   }
   if (snap.length === 0) return;
   const cells = snap.map((v) => k.vcpuMode[v]!);
-  yield waitUntil(cells, () => cells.every((m) => (ipiPendingOf(m.peek()) & me) === 0), `kvm_make_all_cpus_request(${why}): smp_call_function_many(wait): ack_kick() from vCPU ${snap.join(", ")}`);
+  yield waitUntil(cells, () => cells.every((m) => (ipiPendingOf(m.peek()) & me) === 0), lbl`kvm_make_all_cpus_request(${why}): smp_call_function_many(wait): ack_kick() from vCPU ${snap.join(", ")}`);
 }
 
 /**
@@ -99,9 +100,9 @@ export function* tdhDoNoVcpus(c: Ctx, name: string, leaf: () => Gen<number>, loc
   if (!tdxOperandBusy(s)) return s;
   yield c.kvm.waitForSeptZap.store(1, "WRITE_ONCE(kvm_tdx->wait_for_sept_zap, true)");
   yield* kickAllVcpus(c, "KVM_REQ_OUTSIDE_GUEST_MODE");
-  s = yield* seamcall(c, `${name} (no-vCPU retry)`, leaf, { locked, noInject: true });
+  s = yield* seamcall(c, lbl`${name} (no-vCPU retry)`, leaf, { locked, noInject: true });
   yield c.kvm.waitForSeptZap.store(0, "WRITE_ONCE(kvm_tdx->wait_for_sept_zap, false)");
-  if (tdxOperandBusy(s)) c.t.report(PROP.noVcpuRetryBusy, `${name}: second attempt of the no-vCPU retry returned ${statusName(s)}`);
+  if (tdxOperandBusy(s)) c.t.report(PROP.noVcpuRetryBusy, lbl`${name}: second attempt of the no-vCPU retry returned ${statusName(s)}`);
   return s;
 }
 
@@ -110,7 +111,7 @@ function* pin(c: Ctx, pfn: number, d: 1 | -1, why: string): Gen<void> {
   if (!c.proto.is("pinning", "on")) return;
   const cell = c.kvm.pages[pfn];
   if (!cell) return;
-  yield cell.rmw((v) => v + 4 * d, `${d > 0 ? "get_page" : "put_page"}(pfn ${pfn}) [${why}]`);
+  yield cell.rmw((v) => v + 4 * d, lbl`${d > 0 ? "get_page" : "put_page"}(pfn ${pfn}) [${why}]`);
 }
 
 /**
@@ -127,19 +128,19 @@ export function* tdxSeptLinkPrivateSpt(c: Ctx, gfn: number, level: number, pageP
   if (c.proto.is("install-busy", "retry-then-bug")) {
     // TDX MMU part 2 v1: the bounded SEPT_BUSY retry, then any error left (BUSY too) is a bug.
     const s = yield* seamcallSept(c, "TDH.MEM.SEPT.ADD", leaf);
-    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)} (after the bounded retry)`)) return EIO;
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)} (after the bounded retry)`)) return EIO;
     return 0;
   }
   if (c.proto.is("install-busy", "retry-eagain")) {
     const s = yield* seamcallSept(c, "TDH.MEM.SEPT.ADD", leaf);
     if (isSeptBusy(s)) return EAGAIN;
-    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)}`)) return EIO;
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)}`)) return EIO;
     return 0;
   }
   const s = yield* seamcall(c, "TDH.MEM.SEPT.ADD", leaf);
   if (s !== TDX_SUCCESS) yield* pamtMapPutOnError(c, level, gfn, pagePfn, "tdx_sept_map_nonleaf_spte");
   if (tdxOperandBusy(s)) return EBUSY;
-  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)} (TDX_BUG_ON_2)`)) return EIO;
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_link_private_spt: TDH.MEM.SEPT.ADD ${statusName(s)} (TDX_BUG_ON_2)`)) return EIO;
   return 0;
 }
 
@@ -181,12 +182,12 @@ function* setPrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<n
     if (yield* kvmBugOn(c, src === 0, "tdx_mem_page_add: no page_add_src")) return EIO;
     const s = yield* seamcall(c, "TDH.MEM.PAGE.ADD", () => c.tdx.tdhMemPageAdd(gfn, level, pfn, src), { locked: true });
     if (tdxOperandBusy(s)) return EBUSY;
-    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_mem_page_add: TDH.MEM.PAGE.ADD ${statusName(s)}`)) return EIO;
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_mem_page_add: TDH.MEM.PAGE.ADD ${statusName(s)}`)) return EIO;
     return 0;
   }
   if (c.proto.is("install-busy", "retry-then-bug")) {
     const s = yield* seamcallSept(c, "TDH.MEM.PAGE.AUG", () => c.tdx.tdhMemPageAug(gfn, level, pfn), true);
-    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_mem_page_aug: TDH.MEM.PAGE.AUG ${statusName(s)} (after the bounded retry)`)) {
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_mem_page_aug: TDH.MEM.PAGE.AUG ${statusName(s)} (after the bounded retry)`)) {
       yield* pin(c, pfn, -1, "tdx_mem_page_aug error");
       return EIO;
     }
@@ -198,7 +199,7 @@ function* setPrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<n
       yield* pin(c, pfn, -1, "tdx_sept_set_private_spte: SEPT_BUSY");
       return EAGAIN;
     }
-    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_set_private_spte: TDH.MEM.PAGE.AUG ${statusName(s)}`)) {
+    if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_set_private_spte: TDH.MEM.PAGE.AUG ${statusName(s)}`)) {
       yield* pin(c, pfn, -1, "tdx_sept_set_private_spte error");
       return EIO;
     }
@@ -209,7 +210,7 @@ function* setPrivateSpte(c: Ctx, gfn: number, level: number, pfn: number): Gen<n
     yield* pin(c, pfn, -1, "tdx_mem_page_aug: BUSY");
     return EBUSY;
   }
-  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_mem_page_aug: TDH.MEM.PAGE.AUG ${statusName(s)} (TDX_BUG_ON_2)`)) {
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_mem_page_aug: TDH.MEM.PAGE.AUG ${statusName(s)} (TDX_BUG_ON_2)`)) {
     yield* pin(c, pfn, -1, "tdx_mem_page_aug error");
     return EIO;
   }
@@ -235,14 +236,14 @@ export function* tdxTrack(c: Ctx): Gen<void> {
     do s = yield* seamcall(c, "TDH.MEM.TRACK", () => c.tdx.tdhMemTrack());
     while (tdxOperandBusy(s));
     yield k.tdhMemTrack.add(-1, "atomic_dec(&kvm_tdx->tdh_mem_track)");
-    yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_track: TDH.MEM.TRACK ${statusName(s)}`);
+    yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_track: TDH.MEM.TRACK ${statusName(s)}`);
     return;
   }
   assertHeldWrite(c, "tdx_track");
   const s = c.proto.is("removal-failure", "no-vcpu-retry")
     ? yield* tdhDoNoVcpus(c, "TDH.MEM.TRACK", () => c.tdx.tdhMemTrack())
     : yield* seamcall(c, "TDH.MEM.TRACK", () => c.tdx.tdhMemTrack());
-  yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_track: TDH.MEM.TRACK ${statusName(s)} (TDX_BUG_ON)`);
+  yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_track: TDH.MEM.TRACK ${statusName(s)} (TDX_BUG_ON)`);
   if (mode === "track-then-kick") yield* kickAllVcpus(c, "KVM_REQ_OUTSIDE_GUEST_MODE");
 }
 
@@ -297,7 +298,7 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
       }
     }
   }
-  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_remove_private_spte: TDH.MEM.RANGE.BLOCK ${statusName(s)}`)) return EIO;
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_remove_private_spte: TDH.MEM.RANGE.BLOCK ${statusName(s)}`)) return EIO;
 
   // R4: TRACK (+ kick)
   yield* tdxTrack(c);
@@ -311,15 +312,15 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
     while (isSeptBusy(s));
   } else s = yield* removalCall(c, "TDH.MEM.PAGE.REMOVE", () => c.tdx.tdhMemPageRemove(gfn, level), true);
   if (statusCode(s) === C.TLB_TRACKING_NOT_DONE || statusCode(s) === C.GPA_RANGE_NOT_BLOCKED)
-    c.t.report(PROP.removalProtocol, `TDH.MEM.PAGE.REMOVE of gfn ${gfn} refused: ${statusName(s)} (I-3: BLOCK, TRACK and every vCPU exit must precede REMOVE)`);
-  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_remove_private_spte: TDH.MEM.PAGE.REMOVE ${statusName(s)}`)) return EIO;
+    c.t.report(PROP.removalProtocol, lbl`TDH.MEM.PAGE.REMOVE of gfn ${gfn} refused: ${statusName(s)} (I-3: BLOCK, TRACK and every vCPU exit must precede REMOVE)`);
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_remove_private_spte: TDH.MEM.PAGE.REMOVE ${statusName(s)}`)) return EIO;
 
   // R6: TDH.PHYMEM.PAGE.WBINVD
   if (v11) {
     do s = yield* seamcall(c, "TDH.PHYMEM.PAGE.WBINVD", () => c.tdx.tdhPhymemPageWbinvd(pfn));
     while (statusCode(s) === C.OPERAND_BUSY && statusOperand(s) === OP.RCX);
   } else s = yield* seamcall(c, "TDH.PHYMEM.PAGE.WBINVD", () => c.tdx.tdhPhymemPageWbinvd(pfn));
-  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_sept_remove_private_spte: TDH.PHYMEM.PAGE.WBINVD ${statusName(s)}`)) return EIO;
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_sept_remove_private_spte: TDH.PHYMEM.PAGE.WBINVD ${statusName(s)}`)) return EIO;
 
   // R7: tdx_quirk_reset_page() (6.19) / tdx_clear_page() + tdx_unpin() (≤6.18, v11)
   yield* pin(c, pfn, -1, "tdx_unpin");
@@ -335,7 +336,7 @@ export function* tdxSeptRemovePrivateSpte(c: Ctx, gfn: number, level: number, pf
  */
 export function* tdxReclaimLeaf(c: Ctx, pfn: number): Gen<number> {
   const s = yield* seamcall(c, "TDH.PHYMEM.PAGE.RECLAIM", () => c.tdx.tdhPhymemPageReclaim(pfn), { locked: true });
-  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, `tdx_reclaim_page: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)}`)) return EIO;
+  if (yield* kvmBugOn(c, s !== TDX_SUCCESS, lbl`tdx_reclaim_page: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)}`)) return EIO;
   yield* pin(c, pfn, -1, "tdx_unpin (reclaim)");
   return 0;
 }
@@ -372,8 +373,8 @@ export function* tdxSeptFreePrivateSpt(c: Ctx, sp: MirrorSp): Gen<number> {
   else {
     const s = yield* seamcall(c, "TDH.PHYMEM.PAGE.RECLAIM", () => c.tdx.tdhPhymemPageReclaim(sp.externalPfn), { locked: true });
     if (s !== TDX_SUCCESS) {
-      if (immediate) yield* kvmBugOn(c, true, `__tdx_reclaim_page: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (TDX_BUG_ON_3, page leaked)`);
-      else warnOn(c, true, `free_external_spt: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (page leaked)`);
+      if (immediate) yield* kvmBugOn(c, true, lbl`__tdx_reclaim_page: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (TDX_BUG_ON_3, page leaked)`);
+      else warnOn(c, true, lbl`free_external_spt: TDH.PHYMEM.PAGE.RECLAIM ${statusName(s)} (page leaked)`);
       r = EIO;
     }
   }
@@ -383,7 +384,7 @@ export function* tdxSeptFreePrivateSpt(c: Ctx, sp: MirrorSp): Gen<number> {
   // softirq context, taking pamt_lock there: lockdep's "inconsistent {SOFTIRQ-ON-W} ->
   // {IN-SOFTIRQ-W}" (Yan Zhao, 2026-02-06, in the RFC v5 thread 20260129011517.3545883-1-seanjc@google.com),
   // which 7.2's immediate free avoids (D-6). The model runs the put in this thread and reports it.
-  if (r === 0 && !immediate && c.kvm.pamt) c.t.report(PROP.pamtLockDiscipline, `tdx_pamt_put(pfn ${sp.externalPfn}) of a freed S-EPT page from tdp_mmu_free_sp_rcu_callback(): pamt_lock taken in softirq context`);
+  if (r === 0 && !immediate && c.kvm.pamt) c.t.report(PROP.pamtLockDiscipline, lbl`tdx_pamt_put(pfn ${sp.externalPfn}) of a freed S-EPT page from tdp_mmu_free_sp_rcu_callback(): pamt_lock taken in softirq context`);
   if (r === 0) yield* tdxPamtPut(c, sp.externalPfn);
   if (immediate) {
     if (r === 0) yield sp.externalSpt.store(EXTERNAL_SPT.FREED, "tdx_sept_free_private_spt: free_page(sp->external_spt)");

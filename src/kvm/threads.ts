@@ -4,16 +4,17 @@ import { finalizeVm, initMemRegion, memslotDelete, preFaultMemory, punchHole, se
 import type { ThreadDecl } from "./scenario.js";
 import { otherTdMap, otherTdUnmap } from "./tdx_pamt.js";
 import { tdxHandleEptViolation, vcpuRun } from "./vcpu.js";
+import { lbl } from "../engine/label.js";
 
 export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
   // KVM_RUN, KVM_PRE_FAULT_MEMORY and every vCPU ioctl hold vcpu->mutex (kvm_vcpu_ioctl()); modelled
   // only when a tdx_vm_state_guard user could wait for it (Kvm.vcpuMutexes).
   const mv = "vcpu" in d ? d.vcpu : -1;
   const m = c.kvm.vcpuMutexes && (d.kind === "fault" || d.kind === "vcpu" || d.kind === "pre-fault") ? c.kvm.vcpuMutex[mv] : undefined;
-  if (m) yield m.lock(`kvm_vcpu_ioctl: mutex_lock(&vcpu${mv}->mutex)`);
+  if (m) yield m.lock(lbl`kvm_vcpu_ioctl: mutex_lock(&vcpu${mv}->mutex)`);
   yield* flowBody(c, d);
-  if (m) yield m.unlock(`kvm_vcpu_ioctl: mutex_unlock(&vcpu${mv}->mutex)`);
-  if (c.kvm.liveTeardown && mv >= 0 && d.kind !== "vp-init") yield c.kvm.liveVcpus.add(-1, `vCPU${mv}: close(vcpu fd) → kvm_put_kvm()`);
+  if (m) yield m.unlock(lbl`kvm_vcpu_ioctl: mutex_unlock(&vcpu${mv}->mutex)`);
+  if (c.kvm.liveTeardown && mv >= 0 && d.kind !== "vp-init") yield c.kvm.liveVcpus.add(-1, lbl`vCPU${mv}: close(vcpu fd) → kvm_put_kvm()`);
 }
 
 function* flowBody(c: Ctx, d: ThreadDecl): Gen<void> {

@@ -14,6 +14,7 @@ import { kvmMmuPageFault } from "./mmu.js";
 import { RET_PF } from "./tdp_mmu.js";
 import { EIO, tdxOperandBusy } from "./tdx.js";
 import { checkAcceptHandled, hugeAcceptMismatch } from "./hugepage.js";
+import { lbl } from "../engine/label.js";
 
 export interface FaultOptions {
   /** kvm_vcpu_has_events()/signal_pending() may become true (a nondeterministic choice). */
@@ -65,7 +66,7 @@ export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions =
 function* entryGate(c: Ctx, inGuestMode: boolean): Gen<boolean> {
   const k = c.kvm;
   const when = inGuestMode ? "" : " [before publishing IN_GUEST_MODE]";
-  const flag = yield k.waitForSeptZap.load(`tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)${when}`);
+  const flag = yield k.waitForSeptZap.load(lbl`tdx_vcpu_run: READ_ONCE(kvm_tdx->wait_for_sept_zap)${when}`);
   if (!flag) return false;
   if (inGuestMode) yield k.vcpuMode[c.vcpu]!.store(VCPU_MODE.OUTSIDE, "tdx_vcpu_run: EXIT_FASTPATH_EXIT_HANDLED (entry gate), vcpu->mode = OUTSIDE_GUEST_MODE");
   // The run loop re-tries entry until the flag is clear; the spin is modelled as a wait on the
@@ -145,7 +146,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
         yield mode.store(VCPU_MODE.OUTSIDE, "vcpu_enter_guest: kvm_vcpu_exit_request() → EXIT_FASTPATH_EXIT_HANDLED, vcpu->mode = OUTSIDE_GUEST_MODE");
         continue outer;
       }
-      yield mode.store(VCPU_MODE.OUTSIDE, `vcpu_enter_guest: TDH.VP.ENTER ${statusName(s)}, vcpu->mode = OUTSIDE_GUEST_MODE`);
+      yield mode.store(VCPU_MODE.OUTSIDE, lbl`vcpu_enter_guest: TDH.VP.ENTER ${statusName(s)}, vcpu->mode = OUTSIDE_GUEST_MODE`);
       if (tdxOperandBusy(s)) continue outer; // fastpath EXIT_FASTPATH_EXIT_HANDLED (6.16+): back through the run loop
       if (statusCode(s) === C.TD_EXIT_EPT_VIOLATION) {
         // zero-step: the module emulated an EPT violation without entering
@@ -154,7 +155,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
         if (r < 0) return;
         continue outer;
       }
-      yield* kvmBugOn(c, true, `tdx_vcpu_run: TDH.VP.ENTER ${statusName(s)}`);
+      yield* kvmBugOn(c, true, lbl`tdx_vcpu_run: TDH.VP.ENTER ${statusName(s)}`);
       return;
     }
     // In the guest: the guest runs one action, then the TD exits (an EPT violation, or a
@@ -173,7 +174,7 @@ export function* vcpuRun(c: Ctx, actions: readonly GuestAction[]): Gen<void> {
       // guest; here the vCPU exits voluntarily between the two, as after every action).
       fb = 1;
       yield* c.tdx.tdExit(v);
-      yield mode.store(VCPU_MODE.OUTSIDE, `guest: ACCEPT(2M, gfn ${base}) → TDX_PAGE_SIZE_MISMATCH, falls back to 4K; TD exit, vcpu->mode = OUTSIDE_GUEST_MODE`);
+      yield mode.store(VCPU_MODE.OUTSIDE, lbl`guest: ACCEPT(2M, gfn ${base}) → TDX_PAGE_SIZE_MISMATCH, falls back to 4K; TD exit, vcpu->mode = OUTSIDE_GUEST_MODE`);
       continue;
     }
     let viaVe = false;

@@ -3,7 +3,7 @@
 import { PRESETS } from "../kvm/index.js";
 import type { CostModel } from "./costs.js";
 import { simulatePoint, type SimResult } from "./run.js";
-import type { WorkloadKind, WorkloadPoint } from "./workloads.js";
+import { SIM_MAX_LITERAL_PAGES, SIM_MAX_PAGES, type WorkloadKind, type WorkloadPoint } from "./workloads.js";
 
 export interface Protocol {
   /** Name of the line in charts and the column in tables. */
@@ -33,10 +33,37 @@ export interface Sweep {
   maxSteps?: number;
   /** Steps without any completed operation after which a run ends as `stalled` (counted). */
   stallSteps?: number;
+  /**
+   * Simulate points above the model-sized TD at size (up to SIM_MAX_LITERAL_PAGES pages; boot and
+   * faults) instead of sampling and extrapolating them (`tdxmc simulate --literal`).
+   */
+  literal?: boolean;
 }
 
 /** Default step budget per simulated run. */
 export const DEFAULT_MAX_STEPS = 2_000_000;
+/**
+ * Step budget of a literal run, per page on top of DEFAULT_MAX_STEPS (counted): a lazy-accept boot
+ * takes about 77 steps a page (20.2 M for 1 GiB with 16 vCPUs), steady-state faults about as many.
+ */
+export const LITERAL_STEPS_PER_PAGE = 400;
+/**
+ * Workloads a literal (at size) point may use. Not conversion and punch hole (the model's
+ * in-progress invalidation packs its range in 8-bit fields), nor teardown (every removal's
+ * BLOCK + TRACK advances the epoch kept in a wide PAMT cell, which holds 63 epochs).
+ */
+export const LITERAL_KINDS: readonly WorkloadKind[] = ["boot", "faults"];
+
+/** Why a sweep cannot run its points above the model-sized TD literally (null: it can; points of up to SIM_MAX_PAGES are simulated as they are either way). */
+export function literalProblem(s: Sweep): string | null {
+  const big = pointsOf(s).filter((w) => w.pages > SIM_MAX_PAGES);
+  for (const k of new Set(big.map((w) => w.kind)))
+    if (!LITERAL_KINDS.includes(k))
+      return `--literal: workload '${k}' cannot be simulated at size (only ${LITERAL_KINDS.join(", ")}: ${k === "teardown" ? "each removal's TRACK advances an epoch the model's PAMT cell holds 63 of" : "the model's invalidation range has 8-bit fields"}); drop --literal to sample and extrapolate it`;
+  for (const w of big)
+    if (w.pages > SIM_MAX_LITERAL_PAGES) return `--literal: ${w.pages} pages is more than a literal simulation holds (${SIM_MAX_LITERAL_PAGES} pages, 1 GiB)`;
+  return null;
+}
 /**
  * Default stall budget: a run in which no thread completes an operation (a fault, an accept, a
  * conversion, a teardown) for this many consecutive steps ends as `stalled` (a livelock or a storm
@@ -137,12 +164,14 @@ export function runSweep(s: Sweep, costs: CostModel, seed: number, progress?: (d
   const c: CostModel = s.prob ? { ...costs, prob: { ...costs.prob, ...s.prob } } : costs;
   for (const w of points)
     for (const p of s.protocols) {
+      const literal = s.literal === true && w.pages > SIM_MAX_PAGES;
       const r = simulatePoint(w, {
         preset: p.preset,
         overrides: p.overrides ?? {},
         costs: c,
         seed,
-        maxSteps: s.maxSteps ?? DEFAULT_MAX_STEPS,
+        maxSteps: (s.maxSteps ?? DEFAULT_MAX_STEPS) + (literal ? LITERAL_STEPS_PER_PAGE * w.pages : 0),
+        ...(literal ? { literal: true } : {}),
         stallSteps: s.stallSteps ?? DEFAULT_STALL_STEPS,
         ...(p.module ? { module: p.module } : {}),
         ...(p.zeroStepThreshold !== undefined ? { zeroStepThreshold: p.zeroStepThreshold } : {}),

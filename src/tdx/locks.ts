@@ -5,6 +5,7 @@
 // sept_lock_acquire_host, sept_lock_acquire_guest, sept_lock_release).
 import { Atomic, TryLock, type Op, type World } from "../engine/index.js";
 import { TDEL, TDHP } from "./sept.js";
+import { lbl } from "../engine/label.js";
 
 export type Gen<T> = Generator<Op, T, number>;
 export type LockMode = "sh" | "ex";
@@ -40,21 +41,21 @@ export class SharexLock {
   }
   /** Host acquire; result true = acquired. */
   *acquireHost(mode: LockMode, label: string): Gen<boolean> {
-    const h = this.hp === null ? 0 : yield this.hp.load(`${label}: read HP`);
-    const ok = mode === "sh" ? yield this.word.tryShared(`${label}: try_lock SH`) : yield this.word.tryExclusive(`${label}: try_lock EX`);
+    const h = this.hp === null ? 0 : yield this.hp.load(lbl`${label}: read HP`);
+    const ok = mode === "sh" ? yield this.word.tryShared(lbl`${label}: try_lock SH`) : yield this.word.tryExclusive(lbl`${label}: try_lock EX`);
     if (this.hp === null) return ok === 1;
     if (ok !== 1) {
       // _lock_or_16b(HOST_PRIORITY) after the failed xadd/cmpxchg
-      if (h === 0) yield this.hp.store(1, `${label}: set HP (busy)`);
+      if (h === 0) yield this.hp.store(1, lbl`${label}: set HP (busy)`);
       return false;
     }
     // success from a state with HP set clears it (xadd path: _lock_and_16b; ex path: cmpxchg HP->EX)
-    if (h !== 0) yield this.hp.cmpxchg(1, 0, `${label}: clear HP`);
+    if (h !== 0) yield this.hp.cmpxchg(1, 0, lbl`${label}: clear HP`);
     return true;
   }
   *release(mode: LockMode, label: string): Gen<void> {
-    if (mode === "sh") yield this.word.releaseShared(`${label}: unlock SH`);
-    else yield this.word.releaseExclusive(`${label}: unlock EX`);
+    if (mode === "sh") yield this.word.releaseShared(lbl`${label}: unlock SH`);
+    else yield this.word.releaseExclusive(lbl`${label}: unlock EX`);
   }
   isFree(): boolean {
     return this.word.isFree();
@@ -89,7 +90,7 @@ export interface EntryLockResult {
  * the same outcome.
  */
 export function* entryLockHost(cell: Atomic, label: string): Gen<EntryLockResult> {
-  const old = yield cell.rmw((v) => (v & TDEL ? v | TDHP : (v | TDEL) & ~TDHP), `${label}: sept_lock_acquire_host`);
+  const old = yield cell.rmw((v) => (v & TDEL ? v | TDHP : (v | TDEL) & ~TDHP), lbl`${label}: sept_lock_acquire_host`);
   return { ok: (old & TDEL) === 0, value: old, hostPriority: false };
 }
 
@@ -99,10 +100,10 @@ export function* entryLockHost(cell: Atomic, label: string): Gen<EntryLockResult
  * module: between them the entry is transiently locked and a host acquiring it gets BUSY.
  */
 export function* entryLockGuest(cell: Atomic, label: string): Gen<EntryLockResult> {
-  const old = yield cell.rmw((v) => v | TDEL, `${label}: sept_lock_acquire_guest`);
+  const old = yield cell.rmw((v) => v | TDEL, lbl`${label}: sept_lock_acquire_guest`);
   if (old & TDEL) return { ok: false, value: old, hostPriority: false };
   if (old & TDHP) {
-    yield cell.rmw((v) => v & ~TDEL, `${label}: sept_lock_acquire_guest: HP set, drop TDEL`);
+    yield cell.rmw((v) => v & ~TDEL, lbl`${label}: sept_lock_acquire_guest: HP set, drop TDEL`);
     return { ok: false, value: old, hostPriority: true };
   }
   return { ok: true, value: old, hostPriority: false };
@@ -110,7 +111,7 @@ export function* entryLockGuest(cell: Atomic, label: string): Gen<EntryLockResul
 
 /** sept_lock_release (tdx_locks.h): clear TDEL; releasing an unlocked entry is a module fatal error. */
 export function* entryUnlock(cell: Atomic, label: string): Gen<void> {
-  const old = yield cell.rmw((v) => v & ~TDEL, `${label}: sept_lock_release`);
+  const old = yield cell.rmw((v) => v & ~TDEL, lbl`${label}: sept_lock_release`);
   if ((old & TDEL) === 0) throw new Error(`TDX module fatal (FATAL_ERROR_ID_196): releasing unlocked S-EPT entry ${cell.info.name}`);
 }
 
@@ -125,7 +126,7 @@ export function* entryCommit(cell: Atomic, expected: number, next: number, unloc
   const old = yield cell.rmw((v) => {
     const base = (next & ~keep & ~TDEL) | (v & keep);
     return unlock ? base : base | TDEL;
-  }, `${label}: commit entry`);
+  }, lbl`${label}: commit entry`);
   if ((old & ~TDHP) !== ((expected | TDEL) & ~TDHP))
     throw new Error(`TDX module fatal: locked S-EPT entry ${cell.info.name} changed under the lock`);
 }

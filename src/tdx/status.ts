@@ -8,6 +8,8 @@
 // Values: include/auto_gen_1_5/tdx_error_codes_defs.h (1.5.25), checked against the 1.5.01 copy in
 // intel/tdx-module and the Linux arch/x86/include/asm/shared/tdx_errno.h table.
 
+import { lbl } from "../engine/label.js";
+
 /** A status token: `code * 256 + operand`. 0 is TDX_SUCCESS. */
 export type Status = number;
 
@@ -177,11 +179,11 @@ export function statusName(s: Status): string {
   if (!info) return `?status(${s})`;
   const c = statusCode(s);
   const o = statusOperand(s);
-  if (c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EPT_VIOLATION_PENDING || c === C.GUEST_VE) return `${info.name} gpa=${o}`;
+  if (c === C.TD_EXIT_EPT_VIOLATION || c === C.TD_EXIT_EPT_VIOLATION_PENDING || c === C.GUEST_VE) return lbl`${info.name} gpa=${o}`;
   if (c === C.PAGE_ALREADY_ACCEPTED || c === C.PAGE_SIZE_MISMATCH || c === C.PAMT_PAGE_NOT_EMPTY || c === C.OP_STATE_INCORRECT || c === C.VCPU_STATE_INCORRECT)
-    return o === 0 ? info.name : `${info.name}|${o}`;
+    return o === 0 ? info.name : lbl`${info.name}|${o}`;
   if (o === 0) return info.name;
-  return `${info.name}|${OPERAND_NAMES[o] ?? `0x${o.toString(16)}`}`;
+  return lbl`${info.name}|${OPERAND_NAMES[o] ?? `0x${o.toString(16)}`}`;
 }
 
 /** "TDX_OPERAND_BUSY|SEPT_TREE (0x8000020000000092)" */

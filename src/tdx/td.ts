@@ -8,6 +8,7 @@ import { PAMT_NDA, PT, formatPamt, pamtPack } from "./pamt.js";
 import { Geometry, S, SEPT_STATE_NAMES, SEPTE_INIT_VALUE, formatEntry, isLeafState, isPresent, mkEntry, stateOf, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { formatEpoch, packEpoch } from "./tlb.js";
+import { lbl } from "../engine/label.js";
 
 export type TdxVersion = "1.0" | "1.5.16" | "1.5.20" | "1.5.25";
 export const LIFECYCLE = { HKID_ASSIGNED: 0, KEYS_CONFIGURED: 1, BLOCKED: 2, TEARDOWN: 3 } as const;
@@ -296,10 +297,14 @@ export class Td {
     this.entries = [];
     for (let l = 0; l < g.levels; l++) {
       const row: Atomic[] = [];
-      for (let i = 0; i < g.count(l); i++) row.push(new Atomic(world, `sept.L${l}[gpa ${i * g.span(l)}]`, entryInit[l]![i]!, formatEntry));
+      const span = g.span(l);
+      const of = (i: number): string => `sept.L${l}[gpa ${i * span}]`;
+      for (let i = 0; i < g.count(l); i++) row.push(new Atomic(world, { of, i }, entryInit[l]![i]!, formatEntry));
       this.entries.push(row);
     }
-    this.pamt = pamtInit.map((v, i) => new Atomic(world, i === this.tdrPfn ? "pamt[TDR]" : i > this.tdrPfn ? `pamt[TDVPR${i - this.tdrPfn - 1}]` : `pamt[pfn ${i}]`, v, formatPamt));
+    const tdrPfn = this.tdrPfn;
+    const pamtName = (i: number): string => (i === tdrPfn ? "pamt[TDR]" : i > tdrPfn ? `pamt[TDVPR${i - tdrPfn - 1}]` : `pamt[pfn ${i}]`);
+    this.pamt = pamtInit.map((v, i) => new Atomic(world, { of: pamtName, i }, v, formatPamt));
     const vs = cfg.vcpusInitialized === false ? VCPU_STATE.UNINITIALIZED : VCPU_STATE.READY;
     this.vcpu = [];
     this.tdvprLock = [];
@@ -340,25 +345,25 @@ export class Td {
       held.entry = null;
     }
     if (held.epoch) {
-      if (held.epoch === "ex") yield this.epochLock.releaseExclusive(`${label}: epoch_lock unlock EX`);
-      else yield this.epochLock.releaseShared(`${label}: epoch_lock unlock SH`);
+      if (held.epoch === "ex") yield this.epochLock.releaseExclusive(lbl`${label}: epoch_lock unlock EX`);
+      else yield this.epochLock.releaseShared(lbl`${label}: epoch_lock unlock SH`);
       held.epoch = null;
     }
     if (held.tree) {
-      yield* this.treeLock.release(held.tree, `${label}: secure_ept_lock`);
+      yield* this.treeLock.release(held.tree, lbl`${label}: secure_ept_lock`);
       held.tree = null;
     }
     if (held.opState) {
-      yield* this.opStateLock.release("sh", `${label}: op_state_lock`);
+      yield* this.opStateLock.release("sh", lbl`${label}: op_state_lock`);
       held.opState = false;
     }
     if (held.tdr) {
-      yield* this.tdrLock.release(held.tdr, `${label}: TDR lock`);
+      yield* this.tdrLock.release(held.tdr, lbl`${label}: TDR lock`);
       held.tdr = null;
     }
     if (held.tdvpr) {
       const l = this.tdvprLock[held.tdvpr.v]!;
-      yield held.tdvpr.mode === "ex" ? l.releaseExclusive(`${label}: TDVPR unlock EX`) : l.releaseShared(`${label}: TDVPR unlock SH`);
+      yield held.tdvpr.mode === "ex" ? l.releaseExclusive(lbl`${label}: TDVPR unlock EX`) : l.releaseShared(lbl`${label}: TDVPR unlock SH`);
       held.tdvpr = null;
     }
     return s;
@@ -370,9 +375,9 @@ export class Td {
    * Returns TDX_SUCCESS or the failure status (locks taken so far stay in `held`).
    */
   *lockTd(held: Held, o: { tdr: LockMode; tdrOperand: number; opStateLock: boolean; allowedOpStates: readonly number[]; label: string }): Gen<Status> {
-    if (!(yield* this.tdrLock.acquireHost(o.tdr, `${o.label}: TDR lock`))) return st(C.OPERAND_BUSY, o.tdrOperand);
+    if (!(yield* this.tdrLock.acquireHost(o.tdr, lbl`${o.label}: TDR lock`))) return st(C.OPERAND_BUSY, o.tdrOperand);
     held.tdr = o.tdr;
-    const s = yield this.tdState.load(`${o.label}: check_td_in_correct_build_state`);
+    const s = yield this.tdState.load(lbl`${o.label}: check_td_in_correct_build_state`);
     held.tdState = s;
     if (fatalOf(s)) return st(C.TD_FATAL);
     if (lifecycleOf(s) !== LIFECYCLE.KEYS_CONFIGURED) return st(C.TD_KEYS_NOT_CONFIGURED);
@@ -385,7 +390,7 @@ export class Td {
       return st(ops === OPSTATE.RUNNABLE ? C.TD_FINALIZED : C.TD_NOT_FINALIZED);
     }
     if (o.opStateLock) {
-      if (!(yield* this.opStateLock.acquireHost("sh", `${o.label}: op_state_lock`))) return st(C.OPERAND_BUSY, OP.OP_STATE);
+      if (!(yield* this.opStateLock.acquireHost("sh", lbl`${o.label}: op_state_lock`))) return st(C.OPERAND_BUSY, OP.OP_STATE);
       held.opState = true;
     }
     const ops = opStateOf(s);
@@ -397,7 +402,7 @@ export class Td {
   *lockTree(held: Held, mode: LockMode, label: string): Gen<Status> {
     // 1.0: every host S-EPT leaf (and the zero-step filter) takes the tree lock exclusively.
     if (this.v10) mode = "ex";
-    if (!(yield* this.treeLock.acquireHost(mode, `${label}: secure_ept_lock`))) return st(C.OPERAND_BUSY, OP.SEPT_TREE);
+    if (!(yield* this.treeLock.acquireHost(mode, lbl`${label}: secure_ept_lock`))) return st(C.OPERAND_BUSY, OP.SEPT_TREE);
     held.tree = mode;
     return TDX_SUCCESS;
   }
@@ -408,7 +413,7 @@ export class Td {
    */
   *walk(gpa: number, level: number, label: string): Gen<Walk> {
     for (let l = this.geo.top; ; l--) {
-      const v = yield this.entry(gpa, l).load(`${label}: secure_ept_walk L${l}`);
+      const v = yield this.entry(gpa, l).load(lbl`${label}: secure_ept_walk L${l}`);
       const s = stateOf(v);
       if (l === level || !isPresent(s) || isLeafState(s)) return { level: l, value: v };
     }
@@ -459,7 +464,7 @@ export class Td {
   *commitEntry(held: Held, cell: Atomic, expected: number, next: number, unlock: boolean, label: string): Gen<void> {
     if (this.v10) {
       // One 64-bit write; an exchange here only so that a trace shows the value it replaced.
-      yield cell.rmw(() => next, `${label}: write entry (tree lock EX)`);
+      yield cell.rmw(() => next, lbl`${label}: write entry (tree lock EX)`);
       return;
     }
     yield* entryCommit(cell, expected, next, unlock, label);

@@ -9,6 +9,7 @@ import type { Td } from "./td.js";
 import { requireInGuest, setLastRip } from "./tdg_mem_page_accept.js";
 import { tdExit } from "./tdh_vp_enter.js";
 import { logEpf } from "./zero_step.js";
+import { lbl } from "../engine/label.js";
 
 const L = "td_ept_violation";
 
@@ -23,7 +24,7 @@ export function* guestAccess(td: Td, v: number, gpa: number, rip: number): Gen<S
   if (!Number.isInteger(gpa) || gpa < 0 || gpa >= td.geo.pages) throw new RangeError(`guest access: no GPA ${gpa}`);
   let leaf = S.FREE as number;
   for (let l = td.geo.top; l >= 0; l--) {
-    const e = yield td.entry(gpa, l).load(`guest walk L${l}`);
+    const e = yield td.entry(gpa, l).load(lbl`guest walk L${l}`);
     leaf = stateOf(e);
     if (leaf !== S.NL_MAPPED) break;
   }
@@ -34,5 +35,5 @@ export function* guestAccess(td: Td, v: number, gpa: number, rip: number): Gen<S
   yield* logEpf(td, v, gpa, rip, L);
   yield* setLastRip(td, v, rip, L);
   const pending = leaf === S.PENDING;
-  return yield* tdExit(td, v, st(pending ? C.TD_EXIT_EPT_VIOLATION_PENDING : C.TD_EXIT_EPT_VIOLATION, gpa), `${L}: TD exit${pending ? " (EEQ type PENDING_EPT_VIOLATION)" : ""}`);
+  return yield* tdExit(td, v, st(pending ? C.TD_EXIT_EPT_VIOLATION_PENDING : C.TD_EXIT_EPT_VIOLATION, gpa), lbl`${L}: TD exit${pending ? " (EEQ type PENDING_EPT_VIOLATION)" : ""}`);
 }

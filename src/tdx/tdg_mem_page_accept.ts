@@ -8,6 +8,7 @@ import { S, TDEL, isLeafState, stateOf, withAcceptCounter, acceptCounterOf, with
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { type Td, entryRipOf, hpBusyOf, inGuestOf, lastRipOf, packStepping, stepCountOf } from "./td.js";
 import { tdExit } from "./tdh_vp_enter.js";
+import { lbl } from "../engine/label.js";
 
 const L = "tdg_mem_page_accept";
 
@@ -21,7 +22,7 @@ function* setHpBusy(td: Td, v: number, on: boolean, label: string): Gen<void> {
   const cell = td.stepping[v]!;
   const cur = cell.peek();
   if (hpBusyOf(cur) === on) return;
-  yield cell.store(packStepping(stepCountOf(cur), lastRipOf(cur), entryRipOf(cur), on), `${label}: hp_lock_busy := ${on ? 1 : 0}`);
+  yield cell.store(packStepping(stepCountOf(cur), lastRipOf(cur), entryRipOf(cur), on), lbl`${label}: hp_lock_busy := ${on ? 1 : 0}`);
 }
 
 /** The guest's RIP does not advance on a TD exit from a TDCALL: record the faulting RIP. */
@@ -29,7 +30,7 @@ export function* setLastRip(td: Td, v: number, rip: number, label: string): Gen<
   const cell = td.stepping[v]!;
   const cur = cell.peek();
   if (lastRipOf(cur) === rip) return;
-  yield cell.store(packStepping(stepCountOf(cur), rip, entryRipOf(cur), hpBusyOf(cur)), `${label}: guest RIP := ${rip}`);
+  yield cell.store(packStepping(stepCountOf(cur), rip, entryRipOf(cur), hpBusyOf(cur)), lbl`${label}: guest RIP := ${rip}`);
 }
 
 /**
@@ -78,10 +79,10 @@ export function* tdgMemPageAccept(td: Td, v: number, gpa: number, level: number,
     const n = td.geo.span(level);
     for (let chunk = acceptCounterOf(lk.value); chunk < n; chunk++) {
       if (chunk > acceptCounterOf(lk.value)) {
-        const intr = yield choose(2, `${L}: is_interrupt_pending_guest_side (chunk ${chunk})`, { env: true });
+        const intr = yield choose(2, lbl`${L}: is_interrupt_pending_guest_side (chunk ${chunk})`, { env: true });
         if (intr === 1) {
           const saved = withAcceptCounter(lk.value, chunk);
-          yield* entryCommit(cell, lk.value, saved, true, `${L}: interrupted, save accept_counter=${chunk}`);
+          yield* entryCommit(cell, lk.value, saved, true, lbl`${L}: interrupted, save accept_counter=${chunk}`);
           return yield* dispatch(td, v, st(C.GUEST_ACCEPT_INTERRUPTED));
         }
       }
@@ -108,7 +109,7 @@ function* accept10(td: Td, v: number, gpa: number, level: number, rip: number, c
   if (cur !== S.PENDING) return yield* violation(td, v, gpa, rip);
   const cell = td.entry(gpa, level);
   let expected = copy & ~TDEL;
-  const seen = yield cell.cmpxchg(expected, expected | TDEL, `${L}: cmpxchg take TDGL`);
+  const seen = yield cell.cmpxchg(expected, expected | TDEL, lbl`${L}: cmpxchg take TDGL`);
   if (seen !== expected) return yield* dispatch(td, v, st(C.OPERAND_BUSY, OP.RCX));
   expected |= TDEL;
   const n = level > 0 ? td.geo.span(level) : 1;
@@ -117,14 +118,14 @@ function* accept10(td: Td, v: number, gpa: number, level: number, rip: number, c
     const next = done ? withAcceptCounter(withState(expected & ~TDEL, S.MAPPED), 0) : withAcceptCounter(expected, chunk + 1);
     const got = yield cell.cmpxchg(expected, next, done ? `${L}: cmpxchg -> MAPPED, drop TDGL` : `${L}: cmpxchg init_counter := ${chunk + 1}`);
     if (got !== expected) {
-      yield cell.rmw((x) => x & ~TDEL, `${L}: btr TDGL (entry changed)`);
+      yield cell.rmw((x) => x & ~TDEL, lbl`${L}: btr TDGL (entry changed)`);
       return yield* dispatch(td, v, st(C.OPERAND_BUSY, OP.RCX));
     }
     if (done) return yield* dispatch(td, v, TDX_SUCCESS);
     expected = next;
-    const intr = yield choose(2, `${L}: interrupt pending? (chunk ${chunk + 1})`, { env: true });
+    const intr = yield choose(2, lbl`${L}: interrupt pending? (chunk ${chunk + 1})`, { env: true });
     if (intr === 1) {
-      yield cell.rmw((x) => x & ~TDEL, `${L}: interrupted, btr TDGL`);
+      yield cell.rmw((x) => x & ~TDEL, lbl`${L}: interrupted, btr TDGL`);
       return yield* dispatch(td, v, st(C.GUEST_ACCEPT_INTERRUPTED));
     }
   }
@@ -159,5 +160,5 @@ function* dispatchHostPriority(td: Td, v: number, _gpa: number, rip: number): Ge
 function* violation(td: Td, v: number, gpa: number, rip: number): Gen<Status> {
   yield* setHpBusy(td, v, false, "tdx_td_dispatcher");
   yield* setLastRip(td, v, rip, L);
-  return yield* tdExit(td, v, st(C.TD_EXIT_EPT_VIOLATION, gpa), `${L}: async_tdexit_ept_violation`);
+  return yield* tdExit(td, v, st(C.TD_EXIT_EPT_VIOLATION, gpa), lbl`${L}: async_tdexit_ept_violation`);
 }

@@ -9,6 +9,7 @@ import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { ALLOWED, S, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, type Td } from "./td.js";
+import { lbl } from "../engine/label.js";
 
 const L = "tdh_mem_page_aug";
 
@@ -32,14 +33,14 @@ export function* claimRange(td: Td, pfn: number, level: number, gpa: number, lab
   if (td.dpamt && level === 1 && held) {
     const s = yield* dpamtLock2m(td.dpamt, held.pamt2mEx, pfn, OP.R8, label);
     if (s !== TDX_SUCCESS) return s;
-    yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.LEAF2M, `${label}: 2M PAMT entry := PT_REG 2M page (range ${td.dpamt.rangeOf(pfn)})`);
+    yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.LEAF2M, lbl`${label}: 2M PAMT entry := PT_REG 2M page (range ${td.dpamt.rangeOf(pfn)})`);
   }
   for (let i = 0; i < n; i++) {
     const want = pamtPack({ pt: PT.REG, size: level, owner: gpa + i });
-    const seen = yield td.pamt[pfn + i]!.cmpxchg(PAMT_NDA, want, `${label}: PAMT claim pfn ${pfn + i} (PT_NDA -> PT_REG)`);
+    const seen = yield td.pamt[pfn + i]!.cmpxchg(PAMT_NDA, want, lbl`${label}: PAMT claim pfn ${pfn + i} (PT_NDA -> PT_REG)`);
     if (seen !== PAMT_NDA) {
-      for (let j = i - 1; j >= 0; j--) yield td.pamt[pfn + j]!.store(PAMT_NDA, `${label}: PAMT claim rollback pfn ${pfn + j}`);
-      if (td.dpamt && level === 1 && held) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.NDA, `${label}: 2M PAMT entry rollback := PT_NDA (range ${td.dpamt.rangeOf(pfn)})`);
+      for (let j = i - 1; j >= 0; j--) yield td.pamt[pfn + j]!.store(PAMT_NDA, lbl`${label}: PAMT claim rollback pfn ${pfn + j}`);
+      if (td.dpamt && level === 1 && held) yield td.dpamt.node[td.dpamt.rangeOf(pfn)]!.store(NODE.NDA, lbl`${label}: 2M PAMT entry rollback := PT_NDA (range ${td.dpamt.rangeOf(pfn)})`);
       return st(C.PAGE_METADATA_INCORRECT, OP.R8);
     }
   }
@@ -58,6 +59,6 @@ export function* tdhMemPageAug(td: Td, gpa: number, level: number, pfn: number):
   if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   // Commit: entry := PENDING (RWX=0), TDEL released by the same write, TDHP kept (1.0: plain write).
   yield* td.commitEntry(held, cell, lk.value, mkEntry(S.PENDING, pfn), true, L);
-  yield td.chldcnt.add(td.geo.span(level), `${L}: chldcnt += ${td.geo.span(level)}`);
+  yield td.chldcnt.add(td.geo.span(level), lbl`${L}: chldcnt += ${td.geo.span(level)}`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

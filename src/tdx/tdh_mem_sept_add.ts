@@ -9,6 +9,7 @@ import { PAMT_NDA, PT, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, type Td } from "./td.js";
+import { lbl } from "../engine/label.js";
 
 const L = "tdh_mem_sept_add";
 
@@ -29,15 +30,15 @@ export function* tdhMemSeptAdd(td: Td, gpa: number, level: number, tablePfn: num
     if (s !== TDX_SUCCESS) return yield* td.finish(held, s, L);
   }
   // New S-EPT page: PAMT check+lock EX expecting PT_NDA (ownership-only: one cmpxchg).
-  const seen = yield td.pamt[tablePfn]!.cmpxchg(PAMT_NDA, pamtPack({ pt: PT.EPT, owner: gpa, ownerLevel: level }), `${L}: PAMT claim pfn ${tablePfn} (PT_NDA -> PT_EPT)`);
+  const seen = yield td.pamt[tablePfn]!.cmpxchg(PAMT_NDA, pamtPack({ pt: PT.EPT, owner: gpa, ownerLevel: level }), lbl`${L}: PAMT claim pfn ${tablePfn} (PT_NDA -> PT_EPT)`);
   if (seen !== PAMT_NDA) return yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.R8), L);
   // Fill the new page with SEPTE_INIT_VALUE: the child entries of this parent.
   const g = td.geo;
   for (let k = 0; k < g.fanout; k++) {
     const child = td.entry(gpa + k * g.span(level - 1), level - 1);
-    yield child.store(SEPTE_INIT_VALUE, `${L}: init new S-EPT page entry ${k}`);
+    yield child.store(SEPTE_INIT_VALUE, lbl`${L}: init new S-EPT page entry ${k}`);
   }
-  yield td.chldcnt.add(1, `${L}: chldcnt += 1`);
+  yield td.chldcnt.add(1, lbl`${L}: chldcnt += 1`);
   // Parent := NL_MAPPED (RWX=7), written still locked; unlocked at exit.
   yield* td.commitEntry(held, cell, lk.value, mkEntry(S.NL_MAPPED, tablePfn), false, L);
   return yield* td.finish(held, TDX_SUCCESS, L);

@@ -6,6 +6,7 @@
 //   bits 0-7 refcount[0], bits 8-15 refcount[1], bits 16-30 td_epoch (starts at 1, TDH.MNG.INIT).
 import type { Atomic } from "../engine/index.js";
 import type { Gen } from "./locks.js";
+import { lbl } from "../engine/label.js";
 
 export function epochOf(v: number): number {
   return v >>> 16;
@@ -33,12 +34,12 @@ export function isTlbTracked(epochCell: number, bepoch: number): boolean {
 
 /** Increment refcount[td_epoch & 1] and return td_epoch (adjust_tlb_tracking_state, under epoch_lock SH). */
 export function* refcountInc(cell: Atomic, label: string): Gen<number> {
-  const old = yield cell.rmw((v) => v + (1 << ((epochOf(v) & 1) * 8)), `${label}: refcount[td_epoch&1]++`);
+  const old = yield cell.rmw((v) => v + (1 << ((epochOf(v) & 1) * 8)), lbl`${label}: refcount[td_epoch&1]++`);
   return epochOf(old);
 }
 
 /** Decrement refcount[epoch & 1] (TD exit in td_exit.c, or revert_tlb_tracking_state). */
 export function* refcountDec(cell: Atomic, epoch: number, label: string): Gen<void> {
-  const old = yield cell.rmw((v) => v - (1 << ((epoch & 1) * 8)), `${label}: refcount[${epoch & 1}]--`);
+  const old = yield cell.rmw((v) => v - (1 << ((epoch & 1) * 8)), lbl`${label}: refcount[${epoch & 1}]--`);
   if (refcountOf(old, epoch) === 0) throw new Error(`TDX model: refcount[${epoch & 1}] underflow`);
 }

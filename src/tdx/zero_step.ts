@@ -9,6 +9,7 @@ import type { Gen } from "./locks.js";
 import { S, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { type Held, type Td, entryRipOf, hpBusyOf, lastRipOf, packStepping, stepCountOf } from "./td.js";
+import { lbl } from "../engine/label.js";
 
 /** EPF_GPA_LIST_SIZE (tdx_tdvps.h). */
 export const EPF_GPA_LIST_SIZE = 32;
@@ -34,15 +35,15 @@ export function* logEpf(td: Td, v: number, gpa: number, rip: number, label: stri
     list |= 1 << gpa;
   }
   const next = packStepping(count, rip, entryRipOf(cur), hpBusyOf(cur));
-  if (next !== cur) yield cell.store(next, `${label}: td_exit_epf_stepping_log (count=${count})`);
-  if (list !== td.epfList[v]!.peek()) yield td.epfList[v]!.store(list, `${label}: last_epf_gpa_list`);
+  if (next !== cur) yield cell.store(next, lbl`${label}: td_exit_epf_stepping_log (count=${count})`);
+  if (list !== td.epfList[v]!.peek()) yield td.epfList[v]!.store(list, lbl`${label}: last_epf_gpa_list`);
 }
 
 /** At TDH.VP.ENTER: sample the guest RIP into guest_rip_on_tdentry (if it changed). */
 export function* sampleEntryRip(td: Td, v: number, label: string): Gen<void> {
   const cell = td.stepping[v]!;
   const cur = cell.peek();
-  if (entryRipOf(cur) !== lastRipOf(cur)) yield cell.store(packStepping(stepCountOf(cur), lastRipOf(cur), lastRipOf(cur), hpBusyOf(cur)), `${label}: guest_rip_on_tdentry := RIP`);
+  if (entryRipOf(cur) !== lastRipOf(cur)) yield cell.store(packStepping(stepCountOf(cur), lastRipOf(cur), lastRipOf(cur), hpBusyOf(cur)), lbl`${label}: guest_rip_on_tdentry := RIP`);
 }
 
 export type FilterResult = { kind: "enter" } | { kind: "busy"; status: Status } | { kind: "exit"; gpa: number };
@@ -55,17 +56,17 @@ export type FilterResult = { kind: "enter" } | { kind: "busy"; status: Status } 
  * (released by the caller just before VM entry).
  */
 export function* steppingFilter(td: Td, held: Held, v: number, label: string): Gen<FilterResult> {
-  const list = yield td.epfList[v]!.load(`${label}: last_epf_gpa_list empty?`);
+  const list = yield td.epfList[v]!.load(lbl`${label}: last_epf_gpa_list empty?`);
   if (list === 0) return { kind: "enter" };
   const mode = td.hpTree ? "sh" : "ex";
-  const s = yield* td.lockTree(held, mode, `${label}: stepping filter`);
+  const s = yield* td.lockTree(held, mode, lbl`${label}: stepping filter`);
   if (s !== TDX_SUCCESS) return { kind: "busy", status: st(C.OPERAND_BUSY, OP.SEPT_TREE) };
   for (let gpa = 0; gpa < 31; gpa++) {
     if ((list & (1 << gpa)) === 0) continue;
     // is_epf_expected: walk for R+W+X access
     let faults = true;
     for (let l = td.geo.top; l >= 0; l--) {
-      const e = yield td.entry(gpa, l).load(`${label}: is_epf_expected gpa ${gpa} L${l}`);
+      const e = yield td.entry(gpa, l).load(lbl`${label}: is_epf_expected gpa ${gpa} L${l}`);
       const es = stateOf(e);
       if (es === S.NL_MAPPED) continue;
       if (es === S.MAPPED) faults = false;
@@ -74,7 +75,7 @@ export function* steppingFilter(td: Td, held: Held, v: number, label: string): G
       break;
     }
     if (faults) {
-      yield* td.treeLock.release(mode, `${label}: stepping filter: secure_ept_lock`);
+      yield* td.treeLock.release(mode, lbl`${label}: stepping filter: secure_ept_lock`);
       held.tree = null;
       return { kind: "exit", gpa };
     }

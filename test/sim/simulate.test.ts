@@ -311,3 +311,32 @@ describe("tdxmc simulate: kicks and stalls", () => {
     expect(simulate({ kind: "boot", vcpus: 3, pages: 25 }, { preset: "dpamt", costs: defaults(), seed: 1 }).end).toBe("done");
   });
 });
+
+describe("tdxmc simulate --literal", () => {
+  it("simulates a point above 25 pages at size (not extrapolated), the same run as simulate(..., literal)", async () => {
+    const r = await run(["simulate", "--workload", "boot", "--vcpus", "2", "--pages", "600", "--protocol", "upstream-7.2", "--literal", "--no-charts", "--json"]);
+    expect(r.code).toBe(0);
+    const row = (JSON.parse(r.out) as { results: { extrapolated: boolean; simPages: number; faults: number; end: string; steps: number }[] }).results[0]!;
+    expect(row).toMatchObject({ extrapolated: false, simPages: 600, faults: 600, end: "done" });
+    const direct = simulate({ kind: "boot", vcpus: 2, pages: 600 }, { preset: "upstream-7.2", costs: defaults(), seed: 1, literal: true, maxSteps: 2_000_000 + 400 * 600, stallSteps: 50_000 });
+    expect(row.steps).toBe(direct.steps);
+    // Without --literal the same point is sampled and extrapolated.
+    const s = await run(["simulate", "--workload", "boot", "--vcpus", "2", "--pages", "600", "--protocol", "upstream-7.2", "--no-charts", "--json"]);
+    expect((JSON.parse(s.out) as { results: { extrapolated: boolean }[] }).results[0]!.extrapolated).toBe(true);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [["--workload", "boot", "--gib", "2"], /--literal: 524288 pages is more than a literal simulation holds \(262144 pages/],
+    [["--workload", "conversion", "--pages", "100"], /--literal: workload 'conversion' cannot be simulated at size/],
+    [["teardown"], /--literal: workload 'teardown' cannot be simulated at size/],
+    [["scenarios/fault-vs-accept.yaml"], /--literal: applies to workload points/],
+  ];
+  for (const [args, re] of bad)
+    it(`refuses ${args.join(" ")} in one line, exit 2`, async () => {
+      const r = await run(["simulate", ...args, "--literal", "--no-charts"]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err).toMatch(re);
+    });
+});

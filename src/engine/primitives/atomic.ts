@@ -1,13 +1,13 @@
 // Atomic cell: READ_ONCE / WRITE_ONCE / try_cmpxchg64 / xchg on one word of shared memory.
 import { K, type Op } from "../ops.js";
-import { decimal, type Formatter, type ObjInfo, type World } from "../world.js";
+import { decimal, type Formatter, type LazyName, type ObjInfo, type World } from "../world.js";
 import { mkOp } from "./op.js";
 
 export class Atomic {
   readonly info: ObjInfo;
   constructor(
     private readonly world: World,
-    name: string,
+    name: string | LazyName,
     init = 0,
     fmt: Formatter = decimal,
   ) {

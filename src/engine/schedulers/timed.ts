@@ -511,26 +511,30 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       i = p;
     }
   };
-  const pop = (): number => {
-    const top = heap[0]!;
+  /** Restore the heap order below the root (its key grew, or it was replaced). */
+  const siftDownTop = (): void => {
+    let i = 0;
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && less(heap[l]!, heap[m]!)) m = l;
+      if (r < n && less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) break;
+      const x = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = x;
+      i = m;
+    }
+  };
+  /** Remove the root (the thread whose step is due first). */
+  const popTop = (): void => {
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-        if (m === i) break;
-        const x = heap[i]!;
-        heap[i] = heap[m]!;
-        heap[m] = x;
-        i = m;
-      }
+      siftDownTop();
     }
-    return top;
   };
 
   const dispatch = (t: number, at: number): void => {
@@ -589,10 +593,13 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       end = "stalled";
       break;
     }
-    const t = pop();
+    // The thread due first stays at the heap's root while its step runs: when it goes on (the
+    // common case) its new due time is sifted down once instead of a pop and a push.
+    const t = heap[0]!;
     now = due[t]!;
     const op = pending[t]!;
     if (!isEnabled(op)) {
+      popTop();
       blockedSince[t] = now;
       blocked.push(t);
       if (costs.spins(op)) state[t] = SPIN;
@@ -636,14 +643,18 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       due[t] = now + dur;
       // Preempt at a step boundary when the slice is used up, others wait and no lock is held.
       if (runQueue.length > 0 && locksHeld[t] === 0 && due[t]! - onCpuSince[t]! >= slice) {
+        popTop();
         const at = due[t]!;
         releaseCpu(t, at);
         state[t] = READY;
         runQueue.push(t);
         const u = runQueue.shift()!;
         dispatch(u, Math.max(at, due[u]!));
-      } else push(t);
-    } else fillCpus(now + dur);
+      } else siftDownTop();
+    } else {
+      popTop();
+      fillCpus(now + dur);
+    }
     // Wake the blocked threads whose op the write enabled.
     if (wrote && blocked.length > 0) {
       for (let i = 0; i < blocked.length; ) {
