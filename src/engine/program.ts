@@ -82,6 +82,11 @@ export interface QuiescentInvariant {
   keys: readonly number[];
   /** Objects whose writes may change the invariant's value for `key`. */
   objsOf(key: number): readonly number[];
+  /**
+   * Optional, parallel to `objsOf(key)`: the bits of each (one-cell) object the check of `key`
+   * reads, -1 for every bit (as Invariant.masks; used by DPOR only).
+   */
+  masksOf?(key: number): readonly number[];
   check(key: number): string | null;
   /**
    * Optional (simulation): keys whose footprint holds `obj` beyond `objsOf` — objects whose role
@@ -129,7 +134,7 @@ export interface ObserverGroups {
   readonly invBits: readonly number[];
   /**
    * Per object (or null): the bits a write to its one cell leaves untouched in the observer groups
-   * when it changes no bit of `maskOf[o]` — groups of always-invariants that declare `masks`,
+   * when it changes no bit of `mask` — groups of invariants that declare `masks` / `masksOf`,
    * only where no other invariant shares the bit. A step that writes the cell changing no bit of
    * `mask` does not touch `bits`.
    */
@@ -200,7 +205,15 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
       if (selected !== null && !selected.has(q.name)) continue;
       for (const key of q.keys) {
         const bit = 1 << g++ % 31;
-        for (const o of q.objsOf(key)) objGroups[o]! |= bit;
+        const masks = q.masksOf?.(key);
+        q.objsOf(key).forEach((o, k) => {
+          objGroups[o]! |= bit;
+          const m = masks !== undefined ? masks[k]! : -1;
+          if (m !== -1 && world.objs[o]!.size === 1) {
+            maskedBits[o]! |= bit;
+            maskUnion[o]! |= m;
+          }
+        });
         keyGroups.set(key, (keyGroups.get(key) ?? 0) | bit);
       }
     }
@@ -220,7 +233,11 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
       if (selected !== null && !selected.has(q.name)) continue;
       for (const key of q.keys) {
         const bit = 1 << g++ % 31;
-        for (const o of q.objsOf(key)) unmasked[o]! |= bit;
+        const masks = q.masksOf?.(key);
+        q.objsOf(key).forEach((o, k) => {
+          const m = masks !== undefined ? masks[k]! : -1;
+          if (m === -1 || world.objs[o]!.size !== 1) unmasked[o]! |= bit;
+        });
       }
     }
     const masked = Array.from(maskedBits, (b, o) => {

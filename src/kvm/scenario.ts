@@ -13,7 +13,7 @@ import { pagesPerEntry } from "./geometry.js";
 import { hugeInvariants, KvmHuge } from "./hugepage.js";
 import { DEFAULT_PRESET, moduleVersionFor, resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
-import { TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
+import { SEPT_STATE_PFN_MASK, TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
 import { KvmPamt, pamtInvariants } from "./tdx_pamt.js";
 import type { GuestAction } from "./vcpu.js";
 
@@ -295,6 +295,12 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
         const e = entryOf.get(key)!;
         return [...kvm.mirror.cellsFor(e.level, e.gfn), ...tdx.objsOf(e.level, e.gfn), kvm.tdState.id, kvm.nrPremapped.id];
       },
+      // Of the S-EPT entries the check reads only state and PFN (tdx.peekEntry); DPOR does not
+      // order a write that changes neither (a lock bit) with the key's other writes (Invariant.masks).
+      masksOf: (key) => {
+        const e = entryOf.get(key)!;
+        return [...kvm.mirror.cellsFor(e.level, e.gfn).map(() => -1), ...tdx.objsOf(e.level, e.gfn).map(() => SEPT_STATE_PFN_MASK), -1, -1];
+      },
       check: (key) => {
         const e = entryOf.get(key)!;
         return agreementMessage(model, e.level, e.gfn, false);
@@ -315,6 +321,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
         const g = key - staleLeafKey(0);
         return [kvm.attrs[g]!.id, kvm.invalidate.id, kvm.hkid.id, ...tdx.objsOf(1, g)];
       },
+      masksOf: (key) => [-1, -1, -1, ...tdx.objsOf(1, key - staleLeafKey(0)).map(() => SEPT_STATE_PFN_MASK)],
       check: (key) => staleLeafMessage(model, key - staleLeafKey(0)),
     };
     return {

@@ -6,7 +6,7 @@
 // write to a masked cell unseen) must be caught.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Atomic, defineProgram, dporExplore, exhaustiveExplore, type ExploreResult, type Op, type Program } from "../../src/engine/index.js";
+import { Atomic, defineProgram, dporExplore, exhaustiveExplore, type ExploreResult, type Op, type Program, type ThreadApi } from "../../src/engine/index.js";
 import { dporExploreBroken } from "../../src/engine/schedulers/dpor.js";
 import { PRESETS, SCENARIOS } from "../../src/kvm/index.js";
 import { cellProgram } from "../../src/cli/cell.js";
@@ -17,7 +17,7 @@ import { pamtPt } from "../../src/tdx/pamt.js";
 const SEED = 20261203;
 
 /** One step of a thread: set/clear the state bit (bit 0) or a lock bit (bit 1), store a value, or load into the thread's result. */
-type Step = { k: "set" | "clr" | "lock" | "unlock" | "store" | "load"; cell: number; v: number };
+type Step = { k: "set" | "clr" | "lock" | "unlock" | "store" | "load"; cell: number; v: number; win: boolean };
 interface Desc {
   cells: number;
   threads: Step[][];
@@ -26,7 +26,7 @@ interface Desc {
 }
 
 const stepArb = (cells: number): fc.Arbitrary<Step> =>
-  fc.record({ k: fc.constantFrom("set", "clr", "lock", "unlock", "store", "load"), cell: fc.nat(cells - 1), v: fc.nat(3) }) as fc.Arbitrary<Step>;
+  fc.record({ k: fc.constantFrom("set", "clr", "lock", "unlock", "store", "load"), cell: fc.nat(cells - 1), v: fc.nat(3), win: fc.boolean() }) as fc.Arbitrary<Step>;
 const descArb: fc.Arbitrary<Desc> = fc.integer({ min: 2, max: 3 }).chain((cells) =>
   fc.record({ cells: fc.constant(cells), threads: fc.array(fc.array(stepArb(cells), { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 3 }), masks: fc.constant(true) }),
 );
@@ -40,10 +40,12 @@ function build(d: Desc): { program: Program; finals: Set<string> } {
     return {
       threads: d.threads.map((steps, tid) => ({
         name: `T${tid}`,
-        body: function* (): Generator<Op, void, number> {
+        body: function* (t: ThreadApi): Generator<Op, void, number> {
           loaded[tid] = [];
           for (const s of steps) {
             const c = C[s.cell]!;
+            // A critical window on the quiescent invariant's key around the step.
+            if (s.win) t.enter(0);
             switch (s.k) {
               case "set":
                 yield c.rmw((v) => v | 1, `T${tid}: c${s.cell} |= 1`);
@@ -64,6 +66,7 @@ function build(d: Desc): { program: Program; finals: Set<string> } {
                 loaded[tid]!.push(yield c.load(`T${tid}: load c${s.cell}`));
                 break;
             }
+            if (s.win) t.exit(0);
           }
         },
       })),
@@ -80,6 +83,16 @@ function build(d: Desc): { program: Program; finals: Set<string> } {
           name: "c0-not-3",
           objs: [C[0]!.id],
           check: () => (C[0]!.peek() === 3 ? "c0 is 3" : null),
+        },
+      ],
+      quiescent: [
+        {
+          // Outside windows on key 0: c1's state bit is not set without c0's (reads bit 0 of c0, c1).
+          name: "q-c1-needs-c0",
+          keys: [0],
+          objsOf: () => [C[0]!.id, C[1]!.id],
+          ...(d.masks ? { masksOf: () => [1, 1] } : {}),
+          check: () => ((C[1]!.peek() & 1) === 1 && (C[0]!.peek() & 1) === 0 ? "c1 set without c0" : null),
         },
       ],
       final: [
@@ -130,7 +143,8 @@ describe("DPOR observer groups: checked invariants only, masked footprints", () 
 
   it("an invariant that is not checked orders nothing; one that is, orders its writes", () => {
     // T0 sets c0's and T1 c1's state bit then clears it: "one-state-bit" fails only if both are set at once.
-    const d: Desc = { cells: 2, masks: true, threads: [[{ k: "set", cell: 0, v: 0 }, { k: "clr", cell: 0, v: 0 }], [{ k: "set", cell: 1, v: 0 }, { k: "clr", cell: 1, v: 0 }]] };
+    const st = (k: Step["k"], cell: number): Step => ({ k, cell, v: 0, win: false });
+    const d: Desc = { cells: 2, masks: true, threads: [[st("set", 0), st("clr", 0)], [st("set", 1), st("clr", 1)]] };
     const b = build(d);
     const checked = dporExplore(b.program, { allViolations: true, properties: ["one-state-bit"] });
     expect(checked.violations.map((v) => v.property)).toEqual(["one-state-bit"]);
@@ -153,7 +167,7 @@ describe("DPOR observer groups: checked invariants only, masked footprints", () 
     expect(caught).toBeGreaterThan(0);
   });
 
-  it("the KVM masks cover what no-free-while-mapped reads: bits outside them change no state, PFN or page type", () => {
+  it("the KVM masks cover what no-free-while-mapped, mirror-sept-agreement and no-stale-private-leaf read: bits outside them change no state, PFN or page type", () => {
     const rnd = fc.sample(fc.tuple(fc.integer(), fc.integer()), { numRuns: 2000, seed: SEED + 2 });
     for (const [v, x] of rnd) {
       const u = v ^ (x & ~SEPT_STATE_PFN_MASK);
@@ -165,5 +179,7 @@ describe("DPOR observer groups: checked invariants only, masked footprints", () 
     const p = cellProgram({ kind: "scenario", scenario: s, builtin: true, source: "built-in", preset: Object.keys(PRESETS)[0]!, overrides: {}, opts: { strategy: "dpor" } });
     const inv = p.invariants.find((i) => i.name === "no-free-while-mapped")!;
     expect(inv.masks!.length).toBe(inv.objs!.length);
+    for (const q of p.quiescent) if (q.masksOf) for (const k of q.keys) expect(q.masksOf(k).length).toBe(q.objsOf(k).length);
+    expect(p.quiescent.filter((q) => q.masksOf).map((q) => q.name)).toEqual(["mirror-sept-agreement", "no-stale-private-leaf"]);
   });
 });
