@@ -6,7 +6,7 @@
 // internal assertion of the TDX module model, say) is not a crash: the thread code is wrapped so
 // that it becomes a violation of "model-error" at the step that threw, with a replayable schedule.
 import { buildProgram, symmetryGenerators, type Scenario } from "../kvm/index.js";
-import { explore, minimizeWithin, Symmetry, type Counterexample, type ExploreResult, type Program, type Stats, type StrategyName, type ThreadApi, type ThreadSpec } from "../engine/index.js";
+import { canonicalExplore, explore, minimizeWithin, Symmetry, type Counterexample, type ExploreResult, type MinimizeOptions, type MinimizeResult, type Program, type Stats, type StrategyName, type StrategyOptions, type ThreadApi, type ThreadSpec } from "../engine/index.js";
 import { BUDGET_INFO, DEFAULT_BUDGETS, statesForMemory } from "./budgets.js";
 import { DEMOS } from "./demo.js";
 import { fingerprint, scenarioDefinition } from "./provenance.js";
@@ -196,18 +196,38 @@ function base(r: ExploreResult, fp: string, o: RunOpts): Omit<CellResult, "verdi
   return out;
 }
 
-/** Minimize within the run's budgets; a cut-short minimization keeps the best so far, marked. */
-function minimized(program: Program, c: Counterexample, o: RunOpts, h: CellHooks, properties: readonly string[] | undefined): CellCounterexample {
-  if (o.minimize === false) return c;
-  const r = minimizeWithin(program, c, {
+/** The budgets of minimization (and of the canonical search under --workers). */
+function minimizeOpts(o: RunOpts, h: CellHooks, properties: readonly string[] | undefined): MinimizeOptions {
+  return {
     ...(properties ? { properties: [...properties, MODEL_ERROR] } : {}),
     maxExecutions: o.maxExecutions ?? DEFAULT_BUDGETS.maxExecutions,
     maxSteps: o.maxSteps ?? DEFAULT_BUDGETS.maxSteps,
     ...(o.timeLimitMs !== undefined ? { timeLimitMs: o.timeLimitMs } : {}),
     ...(h.shouldStop ? { shouldStop: h.shouldStop } : {}),
     ...(o.fusion === false ? { fusion: false } : {}),
-    ...(o.workers !== undefined ? { canonical: true } : {}),
-  });
+  };
+}
+
+/** Minimize within the run's budgets; a cut-short minimization keeps the best so far, marked. */
+function minimized(program: Program, c: Counterexample, o: RunOpts, h: CellHooks, properties: readonly string[] | undefined): CellCounterexample {
+  if (o.minimize === false) return c;
+  return marked(minimizeWithin(program, c, minimizeOpts(o, h, properties)));
+}
+
+/**
+ * The search, and its counterexamples minimized. With --workers (any N, 1 included) the result is
+ * the one canonicalExplore gives (engine/parallel/canonical.ts): the same for every N.
+ */
+function search(program: Program, eo: StrategyOptions, o: RunOpts, h: CellHooks, properties: readonly string[] | undefined, others: (r: ExploreResult) => readonly string[] | undefined): { r: ExploreResult; cex: CellCounterexample[] } {
+  if (o.workers !== undefined) {
+    const c = canonicalExplore(program, eo, { ...minimizeOpts(o, h, properties), ...(o.minimize === false ? { minimize: false } : {}) });
+    return { r: c.result, cex: c.counterexamples.map(marked) };
+  }
+  const r = explore(program, eo);
+  return { r, cex: r.violations.map((v, i) => minimized(program, v, o, h, i === 0 ? properties : others(r))) };
+}
+
+function marked(r: MinimizeResult): CellCounterexample {
   if (r.minimal) return r.counterexample;
   const why = r.stopReason && Object.prototype.hasOwnProperty.call(BUDGET_INFO, r.stopReason) ? `the ${r.stopReason} budget` : r.stopReason === "time-limit" ? "the time limit" : (r.stopReason ?? "a limit");
   return { ...r.counterexample, notMinimal: `minimization stopped by ${why} after ${r.executions} executions` };
@@ -265,8 +285,11 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
   const expectedProp = expected?.startsWith("violated:") ? expected.slice(9) : undefined;
   const properties = o.properties ?? (o.allViolations ? (s.properties ?? [...program.properties]) : expectedProp ? [expectedProp] : s.properties);
   // Symmetry (cache only): checked on this program; a wrong declaration is an error, not a verdict.
-  const sym = s.symmetry && o.symmetry !== false && o.strategy === "cache" ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
-  const r = explore(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(sym ? { symmetry: sym } : {}), ...parallelSource(spec) });
+  // Not with --workers (any N): the parallel search stores full states, and the states budget must
+  // decide alike for every N.
+  const sym = s.symmetry && o.symmetry !== false && o.strategy === "cache" && o.workers === undefined ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
+  // The first counterexample with the properties explored; the others (--all-violations) among the violated ones.
+  const { r, cex } = search(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(sym ? { symmetry: sym } : {}), ...parallelSource(spec) }, o, h, properties, (x) => o.properties ?? x.violations.map((v) => v.property));
   const missing = (s.witnesses ?? []).filter((w) => !r.coverage.some((l) => l.includes(w)));
   let verdict: string = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict === "verified" && missing.length ? "vacuous" : r.verdict;
   const out: CellResult = { ...base(r, fp, o), verdict, missingWitnesses: missing };
@@ -279,9 +302,7 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
     }
   }
   if (r.violations.length > 0) {
-    // The first with the properties explored; the others (--all-violations) among the violated ones.
-    const others = o.properties ?? r.violations.map((v) => v.property);
-    out.counterexamples = r.violations.map((v, i) => minimized(program, v, o, h, i === 0 ? properties : others));
+    out.counterexamples = cex;
     // A SEAMCALL preempted half-way runs in one piece when the replay allows it.
     out.counterexamples = out.counterexamples.map((c) => (c.cycleStart === undefined ? { ...tidyCounterexample(program, c), ...(c.notMinimal ? { notMinimal: c.notMinimal } : {}) } : c));
     // The verdict's counterexample first.
@@ -292,8 +313,7 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
 
 function runDemo(spec: Extract<CellSpec, { kind: "demo" }>, program: Program, fp: string, h: CellHooks): CellResult {
   const t = DEMOS.find((d) => d.name === spec.demo)!;
-  const r = explore(program, { ...engineOpts(spec.opts, h), ...parallelSource(spec) });
-  const cex = r.violations.map((v) => minimized(program, v, spec.opts, h, spec.opts.properties));
+  const { r, cex } = search(program, { ...engineOpts(spec.opts, h), ...parallelSource(spec) }, spec.opts, h, spec.opts.properties, () => spec.opts.properties);
   // The expected property's counterexample first.
   cex.sort((a, b) => Number(b.property === t.expected) - Number(a.property === t.expected));
   const verdict = cex.length ? `violated:${cex[0]!.property}` : r.verdict;

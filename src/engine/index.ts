@@ -14,5 +14,6 @@ export { randomExplore } from "./schedulers/random.js";
 export { replay, ReplayDivergence, type ReplayResult } from "./schedulers/replay.js";
 export { minimize, minimizeWithin, type MinimizeOptions, type MinimizeResult } from "./minimize.js";
 export { explore, STRATEGIES, type StrategyName, type StrategyOptions } from "./explore.js";
+export { canonicalExplore, canonicalSearch, type CanonicalOutcome, type CanonicalSearchResult } from "./parallel/canonical.js";
 export { formatStepTable } from "./table.js";
 export { Symmetry, SymmetryError, MAX_GROUP_ORDER, type SymmetryGenerator, type SymmetryCheckOptions } from "./symmetry.js";

@@ -5,11 +5,12 @@
 // sharing (inserts one worker never publishes; work handed over and lost) must be caught.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { explore, type ExploreResult, type Program, type StrategyOptions } from "../../src/engine/index.js";
+import { canonicalExplore, explore, type ExploreResult, type Program, type StrategyOptions } from "../../src/engine/index.js";
 import type { ParallelFault } from "../../src/engine/parallel/protocol.js";
 import { run as runCli } from "../helpers/run-cli.js";
 import { build, progArb, type GenOptions, type ProgDesc } from "./gen.js";
 import { replaysAll } from "./helpers.js";
+import { twoSubtrees } from "./workers-programs.js";
 
 const SEED = 20261203;
 const MODULE = new URL("./workers-programs.ts", import.meta.url).href;
@@ -74,6 +75,76 @@ describe("parallel stateful search", () => {
       expect(caught).toBeGreaterThanOrEqual(0);
     });
   }
+});
+
+describe("what a search with --workers reports does not depend on N or on timing", () => {
+  const arg = { noise: 8 };
+  const p = twoSubtrees(arg);
+  const src = { module: MODULE, export: "twoSubtrees", arg };
+  const base: StrategyOptions = { strategy: "cache", shallow: false, properties: ["early", "late"] };
+  const par = (w: number, o: StrategyOptions = {}): StrategyOptions => ({ ...base, ...o, workers: w, ...(w > 1 ? { source: src } : {}) });
+  const report = (o: StrategyOptions): string => {
+    const c = canonicalExplore(p, o, {});
+    return `${c.result.verdict} ${c.result.violations.map((v) => `${v.property} ${v.schedule}`).join(", ")}`;
+  };
+
+  it("two properties violated in different subtrees: one worker meets `late` first, a second worker `early`; the report is the canonical one for 1, 2 and 3 workers, run after run", () => {
+    // The gap this closes: the search itself reports what it met first.
+    expect(explore(p, par(1)).violations.map((v) => v.property)).toEqual(["late"]);
+    const raw = new Set<string>();
+    for (let i = 0; i < 4; i++) raw.add(explore(p, par(2)).violations.map((v) => v.property).join("+"));
+    expect([...raw].some((x) => x.includes("early")), [...raw].join(" | ")).toBe(true);
+    // The report: the least preemption bound, then the shortest, then the bounded search's order.
+    const want = report(par(1));
+    expect(want).toMatch(/^violated early /);
+    for (const w of [2, 3]) for (let i = 0; i < 3; i++) expect(report(par(w))).toBe(want);
+    // --all-violations: the set from a completed search, each counterexample canonical.
+    const all = report(par(1, { allViolations: true }));
+    expect(all).toMatch(/^violated early .*, late /);
+    for (let i = 0; i < 3; i++) expect(report(par(2, { allViolations: true }))).toBe(all);
+  });
+
+  it("the executions budget decides exactly as one worker's (POR off): a search needing T executions completes at --max-executions T and stops at T - 1, for 1, 2 and 3 workers", () => {
+    const q = twoSubtrees({ noise: 6, safe: true });
+    const srcQ = { module: MODULE, export: "twoSubtrees", arg: { noise: 6, safe: true } };
+    // Livelock checked: POR off.
+    const o = (w: number, max?: number): StrategyOptions => ({ strategy: "cache", shallow: false, workers: w, ...(w > 1 ? { source: srcQ } : {}), ...(max !== undefined ? { maxExecutions: max } : {}) });
+    const one = explore(q, o(1));
+    expect(one.verdict).toBe("verified");
+    const T = one.stats.executions;
+    expect(T).toBeGreaterThan(50);
+    for (const w of [1, 2, 3])
+      for (let i = 0; i < (w === 1 ? 1 : 3); i++) {
+        const at = explore(q, o(w, T));
+        expect(at.verdict, `${w} workers, --max-executions ${T}`).toBe("verified");
+        expect(at.stats.executions).toBe(T);
+        const below = explore(q, o(w, T - 1));
+        expect(below.verdict, `${w} workers, --max-executions ${T - 1}`).toBe("incomplete");
+        expect(below.stopReason).toBe("max-executions");
+      }
+    // POR on (safety properties only): the executions depend on the order states are reached in,
+    // so under --workers the executions budget does not decide (the states budget does).
+    for (const w of [1, 2]) expect(explore(q, { ...o(w, 1), properties: ["early", "late"] }).verdict).toBe("verified");
+  });
+
+  it("a shared table that starts at 4 slots and grows while 2 and 3 workers insert: the states one worker stores (POR off and on)", () => {
+    const ds = fc.sample(progArb({ spin: true }), { numRuns: 24, seed: SEED + 7 });
+    let grown = 0;
+    for (const d of ds) {
+      const q = build(d).program;
+      const one = cache(d, q, { por: false });
+      for (const w of [2, 3]) {
+        const r = explore(q, { strategy: "cache", shallow: false, allViolations: true, por: false, workers: w, source: { module: MODULE, export: "genProgram", arg: d }, parallelTableLog2: 2 });
+        expect(r.stats.statesStored, JSON.stringify(d)).toBe(one.stats.statesStored);
+        expect(props(r)).toEqual(props(one));
+      }
+      const rP = explore(q, { strategy: "cache", shallow: false, allViolations: true, properties: safety(q), workers: 2, source: { module: MODULE, export: "genProgram", arg: d }, parallelTableLog2: 2 });
+      expect(rP.stats.statesStored).toBe(cache(d, q, { properties: safety(q) }).stats.statesStored);
+      if (one.stats.statesStored > 24) grown++;
+    }
+    // Programs that grow the table at least four times (4 -> 8 -> 16 -> 32 -> 64 slots).
+    expect(grown).toBeGreaterThanOrEqual(4);
+  });
 });
 
 describe("check --workers", () => {

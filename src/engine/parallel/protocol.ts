@@ -3,6 +3,7 @@
 import type { Counterexample, ExploreOptions, Stats } from "../result.js";
 import type { WorkItem } from "../schedulers/dfs.js";
 import type { StateGraphData } from "../stategraph.js";
+import type { SharedTableBuffers } from "./shared-fpset.js";
 
 /**
  * How a worker thread rebuilds the program (programs hold code, so they are rebuilt, not sent):
@@ -15,10 +16,15 @@ export interface ProgramSource {
 }
 
 /** Control block (Int32Array over a SharedArrayBuffer). */
+// Cells that are written often have a cache line (16 cells) of their own: the executions count
+// (an atomic add per execution) and the message counter would otherwise make every worker's poll
+// of STOP and GIVE miss its cache.
 export const C_STOP = 0; // 0 go on; 1 stop (a violation, a stop request); 2 the executions budget
 export const C_GIVE = 1; // != 0: idle workers wait; each worker gives work once per value
-export const C_EXECS = 2; // executions started, all workers
-export const C_EVT = 3; // bumped by a worker after each message to the coordinator
+export const C_EXECS = 16; // executions run, all workers
+export const C_EVT = 32; // bumped by a worker after each message to the coordinator
+/** Cells of the control block. */
+export const C_CELLS = 48;
 /** Each thread's own wake cell (Int32Array(1) over a SharedArrayBuffer): bumped after each message to it. */
 
 /** A deliberately broken sharing, for the tests that show the differential harness catches it. */
@@ -34,7 +40,7 @@ export interface ThreadInit {
 export interface WorkerInit {
   source: ProgramSource;
   index: number;
-  table: SharedArrayBuffer;
+  table: SharedTableBuffers;
   maxStates: number;
   ctrl: SharedArrayBuffer;
   sleepSets: boolean;

@@ -23,7 +23,7 @@ import type { Program } from "../program.js";
 import { newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
 import { learntFacts, livelockOf, type WorkItem } from "../schedulers/dfs.js";
 import { StateGraph, type StateGraphData } from "../stategraph.js";
-import { C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ParallelFault, type ProgramSource, type ToWorker, type WorkerInit } from "./protocol.js";
+import { C_CELLS, C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ParallelFault, type ProgramSource, type ToWorker, type WorkerInit } from "./protocol.js";
 import { SharedFingerprintSet } from "./shared-fpset.js";
 
 export type { ProgramSource } from "./protocol.js";
@@ -37,6 +37,8 @@ export interface ParallelOptions {
   sleepSets: boolean;
   /** Test hook: a deliberately broken sharing. */
   fault?: ParallelFault;
+  /** Test hook: the shared table's first size (log2; small: it grows many times while the workers insert). */
+  tableLog2?: number;
 }
 
 const TS = import.meta.url.endsWith(".ts");
@@ -83,8 +85,8 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
   const sleepSets = par.sleepSets && !livelock;
   const fusion = opts.fusion !== false && !sleepSets;
   const maxStates = Math.min(opts.maxStates ?? MAX_TABLE, MAX_TABLE);
-  const table = SharedFingerprintSet.create(maxStates);
-  const ctrlBuf = new SharedArrayBuffer(4 * 8);
+  const table = SharedFingerprintSet.create(maxStates, par.tableLog2);
+  const ctrlBuf = new SharedArrayBuffer(4 * C_CELLS);
   const ctrl = new Int32Array(ctrlBuf);
   let fusionBuf: SharedArrayBuffer | null = null;
   if (fusion) {
@@ -109,7 +111,7 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
     Atomics.notify(t.wake, 0);
   };
   for (let w = 0; w < nW; w++) {
-    const init: WorkerInit = { source: par.source, index: w, table: table.buffer, maxStates, ctrl: ctrlBuf, sleepSets, livelock, opts: plain, fusion: fusionBuf, ...(par.fault ? { fault: par.fault } : {}) };
+    const init: WorkerInit = { source: par.source, index: w, table: table.buffers, maxStates, ctrl: ctrlBuf, sleepSets, livelock, opts: plain, fusion: fusionBuf, ...(par.fault ? { fault: par.fault } : {}) };
     send(w, { type: "search", init });
   }
   let completed = false;

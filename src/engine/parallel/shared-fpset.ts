@@ -1,10 +1,10 @@
-// A visited set of 64-bit fingerprints that several worker threads share (one SharedArrayBuffer),
+// A visited set of 64-bit fingerprints that several worker threads share (SharedArrayBuffers),
 // for the parallel stateful search (docs/design.md, "All cores on one cell"). Same contract as
 // FingerprintSet (fpset.ts): add() says whether the fingerprint was new and leaves the state's
-// dense id in `lastId`. Open addressing with linear probing over a table sized once (no growing
-// while other threads probe it): the capacity is fixed from the state budget.
+// dense id in `lastId`. Open addressing with linear probing.
 //
-// Insertion is lock-free. A slot's `tag` cell is the claim: 0 = empty, -1 = being written,
+// A slot is four cells side by side, [tag, lane 1, lane 2, unused], so a probe reads one cache
+// line (a slot never straddles one). The tag is the claim: 0 = empty, -1 = being written,
 // id + 1 = holds a fingerprint. A thread claims an empty slot by compare-exchange 0 -> -1, writes
 // both lanes, takes the next dense id (one atomic add on the shared size) and publishes id + 1.
 // A thread that meets a slot being written waits for it to be published before it compares the
@@ -12,10 +12,36 @@
 // before the tag is published are seen by whoever sees the tag. Two threads inserting the same
 // fingerprint: one wins the claim, the other sees the published slot and gets `false` with the
 // same id; every fingerprint is stored once, and every state gets exactly one id.
+//
+// The table grows, as the sequential one does: it starts at 2^16 slots and doubles when 3/4
+// full, so it touches memory in proportion to the states stored, not to the state budget (a table
+// sized once from the budget spread 3 M states over 2^26 slots: a cache and TLB miss and often a
+// page fault per probe; docs/bench.md). Growing stops the world: every thread that uses the table
+// counts itself in `ACTIVE` while it does (enter/leave around a work item); the thread whose insert
+// crosses 3/4 full raises `RESIZE`, waits until the others have left (each leaves at its next
+// add(), or when its item ends) and rehashes into the other of two regions, allocated once at the
+// largest size the budget needs (virtual memory; only the part in use is ever touched). The
+// others wait until `RESIZE` drops, then enter again. Entering is Dekker-style on two SC cells
+// (count yourself in, then look at RESIZE; the resizer raises RESIZE, then looks at the count), so
+// no thread probes a table that is being rehashed.
 
+// The size, written by every insert, has a cache line of its own: the cells every add() reads
+// (RESIZE, LOG2) would otherwise be invalidated in the other cores' caches at each insert.
 const H_SIZE = 0;
-const H_LOG2 = 1;
-const HEADER = 4;
+const H_LOG2 = 16;
+/** Which region holds the table (0 or 1). */
+const H_REGION = 17;
+/** 1 while a thread rehashes. */
+const H_RESIZE = 18;
+/** Threads that may probe the table now. */
+const H_ACTIVE = 32;
+/** Three 64-byte lines: the size; what add() reads; the count of threads in. */
+/** The first size (log2), for clear(). */
+const H_INITIAL = 19;
+const HEADER = 48;
+/** Cells per slot: tag, lane 1, lane 2, unused (16 bytes: four slots per 64-byte line). */
+const W = 4;
+const INITIAL_LOG2 = 16;
 
 /** What the stateful search needs from a visited set (FingerprintSet and SharedFingerprintSet have it). */
 export interface VisitedSet {
@@ -25,42 +51,60 @@ export interface VisitedSet {
   readonly full: boolean;
 }
 
+/** The buffers of a shared table (structured-cloneable: other threads get views of the same memory). */
+export interface SharedTableBuffers {
+  /** Header and, per state id, its sleep set. */
+  head: SharedArrayBuffer;
+  regions: [SharedArrayBuffer, SharedArrayBuffer];
+}
+
 export class SharedFingerprintSet implements VisitedSet {
   private readonly header: Int32Array;
-  private readonly lanes: Int32Array;
-  private readonly tags: Int32Array;
+  private readonly region: [Int32Array, Int32Array];
+  /** The region holding the table and its mask, as this thread last saw them (refreshed after a resize). */
+  private slots: Int32Array;
+  private mask: number;
+  private readonly maxLog2: number;
   /** Per state id: the sleep set it was last explored with (stateful POR), shared too. */
   readonly sleep: Int32Array;
-  private readonly mask: number;
   lastId = -1;
+  /** Tables grown (this thread's view; statistics for tests). */
+  grows = 0;
   /**
    * A deliberately broken sharing, for the test that shows the differential harness catches it:
    * this thread's inserts go to a private set that the other threads never see (a lost insert).
    */
   private lost: Map<string, number> | null = null;
 
-  /** A new table for up to `maxEntries` states. */
-  static create(maxEntries: number): SharedFingerprintSet {
-    const want = Math.max(1024, Math.ceil((maxEntries * 4) / 3) + 256);
-    const log2 = Math.min(28, Math.ceil(Math.log2(want)));
-    const cap = 1 << log2;
-    const buf = new SharedArrayBuffer(4 * (HEADER + 2 * cap + cap + cap));
-    const h = new Int32Array(buf, 0, HEADER);
-    h[H_LOG2] = log2;
-    return new SharedFingerprintSet(buf, maxEntries);
+  /** A new table for up to `maxEntries` states; `initialLog2`: its first size (tests: many grows). */
+  static create(maxEntries: number, initialLog2 = INITIAL_LOG2): SharedFingerprintSet {
+    const want = Math.max(1 << initialLog2, Math.ceil((maxEntries * 4) / 3) + 256);
+    const maxLog2 = Math.min(28, Math.ceil(Math.log2(want)));
+    const head = new SharedArrayBuffer(4 * (HEADER + maxEntries + 64));
+    const regions: [SharedArrayBuffer, SharedArrayBuffer] = [new SharedArrayBuffer(4 * W * (1 << maxLog2)), new SharedArrayBuffer(4 * W * (1 << maxLog2))];
+    const h = new Int32Array(head, 0, HEADER);
+    h[H_LOG2] = Math.min(initialLog2, maxLog2);
+    h[H_INITIAL] = h[H_LOG2]!;
+    return new SharedFingerprintSet({ head, regions }, maxEntries);
   }
 
-  /** A view of a table created elsewhere (another thread passes the buffer). */
+  /** A view of a table created elsewhere (another thread passes the buffers). */
   constructor(
-    readonly buffer: SharedArrayBuffer,
+    readonly buffers: SharedTableBuffers,
     readonly maxEntries: number,
   ) {
-    this.header = new Int32Array(buffer, 0, HEADER);
-    const cap = 1 << this.header[H_LOG2]!;
-    this.lanes = new Int32Array(buffer, 4 * HEADER, 2 * cap);
-    this.tags = new Int32Array(buffer, 4 * (HEADER + 2 * cap), cap);
-    this.sleep = new Int32Array(buffer, 4 * (HEADER + 3 * cap), cap);
-    this.mask = cap - 1;
+    this.header = new Int32Array(buffers.head, 0, HEADER);
+    this.sleep = new Int32Array(buffers.head, 4 * HEADER);
+    this.region = [new Int32Array(buffers.regions[0]), new Int32Array(buffers.regions[1])];
+    this.maxLog2 = Math.log2(this.region[0].length / W);
+    this.slots = this.region[0];
+    this.mask = 0;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.slots = this.region[Atomics.load(this.header, H_REGION)]!;
+    this.mask = (1 << Atomics.load(this.header, H_LOG2)) - 1;
   }
 
   /** Test hook: lose this view's inserts (see `lost`). */
@@ -76,20 +120,51 @@ export class SharedFingerprintSet implements VisitedSet {
     return this.size >= this.maxEntries;
   }
 
+  /** Slots of the table now. */
   get capacity(): number {
-    return this.mask + 1;
+    return 1 << Atomics.load(this.header, H_LOG2);
   }
 
-  /** Forget every state (all other threads must be idle): a search started again. */
+  /** This thread starts using the table (waits while it is being grown). */
+  enter(): void {
+    const h = this.header;
+    for (;;) {
+      while (Atomics.load(h, H_RESIZE) !== 0) Atomics.wait(h, H_RESIZE, 1);
+      Atomics.add(h, H_ACTIVE, 1);
+      if (Atomics.load(h, H_RESIZE) === 0) break;
+      this.leave();
+    }
+    this.refresh();
+  }
+
+  /** This thread stops using the table (until enter()). */
+  leave(): void {
+    Atomics.sub(this.header, H_ACTIVE, 1);
+    Atomics.notify(this.header, H_ACTIVE);
+  }
+
+  /** Forget every state (no thread may be using it): a search started again. */
   clear(): void {
-    this.lanes.fill(0);
-    this.tags.fill(0);
-    this.sleep.fill(0);
-    Atomics.store(this.header, H_SIZE, 0);
+    const h = this.header;
+    const used = W << Atomics.load(h, H_LOG2);
+    this.region[Atomics.load(h, H_REGION)]!.fill(0, 0, used);
+    this.sleep.fill(0, 0, Math.min(this.sleep.length, Atomics.load(h, H_SIZE) + 64));
+    Atomics.store(h, H_LOG2, h[H_INITIAL]!);
+    Atomics.store(h, H_REGION, 0);
+    this.region[0].fill(0, 0, W << h[H_INITIAL]!);
+    Atomics.store(h, H_SIZE, 0);
+    this.refresh();
   }
 
   /** Insert; true if new. A new state's `sleep` entry is set before other threads can find it. */
   add(a: number, b: number, sleep = 0): boolean {
+    // A plain read: a stale 0 only delays this thread's pause (the resizer waits for it to leave).
+    if (this.header[H_RESIZE] !== 0) {
+      this.leave();
+      this.enter();
+    }
+    // As FingerprintSet: (0, 0) is stored as (1, 0), so lanes not yet written never match.
+    if (a === 0 && b === 0) a = 1;
     if (this.lost !== null) {
       const key = `${a},${b}`;
       const known = this.lost.get(key);
@@ -103,27 +178,43 @@ export class SharedFingerprintSet implements VisitedSet {
       this.lost.set(key, this.lastId);
       return true;
     }
-    const tags = this.tags;
-    const lanes = this.lanes;
+    const s = this.slots;
     const mask = this.mask;
     let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
     for (let probes = 0; ; ) {
-      let tag = Atomics.load(tags, i);
+      const p = W * i;
+      // Plain reads first (an atomic load of every probed tag made add() twice as dear as the
+      // sequential one; bench.md): a published tag never changes, and a match on lanes read
+      // without synchronisation is a real one (a lane not yet written reads 0, and (0, 0) is
+      // never stored). A mismatch on a zero lane is trusted only after an atomic load of the tag,
+      // which makes the lanes stored before its publication visible.
+      let tag = s[p]!;
       if (tag === 0) {
-        // The table is never filled beyond 3/4 (see create): an empty slot is always found.
-        tag = Atomics.compareExchange(tags, i, 0, -1);
+        // The table is grown at 3/4 full and every other thread stops at its next add(): it is
+        // never filled beyond 3/4 plus a few (one insert per thread), so an empty slot is found.
+        tag = Atomics.compareExchange(s, p, 0, -1);
         if (tag === 0) {
-          Atomics.store(lanes, 2 * i, a);
-          Atomics.store(lanes, 2 * i + 1, b);
+          s[p + 1] = a;
+          s[p + 2] = b;
           const id = Atomics.add(this.header, H_SIZE, 1);
-          Atomics.store(this.sleep, id, sleep);
-          Atomics.store(tags, i, id + 1);
+          this.sleep[id] = sleep;
+          // Publishes the lanes (an SC store after plain ones: whoever loads the tag sees them).
+          Atomics.store(s, p, id + 1);
           this.lastId = id;
+          if (4 * (id + 1) > 3 * (mask + 1) && Atomics.load(this.header, H_LOG2) < this.maxLog2) this.grow();
           return true;
         }
       }
-      while (tag === -1) tag = Atomics.load(tags, i);
-      if (Atomics.load(lanes, 2 * i) === a && Atomics.load(lanes, 2 * i + 1) === b) {
+      while (tag === -1) tag = Atomics.load(s, p);
+      const x = s[p + 1]!;
+      const y = s[p + 2]!;
+      if (x === a && y === b) {
+        this.lastId = tag - 1;
+        return false;
+      }
+      // Each lane goes from 0 to its final value once, and a racing aligned read returns one of
+      // the two: a lane read as non-zero is final. Only a zero lane may be stale.
+      if ((x === 0 || y === 0) && Atomics.load(s, p) > 0 && s[p + 1] === a && s[p + 2] === b) {
         this.lastId = tag - 1;
         return false;
       }
@@ -132,14 +223,64 @@ export class SharedFingerprintSet implements VisitedSet {
     }
   }
 
+  /** Double the table (this thread's insert made it 3/4 full); another thread may already be at it. */
+  private grow(): void {
+    const h = this.header;
+    const log2 = Atomics.load(h, H_LOG2);
+    if (Atomics.compareExchange(h, H_RESIZE, 0, 1) !== 0) {
+      // Someone else grows it: wait for that, then go on.
+      this.leave();
+      this.enter();
+      return;
+    }
+    // Raised, then look at who is in (the order matters: see enter()).
+    Atomics.sub(h, H_ACTIVE, 1);
+    for (;;) {
+      const n = Atomics.load(h, H_ACTIVE);
+      if (n === 0) break;
+      Atomics.wait(h, H_ACTIVE, n);
+    }
+    // Alone. Another thread may have grown the table between our insert and our raise.
+    if (Atomics.load(h, H_LOG2) === log2 && 4 * Atomics.load(h, H_SIZE) > 3 << log2) {
+      const from = this.region[Atomics.load(h, H_REGION)]!;
+      const toR = 1 - Atomics.load(h, H_REGION);
+      const to = this.region[toR]!;
+      const cap = 2 << log2;
+      const mask = cap - 1;
+      to.fill(0, 0, W * cap);
+      const oldCells = W << log2;
+      for (let p = 0; p < oldCells; p += W) {
+        const tag = from[p]!;
+        if (tag === 0) continue;
+        const a = from[p + 1]!;
+        const b = from[p + 2]!;
+        let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+        while (to[W * i] !== 0) i = (i + 1) & mask;
+        to[W * i] = tag;
+        to[W * i + 1] = a;
+        to[W * i + 2] = b;
+      }
+      Atomics.store(h, H_REGION, toR);
+      Atomics.store(h, H_LOG2, log2 + 1);
+      this.grows++;
+    }
+    Atomics.add(h, H_ACTIVE, 1);
+    // Lowered last: the others see the new table (SC store after the plain rehash writes).
+    Atomics.store(h, H_RESIZE, 0);
+    Atomics.notify(h, H_RESIZE);
+    this.refresh();
+  }
+
   /** Whether the fingerprint is stored (sets lastId when it is). */
   private lookup(a: number, b: number): boolean {
+    const s = this.slots;
     let i = (a ^ Math.imul(b, 0x9e3779b1)) & this.mask;
     for (;;) {
-      let tag = Atomics.load(this.tags, i);
+      const p = W * i;
+      let tag = Atomics.load(s, p);
       if (tag === 0) return false;
-      while (tag === -1) tag = Atomics.load(this.tags, i);
-      if (Atomics.load(this.lanes, 2 * i) === a && Atomics.load(this.lanes, 2 * i + 1) === b) {
+      while (tag === -1) tag = Atomics.load(s, p);
+      if (s[p + 1] === a && s[p + 2] === b) {
         this.lastId = tag - 1;
         return true;
       }

@@ -10,13 +10,13 @@ import type { Program } from "../program.js";
 import { newStats } from "../result.js";
 import { dfsRun, type WorkItem } from "../schedulers/dfs.js";
 import { StateGraph } from "../stategraph.js";
-import { C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ThreadInit, type ToWorker, type WorkerInit } from "./protocol.js";
+import { C_CELLS, C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ThreadInit, type ToWorker, type WorkerInit } from "./protocol.js";
 import { SharedFingerprintSet } from "./shared-fpset.js";
 
 const thread = workerData as ThreadInit;
 const port = thread.port as MessagePort;
 const wake = new Int32Array(thread.wake);
-let ctrl = new Int32Array(new SharedArrayBuffer(16));
+let ctrl = new Int32Array(new SharedArrayBuffer(4 * C_CELLS));
 
 function send(m: FromWorker): void {
   port.postMessage(m);
@@ -57,8 +57,12 @@ async function search(init: WorkerInit): Promise<void> {
   let given = 0;
   const maxExec = init.opts.maxExecutions;
   const poll = (): "stop" | "give" | "go" => {
+    // Exact, as in one worker (dfsRun stops when a next execution is due after `maxExec`): the
+    // search is stopped by the budget iff it needs more than `maxExec` executions in all. The
+    // executions counted are those of one worker when POR is off (each state is expanded once);
+    // with POR on they are not, and the budget does not apply (docs/design.md).
     const e = Atomics.add(ctrl, C_EXECS, 1) + 1;
-    if (maxExec !== undefined && e >= maxExec) Atomics.compareExchange(ctrl, C_STOP, 0, 2);
+    if (maxExec !== undefined && e > maxExec) Atomics.compareExchange(ctrl, C_STOP, 0, 2);
     if (Atomics.load(ctrl, C_STOP) !== 0) return "stop";
     const g = Atomics.load(ctrl, C_GIVE);
     if (g !== 0 && g !== given) {
@@ -85,11 +89,24 @@ async function search(init: WorkerInit): Promise<void> {
       continue;
     }
     if (m.type === "graph") {
-      send({ type: "graph", data: graph?.toData() ?? null });
+      // The part's arrays are fresh copies: moved to the coordinator, not copied again.
+      const data = graph?.toData() ?? null;
+      const moved = data === null ? [] : [data.from, data.to, data.tid, data.flags, data.chAt, data.pool, data.enabled, data.parentEdge].map((a) => a.buffer as ArrayBuffer);
+      port.postMessage({ type: "graph", data } satisfies FromWorker, moved);
+      Atomics.add(ctrl, C_EVT, 1);
+      Atomics.notify(ctrl, C_EVT);
+      graph = null;
       continue;
     }
     try {
-      const r = dfsRun(program, cfg, opts, fus, { visited, graph, start: m.item, poll, give });
+      // Counted in while it may probe the table (a thread that grows it waits for the others to leave).
+      visited.enter();
+      let r;
+      try {
+        r = dfsRun(program, cfg, opts, fus, { visited, graph, start: m.item, poll, give });
+      } finally {
+        visited.leave();
+      }
       const out: FromWorker = { type: "idle", stats: r.stats, violations: r.violations, coverage: r.coverage };
       if (r.stopReason !== undefined) out.stopReason = r.stopReason;
       if (fus !== null && fus.invalid) out.invalid = true;
