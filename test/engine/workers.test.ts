@@ -89,11 +89,9 @@ describe("what a search with --workers reports does not depend on N or on timing
   };
 
   it("two properties violated in different subtrees: one worker meets `late` first, a second worker `early`; the report is the canonical one for 1, 2 and 3 workers, run after run", () => {
-    // The gap this closes: the search itself reports what it met first.
+    // The gap this closes: the search itself reports what it met first: `late` on one worker,
+    // and on two mostly `early` (or both), as the threads happen to run (not asserted: timing).
     expect(explore(p, par(1)).violations.map((v) => v.property)).toEqual(["late"]);
-    const raw = new Set<string>();
-    for (let i = 0; i < 4; i++) raw.add(explore(p, par(2)).violations.map((v) => v.property).join("+"));
-    expect([...raw].some((x) => x.includes("early")), [...raw].join(" | ")).toBe(true);
     // The report: the least preemption bound, then the shortest, then the bounded search's order.
     const want = report(par(1));
     expect(want).toMatch(/^violated early /);
