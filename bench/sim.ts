@@ -68,6 +68,7 @@ const result = {
   shortRuns: { what: "200 lazy-accept boots, 14 vCPUs x 25 pages, program built per run", steps: short.r, cpuSeconds: Number(short.s.toFixed(3)), stepsPerCpuSecond: Math.round(short.r / short.s) },
   boot1GiB: {
     what: "TD boot, 16 vCPUs, 1 GiB (262144 pages), upstream-7.2, simulated at size (not extrapolated): geometry 2 levels x 512, pool-mode mirror tables, every safety check on; CPU includes building the program",
+    cli: "tdxmc simulate --workload boot --vcpus 16 --gib 1 --protocol upstream-7.2 --literal",
     vcpus: 16,
     pages: 262_144,
     end: literal.r.end,

@@ -9,6 +9,9 @@ import { TDEL } from "../tdx/sept.js";
 import { leafCost, type CostModel } from "./costs.js";
 import { buildWorkload, SIM_MAX_LITERAL_PAGES, SIM_MAX_PAGES, type WorkloadPoint } from "./workloads.js";
 
+/** Distinct step labels whose reading is kept (the model-sized TD has a few hundred). */
+const LABEL_CACHE = 4096;
+
 /** Module (TDX) step labels start with the leaf's function name (as kvmSteps() in src/kvm). */
 const MODULE_STEP = /^(tdh_|tdg_|td_exit|td_ept_violation|guest walk|tdx_td_dispatcher)/;
 
@@ -180,8 +183,9 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   // What a step's label says, computed once per distinct label (labels repeat; a few carry
   // counters, hence the cap): the SEAMCALL leaf (or guest-side module flow) it belongs to and that
   // leaf's costs, or the KVM step's cost and what it counts. One map lookup per step replaces the
-  // prefix tests and the regular expression (the labels are built by template literals, so each
-  // test on a fresh label first flattens it).
+  // prefix tests and the regular expression. The model's hot labels are interned (lbl, src/engine/
+  // label.ts): the same string object each time, its hash computed once, so the lookup is cheap; a
+  // label built fresh would be copied flat and hashed on every step (≈ 15 % of a run before).
   const F_RETRY = 1;
   const F_VPBUSY = 2;
   const F_BUGON = 4;
@@ -228,7 +232,9 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     let i = labelInfo.get(label);
     if (i === undefined) {
       i = computeInfo(label);
-      if (labelInfo.size < 100_000) labelInfo.set(label, i);
+      // Capped small: a literal TD's labels that carry a GFN or PFN are each seen a few times only,
+      // and a table of 100 000 of them made every lookup a cache miss.
+      if (labelInfo.size < LABEL_CACHE) labelInfo.set(label, i);
     }
     return i;
   };

@@ -310,7 +310,9 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
     exit(key: number): void {
       const c = (windows.get(key) ?? 0) - 1;
       if (c < 0) throw new Error(`window ${key} exited more often than entered`);
-      windows.set(key, c);
+      // Only open windows are kept: the map stays small when a large TD's run opens one per entry.
+      if (c === 0) windows.delete(key);
+      else windows.set(key, c);
       exited.push(key);
     },
     loopHead(): void {},
