@@ -330,7 +330,6 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     const props = opts.properties ? new Set(opts.properties) : null;
     const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, props, { memo: opts.memo, maskedGroups: cfg.maskedGroups !== false });
     ex.por = ps;
-    ps.learnOnly = true;
     try {
       for (let k = 0; k < LEARNING_WALKS; k++) {
         ex.reset();
@@ -338,8 +337,6 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
       }
     } catch {
       // A model error shows up again, and is reported, in the search itself.
-    } finally {
-      ps.learnOnly = false;
     }
   }
   for (;;) {

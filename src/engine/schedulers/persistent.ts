@@ -1,20 +1,21 @@
 // Persistent (ample) sets for the stateful search (`cache`): state-space reduction, not only
 // transition reduction. At a state s the search explores the steps of a set A of threads instead
 // of every enabled thread when no thread outside A can, in any future, take a step that conflicts
-// with a step of A (Godefroid's persistent sets, Valmari's stubborn sets, SPIN's ample sets:
+// with a step of A (Godefroid, LNCS 1032, ch. 4; Valmari's stubborn sets; SPIN's ample sets:
 // Holzmann & Peled, "An improvement in formal verification", FORTE 1994), with
-//   - C2 visibility: every enabled thread of A takes an invisible step (it writes no object an
-//     invariant, a quiescent check or a critical window reads, and its code opens or closes no
-//     window), else s is expanded fully;
-//   - C3 the cycle proviso (SPIN's stack proviso): a reduced state whose step reaches a state on
+//   - invariants as observers instead of SPIN's visibility condition: two steps that write one
+//     observer group (an invariant's objects, a quiescent key's objects and windows) conflict, so
+//     every invariant sees its objects change in the same order in the reduced search;
+//   - the cycle proviso (SPIN's stack proviso, C3): a reduced state whose step reaches a state on
 //     the DFS stack is expanded fully (dfs.ts, `afterStep`).
 // The engine has no static view of thread code, so "what a thread may do in the future" is LEARNT,
 // the way fusion learns private objects (fusion.ts): per thread, the objects every op that ever
 // became pending touched (with every mode the op may have: a compare-exchange may write or only
-// read) and the objects its code peeked at. A reduction records what it relied on (thread u never
-// touches object o in a mode conflicting with A's step); a later touch that contradicts it makes
-// the search start again from scratch, knowing more (`invalid`). Knowledge only grows, so this
-// ends. Why the last run is sound: docs/design.md, "Persistent sets in the stateful search".
+// read), the objects its code peeked at, and the observer groups its steps wrote. A reduction
+// records what it relied on (thread u never touches object o in a mode conflicting with A's step,
+// writes none of A's groups; a member's code peeks at nothing new); a later touch that contradicts
+// it makes the search start again from scratch, knowing more (`invalid`). Knowledge only grows, so
+// this ends. Why the last run is sound: docs/design.md, "Persistent sets in the stateful search".
 import { K, M, pendingMode, pendingModeAt, type Op } from "../ops.js";
 import type { Execution } from "../execution.js";
 import type { Program } from "../program.js";
@@ -50,8 +51,8 @@ function opBits(op: Op): number {
 /**
  * Deliberately broken variants, for the tests that show the differential harness catches them:
  * "no-proviso" never expands a state fully when its reduced step closes a cycle onto the stack;
- * "unlearnt" never learns a footprint (a thread's future is only its pending op); "visible" lets a
- * reduced set hold a step that an invariant or a window sees.
+ * "unlearnt" never learns a footprint (no thread is known to touch anything); "visible" ignores
+ * observer groups (two steps that write what one invariant reads may commute).
  */
 export type PersistentFault = "no-proviso" | "unlearnt" | "visible";
 
@@ -76,8 +77,6 @@ export class PersistentSets {
   /** A reduction of this run relied on something now known to be false: start again. */
   invalid = false;
   restarts = 0;
-  /** Only learn (the random walks before the search); rely on nothing. */
-  learnOnly = false;
   fault: PersistentFault | undefined;
 
   constructor(program: Program, fault?: PersistentFault) {
