@@ -147,13 +147,14 @@ export const SCENARIO_SCHEMA: S = {
     symmetry: {
       t: "array",
       minItems: 1,
-      desc: "interchangeable threads (symmetry reduction of the cache strategy; checked, a wrong declaration is refused): each entry is one generator, its threads a cycle (each becomes the next, the last the first), their vCPUs and per-vCPU state renamed with them",
+      desc: "interchangeable threads (symmetry reduction of the cache strategy; checked, a wrong declaration is refused): each entry is one generator, its threads a cycle (each becomes the next, the last the first), their vCPUs and per-vCPU state renamed with them, and with `gfns` their GFNs and everything derived from them",
       items: {
         t: "object",
         required: ["threads"],
         props: {
           threads: { t: "array", minItems: 2, items: str("thread name"), desc: "thread names: each becomes the next, the last the first" },
-          gfns: { t: "record", values: int(0, undefined, "GFN"), desc: "GFN renaming (key: GFN); only the identity is supported (the model keeps GFN-derived PFNs in cells)" },
+          cycles: { t: "array", items: { t: "array", minItems: 2, items: str("thread name") }, desc: "further thread cycles of the same generator (e.g. two pairs exchanged at once with a subtree of GFNs)" },
+          gfns: { t: "record", values: int(0, undefined, "GFN"), desc: "GFN renaming (key: GFN; default each to itself): a permutation that maps the GFNs under one table at every level to the GFNs under one table; PFNs, tables, S-EPT and PAMT entries follow (src/kvm/symmetry.ts)" },
         },
       },
     },

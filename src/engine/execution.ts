@@ -67,23 +67,43 @@ class ThreadCtx implements ThreadApi {
   loopHead(label: string, ...locals: number[]): void {
     if (this.ex.restoring) return;
     this.ex.markLoopHead();
-    this.ex.fx?.push({ k: FX.Head, p: "", m: "", key: 0 });
+    // The label and locals are kept with the effect: symmetry (symmetry.ts) computes the hash the
+    // image thread would have at this head from them (`Execution.localImage`).
+    this.ex.fx?.push({ k: FX.Head, p: label, m: "", key: 0, loc: locals });
     // No thread id in a local-state hash (the fingerprint places each thread's hash at its
     // position): equal code histories of interchangeable threads hash alike (symmetry.ts).
-    let h1 = hashString(label);
-    let h2 = mix32(h1 ^ 0x165667b1);
-    for (const v of locals) {
-      h1 = mix32(h1 ^ Math.imul(v | 0, 0x9e3779b1));
-      h2 = mix32(h2 + Math.imul(v | 0, 0x85ebca77));
-    }
-    this.ex.l1[this.id] = h1;
-    this.ex.l2[this.id] = h2;
+    headHash(label, locals, this.ex.l1, this.ex.l2, this.id);
   }
   progress(): void {
     if (this.ex.restoring) return;
     this.ex.markProgress();
     this.ex.fx?.push({ k: FX.Progress, p: "", m: "", key: 0 });
   }
+}
+
+/** The local-state hash a loop head sets (label and live locals), into o1[i]/o2[i]. */
+function headHash(label: string, locals: readonly number[], o1: Int32Array, o2: Int32Array, i: number): void {
+  let h1 = hashString(label);
+  let h2 = mix32(h1 ^ 0x165667b1);
+  for (const v of locals) {
+    h1 = mix32(h1 ^ Math.imul(v | 0, 0x9e3779b1));
+    h2 = mix32(h2 + Math.imul(v | 0, 0x85ebca77));
+  }
+  o1[i] = h1;
+  o2[i] = h2;
+}
+
+/**
+ * What symmetry (symmetry.ts) needs to compute the local-state hash of a thread's image under each
+ * group element: how an op result and a loop head's live locals are renamed.
+ */
+export interface LocalImager {
+  /** Number of group elements (identity excluded). */
+  readonly size: number;
+  /** Element k: the image of value v, the result of reading cell `cell`. */
+  value(k: number, cell: number, v: number): number;
+  /** Element k: the image thread's live locals at loop head `label`, or null when they cannot be renamed. */
+  locals(k: number, label: string, locals: readonly number[]): readonly number[] | null;
 }
 
 /** What thread code did between two visible ops, besides computing (recorded to be replayed). */
@@ -93,6 +113,8 @@ interface Effect {
   p: string;
   m: string;
   key: number;
+  /** Head: the live locals given to loopHead (p is its label). */
+  loc?: readonly number[];
 }
 
 /** Kinds of thread-local states (LNode). */
@@ -114,6 +136,9 @@ class LNode {
   upEdge: LEdge | null = null;
   /** Id of the last Execution whose coverage has this node's label (so each adds it once). */
   covered = 0;
+  /** Symmetry: per group element, the image's hash lanes and whether known (3 ints each), computed for `imgBy`. */
+  img: Int32Array | null = null;
+  imgBy: LocalImager | null = null;
   constructor(
     readonly kind: number,
     readonly op: Op | null,
@@ -1251,6 +1276,17 @@ export class Execution {
     this.fp2 = mix32(h2 ^ 0x2f7d8e1b);
   }
 
+  /**
+   * Symmetry: per element k of `im`'s group, the local-state hash thread t's image would have
+   * (out[3k], out[3k+1]) and whether it is known (out[3k+2] = 1). Computed once per local-state
+   * node along the path that first reached it, the way the thread's own hash was: op results
+   * renamed and mixed in, a loop head's hash from its label and renamed locals, the end mixed in.
+   * Equal local-state hashes are one node, so the image is a function of the node.
+   */
+  localImage(t: number, im: LocalImager): Int32Array {
+    return imageOf(this.cur[t]!, im);
+  }
+
   /** The fingerprint `fingerprintAs` computed (fp1/fp2 stay those of the state itself). */
   asFp1 = 0;
   asFp2 = 0;
@@ -1266,6 +1302,22 @@ export class Execution {
       const p = perm[t]!;
       h1 = (h1 + mix32(this.l1[t]! ^ Math.imul(p + 1, 0x2c1b3c6d))) | 0;
       h2 = (h2 + mix32(this.l2[t]! ^ Math.imul(p + 3, 0x297a2d39))) | 0;
+    }
+    this.asFp1 = mix32(h1 ^ 0x51ed270b);
+    this.asFp2 = mix32(h2 ^ 0x2f7d8e1b);
+  }
+  /**
+   * As fingerprintAs, with each thread's image hash given: thread t's term is `img[t]`'s lanes at
+   * offset `off` placed at position perm[t] (symmetry.ts with renamed values).
+   */
+  fingerprintImage(perm: Int32Array, d1: number, d2: number, img: readonly Int32Array[], off: number): void {
+    let h1 = (this.memH1 + d1) | 0;
+    let h2 = (this.memH2 + d2) | 0;
+    for (let t = 0; t < this.n; t++) {
+      const p = perm[t]!;
+      const a = img[t]!;
+      h1 = (h1 + mix32(a[off]! ^ Math.imul(p + 1, 0x2c1b3c6d))) | 0;
+      h2 = (h2 + mix32(a[off + 1]! ^ Math.imul(p + 3, 0x297a2d39))) | 0;
     }
     this.asFp1 = mix32(h1 ^ 0x51ed270b);
     this.asFp2 = mix32(h2 ^ 0x2f7d8e1b);
@@ -1300,4 +1352,71 @@ export function eventsConflict(ex: Execution, e: number, f: number): boolean {
   if (a === M.None || b === M.None) return false;
   if (a === b && a !== M.W) return false;
   return overlap(ex.evObjs[e]!, ex.evObj[e]!, ex.evObjs[f]!, ex.evObj[f]!);
+}
+
+/** Does an op's result come from its cell (so a renamed cell value renames the result)? */
+function resultIsCellValue(op: Op): boolean {
+  return op.k === K.Load || op.k === K.WaitLoad || op.k === K.Cas || op.k === K.Xchg || op.k === K.Rmw;
+}
+
+/** Execution.localImage: the node's image hashes under `im`, computed down from the nearest node that has them. */
+function imageOf(node: LNode, im: LocalImager): Int32Array {
+  if (node.imgBy === im) return node.img!;
+  const chain: LNode[] = [];
+  let x: LNode | null = node;
+  while (x !== null && x.imgBy !== im) {
+    chain.push(x);
+    x = x.kind === NK.Root ? null : x.up;
+  }
+  const E = im.size;
+  const a1 = new Int32Array(1);
+  const a2 = new Int32Array(1);
+  for (let j = chain.length - 1; j >= 0; j--) {
+    const nd = chain[j]!;
+    const out = new Int32Array(3 * E);
+    if (nd.kind === NK.Root || nd.up === null) {
+      // Every thread starts from the same root hash (no thread id in local hashes).
+      for (let k = 0; k < E; k++) {
+        out[3 * k] = nd.l1;
+        out[3 * k + 1] = nd.l2;
+        out[3 * k + 2] = nd.kind === NK.Root ? 1 : 0;
+      }
+    } else {
+      const up = nd.up;
+      const base = up.img!;
+      const e = nd.upEdge!;
+      let head: Effect | null = null;
+      if (e.fx !== null) for (const f of e.fx) if (f.k === FX.Head) head = f;
+      for (let k = 0; k < E; k++) {
+        let ok = 1;
+        let h1 = 0;
+        let h2 = 0;
+        if (head !== null) {
+          const loc = im.locals(k, head.p, head.loc ?? []);
+          if (loc === null) ok = 0;
+          else {
+            headHash(head.p, loc, a1, a2, 0);
+            h1 = a1[0]!;
+            h2 = a2[0]!;
+          }
+        } else {
+          ok = base[3 * k + 2]!;
+          h1 = base[3 * k]!;
+          h2 = base[3 * k + 1]!;
+          if (up.kind !== NK.Root) {
+            const v = up.op !== null && resultIsCellValue(up.op) ? im.value(k, up.op.s, e.v) : e.v;
+            h1 = mix32(h1 ^ Math.imul(v, 0x9e3779b1));
+            h2 = mix32((h2 + Math.imul(v ^ 0x2545f491, 0x85ebca77)) | 0);
+          }
+        }
+        if (nd.kind === NK.Done) h1 = mix32(h1 ^ 0x0d0e0d0e);
+        out[3 * k] = h1;
+        out[3 * k + 1] = h2;
+        out[3 * k + 2] = ok;
+      }
+    }
+    nd.img = out;
+    nd.imgBy = im;
+  }
+  return node.img!;
 }
