@@ -275,15 +275,25 @@ function expectString(s: Scenario, preset: string): string | undefined {
   return e === "verified" ? "verified" : `violated:${e.violated}`;
 }
 
+/**
+ * The properties a scenario cell checks (undefined: all). What checkScenario (src/kvm/index.ts)
+ * does: a cell that expects a violation checks only that property, unless told otherwise.
+ */
+export function cellProperties(spec: Extract<CellSpec, { kind: "scenario" }>, program: Program): string[] | undefined {
+  const o = spec.opts;
+  const s = spec.scenario;
+  const expected = Object.keys(spec.overrides).length > 0 ? undefined : expectString(s, spec.preset);
+  const expectedProp = expected?.startsWith("violated:") ? expected.slice(9) : undefined;
+  return o.properties ?? (o.allViolations ? (s.properties ?? [...program.properties]) : expectedProp ? [expectedProp] : s.properties);
+}
+
 function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Program, fp: string, h: CellHooks): CellResult {
   const o = spec.opts;
   const s = spec.scenario;
   const overridden = Object.keys(spec.overrides).length > 0;
-  // What checkScenario (src/kvm/index.ts) does, with the cell's budgets and guarded program:
-  // a cell that expects a violation checks only that property, unless told otherwise.
+  // With the cell's budgets and guarded program (cellProperties).
   const expected = overridden ? undefined : expectString(s, spec.preset);
-  const expectedProp = expected?.startsWith("violated:") ? expected.slice(9) : undefined;
-  const properties = o.properties ?? (o.allViolations ? (s.properties ?? [...program.properties]) : expectedProp ? [expectedProp] : s.properties);
+  const properties = cellProperties(spec, program);
   // Symmetry (cache only): checked on this program; a wrong declaration is an error, not a verdict.
   // Not with --workers (any N): the parallel search stores full states, and the states budget must
   // decide alike for every N.

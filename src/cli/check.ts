@@ -5,7 +5,7 @@ import { formatStepTable, type Counterexample, type StrategyName } from "../engi
 import { DEFAULT_GEOMETRY, kvmSteps, SCENARIOS, type Scenario } from "../kvm/index.js";
 import { moduleVersionFor } from "../kvm/protocol.js";
 import { describeStop } from "./budgets.js";
-import { cellFingerprint, cellProgram, type CellCounterexample, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
+import { cellFingerprint, cellProgram, cellProperties, type CellCounterexample, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
 import { DEMOS } from "./demo.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
@@ -81,11 +81,14 @@ function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scen
   return { ...s, module: { ...(s.module ?? {}), version: moduleVersion as NonNullable<Scenario["module"]>["version"] } };
 }
 
-/** The partial-order reduction the stateful search runs with (provenance; cache only; none while livelock is checked). */
-function porOf(o: RunOpts): { por?: "sleep-sets" | "persistent-sets" | "off" } {
+/**
+ * The partial-order reduction the stateful search runs with (provenance; cache only; none while
+ * livelock is checked; persistent sets give way to a symmetry the scenario declares, docs/design.md).
+ */
+function porOf(o: RunOpts, properties: readonly string[] | undefined, symmetry: boolean): { por?: "sleep-sets" | "persistent-sets" | "off" } {
   if (o.strategy !== "cache") return {};
-  const livelock = o.properties === undefined || o.properties.includes("livelock");
-  return { por: o.por === false || livelock ? "off" : o.persistent === true ? "persistent-sets" : "sleep-sets" };
+  const livelock = properties === undefined || properties.includes("livelock");
+  return { por: o.por === false || livelock ? "off" : o.persistent === true && !symmetry ? "persistent-sets" : "sleep-sets" };
 }
 
 function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
@@ -184,7 +187,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...porOf(opts) },
+          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined) },
         },
       });
     }

@@ -4,7 +4,7 @@
 // deliberately broken variants must be caught.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { exhaustiveExplore, type ExploreResult, type Program } from "../../src/engine/index.js";
+import { Atomic, defineProgram, exhaustiveExplore, type ExploreResult, type Op, type Program, type ThreadApi } from "../../src/engine/index.js";
 import type { PersistentFault } from "../../src/engine/schedulers/persistent.js";
 import { build, progArb, type Built, type GenOptions } from "./gen.js";
 import { plain, replaysAll, run } from "./helpers.js";
@@ -70,6 +70,44 @@ describe("stateful search with persistent sets", () => {
     const b = build(fc.sample(progArb({ spin: true }), { numRuns: 1, seed: SEED })[0]!);
     const r = exhaustiveExplore(b.program, { stateCaching: true, persistent: true });
     expect(r.stats.por).toBeUndefined();
+  });
+
+  it("the cycle proviso, on the ignoring problem: a spinning thread independent of another must not starve it", () => {
+    // T0 spins forever on its own cell; T1 writes its own cell and fails an assertion. At the
+    // initial state {T0} is a persistent set (T0 never touches what T1 does); without the proviso
+    // T0's loop closes a cycle onto the stack and T1 never runs.
+    const p = defineProgram("ignoring", (w) => {
+      const x = new Atomic(w, "x");
+      const y = new Atomic(w, "y");
+      return {
+        threads: [
+          {
+            name: "T0",
+            body: function* (t: ThreadApi): Generator<Op, void, number> {
+              for (;;) {
+                t.loopHead("spin");
+                yield x.store(1, "x = 1");
+                yield x.store(0, "x = 0");
+              }
+            },
+          },
+          {
+            name: "T1",
+            body: function* (t: ThreadApi): Generator<Op, void, number> {
+              yield y.store(1, "y = 1");
+              t.assert(false, "T1 ran");
+            },
+          },
+        ],
+      };
+    });
+    const props = safety(p);
+    const opts = { stateCaching: true, persistent: true, properties: props } as const;
+    const ok = exhaustiveExplore(p, opts);
+    expect(ok.violations.map((v) => v.property)).toEqual(["assertion"]);
+    expect(ok.stats.por!.proviso).toBeGreaterThan(0);
+    const broken = exhaustiveExplore(p, { ...opts, persistentFaultForTests: "no-proviso" });
+    expect(broken.verdict).toBe("verified");
   });
 
   // Teeth: each broken variant differs from plain enumeration within a stated number of programs
