@@ -1,5 +1,5 @@
 // One entry point over every strategy, selected by name.
-import type { Program } from "./program.js";
+import { MAX_THREADS, type Program } from "./program.js";
 import type { ExploreOptions, ExploreResult } from "./result.js";
 import { boundedExplore } from "./schedulers/bounded.js";
 import { dporExplore } from "./schedulers/dpor.js";
@@ -45,6 +45,7 @@ export interface StrategyOptions extends ExploreOptions {
 }
 
 export function explore(program: Program, opts: StrategyOptions = {}): ExploreResult {
+  if (program.threads.length > MAX_THREADS) throw new Error(`program '${program.name}': ${program.threads.length} threads; exploration handles at most ${MAX_THREADS} (a simulation-only program)`);
   const strategy = opts.strategy ?? "dpor";
   if (opts.shallow !== false && (strategy === "dpor" || strategy === "exhaustive" || strategy === "cache"))
     return shallowFirst(program, opts, opts.shallow === true || opts.shallow === undefined ? {} : opts.shallow, (o) => exploreOne(program, { ...opts, ...o, strategy }));

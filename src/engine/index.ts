@@ -2,7 +2,7 @@
 export { World, decimal, type Formatter, type ObjInfo } from "./world.js";
 export { K, M, KIND_NAMES, type Op, type OpKind } from "./ops.js";
 export * from "./primitives/index.js";
-export { defineProgram, type Program, type ThreadApi, type ThreadBody, type ThreadSpec, type Invariant, type IncrementalCheck, type QuiescentInvariant, type ProgramParts } from "./program.js";
+export { defineProgram, type Program, type ThreadApi, type ThreadBody, type ThreadSpec, type Invariant, type IncrementalCheck, type QuiescentInvariant, type ProgramParts, MAX_THREADS, MAX_SIM_THREADS } from "./program.js";
 export { Execution, type Oracle, type Violation } from "./execution.js";
 export * from "./result.js";
 export { formatSchedule, parseSchedule, ScheduleSyntaxError, type Schedule } from "./schedule.js";

@@ -156,7 +156,18 @@ export interface ProgramParts {
    * World"). Default false (always allowed, only slower).
    */
   finalWorldOnly?: boolean;
+  /**
+   * The program is only run by the timed scheduler (a simulation): it may have up to
+   * MAX_SIM_THREADS threads. The exploring strategies keep sets of threads in 31-bit masks and
+   * refuse a program with more than 30 (explore()).
+   */
+  simulationOnly?: boolean;
 }
+
+/** Threads of a program the exploring strategies accept (thread sets are 31-bit masks). */
+export const MAX_THREADS = 30;
+/** Threads of a simulation-only program (thread ids are kept in a byte by the timed scheduler's schedule). */
+export const MAX_SIM_THREADS = 255;
 
 /** Build a program: `build` allocates shared objects in a fresh World and returns the threads. */
 export function defineProgram(name: string, build: (w: World) => ProgramParts): Program {
@@ -164,7 +175,8 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
   const parts = build(world);
   world.seal();
   if (parts.threads.length === 0) throw new Error(`program '${name}' has no threads`);
-  if (parts.threads.length > 30) throw new Error(`program '${name}': at most 30 threads`);
+  const maxThreads = parts.simulationOnly === true ? MAX_SIM_THREADS : MAX_THREADS;
+  if (parts.threads.length > maxThreads) throw new Error(`program '${name}': at most ${maxThreads} threads`);
   const props = new Set<string>(["assertion", "deadlock", "livelock"]);
   for (const i of parts.invariants ?? []) props.add(i.name);
   for (const i of parts.quiescent ?? []) props.add(i.name);

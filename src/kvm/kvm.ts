@@ -34,7 +34,7 @@ const fmtMode = (v: number) => {
   const p = v >>> 2;
   if (!p) return m;
   const who: number[] = [];
-  for (let i = 0; i < 30; i++) if (p & (1 << i)) who.push(i);
+  for (let i = 0; i < KICKER_BITS; i++) if (p & (1 << i)) who.push(i);
   return `${m} IPI from T${who.join(",T")}`;
 };
 const fmtSlot = (v: number) => ["valid", "KVM_MEMSLOT_INVALID", "deleted"][v] ?? String(v);
@@ -59,7 +59,12 @@ export function invalidateCovers(v: number, gfn: number): boolean {
   return u.count > 0 && gfn >= u.start && gfn < u.end;
 }
 
-/** The in-progress invalidation, packed in one cell: count, [start, end). */
+/**
+ * The in-progress invalidation, packed in one cell: count, [start, end) — for a VM of at most 255
+ * GFNs (every checker geometry). A larger VM (simulation) keeps the kernel's three fields in three
+ * cells (Kvm.invalidateWide; mmu.ts invalidateRetryGfn()).
+ */
+export const INVALIDATE_PACKED_GFNS = 255;
 export function packInvalidate(count: number, start: number, end: number): number {
   return (count << 16) | (start << 8) | end;
 }
@@ -93,7 +98,15 @@ export interface KvmInit {
   hugeFolios?: readonly number[];
   /** Mirror tables from a pool (simulation of large TDs, mirror.ts pool mode). */
   lazyTables?: boolean;
+  /**
+   * Threads that run on a vCPU (kinds vcpu, fault, pre-fault, vp-init): with more than
+   * KICKER_BITS threads (a simulation), the other threads get the kicker bits first (kickBit).
+   */
+  vcpuThreads?: readonly number[];
 }
+
+/** Kicker bits in a vCPU's mode cell (bits 2-31). */
+export const KICKER_BITS = 30;
 
 export class Kvm {
   readonly mmuLock: MmuLock;
@@ -108,7 +121,13 @@ export class Kvm {
   /** Per PFN (index = pfn): ownership and pins. */
   readonly pages: Atomic[];
   readonly invalidateSeq: Counter;
+  /** mmu_invalidate_in_progress and the range, packed (packInvalidate); with invalidateWide, the count alone. */
   readonly invalidate: Atomic;
+  /**
+   * A VM of more than 255 GFNs: mmu_invalidate_range_start / _end in cells of their own (the count
+   * stays in `invalidate`), as the kernel keeps them (include/linux/kvm_host.h struct kvm); null below.
+   */
+  readonly invalidateWide: { start: Atomic; end: Atomic } | null;
   readonly slot: Atomic;
   readonly vmBugged: Atomic;
   readonly waitForSeptZap: Atomic;
@@ -139,6 +158,14 @@ export class Kvm {
   /** vCPU threads still running (file descriptors open): kvm_destroy_vm() waits for none. */
   readonly liveVcpus: Counter;
   readonly vcpuMode: Atomic[];
+  /**
+   * Per thread: its bit among the kickers of a vCPU's mode cell, or −1. The thread id while there
+   * are at most KICKER_BITS threads (every checker scenario: values unchanged). With more (a
+   * simulation with many vCPUs), the threads that do not run on a vCPU (the zappers, converters,
+   * teardown: the kickers of tdx_track()) get bits first, then vCPU threads in id order; a thread
+   * left without a bit that kicks ends the run as a model limit (kickAllVcpus()).
+   */
+  readonly kickBit: readonly number[];
   /** Per vCPU: inside an SRCU read-side section of kvm->srcu (vcpu_run / fault handling). */
   readonly srcuReaders: Atomic[];
   /** Dynamic PAMT kernel state (refcounts, pamt_lock, PAMT caches); null when the protocol has it off. Set by the builder. */
@@ -172,7 +199,13 @@ export class Kvm {
     const pins = new Map((init.pins ?? []).map((p) => [p.pfn, p.count]));
     this.pages = Array.from({ length: this.hugeBase ? this.hugeBase + this.nGfns : 2 * this.nGfns + 1 }, (_, p) => new Atomic(world, { of: pageName, i: p }, (pins.get(p) ?? 0) << 2, fmtPage));
     this.invalidateSeq = new Counter(world, "mmu_invalidate_seq", 0);
-    this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0, fmtInvalidate);
+    if (this.nGfns > INVALIDATE_PACKED_GFNS) {
+      this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0);
+      this.invalidateWide = { start: new Atomic(world, "mmu_invalidate_range_start", 0), end: new Atomic(world, "mmu_invalidate_range_end", 0) };
+    } else {
+      this.invalidate = new Atomic(world, "mmu_invalidate_in_progress", 0, fmtInvalidate);
+      this.invalidateWide = null;
+    }
     this.slot = new Atomic(world, "memslot", SLOT.VALID, fmtSlot);
     // 1 = kvm_vm_bugged() (bugged, hence dead); 2 = kvm_vm_dead() alone (dead, not bugged): the
     // state KVM_REQ_VM_DEAD checks read is one cell, the distinction is in the value.
@@ -194,6 +227,24 @@ export class Kvm {
     this.liveVcpus = new Counter(world, "vcpu fds open", init.liveVcpus ?? 0);
     this.srcuReaders = Array.from({ length: init.trackSrcu ? nVcpus : 0 }, (_, v) => new Atomic(world, `vcpu${v}.srcu_read_lock`, 0, fmtBool));
     this.vcpuMode = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.mode`, VCPU_MODE.OUTSIDE, fmtMode));
+    if (nThreads <= KICKER_BITS) this.kickBit = Array.from({ length: nThreads }, (_, t) => t);
+    else {
+      const onVcpu = new Set(init.vcpuThreads ?? []);
+      const order = [...Array.from({ length: nThreads }, (_, t) => t).filter((t) => !onVcpu.has(t)), ...Array.from({ length: nThreads }, (_, t) => t).filter((t) => onVcpu.has(t))];
+      const bits = new Array<number>(nThreads).fill(-1);
+      order.slice(0, KICKER_BITS).forEach((t, b) => (bits[t] = b));
+      this.kickBit = bits;
+    }
+  }
+
+  /** The in-progress invalidation now (peek; for checks outside thread code). */
+  peekInvalidate(): { count: number; start: number; end: number } {
+    if (this.invalidateWide === null) return unpackInvalidate(this.invalidate.peek());
+    return { count: this.invalidate.peek(), start: this.invalidateWide.start.peek(), end: this.invalidateWide.end.peek() };
+  }
+  /** Cells of the in-progress invalidation (footprints). */
+  invalidateIds(): number[] {
+    return this.invalidateWide === null ? [this.invalidate.id] : [this.invalidate.id, this.invalidateWide.start.id, this.invalidateWide.end.id];
   }
 
   /** The PFN guest_memfd initially backs `gfn` with. */

@@ -13,6 +13,20 @@ function inRange(v: number, gfn: number): boolean {
 }
 
 /**
+ * The in-progress part of mmu_invalidate_retry_gfn() (include/linux/kvm_host.h): in_progress and
+ * gfn inside [range_start, range_end). One load of the packed cell; with the wide fields (a VM of
+ * more than 255 GFNs) the count, then — only when an invalidation is in progress — the range.
+ */
+function* invalidateRetryGfn(c: Ctx, gfn: number, label: string): Gen<boolean> {
+  const k = c.kvm;
+  if (k.invalidateWide === null) return inRange(yield k.invalidate.load(label), gfn);
+  if ((yield k.invalidate.load(label)) === 0) return false;
+  const start = yield k.invalidateWide.start.load(`${label}: mmu_invalidate_range_start`);
+  const end = yield k.invalidateWide.end.load(`${label}: mmu_invalidate_range_end`);
+  return gfn >= start && gfn < end;
+}
+
+/**
  * kvm_mmu_page_fault() → kvm_tdp_page_fault() → kvm_tdp_mmu_page_fault() for a private GPA.
  * Returns a RET_PF_* value (positive) or -errno (exit to userspace).
  *   kvm_mmu_faultin_pfn(): snapshot mmu_invalidate_seq (smp_rmb), KVM_MEMSLOT_INVALID → retry,
@@ -30,8 +44,7 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
   // -EAGAIN so that the ioctl drops kvm->srcu; before it, RET_PF_RETRY like any fault.
   if (slot === SLOT.INVALID) return prefetch && c.proto.is("prefault-invalid-slot", "eagain") ? EAGAIN : RET_PF.RETRY;
   if (slot === SLOT.DELETED) return EFAULT; // no memslot: private access → memory-fault exit
-  const inv = yield k.invalidate.load("kvm_mmu_faultin_pfn: mmu_invalidate_retry_gfn_unsafe()");
-  if (inRange(inv, gfn)) return RET_PF.RETRY;
+  if (yield* invalidateRetryGfn(c, gfn, "kvm_mmu_faultin_pfn: mmu_invalidate_retry_gfn_unsafe()")) return RET_PF.RETRY;
   const attr = yield k.attrs[gfn]!.load("kvm_mmu_faultin_pfn: kvm_mem_is_private(kvm, gfn)");
   if (attr === 0) return EFAULT; // kvm_mmu_prepare_memory_fault_exit(): private fault on a shared GFN
   // kvm_gmem_get_pfn(): no file once kvm_gmem_release() cleared slot->gmem.file (get_file_active()
@@ -49,8 +62,7 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
   let stale = false;
   if (c.proto.is("stale-check", "on")) {
     // is_page_fault_stale() → mmu_invalidate_retry_gfn(): in_progress covering gfn, or seq changed.
-    const inv2 = yield k.invalidate.load("is_page_fault_stale: mmu_invalidate_in_progress / range");
-    stale = inRange(inv2, gfn);
+    stale = yield* invalidateRetryGfn(c, gfn, "is_page_fault_stale: mmu_invalidate_in_progress / range");
     if (!stale) {
       const seq2 = yield k.invalidateSeq.read("is_page_fault_stale: mmu_invalidate_seq != fault->mmu_seq");
       stale = seq2 !== mmuSeq;
@@ -64,6 +76,20 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
 
 /** kvm_mmu_invalidate_begin() + kvm_mmu_invalidate_range_add(), mmu_lock held for write. */
 export function* kvmMmuInvalidateBegin(c: Ctx, start: number, end: number): Gen<void> {
+  const w = c.kvm.invalidateWide;
+  if (w !== null) {
+    // kvm_mmu_invalidate_begin(): in_progress++ (the first one resets the range); range_add():
+    // the first range is stored, later ones widen it (min start, max end). mmu_lock held for write.
+    const old = yield c.kvm.invalidate.rmw((v) => v + 1, `kvm_mmu_invalidate_begin: mmu_invalidate_in_progress++ [${start},${end})`);
+    if (old === 0) {
+      yield w.start.store(start, `kvm_mmu_invalidate_range_add: mmu_invalidate_range_start = ${start}`);
+      yield w.end.store(end, `kvm_mmu_invalidate_range_add: mmu_invalidate_range_end = ${end}`);
+    } else {
+      yield w.start.rmw((v) => Math.min(v, start), `kvm_mmu_invalidate_range_add: mmu_invalidate_range_start = min(.., ${start})`);
+      yield w.end.rmw((v) => Math.max(v, end), `kvm_mmu_invalidate_range_add: mmu_invalidate_range_end = max(.., ${end})`);
+    }
+    return;
+  }
   yield c.kvm.invalidate.rmw((v) => {
     const u = unpackInvalidate(v);
     if (u.count === 0) return packInvalidate(1, start, end);
@@ -74,6 +100,10 @@ export function* kvmMmuInvalidateBegin(c: Ctx, start: number, end: number): Gen<
 /** kvm_mmu_invalidate_end(), mmu_lock held for write: seq++ (smp_wmb) then in_progress--. */
 export function* kvmMmuInvalidateEnd(c: Ctx): Gen<void> {
   yield c.kvm.invalidateSeq.add(1, "kvm_mmu_invalidate_end: mmu_invalidate_seq++; smp_wmb()");
+  if (c.kvm.invalidateWide !== null) {
+    yield c.kvm.invalidate.rmw((v) => v - 1, "kvm_mmu_invalidate_end: mmu_invalidate_in_progress--");
+    return;
+  }
   yield c.kvm.invalidate.rmw((v) => {
     const u = unpackInvalidate(v);
     return u.count <= 1 ? 0 : packInvalidate(u.count - 1, u.start, u.end);

@@ -7,14 +7,14 @@ import type { TdxVersion } from "../tdx/td.js";
 import { PROP, type Ctx } from "./context.js";
 import { flowsFor } from "./threads.js";
 import { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";
-import { gmemPfn, hugeFolioPfnBase, invalidateCovers, Kvm, PAGE, staleLeafKey, TD_STATE, unpackInvalidate } from "./kvm.js";
-import { Atomic } from "../engine/index.js";
+import { gmemPfn, hugeFolioPfnBase, Kvm, PAGE, staleLeafKey, TD_STATE } from "./kvm.js";
 import { pagesPerEntry } from "./geometry.js";
 import { hugeInvariants, KvmHuge } from "./hugepage.js";
 import { DEFAULT_PRESET, moduleVersionFor, resolveProtocol, type Protocol } from "./protocol.js";
 import { formatSpte, isFrozen, isLeaf, isTable, spteToPfn, spteToSp, SPTE_NP } from "./spte.js";
 import { SEPT_STATE_PFN_MASK, TdxAdapter, type InitialMapping } from "./tdx_adapter.js";
-import { KvmPamt, pamtInvariants } from "./tdx_pamt.js";
+import { KvmPamt, PoolSet, pamtInvariants } from "./tdx_pamt.js";
+import { POOL_MAX_PAGES } from "../tdx/dpamt.js";
 import type { GuestAction } from "./vcpu.js";
 
 export type ThreadDecl =
@@ -160,11 +160,8 @@ export function staleLeafMessage(m: BuiltModel, gfn: number): string | null {
   if (!s) s = tdx.peekEntry(2, gfn);
   if (!s || s.state === "FREE" || s.state.startsWith("NL_")) return null;
   if (kvm.attrs[gfn]!.peek() === 0) return `gfn ${gfn}: S-EPT ${s.state} pfn ${s.pfn} but the GFN's memory attribute is shared`;
-  const inv = kvm.invalidate.peek();
-  if (invalidateCovers(inv, gfn)) {
-    const u = unpackInvalidate(inv);
-    return `gfn ${gfn}: S-EPT ${s.state} pfn ${s.pfn} inside the in-progress invalidation [${u.start},${u.end}) after its zap`;
-  }
+  const u = kvm.peekInvalidate();
+  if (u.count > 0 && gfn >= u.start && gfn < u.end) return `gfn ${gfn}: S-EPT ${s.state} pfn ${s.pfn} inside the in-progress invalidation [${u.start},${u.end}) after its zap`;
   return null;
 }
 
@@ -175,6 +172,22 @@ export interface BuildOptions {
    * per position and thread. The program then runs once, under the timed scheduler only.
    */
   lazyTables?: boolean;
+  /**
+   * Built for a simulation (the timed scheduler): pools sized for the scenario instead of the
+   * checker's fixed ones. Today: with Dynamic PAMT and more than 3 vCPUs, the PAMT page pool holds
+   * every vCPU's cache (2 × levels pages each) beside a pair per 2M range, instead of 30 pages (which
+   * 3 vCPUs never exhaust, so smaller simulations keep the pool, and their results, as they were).
+   */
+  simulation?: boolean;
+}
+
+/** The PAMT page pool of a simulation (BuildOptions.simulation), or undefined for the default 30 pages. */
+export function simPamtPoolPages(nVcpus: number, levels: number, fanout: number, pfns: number): number | undefined {
+  if (nVcpus <= 3) return undefined;
+  // Pairs for every 2M range of the TD's PFNs (with TDR and TDVPR pages), plus every cache full
+  // (the vCPUs' and the VM's), plus one pair in flight per vCPU.
+  const ranges = Math.ceil((pfns + 1 + nVcpus) / fanout);
+  return Math.min(POOL_MAX_PAGES, 2 * ranges + 2 * levels * (nVcpus + 1) + 2 * nVcpus);
 }
 
 /** Build the engine program of `scenario` under `preset` (+ overrides). */
@@ -219,6 +232,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       pins: pinning ? leaves.map((l) => ({ pfn: l.pfn, count: 1 })) : [],
       liveVcpus: scenario.threads.filter((t) => t.kind === "fault" || t.kind === "vcpu" || t.kind === "pre-fault").length,
       lazyTables: opts.lazyTables === true,
+      vcpuThreads: scenario.threads.flatMap((t, i) => (t.kind === "vcpu" || t.kind === "fault" || t.kind === "pre-fault" || t.kind === "vp-init" ? [i] : [])),
     });
     kvm.liveTeardown = scenario.threads.some((t) => t.kind === "teardown");
     kvm.vcpuMutexes = proto.is("state-guard", "on") && scenario.threads.some((t) => t.kind === "init-mem-region" || t.kind === "vp-init" || t.kind === "finalize");
@@ -243,6 +257,8 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     // otherwise tdx_supports_dynamic_pamt() is false and every helper is a no-op.
     const version = moduleVersionFor(scenario.module?.version, preset) as TdxVersion;
     const dpamt = proto.values["dpamt"] === "on" && !["1.0", "1.5.16"].includes(version);
+    const pfns = Math.max(kvm.mirror.externalBase + kvm.mirror.sps.length, hugeBase ? hugeBase + kvm.nGfns : 0);
+    const poolPages = dpamt && opts.simulation === true ? simPamtPoolPages(Math.max(1, nVcpus), geo.levels, geo.fanout, pfns) : undefined;
     const tdx = new TdxAdapter(w, {
       levels: geo.levels,
       fanout: geo.fanout,
@@ -253,11 +269,11 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       pendingVeDisable: scenario.module?.pendingVeDisable,
       demoteHostInterrupts: scenario.module?.enhancedDemote === false,
       vcpus: Math.max(1, nVcpus),
-      pfns: Math.max(kvm.mirror.externalBase + kvm.mirror.sps.length, hugeBase ? hugeBase + kvm.nGfns : 0),
+      pfns,
       opState: building ? "INITIALIZED" : "RUNNABLE",
       vcpusInitialized: init.vcpusInitialized ?? true,
       initial,
-      dpamt: dpamt && init.pamtPairRange !== undefined ? { pairRange: init.pamtPairRange } : dpamt,
+      dpamt: dpamt && (init.pamtPairRange !== undefined || poolPages !== undefined) ? { ...(init.pamtPairRange !== undefined ? { pairRange: init.pamtPairRange } : {}), ...(poolPages !== undefined ? { poolPages } : {}) } : dpamt,
       foreign: init.otherTd ?? [],
     });
     // Dynamic PAMT: the kernel's refcounts start equal to the module's page counts (tdx_pamt.ts).
@@ -269,7 +285,7 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     // order): the model then runs none of the huge-page code (docs/model.md "hugepage", abstracted).
     if (huge && hugeBlocks.size > 0) {
       kvm.huge = new KvmHuge(w, kvm, init.hugeFolios ?? [], init.shared ?? []);
-      if (kvm.pamt) kvm.pamt.vmCache = new Atomic(w, "kvm_tdx->pamt_cache", 0, (m) => `{${Array.from({ length: 31 }, (_, i) => i).filter((i) => m & (1 << i)).map((i) => `pfn ${kvm.pamt!.pfnOf(i)}`).join(",")}}`);
+      if (kvm.pamt) kvm.pamt.vmCache = new PoolSet(w, "kvm_tdx->pamt_cache", kvm.pamt.poolBase, kvm.pamt.poolPages, { initial: [], stack: false, slots: kvm.pamt.topupPairs });
     }
     const pamtInv = kvm.pamt ? pamtInvariants(kvm.pamt, tdx.mod, kvm.huge?.demoting) : { invariants: [], quiescent: [], final: [] };
     const hugeInv = hugeInvariants(kvm, tdx);
@@ -319,13 +335,14 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
       keys: gfns.map((g) => staleLeafKey(g)),
       objsOf: (key) => {
         const g = key - staleLeafKey(0);
-        return [kvm.attrs[g]!.id, kvm.invalidate.id, kvm.hkid.id, ...tdx.objsOf(1, g)];
+        return [kvm.attrs[g]!.id, ...kvm.invalidateIds(), kvm.hkid.id, ...tdx.objsOf(1, g)];
       },
-      masksOf: (key) => [-1, -1, -1, ...tdx.objsOf(1, key - staleLeafKey(0)).map(() => SEPT_STATE_PFN_MASK)],
+      masksOf: (key) => [-1, ...kvm.invalidateIds().map(() => -1), -1, ...tdx.objsOf(1, key - staleLeafKey(0)).map(() => SEPT_STATE_PFN_MASK)],
       check: (key) => staleLeafMessage(model, key - staleLeafKey(0)),
     };
     return {
       threads,
+      ...(opts.simulation === true ? { simulationOnly: true } : {}),
       quiescent: [quiescent, staleLeaf, ...pamtInv.quiescent, ...hugeInv.quiescent],
       invariants: [
         {

@@ -8,6 +8,9 @@
 //   2 + 2·pfn    present 4K leaf mapping `pfn` with full RWX (TDX mirror leaves are always RWX) and
 //                the Accessed/Dirty bits set, as make_spte() builds every writable SPTE since
 //                cc7ed3358e41 "KVM: x86/mmu: Always set SPTE's dirty bit if it's created as writable"
+//                (for pfn ≥ 2^18, the simulation of a large TD: 2 + 2·(pfn mod 2^18) + (pfn >> 18)·2^21,
+//                so that the Dirty flag's bit 20 never belongs to a PFN; below 2^18 the value is
+//                2 + 2·pfn as it always was, so the checker's cells and fingerprints do not change)
 //   … + D_CLEAR  the same leaf with the Dirty bit clear: what ≤6.12 make_spte() computed for a fault
 //                that found a writable SPTE already present (switch mirror-ad; never stored otherwise)
 //   3 + 2·sp     present non-leaf pointing at mirror page table `sp`
@@ -15,11 +18,21 @@
 export const SPTE_NP = 0;
 export const SPTE_FROZEN = 1;
 
-/** Token flag: a leaf whose Dirty bit is clear (even, far above any modelled pfn). */
+/** Token flag: a leaf whose Dirty bit is clear (even; no PFN's bits share it, see leafSpte()). */
 export const SPTE_D_CLEAR = 1 << 20;
+/** A leaf token keeps the PFN's low 18 bits in bits 1-19 and the rest from bit 21 (below 2^18: 2 + 2·pfn). */
+const PFN_LOW_BITS = 18;
+const PFN_LOW = (1 << PFN_LOW_BITS) - 1;
+const PFN_HIGH_SHIFT = 21;
+/** Largest PFN a leaf token holds (bits 21-30 take PFN bits 18-27). */
+export const SPTE_MAX_PFN = (1 << 28) - 1;
 
 /** make_spte() for a 4K private leaf (RWX, present; A/D set unless `dirty` is false). */
 export function leafSpte(pfn: number, dirty = true): number {
+  if (pfn > PFN_LOW) {
+    if (pfn > SPTE_MAX_PFN) throw new RangeError(`model limit: pfn ${pfn} does not fit a leaf SPTE token (at most ${SPTE_MAX_PFN})`);
+    return 2 + 2 * (pfn & PFN_LOW) + (pfn >>> PFN_LOW_BITS) * (1 << PFN_HIGH_SHIFT) + (dirty ? 0 : SPTE_D_CLEAR);
+  }
   return 2 + 2 * pfn + (dirty ? 0 : SPTE_D_CLEAR);
 }
 /** is_dirty_spte() of a leaf. */
@@ -47,7 +60,7 @@ export function isTable(v: number): boolean {
 }
 /** spte_to_pfn() of a leaf. */
 export function spteToPfn(v: number): number {
-  return ((v & ~SPTE_D_CLEAR) - 2) >> 1;
+  return (((v & (SPTE_D_CLEAR - 1)) - 2) >> 1) + (v >>> PFN_HIGH_SHIFT) * (1 << PFN_LOW_BITS);
 }
 /** spte_to_child_pt(): the mirror page table a non-leaf points to. */
 export function spteToSp(v: number): number {

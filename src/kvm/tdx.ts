@@ -9,7 +9,7 @@
 import { choose, waitUntil } from "../engine/index.js";
 import { C, OP, st, statusCode, statusName, statusOperand, TDX_SUCCESS } from "../tdx/status.js";
 import { PROP, assertHeld, assertHeldWrite, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
-import { ipiPendingOf, modeOf, TD_STATE, VCPU_MODE } from "./kvm.js";
+import { ipiPendingOf, KICKER_BITS, modeOf, TD_STATE, VCPU_MODE } from "./kvm.js";
 import { EXTERNAL_SPT, type MirrorSp } from "./mirror.js";
 import { isShadowPresent, isTable, spteToPfn, spteToSp } from "./spte.js";
 import { pamtMapGet, pamtMapPutOnError, pamtOn, tdxPamtPut } from "./tdx_pamt.js";
@@ -75,7 +75,9 @@ export function* seamcallSept(c: Ctx, name: string, leaf: () => Gen<number>, loc
 export function* kickAllVcpus(c: Ctx, why: string): Gen<void> {
   const k = c.kvm;
   if (k.nVcpus === 0) return;
-  const me = 1 << c.t.id;
+  const bit = k.kickBit[c.t.id] ?? -1;
+  if (bit < 0) c.t.assert(false, `model limit: thread ${c.t.id} has no kicker bit in the vCPUs' mode cells (${KICKER_BITS} kickers)`, "assertion");
+  const me = 1 << bit;
   const snap: number[] = [];
   for (let v = 0; v < k.nVcpus; v++) {
     const old = yield k.vcpuMode[v]!.rmw((x) => {

@@ -26,6 +26,7 @@
 // struct page lists; tdx_quirk_reset_paddr() of a returned pair is not a step.
 import { Atomic, SpinLock, type Invariant, type QuiescentInvariant, type World } from "../engine/index.js";
 import type { TdxModule } from "../tdx/index.js";
+import { POOL_WORD_BITS } from "../tdx/dpamt.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { PROP, kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
 import { isFrozen } from "./spte.js";
@@ -77,23 +78,146 @@ function popcount(m: number): number {
   return n;
 }
 
+/**
+ * A set of pool pages: the page allocator's free PAMT-pool pages, or a PAMT cache.
+ *
+ * A pool of at most 30 pages (every checker scenario) is one bit-mask cell, named and valued as
+ * before this form existed; each operation on it is one step. A larger pool (a simulation with many
+ * vCPUs, BuildOptions.simulation) cannot be one cell, and a scan of many mask words would cost
+ * steps (and simulated time) that the kernel's O(1) allocator does not. Pages enter and leave these
+ * sets in pairs (a cache is filled to 2 × levels pages and drained two at a time; the allocator
+ * hands out and takes back pairs), so the large form keeps pairs:
+ *   - the allocator: a stack of pairs (its height in a cell; a popped cell is cleared) under a
+ *     spinlock standing for the page allocator's own lock (zone->lock / the per-CPU list lock):
+ *     lock, height, the pairs, unlock;
+ *   - a cache (one owner, D-7): `levels` pair slots, 0 = empty (struct tdx_pamt_cache's list).
+ * Which free page the allocator returns is not explored in either form (docs/model.md, "dpamt").
+ */
+export class PoolSet {
+  /** Small form: the bit mask (bit i = pool page i). */
+  readonly mask: Atomic | null;
+  /** Large form: pair cells (0 = empty, else packPair()). */
+  readonly pairs: Atomic[];
+  /** Large form, allocator: the number of pairs on the stack, and its lock. */
+  readonly top: Atomic | null;
+  readonly lock: SpinLock | null;
+  constructor(world: World, name: string, poolBase: number, poolPages: number, opts: { initial: readonly number[]; stack: boolean; slots: number }) {
+    const fmtPair = (v: number) => (v === 0 ? "empty" : `{${unpackPair(v).map((i) => `pfn ${poolBase + i}`).join(",")}}`);
+    if (poolPages <= POOL_WORD_BITS) {
+      const fmt = (m: number) => `{${popLowest(m, 31).map((i) => `pfn ${poolBase + i}`).join(",")}}`;
+      this.mask = new Atomic(world, name, bitsOf(opts.initial), fmt);
+      this.pairs = [];
+      this.top = null;
+      this.lock = null;
+      return;
+    }
+    this.mask = null;
+    const init: number[] = [];
+    for (let k = 0; k + 1 < opts.initial.length; k += 2) init.push(packPair(opts.initial[k]!, opts.initial[k + 1]!));
+    const n = opts.stack ? Math.ceil(poolPages / 2) : opts.slots;
+    this.pairs = Array.from({ length: n }, (_, k) => new Atomic(world, `${name}.pair[${k}]`, init[k] ?? 0, fmtPair));
+    this.top = opts.stack ? new Atomic(world, `${name}.pairs`, init.length) : null;
+    this.lock = opts.stack ? new SpinLock(world, `${name}: allocator lock`) : null;
+  }
+  get ids(): number[] {
+    return [...(this.mask ? [this.mask.id] : []), ...this.pairs.map((x) => x.id), ...(this.top ? [this.top.id] : [])];
+  }
+  /** Pool indices in the set (peek). */
+  peekIndices(): number[] {
+    if (this.mask) return popLowest(this.mask.peek(), 31);
+    const n = this.top ? this.top.peek() : this.pairs.length;
+    return this.pairs.slice(0, n).flatMap((x) => (x.peek() === 0 ? [] : unpackPair(x.peek())));
+  }
+}
+/** Two pool indices in one cell (14 bits each, +1 so that 0 is an empty slot). */
+function packPair(a: number, b: number): number {
+  return (a + 1) | ((b + 1) << 14);
+}
+function unpackPair(v: number): [number, number] {
+  return [(v & 0x3fff) - 1, ((v >>> 14) & 0x3fff) - 1];
+}
+
+/** Number of pages in the set: one load (the mask, or the stack height), or one per cache slot. */
+function* poolCount(set: PoolSet, label: string): Gen<number> {
+  if (set.mask) return popcount(yield set.mask.load(label));
+  if (set.top) return 2 * (yield set.top.load(label));
+  let n = 0;
+  for (let k = 0; k < set.pairs.length; k++) if ((yield set.pairs[k]!.load(`${label} [slot ${k}]`)) !== 0) n += 2;
+  return n;
+}
+
+/**
+ * Take up to `want` pages (an even number), the lowest first in the small form. With
+ * `allOrNothing`, fewer than `want` are left in the set. Returns the pool indices taken.
+ */
+function* poolTake(set: PoolSet, want: number, allOrNothing: boolean, label: string): Gen<number[]> {
+  if (set.mask) {
+    const old = yield set.mask.rmw((m) => (!allOrNothing || popcount(m) >= want ? m & ~bitsOf(popLowest(m, want)) : m), label);
+    return !allOrNothing || popcount(old) >= want ? popLowest(old, want) : [];
+  }
+  const n = want / 2;
+  const got: number[] = [];
+  if (set.top && set.lock) {
+    yield set.lock.lock(`${label}: allocator lock`);
+    const old = yield set.top.rmw((v) => (v >= n ? v - n : allOrNothing ? v : 0), `${label}: pop ${n} pair(s)`);
+    const taken = old >= n ? n : allOrNothing ? 0 : old;
+    for (let j = 0; j < taken; j++) got.push(...unpackPair(yield set.pairs[old - 1 - j]!.xchg(0, `${label}: pair ${old - 1 - j}`)));
+    yield set.lock.unlock(`${label}: allocator unlock`);
+    return got;
+  }
+  for (let k = 0; k < set.pairs.length && got.length < want; k++) {
+    const old = yield set.pairs[k]!.xchg(0, `${label} [slot ${k}]`);
+    if (old !== 0) got.push(...unpackPair(old));
+  }
+  if (allOrNothing && got.length < want) {
+    yield* poolAdd(set, got, `${label}: too few, put back`);
+    return [];
+  }
+  return got;
+}
+
+/** Add pages (pool indices, an even number: pairs). */
+function* poolAdd(set: PoolSet, pages: readonly number[], label: string): Gen<void> {
+  if (set.mask) {
+    const bits = bitsOf(pages);
+    yield set.mask.rmw((m) => m | bits, label);
+    return;
+  }
+  if (set.top && set.lock) {
+    yield set.lock.lock(`${label}: allocator lock`);
+    for (let j = 0; j + 1 < pages.length; j += 2) {
+      const v = packPair(pages[j]!, pages[j + 1]!);
+      const old = yield set.top.rmw((h) => h + 1, `${label}: push a pair`);
+      yield set.pairs[old]!.store(v, `${label}: pair ${old}`);
+    }
+    yield set.lock.unlock(`${label}: allocator unlock`);
+    return;
+  }
+  let k = 0;
+  for (let j = 0; j + 1 < pages.length; j += 2) {
+    const v = packPair(pages[j]!, pages[j + 1]!);
+    let placed = false;
+    for (; k < set.pairs.length && !placed; k++) placed = (yield set.pairs[k]!.rmw((x) => (x === 0 ? v : x), `${label} [slot ${k}]`)) === 0;
+  }
+}
+
 /** The kernel's Dynamic PAMT state (arch/x86/virt/vmx/tdx/tdx.c) plus KVM's per-vCPU caches. */
 export class KvmPamt {
   /** pamt_refcounts[]: per 2M range. */
   readonly refcount: Atomic[];
   /** pamt_lock (global spinlock, process context only). */
   readonly lock: SpinLock;
-  /** The page allocator's free pool pages (bit i = pool page i). */
-  readonly free: Atomic;
+  /** The page allocator's free pool pages. */
+  readonly free: PoolSet;
   /** Per vCPU: vcpu_tdx->pamt_cache (pool pages). */
-  readonly cache: Atomic[];
+  readonly cache: PoolSet[];
   readonly poolBase: number;
   readonly poolPages: number;
   readonly fanout: number;
   /** tdx_topup_external_pamt_cache(vcpu, PT64_ROOT_MAX_LEVEL): pairs kept in a vCPU's cache (scaled: the levels). */
   readonly topupPairs: number;
   /** kvm_tdx->pamt_cache (S-EPT huge pages only; set by the builder with hugepage=on). */
-  vmCache: Atomic | null = null;
+  vmCache: PoolSet | null = null;
   /**
    * Ghost (model only, D-10): per TD (this VM, the other TD) and range, the references it holds.
    * Allocated only when the scenario has another TD; their sum is the refcount outside get/put.
@@ -111,11 +235,9 @@ export class KvmPamt {
     const counts = mod.pamtInitialCounts();
     this.refcount = Array.from({ length: lay.ranges }, (_, r) => new Atomic(world, `pamt_refcount[range ${r}]`, counts[r]!));
     this.lock = new SpinLock(world, "pamt_lock");
-    let freeMask = 0;
-    for (let i = 2 * lay.initialNodes; i < lay.poolPages; i++) freeMask |= 1 << i;
-    const fmt = (m: number) => `{${popLowest(m, 31).map((i) => `pfn ${this.poolBase + i}`).join(",")}}`;
-    this.free = new Atomic(world, "page allocator (PAMT pool)", freeMask, fmt);
-    this.cache = Array.from({ length: nVcpus }, (_, v) => new Atomic(world, `vcpu${v}.pamt_cache`, 0, fmt));
+    const free = Array.from({ length: lay.poolPages - 2 * lay.initialNodes }, (_, k) => 2 * lay.initialNodes + k);
+    this.free = new PoolSet(world, "page allocator (PAMT pool)", this.poolBase, this.poolPages, { initial: free, stack: true, slots: 0 });
+    this.cache = Array.from({ length: nVcpus }, (_, v) => new PoolSet(world, `vcpu${v}.pamt_cache`, this.poolBase, this.poolPages, { initial: [], stack: false, slots: this.topupPairs }));
     if (otherTd) {
       const other = counts.map((_, r) => otherTd.filter((f) => this.rangeOf(f) === r).length);
       this.refsBy = [
@@ -164,13 +286,12 @@ export function* tdxTopupPamtCache(c: Ctx, which?: number): Gen<number> {
   const cell = v === VM_PAMT_CACHE ? p.vmCache : p.cache[v];
   if (!cell) return 0;
   checkCacheOwner(c, v, "tdx_topup_pamt_cache");
-  const have = popcount(yield cell.load(`tdx_topup_pamt_cache: ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}->cnt`));
+  const have = yield* poolCount(cell, `tdx_topup_pamt_cache: ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}->cnt`);
   const want = 2 * p.topupPairs - have;
   if (want <= 0) return 0;
-  const old = yield p.free.rmw((m) => m & ~bitsOf(popLowest(m, want)), `tdx_topup_pamt_cache: alloc_page(GFP_KERNEL_ACCOUNT) × ${want}`);
-  const got = popLowest(old, want);
+  const got = yield* poolTake(p.free, want, false, `tdx_topup_pamt_cache: alloc_page(GFP_KERNEL_ACCOUNT) × ${want}`);
   c.t.assert(got.length === want, `model limit: the PAMT page pool (${p.poolPages} pages) is exhausted`, "assertion");
-  yield cell.rmw((m) => m | bitsOf(got), `tdx_topup_pamt_cache: add ${want} pages to ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}`);
+  yield* poolAdd(cell, got, `tdx_topup_pamt_cache: add ${want} pages to ${v === VM_PAMT_CACHE ? "kvm_tdx->pamt_cache" : `vcpu${v}.pamt_cache`}`);
   return 0;
 }
 
@@ -181,9 +302,8 @@ function* drawPair(c: Ctx, cacheVcpu: number): Gen<number[] | null> {
   const src = cacheVcpu >= 0 ? p.cache[cacheVcpu]! : vm ? p.vmCache! : p.free;
   const what = cacheVcpu >= 0 ? `vcpu${cacheVcpu}.pamt_cache` : vm ? "kvm_tdx->pamt_cache" : "alloc_page(GFP_KERNEL_ACCOUNT)";
   checkCacheOwner(c, cacheVcpu, "alloc_pamt_array");
-  const old = yield src.rmw((m) => (popcount(m) >= 2 ? m & ~bitsOf(popLowest(m, 2)) : m), `alloc_pamt_array: 2 pages from ${what}`);
-  if (popcount(old) < 2) return null;
-  return popLowest(old, 2);
+  const got = yield* poolTake(src, 2, true, `alloc_pamt_array: 2 pages from ${what}`);
+  return got.length < 2 ? null : got;
 }
 
 /** alloc_pamt_array() for DEMOTE's R12/R13 pair (S-EPT huge pages, RFC v5 30/45): pool indices or null. */
@@ -198,7 +318,7 @@ export function* tdxFreePair(c: Ctx, pair: readonly number[], why: string): Gen<
 /** free_pamt_array(): the pair goes back to the page allocator (never to a cache). */
 function* freePair(c: Ctx, pair: readonly number[], why: string): Gen<void> {
   const p = c.kvm.pamt!;
-  yield p.free.rmw((m) => m | bitsOf(pair), `free_pamt_array: __free_page(pfn ${pair.map((i) => p.pfnOf(i)).join(", pfn ")}) [${why}]`);
+  yield* poolAdd(p.free, pair, `free_pamt_array: __free_page(pfn ${pair.map((i) => p.pfnOf(i)).join(", pfn ")}) [${why}]`);
 }
 
 /** PAMT.ADD under the lock; a failure is WARN_ON_ONCE + -EIO (D-4). */
@@ -380,29 +500,63 @@ export function pamtInvariants(p: KvmPamt, mod: TdxModule, demoting?: Atomic): {
       return null;
     },
   };
+  const d2Range = (r: number): string | null => {
+    // S-EPT huge pages: between DEMOTE's commit and the splitter's refcount 0 → fanout (RFC v5
+    // 30/45) the range is the splitter's (ghost cell KvmHuge.demoting).
+    if (demoting && demoting.peek() === r + 1) return null;
+    const rc = p.refcount[r]!.peek();
+    if (rc < count(r)) return `range ${r}: pamt_refcount ${rc} < ${count(r)} pages the module has in use there`;
+    return null;
+  };
   const d2: Invariant = {
     name: PAMT_PROP.refcountCovers,
     objs: [...p.refcount.map((x) => x.id), ...objs.pamt.map((x) => x.id), ...(demoting ? [demoting.id] : [])],
     check: () => {
       for (let r = 0; r < ranges; r++) {
-        // S-EPT huge pages: between DEMOTE's commit and the splitter's refcount 0 → fanout (RFC v5
-        // 30/45) the range is the splitter's (ghost cell KvmHuge.demoting).
-        if (demoting && demoting.peek() === r + 1) continue;
-        const rc = p.refcount[r]!.peek();
-        if (rc < count(r)) return `range ${r}: pamt_refcount ${rc} < ${count(r)} pages the module has in use there`;
+        const m = d2Range(r);
+        if (m) return m;
       }
       return null;
+    },
+    // Simulation: only the ranges whose refcount or 4K PAMT entries a step wrote (all of them when
+    // the demoting ghost changed); the smallest failing one is the full scan's answer, since the
+    // invariant held before the step. (A 1 GiB TD has 1 000+ ranges of 512 entries each.)
+    incremental: () => {
+      const rangeOfObj = new Map<number, number>();
+      p.refcount.forEach((x, r) => rangeOfObj.set(x.id, r));
+      objs.pamt.forEach((x, pfn) => {
+        if (p.rangeOf(pfn) < ranges) rangeOfObj.set(x.id, p.rangeOf(pfn));
+      });
+      const dirty = new Set<number>();
+      let all = false;
+      return {
+        wrote: (obj: number) => {
+          const r = rangeOfObj.get(obj);
+          if (r !== undefined) dirty.add(r);
+          else if (demoting && obj === demoting.id) all = true;
+        },
+        check: () => {
+          const rs = all ? Array.from({ length: ranges }, (_, r) => r) : [...dirty].sort((a, b) => a - b);
+          dirty.clear();
+          all = false;
+          for (const r of rs) {
+            const m = d2Range(r);
+            if (m) return m;
+          }
+          return null;
+        },
+      };
     },
   };
   const d5: Invariant = {
     name: PAMT_PROP.pairNotReused,
-    objs: [p.free.id, ...p.cache.map((x) => x.id), ...(p.vmCache ? [p.vmCache.id] : []), ...(objs.pamtBitmap ? [objs.pamtBitmap.id] : [])],
+    objs: [...p.free.ids, ...p.cache.flatMap((x) => x.ids), ...(p.vmCache ? p.vmCache.ids : []), ...objs.pamtBitmap.map((x) => x.id)],
     check: () => {
       const installed = new Set(mod.pamtBitmapPfns());
-      let spare = p.free.peek();
-      for (const c of p.cache) spare |= c.peek();
-      if (p.vmCache) spare |= p.vmCache.peek();
-      for (const i of popLowest(spare, 31)) if (installed.has(p.pfnOf(i))) return `pfn ${p.pfnOf(i)} is an installed PAMT page but the kernel holds it as free (allocator or cache)`;
+      const spare = new Set(p.free.peekIndices());
+      for (const c of p.cache) for (const i of c.peekIndices()) spare.add(i);
+      if (p.vmCache) for (const i of p.vmCache.peekIndices()) spare.add(i);
+      for (const i of [...spare].sort((a, b) => a - b)) if (installed.has(p.pfnOf(i))) return `pfn ${p.pfnOf(i)} is an installed PAMT page but the kernel holds it as free (allocator or cache)`;
       return null;
     },
   };

@@ -136,7 +136,7 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   if (o.costs.prob["inject-busy"] > 0) scenario.inject = ["TDH.MEM.PAGE.AUG", "TDH.MEM.SEPT.ADD", "TDH.MEM.RANGE.BLOCK", "TDH.MEM.PAGE.REMOVE"];
   if (o.costs.prob["zap-yield"] > 0) scenario.zapYields = true;
   const overrides = o.overrides ?? {};
-  const program = buildProgram(scenario, o.preset, overrides, { lazyTables: o.literal === true });
+  const program = buildProgram(scenario, o.preset, overrides, { lazyTables: o.literal === true, simulation: true });
   const m = o.costs;
   const n = program.threads.length;
   const seed = o.seed ?? 1;

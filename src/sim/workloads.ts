@@ -18,7 +18,7 @@ export const SIM_MAX_PAGES = 25;
  * TdxModule accepts up to 28 vCPUs (the association field grew past 4 bits for simulation, ids
  * below 15 encoded as before); 16 keeps the PFNs (2 x pages + 1 + 5 tables per thread) <= 200.
  */
-export const SIM_MAX_VCPUS = 16;
+export const SIM_MAX_VCPUS = 64;
 export const PAGES_PER_GIB = 262_144;
 /**
  * Literal (un-sampled) simulation of a large TD: the kernel's geometry (a 2M table of 512 4K

@@ -35,7 +35,10 @@ import { PAMT_NDA, PT, pamtUnpack } from "./pamt.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 
 export interface DpamtConfig {
-  /** Pages in the kernel's pool of PAMT page candidates (PFNs `poolBase` ..); default 30, at most 30. */
+  /**
+   * Pages in the kernel's pool of PAMT page candidates (PFNs `poolBase` ..); default 30 (the
+   * checker's), at most POOL_MAX_PAGES (a simulation with many vCPUs: each keeps a cache of pages).
+   */
   poolPages?: number;
   /** The TD 2M range in which the pool's pages physically lie (default: their own ranges, never locked). */
   pairRange?: number;
@@ -47,12 +50,35 @@ export const NODE = { NDA: 0, PAMT: 1, LEAF2M: 2 } as const;
 export function nodeKind(v: number): number {
   return v & 3;
 }
+// A node cell: kind (bits 0-1), pair index + 1 of page 0 (low 6 bits in bits 2-7, the rest in bits
+// 14-21) and of page 1 (bits 8-13, the rest in bits 22-29). Indices below 63 — every pool of the
+// checker (30 pages) — leave bits 14-29 clear: the value is what it was with 6-bit fields.
 /** Pool indices (0-based) of a node's pair. */
 export function nodePair(v: number): [number, number] {
-  return [((v >> 2) & 0x3f) - 1, ((v >> 8) & 0x3f) - 1];
+  return [(((v >> 2) & 0x3f) | (((v >>> 14) & 0xff) << 6)) - 1, (((v >> 8) & 0x3f) | (((v >>> 22) & 0xff) << 6)) - 1];
 }
 export function mkNode(p0: number, p1: number): number {
-  return NODE.PAMT | ((p0 + 1) << 2) | ((p1 + 1) << 8);
+  const a0 = p0 + 1;
+  const a1 = p1 + 1;
+  return NODE.PAMT | ((a0 & 0x3f) << 2) | ((a1 & 0x3f) << 8) | ((a0 >> 6) << 14) | ((a1 >> 6) << 22);
+}
+
+/**
+ * Pool page sets (the module's PAMT page bitmap over the pool, the kernel's free pages and caches)
+ * are kept in words of POOL_WORD_BITS bits: pool page i is bit i % 30 of word ⌊i / 30⌋. A pool of at
+ * most 30 pages (the checker's) is one word whose value is the set's bit mask, as it always was.
+ */
+export const POOL_WORD_BITS = 30;
+/** Largest pool: a node's pair field holds an index + 1 below 2^14. */
+export const POOL_MAX_PAGES = (1 << 14) - 2;
+export function poolWords(pages: number): number {
+  return Math.ceil(pages / POOL_WORD_BITS);
+}
+export function poolWordOf(i: number): number {
+  return Math.floor(i / POOL_WORD_BITS);
+}
+export function poolBitOf(i: number): number {
+  return 1 << i % POOL_WORD_BITS;
 }
 
 export function maskBits(m: number): number[] {
@@ -73,8 +99,11 @@ export class Dpamt {
   readonly node: Atomic[];
   /** Per 2M range: the 2M PAMT entry's sharex lock. */
   readonly lock: TryLock[];
-  /** PAMT_PAGE_BITMAP restricted to the pool: bit i = pool page i is in use as a PAMT page. */
-  readonly bitmap: Atomic;
+  /**
+   * PAMT_PAGE_BITMAP restricted to the pool: pool page i is in use as a PAMT page (bit i % 30 of
+   * word ⌊i / 30⌋; one word for a pool of at most 30 pages).
+   */
+  readonly bitmap: Atomic[];
   /** Number of nodes present at the start (their pairs are pool pages 0 .. 2*n-1). */
   readonly initialNodes: number;
   /** Per range: 4K pages in use at the start (readable before the World is sealed). */
@@ -86,7 +115,7 @@ export class Dpamt {
     this.fanout = fanout;
     this.poolBase = pamtInit.length;
     this.poolPages = cfg.poolPages ?? 30;
-    if (!Number.isInteger(this.poolPages) || this.poolPages < 2 || this.poolPages > 30) throw new RangeError("dpamt.poolPages must be 2..30");
+    if (!Number.isInteger(this.poolPages) || this.poolPages < 2 || this.poolPages > POOL_MAX_PAGES) throw new RangeError(`dpamt.poolPages must be 2..${POOL_MAX_PAGES}`);
     const ranges = Math.ceil(pamtInit.length / fanout);
     const init: number[] = [];
     const counts: number[] = [];
@@ -121,8 +150,14 @@ export class Dpamt {
     };
     this.node = init.map((v, r) => new Atomic(world, `pamt_2m[range ${r}]`, v, fmtNode));
     this.lock = init.map((_, r) => new TryLock(world, `pamt_2m[range ${r}].entry_lock`));
-    const bm = next === 0 ? 0 : (1 << next) - 1;
-    this.bitmap = new Atomic(world, "pamt_page_bitmap(pool)", bm, (v) => `{${maskBits(v).map((i) => this.poolBase + i).join(",")}}`);
+    const words = poolWords(this.poolPages);
+    this.bitmap = Array.from({ length: words }, (_, w) => {
+      // The initial nodes' pairs are pool pages 0 .. next − 1.
+      let bm = 0;
+      for (let i = w * POOL_WORD_BITS; i < Math.min(next, (w + 1) * POOL_WORD_BITS); i++) bm |= poolBitOf(i);
+      const base = this.poolBase + w * POOL_WORD_BITS;
+      return new Atomic(world, words === 1 ? "pamt_page_bitmap(pool)" : `pamt_page_bitmap(pool)[word ${w}]`, bm, (v) => `{${maskBits(v).map((i) => base + i).join(",")}}`);
+    });
   }
 
   rangeOf(pfn: number): number {
@@ -134,6 +169,14 @@ export class Dpamt {
   }
   poolPfn(i: number): number {
     return this.poolBase + i;
+  }
+  /** The bitmap word holding pool page i. */
+  bitmapWord(i: number): Atomic {
+    return this.bitmap[poolWordOf(i)]!;
+  }
+  /** Is pool page i's bit set (peek)? */
+  bitmapHas(i: number): boolean {
+    return (this.bitmapWord(i).peek() & poolBitOf(i)) !== 0;
   }
   poolIndex(pfn: number): number {
     const i = pfn - this.poolBase;
@@ -175,6 +218,21 @@ export function* dpamtWalkPairPage(d: Dpamt, heldRanges: number[], target: numbe
   if (!(yield d.lock[r]!.tryShared(`${label}: pamt_walk(pair page, SH): 2M entry lock (range ${r})`))) return st(C.OPERAND_BUSY, operand);
   heldRanges.push(r);
   return TDX_SUCCESS;
+}
+
+/**
+ * dynamic_pamt_4k_bitmap_clear() of both pages of a pair: one step when their bits share a word
+ * (always, with a pool of at most 30 pages), else one step per word.
+ */
+export function* dpamtBitmapClearPair(d: Dpamt, i0: number, i1: number, label: string): Gen<void> {
+  const b0 = poolBitOf(i0);
+  const b1 = poolBitOf(i1);
+  if (poolWordOf(i0) === poolWordOf(i1)) {
+    yield d.bitmapWord(i0).rmw((m) => m & ~b0 & ~b1, label);
+    return;
+  }
+  yield d.bitmapWord(i0).rmw((m) => m & ~b0, `${label} [word of pfn ${d.poolPfn(i0)}]`);
+  yield d.bitmapWord(i1).rmw((m) => m & ~b1, `${label} [word of pfn ${d.poolPfn(i1)}]`);
 }
 
 /** pamt_unwalk() of the 2M SH locks a leaf took through dpamtWalk4k, most recent first. */

@@ -320,9 +320,8 @@ export class TdxModule {
   pamtBitmapPfns(): number[] {
     const d = this.td.dpamt;
     if (!d) return [];
-    const m = d.bitmap.peek();
     const out: number[] = [];
-    for (let i = 0; i < d.poolPages; i++) if (m & (1 << i)) out.push(d.poolPfn(i));
+    for (let i = 0; i < d.poolPages; i++) if (d.bitmapHas(i)) out.push(d.poolPfn(i));
     return out;
   }
   treeLockState(): { ex: boolean; readers: number; hp: boolean } {
@@ -331,7 +330,7 @@ export class TdxModule {
   }
   get objects() {
     const td = this.td;
-    return { tdState: td.tdState, epoch: td.epoch, chldcnt: td.chldcnt, treeLock: td.treeLock.word, tdrLock: td.tdrLock.word, epochLock: td.epochLock, vcpus: td.vcpu, pamt: td.pamt, entries: td.entries, pamtNodes: td.dpamt?.node ?? [], pamtLocks: td.dpamt?.lock ?? [], pamtBitmap: td.dpamt?.bitmap ?? null };
+    return { tdState: td.tdState, epoch: td.epoch, chldcnt: td.chldcnt, treeLock: td.treeLock.word, tdrLock: td.tdrLock.word, epochLock: td.epochLock, vcpus: td.vcpu, pamt: td.pamt, entries: td.entries, pamtNodes: td.dpamt?.node ?? [], pamtLocks: td.dpamt?.lock ?? [], pamtBitmap: td.dpamt?.bitmap ?? [] };
   }
 
   /** Module invariants (see invariants.ts) at a quiescent point: null, or the first problem. */

@@ -4,7 +4,7 @@
 // step after writing the S-EPT entry FREE).
 import { LIFECYCLE, type Td, assocOf, inGuestOf, lifecycleOf } from "./td.js";
 import { PT, pamtUnpack } from "./pamt.js";
-import { NODE, nodeKind, nodePair } from "./dpamt.js";
+import { NODE, nodeKind, nodePair, poolBitOf, poolWordOf } from "./dpamt.js";
 import { S, SEPT_STATE_NAMES, TDEL, isLeafState, pfnOf, stateOf } from "./sept.js";
 import { refcountOf } from "./tlb.js";
 
@@ -67,17 +67,20 @@ export function moduleConsistency(td: Td): string | null {
   if (d) {
     // Dynamic PAMT: every 4K page in use lies in a range with a node; no 2M PAMT entry lock held;
     // the bitmap holds exactly the pairs of the nodes.
-    let pairs = 0;
+    const pairs = new Array<number>(d.bitmap.length).fill(0);
     for (let r = 0; r < d.node.length; r++) {
       if (!d.lock[r]!.isFree()) return `PAMT 2M entry lock of range ${r} still held`;
       const v = d.node[r]!.peek();
-      if (nodeKind(v) === NODE.PAMT) for (const i of nodePair(v)) pairs |= 1 << i;
+      if (nodeKind(v) === NODE.PAMT) for (const i of nodePair(v)) pairs[poolWordOf(i)]! |= poolBitOf(i);
       for (let k = 0; k < d.fanout; k++) {
         const c = td.pamt[d.rangeBase(r) + k];
         if (c && c.peek() !== 0 && nodeKind(v) === NODE.NDA) return `pfn ${d.rangeBase(r) + k} is in use but range ${r} has no PAMT page pair`;
       }
     }
-    if (pairs !== d.bitmap.peek()) return `PAMT page bitmap ${d.bitmap.peek()} does not match the nodes' pairs ${pairs}`;
+    for (let w = 0; w < pairs.length; w++) {
+      const b = d.bitmap[w]!.peek();
+      if (pairs[w] !== b) return `PAMT page bitmap ${d.bitmap.length === 1 ? "" : `word ${w} `}${b} does not match the nodes' pairs ${pairs[w]}`;
+    }
   }
   if (!td.epochLock.isFree()) return "epoch lock still held";
   if (td.tdrLock.heldExclusive() || td.tdrLock.sharedCount() !== inGuest) return `TDR lock ${td.tdrLock.heldExclusive() ? "EX" : `SH×${td.tdrLock.sharedCount()}`} with ${inGuest} vCPUs in the guest`;

@@ -26,7 +26,8 @@ export interface PamtInfo {
 }
 
 // Wide layout (simulation of a TD with more than 255 GPAs): bit 31 set, owner in bits 5-22, owner
-// level in bits 23-24, bepoch in bits 25-30. pamtPack() uses it only for an owner above 255 or a
+// level in bits 23-24, bepoch modulo 64 in bits 25-30 (compared with td_epoch by distance,
+// src/tdx/tlb.ts isTlbTracked()). pamtPack() uses it only for an owner above 255 or a
 // bepoch the narrow layout cannot hold, so every value the checker's geometries produce (owners
 // below 256, small epochs) is the narrow one it always was: states and fingerprints do not change.
 const WIDE = 1 << 31;
@@ -39,8 +40,8 @@ export function pamtPack(p: { pt: PageType; size?: number; owner?: number; owner
   const owner = p.owner ?? 0;
   const bepoch = p.bepoch ?? 0;
   if (owner <= 0xff && bepoch < 1 << 16) return p.pt | ((p.size ?? 0) << 3) | (owner << 5) | ((p.ownerLevel ?? 0) << 13) | (bepoch << 15);
-  if (owner >= 1 << 18 || bepoch > W_BEPOCH_MAX) throw new RangeError(`model limit: PAMT entry (owner ${owner}, bepoch ${bepoch}) does not fit a cell`);
-  return (WIDE | p.pt | ((p.size ?? 0) << 3) | (owner << W_OWNER) | ((p.ownerLevel ?? 0) << W_LEVEL) | (bepoch << W_BEPOCH)) | 0;
+  if (owner >= 1 << 18 || bepoch >= 1 << 16) throw new RangeError(`model limit: PAMT entry (owner ${owner}, bepoch ${bepoch}) does not fit a cell`);
+  return (WIDE | p.pt | ((p.size ?? 0) << 3) | (owner << W_OWNER) | ((p.ownerLevel ?? 0) << W_LEVEL) | ((bepoch & W_BEPOCH_MAX) << W_BEPOCH)) | 0;
 }
 export function pamtUnpack(v: number): PamtInfo {
   if (v < 0)
@@ -65,11 +66,15 @@ export function pamtPt(v: number): PageType {
 export function pamtBepoch(v: number): number {
   return v < 0 ? (v >>> W_BEPOCH) & W_BEPOCH_MAX : v >>> 15;
 }
+/** Bits of bepoch a PAMT cell keeps: 16 (td_epoch's modulus) in a narrow cell, 6 in a wide one (isTlbTracked()). */
+export function pamtBepochBits(v: number): number {
+  return v < 0 ? 6 : 16;
+}
 export function withBepoch(v: number, e: number): number {
   if (v >= 0 && e < 1 << 16) return (v & 0x7fff) | (e << 15);
   if (v >= 0) throw new RangeError(`model limit: bepoch ${e} does not fit a PAMT cell`);
-  if (e > W_BEPOCH_MAX) throw new RangeError(`model limit: bepoch ${e} does not fit a wide PAMT cell (at most ${W_BEPOCH_MAX})`);
-  return ((v & ~(W_BEPOCH_MAX << W_BEPOCH)) | (e << W_BEPOCH)) | 0;
+  // A wide cell keeps bepoch modulo 64 (compared by distance, isTlbTracked()).
+  return ((v & ~(W_BEPOCH_MAX << W_BEPOCH)) | ((e & W_BEPOCH_MAX) << W_BEPOCH)) | 0;
 }
 export const PAMT_NDA = 0;
 

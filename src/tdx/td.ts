@@ -95,9 +95,11 @@ function formatTdState(v: number): string {
 
 /**
  * vCPU cell: state (bits 0-1), in-guest (bit 2), assoc LP+1 (low 4 bits in bits 3-6, the rest in
- * bits 27-28), vcpu_epoch (bits 7-26). Ids above 14 (simulation: 16+ vCPUs) use bits 27-28; below,
- * the cell's value is what it was with a 4-bit field, so checker fingerprints do not change.
+ * bits 27-29), vcpu_epoch (bits 7-26). Ids above 14 (simulation: 16+ vCPUs) use bits 27-29 (ids up
+ * to 126); below, the cell's value is what it was with a 4-bit field, so checker fingerprints do not change.
  */
+/** vCPUs the module model holds (assoc LP + 1 in 7 bits). */
+export const MAX_VCPUS = 126;
 export function vcpuStateOf(v: number): number {
   return v & 3;
 }
@@ -105,7 +107,7 @@ export function inGuestOf(v: number): boolean {
   return (v & 4) !== 0;
 }
 export function assocOf(v: number): number {
-  return (((v >> 3) & 15) | (((v >>> 27) & 3) << 4)) - 1;
+  return (((v >> 3) & 15) | (((v >>> 27) & 7) << 4)) - 1;
 }
 export function vcpuEpochOf(v: number): number {
   return (v >>> 7) & 0xfffff;
@@ -236,8 +238,8 @@ export class Td {
     if (!Number.isInteger(this.zeroStepThreshold) || this.zeroStepThreshold < 0 || this.zeroStepThreshold > 15) throw new RangeError("zeroStepThreshold must be 0..15");
     this.nVcpus = cfg.vcpus ?? 1;
     this.nPfns = cfg.pfns ?? 8;
-    // 1..14 for the checker; up to 28 for simulation (kvm.ts keeps one kicker bit per thread in a vCPU's mode cell).
-    if (this.nVcpus < 1 || this.nVcpus > 28) throw new RangeError("vcpus must be 1..28");
+    // 1..14 for the checker; up to MAX_VCPUS for simulation (the association field's 7 bits).
+    if (this.nVcpus < 1 || this.nVcpus > MAX_VCPUS) throw new RangeError(`vcpus must be 1..${MAX_VCPUS}`);
     // An S-EPT entry cell holds PFN+1 in bits 10-30 (sept.ts).
     if (this.nPfns < 1 || this.nPfns > (1 << 21) - 2) throw new RangeError(`pfns must be 1..${(1 << 21) - 2}`);
     this.pendingVeDisable = cfg.pendingVeDisable ?? false;

@@ -45,8 +45,8 @@
 import { choose } from "../engine/index.js";
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
-import { NODE, mkNode, dpamtWalk4k, dpamtWalkPairPage } from "./dpamt.js";
-import { PAMT_NDA, PT, pamtBepoch, pamtPack } from "./pamt.js";
+import { NODE, mkNode, dpamtWalk4k, dpamtWalkPairPage, poolBitOf } from "./dpamt.js";
+import { PAMT_NDA, PT, pamtBepoch, pamtBepochBits, pamtPack } from "./pamt.js";
 import { S, isBlocked, isLeafState, isPending, mkEntry, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
@@ -75,7 +75,7 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
     if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
     const pv = yield td.pamt[pfn]!.load(`${L}: pamt_implicit_get(split page): bepoch`);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
-    if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+    if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // 4. the new S-EPT page (check_and_lock_explicit_4k_private_hpa(R8, EX, PT_NDA)).
   const d = td.dpamt;
@@ -121,12 +121,12 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
     else if ((bad = yield* dpamtWalkPairPage(d, held.pamt2m, r, OP.R12, L)) !== TDX_SUCCESS) {
       /* BUSY|R12 */
     } else {
-      const b0 = yield d.bitmap.rmw((m) => m | (1 << i0), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_set(pfn ${pair![0]})`);
-      if (b0 & (1 << i0)) bad = st(C.PAGE_NOT_FREE, OP.R12);
+      const b0 = yield d.bitmapWord(i0).rmw((m) => m | poolBitOf(i0), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_set(pfn ${pair![0]})`);
+      if (b0 & poolBitOf(i0)) bad = st(C.PAGE_NOT_FREE, OP.R12);
       else {
-        const b1 = yield d.bitmap.rmw((m) => m | (1 << i1), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_set(pfn ${pair![1]})`);
-        if (b1 & (1 << i1)) {
-          yield d.bitmap.rmw((m) => m & ~(1 << i0), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_clear(pfn ${pair![0]})`);
+        const b1 = yield d.bitmapWord(i1).rmw((m) => m | poolBitOf(i1), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_set(pfn ${pair![1]})`);
+        if (b1 & poolBitOf(i1)) {
+          yield d.bitmapWord(i0).rmw((m) => m & ~poolBitOf(i0), `${L}: pamt_demote: dynamic_pamt_4k_bitmap_clear(pfn ${pair![0]})`);
           bad = st(C.PAGE_NOT_FREE, OP.R13);
         }
       }

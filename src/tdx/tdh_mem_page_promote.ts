@@ -31,8 +31,8 @@
 import { choose } from "../engine/index.js";
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
-import { NODE, nodeKind, nodePair } from "./dpamt.js";
-import { PAMT_NDA, PT, pamtBepoch, pamtPack } from "./pamt.js";
+import { NODE, dpamtBitmapClearPair, nodeKind, nodePair } from "./dpamt.js";
+import { PAMT_NDA, PT, pamtBepoch, pamtBepochBits, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
@@ -67,7 +67,7 @@ export function* tdhMemPagePromote(td: Td, gpa: number, level: number): Gen<Prom
   if (running || td.v10) {
     const pv = yield td.pamt[oldPage]!.load(`${L}: PAMT of the S-EPT page: bepoch`);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
-    if (!isTlbTracked(e, pamtBepoch(pv))) return fail(yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L));
+    if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return fail(yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L));
   }
   // 3. uniform children: one state (MAPPED or PENDING), contiguous PFNs from a 2M-aligned head.
   const childSpan = td.geo.span(level - 1);
@@ -101,7 +101,7 @@ export function* tdhMemPagePromote(td: Td, gpa: number, level: number): Gen<Prom
     const nv = yield d.node[r]!.load(`${L}: pamt_promote: 2M entry pt (range ${r})`);
     if (nodeKind(nv) !== NODE.PAMT) return fail(yield* td.finish(held, st(C.PAGE_METADATA_INCORRECT, OP.RCX), L));
     const [i0, i1] = nodePair(nv);
-    yield d.bitmap.rmw((m) => m & ~(1 << i0) & ~(1 << i1), `${L}: pamt_promote: dynamic_pamt_4k_bitmap_clear(pair of range ${r})`);
+    yield* dpamtBitmapClearPair(d, i0, i1, `${L}: pamt_promote: dynamic_pamt_4k_bitmap_clear(pair of range ${r})`);
     yield d.node[r]!.store(NODE.LEAF2M, `${L}: pamt_promote: 2M entry := PT_REG 2M page (range ${r})`);
     pair = [d.poolPfn(i0), d.poolPfn(i1)];
   }

@@ -4,7 +4,7 @@
 import type { Gen } from "./locks.js";
 import { entryCommit } from "./locks.js";
 import { NODE, dpamtImplicitNode } from "./dpamt.js";
-import { PAMT_NDA, pamtBepoch } from "./pamt.js";
+import { PAMT_NDA, pamtBepoch, pamtBepochBits } from "./pamt.js";
 import type { Atomic } from "../engine/index.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, isLeafState, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
@@ -32,7 +32,7 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   if (running && stateNeedsTracking(cur)) {
     if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
-    if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+    if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // Commit: entry := FREE (TDHP kept, TDEL released by the write); chldcnt; PAMT := PT_NDA.
   yield* entryCommit(cell, lk.value, SEPTE_INIT_VALUE, true, L);
@@ -61,7 +61,7 @@ function* remove10(td: Td, held: Held, cell: Atomic, copy: number, level: number
   const pfn = pfnOf(copy);
   const pv = yield td.pamt[pfn]!.load(`${L}: PAMT entry of removed page`);
   const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
-  if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+  if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   yield* td.commitEntry(held, cell, copy, SEPTE_INIT_VALUE, true, L);
   const n = td.geo.span(level);
   yield td.chldcnt.add(-n, `${L}: chldcnt -= ${n}`);

@@ -2,7 +2,7 @@
 // (M25). Locks: TDR SH -> op_state SH -> tree EX -> walk -> entry host lock.
 // NL_BLOCKED/BLOCKED/PENDING_BLOCKED -> unblocked; while the TD runs the BLOCK must be TLB-tracked.
 import type { Gen } from "./locks.js";
-import { pamtBepoch } from "./pamt.js";
+import { pamtBepoch, pamtBepochBits } from "./pamt.js";
 import { ALLOWED, pfnOf, stateNeedsTracking, stateOf, unblockedOf, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
@@ -21,7 +21,7 @@ export function* tdhMemRangeUnblock(td: Td, gpa: number, level: number): Gen<Sta
   if (running && stateNeedsTracking(cur)) {
     const pv = yield td.pamt[pfnOf(lk.value)]!.load(`${L}: read PAMT.bepoch`);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
-    if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+    if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // Restore NL_MAPPED/MAPPED/PENDING; the same write releases TDEL.
   yield* td.commitEntry(held, cell, lk.value, withState(lk.value, unblockedOf(cur)), true, L);

@@ -3,7 +3,7 @@
 // entry host lock. NL_BLOCKED (or NL_MAPPED before finalize) -> FREE, the child table freed;
 // every child entry must be FREE (state bits only; a child's TDEL does not matter).
 import type { Gen } from "./locks.js";
-import { PAMT_NDA, pamtBepoch } from "./pamt.js";
+import { PAMT_NDA, pamtBepoch, pamtBepochBits } from "./pamt.js";
 import { ALLOWED, S, SEPTE_INIT_VALUE, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
@@ -24,7 +24,7 @@ export function* tdhMemSeptRemove(td: Td, gpa: number, level: number): Gen<Statu
   if (running) {
     if (cur !== S.NL_BLOCKED) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
     const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
-    if (!isTlbTracked(e, pamtBepoch(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
+    if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   const g = td.geo;
   for (let k = 0; k < g.fanout; k++) {

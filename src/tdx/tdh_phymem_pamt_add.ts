@@ -9,7 +9,7 @@
 // page's bitmap bit test-and-set → TDX_PAGE_NOT_FREE|RDX/R8 (the first bit undone); then R's entry
 // becomes a PT_PAMT node pointing at the pair. Zeroing the pair pages is not modelled.
 import type { Gen } from "./locks.js";
-import { NODE, dpamtUnwalk, dpamtWalkPairPage, mkNode, nodeKind } from "./dpamt.js";
+import { NODE, dpamtUnwalk, dpamtWalkPairPage, mkNode, nodeKind, poolBitOf } from "./dpamt.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import type { Td } from "./td.js";
 
@@ -34,12 +34,12 @@ export function* tdhPhymemPamtAdd(td: Td, pfn: number, pair0: number, pair1: num
   else if ((s = yield* dpamtWalkPairPage(d, pairHeld, r, OP.RDX, L)) !== TDX_SUCCESS) {
     /* BUSY|RDX */
   } else {
-    const b0 = yield d.bitmap.rmw((m) => m | (1 << i0), `${L}: dynamic_pamt_4k_bitmap_set(pfn ${pair0})`);
-    if (b0 & (1 << i0)) s = st(C.PAGE_NOT_FREE, OP.RDX);
+    const b0 = yield d.bitmapWord(i0).rmw((m) => m | poolBitOf(i0), `${L}: dynamic_pamt_4k_bitmap_set(pfn ${pair0})`);
+    if (b0 & poolBitOf(i0)) s = st(C.PAGE_NOT_FREE, OP.RDX);
     else {
-      const b1 = yield d.bitmap.rmw((m) => m | (1 << i1), `${L}: dynamic_pamt_4k_bitmap_set(pfn ${pair1})`);
-      if (b1 & (1 << i1)) {
-        yield d.bitmap.rmw((m) => m & ~(1 << i0), `${L}: dynamic_pamt_4k_bitmap_clear(pfn ${pair0})`);
+      const b1 = yield d.bitmapWord(i1).rmw((m) => m | poolBitOf(i1), `${L}: dynamic_pamt_4k_bitmap_set(pfn ${pair1})`);
+      if (b1 & poolBitOf(i1)) {
+        yield d.bitmapWord(i0).rmw((m) => m & ~poolBitOf(i0), `${L}: dynamic_pamt_4k_bitmap_clear(pfn ${pair0})`);
         s = st(C.PAGE_NOT_FREE, OP.R8);
       } else yield d.node[r]!.store(mkNode(i0, i1), `${L}: 2M entry := PT_PAMT node (pfn ${pair0}, pfn ${pair1})`);
     }

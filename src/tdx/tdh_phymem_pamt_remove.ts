@@ -7,7 +7,7 @@
 // The scan reads each 4K entry (one step each): PAGE.REMOVE changes a 4K entry without taking the
 // 2M lock (pamt_implicit_get_with_nl_entry_and_lock), so the entries are not frozen by the EX lock.
 import type { Gen } from "./locks.js";
-import { NODE, nodeKind, nodePair } from "./dpamt.js";
+import { NODE, dpamtBitmapClearPair, nodeKind, nodePair } from "./dpamt.js";
 import { PAMT_NDA } from "./pamt.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import type { Td } from "./td.js";
@@ -39,7 +39,7 @@ export function* tdhPhymemPamtRemove(td: Td, pfn: number): Gen<PamtRemoveResult>
     }
     if (res.status === TDX_SUCCESS) {
       const [i0, i1] = nodePair(v);
-      yield d.bitmap.rmw((m) => m & ~(1 << i0) & ~(1 << i1), `${L}: dynamic_pamt_4k_bitmap_clear(pfn ${d.poolPfn(i0)}, pfn ${d.poolPfn(i1)})`);
+      yield* dpamtBitmapClearPair(d, i0, i1, `${L}: dynamic_pamt_4k_bitmap_clear(pfn ${d.poolPfn(i0)}, pfn ${d.poolPfn(i1)})`);
       yield d.node[r]!.store(NODE.NDA, `${L}: 2M entry := PT_NDA`);
       res = { status: TDX_SUCCESS, pair: [d.poolPfn(i0), d.poolPfn(i1)] };
     }

@@ -3,7 +3,8 @@
 //
 // TDCS.epoch_tracking.epoch_and_refcount is read atomically as 128 bits by is_tlb_tracked; the
 // model packs td_epoch and the two refcounts into ONE cell so that this read is one step:
-//   bits 0-7 refcount[0], bits 8-15 refcount[1], bits 16-30 td_epoch (starts at 1, TDH.MNG.INIT).
+//   bits 0-7 refcount[0], bits 8-15 refcount[1], bits 16-31 td_epoch (starts at 1, TDH.MNG.INIT;
+//   modulo 2^16: TRACK's add wraps the 32-bit cell, see isTlbTracked()).
 import type { Atomic } from "../engine/index.js";
 import type { Gen } from "./locks.js";
 import { lbl } from "../engine/label.js";
@@ -26,10 +27,18 @@ export function formatEpoch(v: number): string {
  * TRACK happened after the BLOCK and every vCPU in the guest at BLOCK time has exited.
  * (mig_flag is never set: no migration.)
  */
-export function isTlbTracked(epochCell: number, bepoch: number): boolean {
+export function isTlbTracked(epochCell: number, bepoch: number, bepochBits = 16): boolean {
+  // td_epoch is kept modulo 2^16 (a TRACK past 65 535 wraps the cell) and bepoch modulo 2^16 or,
+  // in a wide PAMT cell (simulation of a TD with more than 255 GPAs), 2^6: the comparison is of
+  // the distance d = td_epoch − bepoch in that modulus. bepoch is a sample of td_epoch, which only
+  // grows, so the true distance is never negative. Narrow: "bepoch ahead" is kept for distances in
+  // the upper half (a scenario's initial state may say so); for the checker's epochs (< 2^15) this
+  // is exactly bepoch == e − 1 / bepoch < e − 1. Wide: d is exact while a page stays blocked for
+  // fewer than 64 TRACKs (docs/simulate.md, Size).
   const e = epochOf(epochCell);
-  if (bepoch === e - 1) return refcountOf(epochCell, bepoch) === 0;
-  return bepoch < e - 1;
+  const d = (e - bepoch) & ((1 << bepochBits) - 1);
+  if (d === 1) return refcountOf(epochCell, bepoch) === 0;
+  return d >= 2 && (bepochBits < 16 || d < 1 << 15);
 }
 
 /** Increment refcount[td_epoch & 1] and return td_epoch (adjust_tlb_tracking_state, under epoch_lock SH). */

@@ -304,9 +304,19 @@ describe("tdxmc simulate: kicks and stalls", () => {
   });
 
   it("a model-limit assertion ends the run as model-limit, not as a finding", () => {
-    const r = simulate({ kind: "boot", vcpus: 8, pages: 25 }, { preset: "dpamt", costs: defaults(), seed: 1 });
+    // Up to 3 vCPUs a simulation keeps the checker's 30-page PAMT pool (test/sim/size.test.ts); a
+    // 4-level table tree has each vCPU cache 8 pages, so 3 vCPUs booting 16 pages exhaust it.
+    const sc: Scenario = {
+      name: "pool-limit",
+      description: "3 vCPUs, 4 levels",
+      geometry: { levels: 4, fanout: 2 },
+      initial: {},
+      threads: Array.from({ length: 3 }, (_, v) => ({ kind: "vcpu" as const, vcpu: v, actions: Array.from({ length: 16 }, (_, g) => g).filter((g) => g % 3 === v).map((gfn) => ({ op: "accept" as const, gfn })) })),
+      expected: {},
+    };
+    const r = simulateScenario(sc, { kind: "boot", vcpus: 3, pages: 16 }, 3, { preset: "dpamt", costs: defaults(), seed: 1 });
     expect(r.end).toBe("model-limit");
-    expect(r.limit).toMatch(/^model limit: the PAMT page pool/);
+    expect(r.limit).toMatch(/^model limit: the PAMT page pool \(30 pages\)/);
     expect(r.findings).toEqual([]);
     expect(simulate({ kind: "boot", vcpus: 3, pages: 25 }, { preset: "dpamt", costs: defaults(), seed: 1 }).end).toBe("done");
   });

@@ -4,11 +4,16 @@
 import { describe, expect, it } from "vitest";
 import type { Program } from "../../src/engine/index.js";
 import { rng32, timedRun, type TimedCosts } from "../../src/engine/schedulers/timed.js";
-import { buildProgram, SCENARIOS, type Scenario } from "../../src/kvm/index.js";
-import { PT, pamtPack, pamtUnpack, pamtBepoch, withBepoch } from "../../src/tdx/pamt.js";
+import { buildProgram, buildProgramWithModel, SCENARIOS, type Scenario } from "../../src/kvm/index.js";
+import { PT, pamtPack, pamtUnpack, pamtBepoch, pamtBepochBits, withBepoch } from "../../src/tdx/pamt.js";
 import { C, exitGpa, st, statusCode, statusName } from "../../src/tdx/status.js";
+import { isTlbTracked, packEpoch } from "../../src/tdx/tlb.js";
+import { mkNode, nodePair, POOL_MAX_PAGES } from "../../src/tdx/dpamt.js";
+import { assocOf, MAX_VCPUS, packVcpu } from "../../src/tdx/td.js";
+import { isDirtyLeaf, isLeaf, leafSpte, SPTE_D_CLEAR, SPTE_MAX_PFN, spteToPfn } from "../../src/kvm/spte.js";
 import { defaults } from "../../src/sim/costs.js";
-import { simulateScenario } from "../../src/sim/run.js";
+import { simulatePoint, simulateScenario } from "../../src/sim/run.js";
+import { buildWorkload } from "../../src/sim/workloads.js";
 
 describe("widened encodings", () => {
   it("a status token with an operand below 256 keeps its value; a larger GPA round-trips", () => {
@@ -29,9 +34,103 @@ describe("widened encodings", () => {
     const b = withBepoch(v, 9);
     expect(pamtBepoch(b)).toBe(9);
     expect(pamtUnpack(b).owner).toBe(262_143);
-    expect(() => withBepoch(v, 64)).toThrow(/model limit/);
+  });
+
+  it("a wide PAMT cell keeps bepoch modulo 64 and TLB tracking compares by distance (was: bepoch 64 threw)", () => {
+    const v = pamtPack({ pt: PT.REG, owner: 300 });
+    for (const e of [63, 64, 65, 1000, 65_535]) {
+      const b = withBepoch(v, e);
+      expect(pamtUnpack(b).owner).toBe(300);
+      const bits = pamtBepochBits(b);
+      expect(bits).toBe(6);
+      // td_epoch e + d (modulo 2^16, as the cell wraps): tracked iff d >= 2, or d = 1 and refcount[e & 1] = 0.
+      for (const d of [0, 1, 2, 3, 40]) {
+        const epoch = packEpoch((e + d) & 0xffff);
+        expect(isTlbTracked(epoch, pamtBepoch(b), bits), `bepoch ${e}, +${d}`).toBe(d >= 1);
+        expect(isTlbTracked(epoch | (1 << (e & 1 ? 8 : 0)), pamtBepoch(b), bits), `bepoch ${e}, +${d}, refcount`).toBe(d >= 2);
+      }
+    }
+    // A narrow cell (the checker's) compares as before for epochs below 2^15, bepoch ahead included.
+    for (let e = 0; e < 40; e++) for (let be = 0; be < 40; be++) {
+      const old = be === e - 1 ? true : be < e - 1;
+      expect(isTlbTracked(packEpoch(e), be)).toBe(old);
+    }
+    // ... and across the 2^16 wrap of td_epoch.
+    expect(isTlbTracked(packEpoch(1), 65_535)).toBe(true);
+    expect(isTlbTracked(packEpoch(0), 65_535)).toBe(true);
+  });
+
+  it("the Dirty-clear flag never meets a PFN bit; below 2^18 a leaf token is 2 + 2·pfn as before", () => {
+    for (const pfn of [0, 1, 199, (1 << 18) - 1]) {
+      expect(leafSpte(pfn)).toBe(2 + 2 * pfn);
+      expect(leafSpte(pfn, false)).toBe(2 + 2 * pfn + SPTE_D_CLEAR);
+    }
+    // 2^19 - 1 and 2^19 collided with the flag in the old token (2 + 2·pfn has bit 20 set).
+    for (const pfn of [1 << 18, (1 << 19) - 1, 1 << 19, 524_289, (1 << 21) - 2, SPTE_MAX_PFN]) {
+      for (const dirty of [true, false]) {
+        const v = leafSpte(pfn, dirty);
+        expect(isLeaf(v) && v > 0, `pfn ${pfn}`).toBe(true);
+        expect(spteToPfn(v), `pfn ${pfn}`).toBe(pfn);
+        expect(isDirtyLeaf(v), `pfn ${pfn} dirty=${dirty}`).toBe(dirty);
+      }
+    }
+    expect(() => leafSpte(SPTE_MAX_PFN + 1)).toThrow(/model limit/);
+  });
+
+  it("a PAMT node's pair fields hold pool indices past 62; below, the value is the 6-bit one", () => {
+    for (const [a, b] of [[0, 1], [28, 29], [61, 60]] as const) expect(mkNode(a, b)).toBe(1 | ((a + 1) << 2) | ((b + 1) << 8));
+    for (const [a, b] of [[62, 63], [100, 7], [POOL_MAX_PAGES - 1, POOL_MAX_PAGES - 2]] as const) expect(nodePair(mkNode(a, b))).toEqual([a, b]);
+  });
+
+  it("the vCPU association field holds vCPU ids up to 125 (was 62); below 15 the cell is unchanged", () => {
+    expect(packVcpu(1, true, 3, 5)).toBe(1 | 4 | (4 << 3) | (5 << 7));
+    for (const lp of [-1, 0, 14, 15, 62, 63, 100, MAX_VCPUS - 1]) expect(assocOf(packVcpu(1, false, lp, 0xfffff))).toBe(lp);
   });
 });
+
+describe("Dynamic PAMT with many vCPUs (the 30-page pool in one mask ended 4+ vCPUs as model-limit)", () => {
+  const boot = (vcpus: number) => simulatePoint({ kind: "boot", vcpus, pages: 25 }, { preset: "dpamt", costs: defaults(), seed: 1 });
+  it("boots 8, 16 and 64 vCPUs to the end with no finding; up to 3 vCPUs the pool (and every figure) is as it was", () => {
+    for (const v of [8, 16, 64]) {
+      const r = boot(v);
+      expect(r.end, `${v} vCPUs`).toBe("done");
+      expect(r.findings).toEqual([]);
+      expect(r.faults).toBe(25);
+    }
+    const three = boot(3);
+    expect(three.end).toBe("done");
+    // The default-run figures of docs/simulate.md (boot-presets, dpamt, 3 vCPUs: 120 us, 8 retries).
+    expect(Math.round(three.timeNs / 100) / 10).toBe(120.1);
+    expect(three.retries).toBe(8);
+  });
+
+  it("incremental D-2 (refcount covers the module) = the full scan, on the pool's pair form; a blind one misses", () => {
+    // pamt-put=before-remove (a deliberate accounting bug, src/kvm/ablations.ts) breaks D-2 in a
+    // conversion storm; with 6 vCPUs the pool is in its pair form.
+    const built = buildWorkload({ kind: "conversion", vcpus: 6, pages: 25, writers: 2 });
+    const build = () => buildProgram(built.scenario, "dpamt", { "pamt-put": "before-remove" }, { simulation: true });
+    const d2 = (xs: string[]) => xs.filter((x) => x.startsWith("pamt-refcount-covers-module"));
+    let found = 0;
+    let missedByBlind = 0;
+    for (let seed = 1; seed <= 4; seed++) {
+      const inc = d2(randomCostRun(build(), seed));
+      const full = d2(randomCostRun(withInvariants(build(), (i) => ({ name: i.name, check: i.check, ...(i.objs ? { objs: i.objs } : {}) })), seed));
+      expect(inc, `seed ${seed}`).toEqual(full);
+      if (full.length) found++;
+      const blind = d2(randomCostRun(withInvariants(build(), (i) => (i.name === "pamt-refcount-covers-module" ? { ...i, incremental: () => ({ wrote: () => {}, check: () => null }) } : i)), seed));
+      if (full.length && !blind.length) missedByBlind++;
+    }
+    expect(found).toBeGreaterThan(1);
+    expect(missedByBlind).toBe(found);
+  });
+});
+
+/** A timed run with random step costs (every violation, in order). */
+function randomCostRun(p: Program, seed: number): string[] {
+  const cost = rng32(seed * 7 + 1);
+  const costs: TimedCosts = { stepCost: () => Math.floor(cost() * 1000), spins: () => true, choose: (_t, k, _op, u) => Math.floor(u * k) };
+  return timedRun(p, { costs, seed, handoff: 0, recordSchedule: false, stopOnFatal: false }).violations.map((v) => `${v.property}@${v.step}: ${v.message}`);
+}
 
 /** The same program with the always-invariants' incremental forms removed (or replaced). */
 function withInvariants(p: Program, map: (inv: Program["invariants"][number]) => Program["invariants"][number]): Program {
@@ -89,5 +188,80 @@ describe("pool-mode mirror tables", () => {
       expect(strip(pool)).toEqual(strip(slots));
       expect(pool.program.world.objs.length).toBeLessThan(slots.program.world.objs.length);
     }
+  });
+});
+
+describe("invalidation range of a VM with more than 255 GFNs (was packed in 8-bit fields)", () => {
+  // 289 GFNs (2 levels x fan-out 17), every page mapped; userspace converts [200, 289) to shared
+  // while three vCPUs touch GFNs 0-59 and 240-288 (the latter fault on shared pages once converted).
+  const n = 289;
+  const sc: Scenario = {
+    name: "wide-invalidate",
+    description: "conversion of GFNs above 255",
+    geometry: { levels: 2, fanout: 17 },
+    initial: { tables: Array.from({ length: 17 }, (_, i) => ({ level: 1, gfn: i * 17 })), leaves: Array.from({ length: n }, (_, g) => ({ gfn: g, state: "MAPPED" as const })) },
+    threads: [
+      ...Array.from({ length: 3 }, (_, v) => ({ kind: "vcpu" as const, vcpu: v, actions: [...Array.from({ length: 60 }, (_, i) => i), ...Array.from({ length: n - 240 }, (_, i) => 240 + i)].filter((g) => g % 3 === v).map((gfn) => ({ op: "access" as const, gfn })) })),
+      { kind: "set-attributes" as const, name: "convert", start: 200, end: n, to: "shared" as const },
+    ],
+    expected: {},
+  };
+  it("in progress, the range is [200, 289) exactly; the run ends with every GFN of it shared and unmapped, no finding", () => {
+    const { program, model } = buildProgramWithModel(sc, "upstream-7.2", {}, { simulation: true });
+    expect(model.kvm.invalidateWide).not.toBeNull();
+    const seen = new Set<string>();
+    const cost = rng32(5);
+    const costs: TimedCosts = { stepCost: () => Math.floor(cost() * 1000), spins: () => true, choose: (_t, k, _op, u) => Math.floor(u * k) };
+    const r = timedRun(program, {
+      costs,
+      seed: 5,
+      handoff: 0,
+      recordSchedule: false,
+      observer: {
+        step: () => {
+          // Between in_progress++ and the range stores (all under mmu_lock held for write) the
+          // range is not yet set; a reader under the lock never sees that.
+          const u = model.kvm.peekInvalidate();
+          if (u.count > 0 && model.kvm.mmuLock.lock.writer() < 0) seen.add(`${u.count}:[${u.start},${u.end})`);
+        },
+      },
+    });
+    expect(r.end).toBe("done");
+    expect(r.violations).toEqual([]);
+    expect([...seen]).toEqual(["1:[200,289)"]);
+    for (let g = 0; g < n; g++) {
+      expect(model.kvm.attrs[g]!.peek(), `gfn ${g}`).toBe(g >= 200 ? 0 : 1);
+      if (g >= 200) expect(model.tdx.peekEntry(1, g)?.state ?? "FREE", `gfn ${g}`).toBe("FREE");
+    }
+  });
+  it("a VM of at most 255 GFNs keeps the packed cell (the checker's)", () => {
+    const { model } = buildProgramWithModel(SCENARIOS["fault-vs-punch-hole"]!, "upstream-6.19");
+    expect(model.kvm.invalidateWide).toBeNull();
+  });
+});
+
+describe("more threads than the checker's 30 (simulation only)", () => {
+  it("a conversion storm with 40 vCPU threads and 2 converters runs; the converters have kicker bits", () => {
+    const sc: Scenario = {
+      name: "many-threads",
+      description: "40 vCPUs and 2 converters",
+      geometry: { levels: 2, fanout: 9 },
+      initial: { tables: Array.from({ length: 9 }, (_, i) => ({ level: 1, gfn: i * 9 })), leaves: Array.from({ length: 81 }, (_, g) => ({ gfn: g, state: "MAPPED" as const })) },
+      threads: [
+        ...Array.from({ length: 40 }, (_, v) => ({ kind: "vcpu" as const, vcpu: v, actions: [{ op: "access" as const, gfn: v * 2 }] })),
+        { kind: "set-attributes" as const, name: "convert0", start: 0, end: 40, to: "shared" as const },
+        { kind: "set-attributes" as const, name: "convert1", start: 40, end: 81, to: "shared" as const },
+      ],
+      expected: {},
+    };
+    const { program, model } = buildProgramWithModel(sc, "upstream-7.2", {}, { simulation: true });
+    expect(program.threads.length).toBe(42);
+    expect(model.kvm.kickBit.slice(40)).toEqual([0, 1]);
+    expect(model.kvm.kickBit.filter((b) => b >= 0).length).toBe(30);
+    const r = simulateScenario(sc, { kind: "conversion", vcpus: 40, pages: 81, writers: 2 }, 40, { preset: "upstream-7.2", costs: defaults(), seed: 1 });
+    expect(r.end).toBe("done");
+    expect(r.findings).toEqual([]);
+    // The checker's strategies refuse it (thread sets are 31-bit masks there).
+    expect(() => buildProgram(sc, "upstream-7.2")).toThrow(/at most 30 threads/);
   });
 });
