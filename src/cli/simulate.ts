@@ -284,7 +284,7 @@ export function registerSimulate(program: Command, sub: (c: Command) => Command,
       .option("--vcpus <list>", "vCPU counts, e.g. 1,2,4,8")
       .option("--pages <list>", "4K pages per workload point (above 25: sampled and extrapolated)")
       .option("--gib <list>", "memory in GiB instead of --pages")
-      .option("--literal", "simulate points above 25 pages at size, up to 1 GiB (boot, faults), instead of sampling and extrapolating")
+      .option("--literal", "simulate points above 25 pages at size, up to 1 GiB, instead of sampling and extrapolating")
       .option("--writers <n>", "conversion / punch-hole: userspace threads", intOption("--writers", 1))
       .option("--protocol <preset[,preset]>", "presets to compare (default: the sweep's)")
       .option("--set <switch=value>", "switch override for every protocol (repeatable)", collect)

@@ -34,8 +34,8 @@ export interface Sweep {
   /** Steps without any completed operation after which a run ends as `stalled` (counted). */
   stallSteps?: number;
   /**
-   * Simulate points above the model-sized TD at size (up to SIM_MAX_LITERAL_PAGES pages; boot and
-   * faults) instead of sampling and extrapolating them (`tdxmc simulate --literal`).
+   * Simulate points above the model-sized TD at size (up to SIM_MAX_LITERAL_PAGES pages) instead of
+   * sampling and extrapolating them (`tdxmc simulate --literal`).
    */
   literal?: boolean;
 }
@@ -48,18 +48,18 @@ export const DEFAULT_MAX_STEPS = 2_000_000;
  */
 export const LITERAL_STEPS_PER_PAGE = 400;
 /**
- * Workloads a literal (at size) point may use. Not conversion and punch hole (the model's
- * in-progress invalidation packs its range in 8-bit fields), nor teardown (every removal's
- * BLOCK + TRACK advances the epoch kept in a wide PAMT cell, which holds 63 epochs).
+ * Workloads a literal (at size) point may use: all of them (conversion and punch hole since the
+ * invalidation range of a VM above 255 GFNs has cells of its own; teardown since bepoch is compared
+ * with td_epoch by distance: docs/simulate.md, Size).
  */
-export const LITERAL_KINDS: readonly WorkloadKind[] = ["boot", "faults"];
+export const LITERAL_KINDS: readonly WorkloadKind[] = ["boot", "faults", "conversion", "punch-hole", "teardown"];
 
 /** Why a sweep cannot run its points above the model-sized TD literally (null: it can; points of up to SIM_MAX_PAGES are simulated as they are either way). */
 export function literalProblem(s: Sweep): string | null {
   const big = pointsOf(s).filter((w) => w.pages > SIM_MAX_PAGES);
   for (const k of new Set(big.map((w) => w.kind)))
     if (!LITERAL_KINDS.includes(k))
-      return `--literal: workload '${k}' cannot be simulated at size (only ${LITERAL_KINDS.join(", ")}: ${k === "teardown" ? "each removal's TRACK advances an epoch the model's PAMT cell holds 63 of" : "the model's invalidation range has 8-bit fields"}); drop --literal to sample and extrapolate it`;
+      return `--literal: workload '${k}' cannot be simulated at size (only ${LITERAL_KINDS.join(", ")}); drop --literal to sample and extrapolate it`;
   for (const w of big)
     if (w.pages > SIM_MAX_LITERAL_PAGES) return `--literal: ${w.pages} pages is more than a literal simulation holds (${SIM_MAX_LITERAL_PAGES} pages, 1 GiB)`;
   return null;
@@ -103,7 +103,7 @@ export function builtinSweeps(): Record<string, Sweep> {
     },
     "boot-presets": {
       name: "boot-presets",
-      description: "TD boot (lazy accept) under 6.19, the newest upstream preset and Dynamic PAMT, when present: 1-16 vCPUs, 25 pages (dpamt: up to 3 vCPUs, the model's PAMT page pool of 30 pages holds no more per-vCPU caches)",
+      description: "TD boot (lazy accept) under 6.19, the newest upstream preset and Dynamic PAMT, when present: 1-16 vCPUs, 25 pages",
       protocols: present(["upstream-6.19", "upstream-7.2", latest, "dpamt"])
         .filter((p, i, a) => a.indexOf(p) === i)
         .map((p) => ({ label: p, preset: p })),

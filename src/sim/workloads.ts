@@ -1,22 +1,21 @@
 // Simulation workloads: each is an ordinary scenario (the model's Scenario: threads, initial state)
 // built for a workload point, so that the simulation runs exactly the model code the checker runs.
 //
-// Size. The model keeps every object in one World and encodes GPAs and PFNs in small status tokens
-// and cells (src/tdx: at most 255 GPAs, 200 PFNs, 28 vCPUs (14 for the checker); the zero-step EPF list holds GPAs
-// 0..30; src/kvm: one mirror table slot per table position and thread). A workload point larger
-// than that is simulated on a sample: the model-sized TD (SIM_GEOMETRY, at most SIM_MAX_PAGES
-// pages and SIM_MAX_VCPUS vCPUs), and its per-page figures are scaled to the requested size. Such
-// results are labelled "extrapolated" everywhere they are printed. vCPU counts above the cap are
-// not extrapolated (contention does not scale linearly): those points are reported as not
-// simulated.
+// Size. The model's encodings are sized for the checker; a simulation widens them with the same
+// values below the old caps (docs/simulate.md, Size). A workload point larger than the model-sized
+// TD (SIM_GEOMETRY, at most SIM_MAX_PAGES pages) is simulated on a sample and its per-page figures
+// scaled to the requested size, labelled "extrapolated" everywhere they are printed; or, with
+// `literal`, at size on LITERAL_GEOMETRY. vCPU counts above SIM_MAX_VCPUS are not extrapolated
+// (contention does not scale linearly): those points are reported as not simulated.
 import type { Geometry, Scenario, ThreadDecl } from "../kvm/index.js";
 
 /** 2 levels x fan-out 5: 25 GFNs, one S-EPT table level to link (SEPT.ADD), leaves at 4K. */
 export const SIM_GEOMETRY: Geometry = { levels: 2, fanout: 5 };
 export const SIM_MAX_PAGES = 25;
 /**
- * TdxModule accepts up to 28 vCPUs (the association field grew past 4 bits for simulation, ids
- * below 15 encoded as before); 16 keeps the PFNs (2 x pages + 1 + 5 tables per thread) <= 200.
+ * vCPUs of a point. The module model holds 126 (its association field); a simulation program may
+ * have up to 255 threads (the checker's 30 apply to exploration only); the Dynamic PAMT pool is
+ * sized for the vCPUs' caches (src/kvm/scenario.ts simPamtPoolPages()).
  */
 export const SIM_MAX_VCPUS = 64;
 export const PAGES_PER_GIB = 262_144;

@@ -337,8 +337,7 @@ describe("tdxmc simulate --literal", () => {
 
   const bad: [string[], RegExp][] = [
     [["--workload", "boot", "--gib", "2"], /--literal: 524288 pages is more than a literal simulation holds \(262144 pages/],
-    [["--workload", "conversion", "--pages", "100"], /--literal: workload 'conversion' cannot be simulated at size/],
-    [["teardown"], /--literal: workload 'teardown' cannot be simulated at size/],
+    [["teardown"], /--literal: 4718592 pages is more than a literal simulation holds \(262144 pages/],
     [["scenarios/fault-vs-accept.yaml"], /--literal: applies to workload points/],
   ];
   for (const [args, re] of bad)
