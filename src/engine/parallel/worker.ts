@@ -33,6 +33,9 @@ function receive(): ToWorker {
   }
 }
 
+/** Executions added to the shared count at once. */
+const EXEC_BATCH = 64;
+
 const modules = new Map<string, Record<string, (arg: unknown) => Program>>();
 
 async function search(init: WorkerInit): Promise<void> {
@@ -56,13 +59,23 @@ async function search(init: WorkerInit): Promise<void> {
   let graph = init.livelock ? new StateGraph(init.opts.maxGraphEdges) : null;
   let given = 0;
   const maxExec = init.opts.maxExecutions;
-  const poll = (): "stop" | "give" | "go" => {
-    // Exact, as in one worker (dfsRun stops when a next execution is due after `maxExec`): the
-    // search is stopped by the budget iff it needs more than `maxExec` executions in all. The
-    // executions counted are those of one worker when POR is off (each state is expanded once);
-    // with POR on they are not, and the budget does not apply (docs/design.md).
-    const e = Atomics.add(ctrl, C_EXECS, 1) + 1;
+  // Executions are added to the shared count in batches (an atomic add per execution made the
+  // count's cache line travel between the cores at every execution), and at the end of each item.
+  // Exact all the same, as in one worker (dfsRun stops when a next execution is due after
+  // `maxExec`): the count passes `maxExec` iff the search needs more than `maxExec` executions in
+  // all, and then the search stops (at most a batch per worker later) and says so; a search that
+  // needs at most `maxExec` never sets it. The executions are those of one worker when POR is off
+  // (each state is expanded once); with POR on they are not, and the budget does not apply
+  // (docs/design.md).
+  let unflushed = 0;
+  const flush = (): void => {
+    if (unflushed === 0) return;
+    const e = Atomics.add(ctrl, C_EXECS, unflushed) + unflushed;
+    unflushed = 0;
     if (maxExec !== undefined && e > maxExec) Atomics.compareExchange(ctrl, C_STOP, 0, 2);
+  };
+  const poll = (): "stop" | "give" | "go" => {
+    if (++unflushed >= EXEC_BATCH) flush();
     if (Atomics.load(ctrl, C_STOP) !== 0) return "stop";
     const g = Atomics.load(ctrl, C_GIVE);
     if (g !== 0 && g !== given) {
@@ -106,6 +119,7 @@ async function search(init: WorkerInit): Promise<void> {
         r = dfsRun(program, cfg, opts, fus, { visited, graph, start: m.item, poll, give });
       } finally {
         visited.leave();
+        flush();
       }
       const out: FromWorker = { type: "idle", stats: r.stats, violations: r.violations, coverage: r.coverage };
       if (r.stopReason !== undefined) out.stopReason = r.stopReason;
