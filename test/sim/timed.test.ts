@@ -152,3 +152,35 @@ describe("timed scheduler", () => {
     expect(r.finishTime[0]).toBe(607);
   });
 });
+
+describe("timed scheduler: quiescent checks", () => {
+  /** a == b whenever no window is open on the key; `windowed` writes both inside window 7. */
+  function pair(windowed: boolean, keys: number[]): Program {
+    return defineProgram("pair", (w) => {
+      const a = new Atomic(w, "a", 0);
+      const b = new Atomic(w, "b", 0);
+      return {
+        threads: [
+          {
+            name: "T",
+            body: function* (t): Generator<Op, void, number> {
+              if (windowed) t.enter(7);
+              yield a.store(1, "T: a = 1");
+              yield b.store(1, "T: b = 1");
+              if (windowed) t.exit(7);
+            },
+          },
+        ],
+        quiescent: [{ name: "eq", keys, objsOf: () => [a.id, b.id], check: (k) => (a.peek() === b.peek() ? null : `key ${k}: a ${a.peek()} b ${b.peek()}`) }],
+      };
+    });
+  }
+  it("checks the keys a write touches unless their window is open, the first failing key in the order of keys", () => {
+    expect(timedRun(pair(true, [7]), { costs: flat(10) }).violations).toEqual([]);
+    const v = timedRun(pair(false, [9, 7]), { costs: flat(10) }).violations;
+    expect(v).toHaveLength(1);
+    expect(v[0]).toMatchObject({ property: "eq", step: 1, message: "key 9: a 1 b 0" });
+    // Window 7 open: key 7 is skipped, key 9 (not windowed) is still checked.
+    expect(timedRun(pair(true, [7, 9]), { costs: flat(10) }).violations[0]).toMatchObject({ step: 1, message: "key 9: a 1 b 0" });
+  });
+});
