@@ -9,14 +9,20 @@ import { cellProgram } from "../../src/cli/cell.js";
 import { PRESETS, SCENARIOS } from "../../src/kvm/index.js";
 
 /** Counted budget per cell (executions), to keep the file lean. */
-const BUDGET = 3000;
+const BUDGET = 5000;
+/** A larger counted budget for three cells that finish just above BUDGET (8 478 and 9 506 executions at the commit that set it). */
+const LARGER: Readonly<Record<string, number>> = {
+  "dpamt-two-vcpus-one-range@dpamt": 10000,
+  "dpamt-two-vcpus-one-range@hugepage": 10000,
+  "hp-punch-vs-accept@hugepage": 10000,
+};
 
 /**
  * Cells `dpor` does not finish within BUDGET executions (with await loops, observer groups of the
- * checked invariants only, masked footprints). Not contradictions: these need more executions, and
- * each is decided, with cache's verdict, by bench/dpor-cells.ts under a larger counted budget
- * (bench/results-dpor-cells.json; docs/design.md, "Retry loops in DPOR", figures). A cell added to
- * the model that does not finish either must be named here.
+ * checked invariants only, masked footprints). Not contradictions: these need more executions;
+ * bench/dpor-cells.ts decides all but removal-vs-accept@dpamt/@hugepage with cache's verdict under
+ * a larger counted budget (bench/results-dpor-cells.json; docs/design.md, "Retry loops in DPOR",
+ * figures). A cell added to the model that does not finish either must be named here.
  */
 const NOT_WITHIN_BUDGET = new Set([
   "two-gfns-unlinked-table@dpamt",
@@ -31,11 +37,6 @@ const NOT_WITHIN_BUDGET = new Set([
   "removal-vs-accept@upstream-7.2",
   "removal-vs-accept@dpamt",
   "removal-vs-accept@hugepage",
-  "fault-vs-accept@dpamt",
-  "fault-vs-accept@hugepage",
-  "dpamt-two-vcpus-one-range@dpamt",
-  "dpamt-two-vcpus-one-range@hugepage",
-  "hp-punch-vs-accept@hugepage",
 ]);
 
 describe("dpor and cache agree on the built-in cells (safety properties)", () => {
@@ -53,7 +54,7 @@ describe("dpor and cache agree on the built-in cells (safety properties)", () =>
         const program = cellProgram({ kind: "scenario", scenario: s, builtin: true, source: "built-in", preset, overrides: {}, opts: { strategy: "dpor" } });
         const violated = e === "verified" || e.violated === "livelock" ? null : e.violated;
         const safety = (s.properties ?? program.properties).filter((p) => p !== "livelock");
-        const r = dporExplore(program, { properties: [...(violated ? [violated] : safety), "model-error"], maxExecutions: BUDGET });
+        const r = dporExplore(program, { properties: [...(violated ? [violated] : safety), "model-error"], maxExecutions: LARGER[cell] ?? BUDGET });
         const got = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict;
         if (got === "incomplete") {
           expect(r.stopReason, cell).toBe("max-executions");
