@@ -35,6 +35,8 @@ class AssertionFailure extends Error {
 }
 
 const NONE = 0x7fffffff; // "nothing written" marker in evWrite
+/** The footprint of an op on no object (a choice). */
+const NO_OBJS: readonly number[] = [];
 /** At most this many model steps in one fused step (a loop without a loop head could run forever). */
 const MAX_SPAN = 10_000;
 
@@ -947,6 +949,7 @@ export class Execution {
    */
   step(t: number): void {
     this.fpFresh = false;
+    this.mergeBuf = null;
     const e = this.nEv++;
     this.evTid[e] = t;
     this.evMicro[e] = this.nMicro;
@@ -1019,13 +1022,33 @@ export class Execution {
   }
 
   /** Event e's footprint grows by a fused op: the union of objects, mode W unless all agree. */
+  // Allocation-free where it can be (a hot path under fusion): the union keeps the order of the
+  // objects as first met, and is a new array only when it grows (or replaces a null footprint);
+  // arrays of the model (op.objs) and shared singletons are never written to.
   private mergeFootprint(e: number, op: Op, mode: Mode): void {
-    const cur = this.evObjs[e] ?? (this.evObj[e]! >= 0 ? [this.evObj[e]!] : []);
-    const add = op.objs ?? (op.o >= 0 ? [op.o] : []);
-    const objs = cur.slice();
-    for (const o of add) if (!objs.includes(o)) objs.push(o);
+    let objs: number[] | readonly number[] | null = this.evObjs[e] ?? null;
+    if (objs === null) objs = this.evObj[e]! >= 0 ? this.singleton(this.evObj[e]!) : NO_OBJS;
+    const add = op.objs;
+    if (add !== undefined) {
+      for (let j = 0; j < add.length; j++) objs = this.withObj(objs, add[j]!);
+    } else if (op.o >= 0) objs = this.withObj(objs, op.o);
     this.evObjs[e] = objs;
     if (this.evMode[e] !== mode) this.evMode[e] = M.W;
+  }
+
+  /** The union array being built by the current mergeFootprint() (written in place while it grows). */
+  private mergeBuf: number[] | null = null;
+  private readonly singletons: (readonly number[])[] = [];
+
+  private singleton(o: number): readonly number[] {
+    return (this.singletons[o] ??= [o]);
+  }
+
+  private withObj(objs: number[] | readonly number[], o: number): readonly number[] {
+    if (objs.includes(o)) return objs;
+    if (objs !== this.mergeBuf) this.mergeBuf = objs = objs.slice();
+    (objs as number[]).push(o);
+    return objs;
   }
 
   /** Mode and value written by the last execOp (NONE: nothing written). */

@@ -17,9 +17,9 @@ import type { Schedule } from "./schedule.js";
 export interface StateGraphData {
   from: Int32Array;
   to: Int32Array;
-  tid: Int32Array;
-  flags: Uint8Array;
-  chAt: Int32Array;
+  meta: Int32Array;
+  chEdge: Int32Array;
+  chPos: Int32Array;
   pool: Int32Array;
   enabled: Int32Array;
   parentEdge: Int32Array;
@@ -27,15 +27,24 @@ export interface StateGraphData {
   truncated: boolean;
 }
 
+/** Edge meta word: thread (bits 0-4), progress (bit 5), environment failure (bit 6), span - 1 (bits 7-30). */
+const M_TID = 31;
+const M_PROGRESS = 1 << 5;
+const M_ENVFAIL = 1 << 6;
+/** Edges with neither flag: those a non-progress cycle may use. */
+const M_FLAGS = M_PROGRESS | M_ENVFAIL;
+const M_SPAN_SHIFT = 7;
+
 export class StateGraph {
-  // Edges in typed arrays (grown by doubling): source, target, thread | (span - 1) << 5, flags
-  // (bit 0: progress, bit 1: environment failure), and where the edge's choices are in `pool`
-  // (-1: none; else the count, then the outcomes).
+  // Edges in typed arrays (grown by doubling): source, target and one meta word (thread, flags,
+  // span; see M_*), 12 bytes an edge. The few edges that made choices are listed apart, in edge
+  // order (`chEdge`), with where their outcomes are in `pool` (the count, then the outcomes).
   private from = new Int32Array(1024);
   private to = new Int32Array(1024);
-  private tid = new Int32Array(1024);
-  private flags = new Uint8Array(1024);
-  private chAt = new Int32Array(1024);
+  private meta = new Int32Array(1024);
+  private chEdge = new Int32Array(64);
+  private chPos = new Int32Array(64);
+  private nCh = 0;
   private pool = new Int32Array(1024);
   private poolLen = 0;
   private nE = 0;
@@ -65,7 +74,7 @@ export class StateGraph {
     this.enabled[state] = mask;
   }
 
-  /** `span`: model steps in the (fused) step; kept in the high bits of the edge's thread id. */
+  /** `span`: model steps in the (fused) step; kept in the high bits of the edge's meta word. */
   addEdge(from: number, to: number, tid: number, choices: readonly number[] | null, progress: boolean, envFail: boolean, isNew: boolean, span = 1): void {
     const e = this.nE;
     if (e >= this.maxEdges) {
@@ -76,8 +85,7 @@ export class StateGraph {
     if (e >= this.from.length) this.growEdges();
     this.from[e] = from;
     this.to[e] = to;
-    this.tid[e] = tid | ((span - 1) << 5);
-    this.flags[e] = (progress ? 1 : 0) | (envFail ? 2 : 0);
+    this.meta[e] = tid | (progress ? M_PROGRESS : 0) | (envFail ? M_ENVFAIL : 0) | ((span - 1) << M_SPAN_SHIFT);
     if (choices !== null && choices.length > 0) {
       const k = choices.length;
       if (this.poolLen + k + 1 > this.pool.length) this.pool = grown(this.pool, this.poolLen + k + 1);
@@ -85,15 +93,30 @@ export class StateGraph {
       this.pool[at] = k;
       for (let j = 0; j < k; j++) this.pool[at + 1 + j] = choices[j]!;
       this.poolLen = at + k + 1;
-      this.chAt[e] = at;
-    } else this.chAt[e] = -1;
+      const c = this.nCh;
+      if (c >= this.chEdge.length) {
+        this.chEdge = grown(this.chEdge, c + 1);
+        this.chPos = grown(this.chPos, c + 1);
+      }
+      this.chEdge[c] = e;
+      this.chPos[c] = at;
+      this.nCh = c + 1;
+    }
     this.nE = e + 1;
     if (isNew && this.parentEdge[to] === -2) this.parentEdge[to] = e;
   }
 
   private choicesOf(e: number): number[] {
-    const at = this.chAt[e]!;
-    if (at < 0) return [];
+    // chEdge is ascending (edges are numbered in the order they are added).
+    let lo = 0;
+    let hi = this.nCh;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.chEdge[mid]! < e) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= this.nCh || this.chEdge[lo] !== e) return [];
+    const at = this.chPos[lo]!;
     return Array.from(this.pool.subarray(at + 1, at + 1 + this.pool[at]!));
   }
 
@@ -101,11 +124,7 @@ export class StateGraph {
     const cap = this.from.length * 2;
     this.from = grown(this.from, cap);
     this.to = grown(this.to, cap);
-    this.tid = grown(this.tid, cap);
-    this.chAt = grown(this.chAt, cap);
-    const f = new Uint8Array(cap);
-    f.set(this.flags);
-    this.flags = f;
+    this.meta = grown(this.meta, cap);
   }
 
   private ensure(s: number): void {
@@ -127,9 +146,9 @@ export class StateGraph {
     return {
       from: this.from.slice(0, this.nE),
       to: this.to.slice(0, this.nE),
-      tid: this.tid.slice(0, this.nE),
-      flags: this.flags.slice(0, this.nE),
-      chAt: this.chAt.slice(0, this.nE),
+      meta: this.meta.slice(0, this.nE),
+      chEdge: this.chEdge.slice(0, this.nCh),
+      chPos: this.chPos.slice(0, this.nCh),
       pool: this.pool.slice(0, this.poolLen),
       enabled: this.enabled.slice(0, this.nS),
       parentEdge: this.parentEdge.slice(0, this.nS),
@@ -146,30 +165,35 @@ export class StateGraph {
   static merge(parts: readonly StateGraphData[], maxEdges?: number): StateGraph {
     const g = new StateGraph(maxEdges);
     let nE = 0;
+    let nCh = 0;
     let poolLen = 0;
     let nS = 0;
     for (const p of parts) {
       nE += p.from.length;
+      nCh += p.chEdge.length;
       poolLen += p.pool.length;
       nS = Math.max(nS, p.enabled.length);
     }
     g.from = new Int32Array(Math.max(1024, nE));
     g.to = new Int32Array(Math.max(1024, nE));
-    g.tid = new Int32Array(Math.max(1024, nE));
-    g.flags = new Uint8Array(Math.max(1024, nE));
-    g.chAt = new Int32Array(Math.max(1024, nE));
+    g.meta = new Int32Array(Math.max(1024, nE));
+    g.chEdge = new Int32Array(Math.max(64, nCh));
+    g.chPos = new Int32Array(Math.max(64, nCh));
     g.pool = new Int32Array(Math.max(1024, poolLen));
     g.enabled = new Int32Array(Math.max(1024, nS)).fill(-1);
     g.parentEdge = new Int32Array(Math.max(1024, nS)).fill(-2);
     let eb = 0;
+    let cb = 0;
     let pb = 0;
     for (const p of parts) {
       const k = p.from.length;
       g.from.set(p.from, eb);
       g.to.set(p.to, eb);
-      g.tid.set(p.tid, eb);
-      g.flags.set(p.flags, eb);
-      for (let e = 0; e < k; e++) g.chAt[eb + e] = p.chAt[e]! < 0 ? -1 : p.chAt[e]! + pb;
+      g.meta.set(p.meta, eb);
+      for (let c = 0; c < p.chEdge.length; c++) {
+        g.chEdge[cb + c] = p.chEdge[c]! + eb;
+        g.chPos[cb + c] = p.chPos[c]! + pb;
+      }
       g.pool.set(p.pool, pb);
       for (let s = 0; s < p.enabled.length; s++) {
         if (p.enabled[s] !== -1) g.enabled[s] = p.enabled[s]!;
@@ -180,9 +204,11 @@ export class StateGraph {
       for (const [s, c] of p.rootChoices) g.rootChoices.set(s, c);
       if (p.truncated) g.truncated = true;
       eb += k;
+      cb += p.chEdge.length;
       pb += p.pool.length;
     }
     g.nE = nE;
+    g.nCh = nCh;
     g.poolLen = poolLen;
     g.nS = nS;
     if (maxEdges !== undefined && nE > maxEdges) g.truncated = true;
@@ -193,13 +219,27 @@ export class StateGraph {
   findLivelock(): { schedule: Schedule; cycleStart: number } | null {
     const nS = this.nS;
     // CSR adjacency over the edges that may form a livelock.
+    // Beside each entry's edge id, its target and thread (read in edge order here, so that the
+    // search below and the component judgement read them in adjacency order, not scattered).
     const deg = new Int32Array(nS + 1);
     const E = this.nE;
-    for (let e = 0; e < E; e++) if (this.flags[e] === 0) deg[this.from[e]! + 1]!++;
+    const from = this.from;
+    const meta = this.meta;
+    for (let e = 0; e < E; e++) if ((meta[e]! & M_FLAGS) === 0) deg[from[e]! + 1]!++;
     for (let s = 0; s < nS; s++) deg[s + 1]! += deg[s]!;
     const adj = new Int32Array(deg[nS]!);
+    const adjTo = new Int32Array(deg[nS]!);
+    const adjTid = new Uint8Array(deg[nS]!);
     const fill = deg.slice(0, nS);
-    for (let e = 0; e < E; e++) if (this.flags[e] === 0) adj[fill[this.from[e]!]!++] = e;
+    const to = this.to;
+    for (let e = 0; e < E; e++) {
+      const m = meta[e]!;
+      if ((m & M_FLAGS) !== 0) continue;
+      const k = fill[from[e]!]!++;
+      adj[k] = e;
+      adjTo[k] = to[e]!;
+      adjTid[k] = m & M_TID;
+    }
     // Iterative Tarjan (stacks in typed arrays: a state is at most once on each).
     const index = new Int32Array(nS).fill(-1);
     const low = new Int32Array(nS);
@@ -212,7 +252,6 @@ export class StateGraph {
     const callS = new Int32Array(nS);
     const callI = new Int32Array(nS);
     let cp = 0;
-    const to = this.to;
     for (let r = 0; r < nS; r++) {
       if (index[r] !== -1) continue;
       callS[0] = r;
@@ -226,7 +265,7 @@ export class StateGraph {
         const i = callI[cp - 1]!;
         if (i < deg[v + 1]!) {
           callI[cp - 1] = i + 1;
-          const w = to[adj[i]!]!;
+          const w = adjTo[i]!;
           if (index[w] === -1) {
             index[w] = low[w] = counter++;
             stk[sp++] = w;
@@ -263,13 +302,13 @@ export class StateGraph {
       if (first[c] === -1) first[c] = s;
       always[c]! &= this.enabled[s]! === -1 ? 0 : this.enabled[s]!;
     }
-    for (let e = 0; e < E; e++) {
-      if (this.flags[e] !== 0) continue;
-      const c = comp[this.from[e]!]!;
-      if (c === comp[this.to[e]!]) {
-        internal[c] = 1;
-        ran[c]! |= 1 << (this.tid[e]! & 31);
-      }
+    for (let v = 0; v < nS; v++) {
+      const c = comp[v]!;
+      for (let i = deg[v]!, end = deg[v + 1]!; i < end; i++)
+        if (comp[adjTo[i]!] === c) {
+          internal[c] = 1;
+          ran[c]! |= 1 << adjTid[i]!;
+        }
     }
     let best = -1;
     for (let c = 0; c < nComp; c++) {
@@ -299,7 +338,7 @@ export class StateGraph {
     let anyEnabled = 0;
     for (let v = 0; v < nS; v++) if (comp[v] === c) anyEnabled |= Math.max(0, this.enabled[v]!);
     for (let e = 0; e < this.nE; e++)
-      if (this.flags[e] === 0 && comp[this.from[e]!] === c && comp[this.to[e]!] === c) ranMask |= 1 << (this.tid[e]! & 31);
+      if ((this.meta[e]! & M_FLAGS) === 0 && comp[this.from[e]!] === c && comp[this.to[e]!] === c) ranMask |= 1 << (this.meta[e]! & M_TID);
     const cycle: number[] = [];
     let cur = start;
     const bfs = (goal: (v: number, e: number) => boolean): void => {
@@ -335,13 +374,14 @@ export class StateGraph {
       throw new Error("livelock witness: goal unreachable inside its component");
     };
     for (let t = 0; t < 31; t++) {
-      if (ranMask & (1 << t)) bfs((_v, e) => e >= 0 && (this.tid[e]! & 31) === t);
+      if (ranMask & (1 << t)) bfs((_v, e) => e >= 0 && (this.meta[e]! & M_TID) === t);
       else if (anyEnabled & (1 << t)) bfs((v) => this.enabled[v] !== -1 && (this.enabled[v]! & (1 << t)) === 0);
     }
     if (cur !== start || cycle.length === 0) bfs((v, e) => e >= 0 && v === start);
     const steps = [...pathEdges, ...cycle].map((e) => {
-      const span = (this.tid[e]! >> 5) + 1;
-      return span === 1 ? { tid: this.tid[e]! & 31, choices: this.choicesOf(e) } : { tid: this.tid[e]! & 31, choices: this.choicesOf(e), n: span };
+      const m = this.meta[e]!;
+      const span = (m >>> M_SPAN_SHIFT) + 1;
+      return span === 1 ? { tid: m & M_TID, choices: this.choicesOf(e) } : { tid: m & M_TID, choices: this.choicesOf(e), n: span };
     });
     return { schedule: { rootChoices: this.rootChoices.get(root) ?? [], steps }, cycleStart: pathEdges.length };
   }

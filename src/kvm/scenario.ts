@@ -119,17 +119,15 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
   if (kvm.hkid.peek() === 0) return null;
   const me = kvm.mirror.peekEntry(level, gfn);
   const mv = me ? me.value : SPTE_NP;
-  const fm = (v: number) => formatSpte(v, proto.frozenName);
   if (isFrozen(mv)) return final ? `L${level} gfn ${gfn}: mirror entry still ${proto.frozenName} at the end` : null;
   const s = tdx.peekEntry(level, gfn);
   const st = s?.state ?? "FREE";
-  // The message parts are built only for a failure (the check runs after every step that writes an entry).
-  const where = () => `L${level} gfn ${gfn}`;
-  const sdesc = () => `S-EPT ${st}${s && s.pfn >= 0 ? ` pfn ${s.pfn}` : ""}`;
+  // The message parts are built only for a failure (the check runs after every step that writes an
+  // entry; module-level helpers, so that a check that holds allocates no closures).
   // S-EPT huge pages (H-1): a mirror 2M leaf ⇔ an S-EPT 2M leaf (PENDING/MAPPED) of the same head PFN.
   if (level > 1 && isLeaf(mv)) {
     if ((st === "PENDING" || st === "MAPPED") && s!.pfn === spteToPfn(mv)) return null;
-    return `${where()}: mirror ${fm(mv)} (2M leaf) but ${sdesc()}`;
+    return `${agreeWhere(level, gfn)}: mirror ${formatSpte(mv, proto.frozenName)} (2M leaf) but ${agreeSdesc(st, s)}`;
   }
   if (level === 1) {
     if (isLeaf(mv)) {
@@ -137,18 +135,26 @@ export function agreementMessage(m: BuiltModel, level: number, gfn: number, fina
       if ((st === "PENDING" || st === "MAPPED") && s!.pfn === p) return null;
       // ≤6.18: a pre-mapped entry (mirror LEAF, S-EPT FREE) counted by nr_premapped before RUNNABLE.
       if (st === "FREE" && proto.is("page-add", "premap") && kvm.tdState.peek() !== TD_STATE.RUNNABLE && kvm.nrPremapped.peek() > 0) return null;
-      return `${where()}: mirror ${fm(mv)} but ${sdesc()}`;
+      return `${agreeWhere(level, gfn)}: mirror ${formatSpte(mv, proto.frozenName)} but ${agreeSdesc(st, s)}`;
     }
     if (st === "FREE") return null;
-    return `${where()}: mirror ${fm(mv)} (not present) but ${sdesc()}`;
+    return `${agreeWhere(level, gfn)}: mirror ${formatSpte(mv, proto.frozenName)} (not present) but ${agreeSdesc(st, s)}`;
   }
   if (isTable(mv)) {
     const sp = kvm.mirror.sp(spteToSp(mv));
     if (st === "NL_MAPPED" && s!.pfn === sp.externalPfn) return null;
-    return `${where()}: mirror ${fm(mv)} (external page ${sp.externalPfn}) but ${sdesc()}`;
+    return `${agreeWhere(level, gfn)}: mirror ${formatSpte(mv, proto.frozenName)} (external page ${sp.externalPfn}) but ${agreeSdesc(st, s)}`;
   }
   if (st === "FREE" || s === null) return null;
-  return `${where()}: mirror ${fm(mv)} but ${sdesc()}`;
+  return `${agreeWhere(level, gfn)}: mirror ${formatSpte(mv, proto.frozenName)} but ${agreeSdesc(st, s)}`;
+}
+
+/** Parts of an agreement message. */
+function agreeWhere(level: number, gfn: number): string {
+  return `L${level} gfn ${gfn}`;
+}
+function agreeSdesc(st: string, s: { pfn: number } | null): string {
+  return `S-EPT ${st}${s && s.pfn >= 0 ? ` pfn ${s.pfn}` : ""}`;
 }
 
 /** The no-stale-private-leaf check of one GFN; null when it holds. */

@@ -480,7 +480,7 @@ export function* pamtMapPutOnError(c: Ctx, level: number, gfn: number, pfn: numb
 export function pamtInvariants(p: KvmPamt, mod: TdxModule, demoting?: Atomic): { invariants: Invariant[]; quiescent: QuiescentInvariant[]; final: Invariant[] } {
   const objs = mod.objects;
   const ranges = p.refcount.length;
-  const count = (r: number) => mod.pamtNode(r).count;
+  const count = (r: number) => mod.pamtNodeCount(r);
   // D-1 is stated "whenever pamt_lock is free"; checked here whenever no get/put is inside its
   // section on the range (which contains its locked part), so that it also means something when the
   // lock is switched off.

@@ -316,6 +316,18 @@ export class TdxModule {
     }
     return { kind: k === NODE.PAMT ? "PT_PAMT" : k === NODE.NDA ? "PT_NDA" : "2M leaf", pair: k === NODE.PAMT ? nodePair(v).map((i) => d.poolPfn(i)) : [], count, locked: !d.lock[r]!.isFree() };
   }
+  /** Dynamic PAMT: pamtNode(r).count without building the view (checked after every step that writes PAMT state). */
+  pamtNodeCount(r: number): number {
+    const d = this.td.dpamt;
+    if (!d) throw new Error("Dynamic PAMT is off");
+    if (nodeKind(d.node[r]!.peek()) === NODE.LEAF2M) return 0;
+    let count = 0;
+    for (let i = 0; i < d.fanout; i++) {
+      const c = this.td.pamt[d.rangeBase(r) + i];
+      if (c && c.peek() !== 0) count++;
+    }
+    return count;
+  }
   /** Dynamic PAMT: pool PFNs whose PAMT page bitmap bit is set. */
   pamtBitmapPfns(): number[] {
     const d = this.td.dpamt;

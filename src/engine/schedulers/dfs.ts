@@ -414,7 +414,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   const stack: Node[] = [];
   let rootChoices: number[] = [];
   let rootChoiceK: number[] = [];
-  const visited: VisitedSet | null = shared !== null ? shared.visited : cfg.stateCaching ? new FingerprintSet(16, opts.maxStates ?? 1 << 27) : null;
+  const visited: VisitedSet | null = shared !== null ? shared.visited : cfg.stateCaching ? new FingerprintSet(10, opts.maxStates ?? 1 << 27) : null;
   const start = shared?.start ?? null;
   /** Parallel search: the depth of the work item's branch node; nodes above it are only replayed. */
   const floor = start !== null ? start.path.length - 1 : 0;
@@ -439,7 +439,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   const onStack = new StackIndex();
   // Bounded mode: states visited, keyed with the thread that just ran, and the fewest preemptions
   // used to reach each (afterStep). Not under minimization (maxDepth): a shorter path matters there.
-  let bvisited = cfg.mode === "bounded" && cfg.maxDepth === undefined && !cfg.shortest && cfg.prune !== false ? new FingerprintSet(16, 1 << 22) : null;
+  let bvisited = cfg.mode === "bounded" && cfg.maxDepth === undefined && !cfg.shortest && cfg.prune !== false ? new FingerprintSet(10, 1 << 22) : null;
   let bused = new Int32Array(bvisited ? 1024 : 0);
   const violations: Counterexample[] = [];
   const seenProps = new Set<string>();
@@ -660,7 +660,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       stack.push(nd);
       if (cycles) onStack.push(i, nd.fp1);
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
-      oracle.replay = pre !== null && i < floor ? pre.choices : [];
+      oracle.replay = pre !== null && i < floor ? pre.choices : NO_CHOICES;
       oracle.pos = 0;
       enabledAt[i] = runnable;
       ex.step(tid);
