@@ -141,6 +141,12 @@ class LNode {
   /** Symmetry: per group element, the image's hash lanes and whether known (3 ints each), computed for `imgBy`. */
   img: Int32Array | null = null;
   imgBy: LocalImager | null = null;
+  /**
+   * The fusion state (fusion.ts) last told that a thread stands at this node with its op pending.
+   * FusionState.pending() only sets bits that stay set, so telling the same one again changes
+   * nothing: advance() skips it (a node belongs to one thread).
+   */
+  fusSeen: FusionState | null = null;
   constructor(
     readonly kind: number,
     readonly op: Op | null,
@@ -159,6 +165,8 @@ const records = new WeakMap<Program, { roots: LNode[]; interned: Map<number, LNo
 interface LEdge {
   /** The value fed (op result or choice outcome; 0 for a thread's start). */
   v: number;
+  /** The fusion state last told of this segment's peeks (as LNode.fusSeen: telling it again changes nothing). */
+  fusSeen: FusionState | null;
   /** What the segment's code peeked, as (cell, value) pairs: the edge applies only where memory still shows them. */
   peeks: number[] | null;
   fx: Effect[] | null;
@@ -632,7 +640,10 @@ export class Execution {
         }
         default:
           this.pending[t] = next.op;
-          if (this.fus !== null) this.fus.pending(t, next.op!);
+          if (this.fus !== null && next.fusSeen !== this.fus) {
+            this.fus.pending(t, next.op!);
+            next.fusSeen = this.fus;
+          }
           if (this.por !== null) this.por.pending(t, next.op!);
           return;
       }
@@ -663,7 +674,10 @@ export class Execution {
         }
       }
     const pk = e.peeks;
-    if (pk !== null && this.fus !== null) for (let j = 0; j < pk.length; j += 2) this.fus.peek(t, pk[j]!);
+    if (pk !== null && this.fus !== null && e.fusSeen !== this.fus) {
+      for (let j = 0; j < pk.length; j += 2) this.fus.peek(t, pk[j]!);
+      e.fusSeen = this.fus;
+    }
     if (pk !== null && this.por !== null) for (let j = 0; j < pk.length; j += 2) this.por.peek(t, pk[j]!);
   }
 
@@ -711,7 +725,8 @@ export class Execution {
       this.fx = null;
     }
     const next = this.intern(t, kind, op, this.l1[t]!, this.l2[t]!, failProp, failMsg);
-    const edge: LEdge = { v: val, peeks: peeks.length > 0 ? peeks : null, fx: fx.length > 0 ? fx : null, to: next };
+    // Its peeks were told to the fusion state as they happened (recordPeek).
+    const edge: LEdge = { v: val, fusSeen: this.fus, peeks: peeks.length > 0 ? peeks : null, fx: fx.length > 0 ? fx : null, to: next };
     if (this.memo) node.edges.push(edge);
     if (next.up === null) {
       next.up = node;
@@ -1026,6 +1041,7 @@ export class Execution {
   // objects as first met, and is a new array only when it grows (or replaces a null footprint);
   // arrays of the model (op.objs) and shared singletons are never written to.
   private mergeFootprint(e: number, op: Op, mode: Mode): void {
+    this.mergeEv = e;
     let objs: number[] | readonly number[] | null = this.evObjs[e] ?? null;
     if (objs === null) objs = this.evObj[e]! >= 0 ? this.singleton(this.evObj[e]!) : NO_OBJS;
     const add = op.objs;
@@ -1044,9 +1060,18 @@ export class Execution {
     return (this.singletons[o] ??= [o]);
   }
 
+  /** Per event index: the array a merged footprint is built in (reused: an event's footprint is read only while the event is in the execution). */
+  private readonly mergeArrays: number[][] = [];
+  private mergeEv = 0;
+
   private withObj(objs: number[] | readonly number[], o: number): readonly number[] {
     if (objs.includes(o)) return objs;
-    if (objs !== this.mergeBuf) this.mergeBuf = objs = objs.slice();
+    if (objs !== this.mergeBuf) {
+      const buf = (this.mergeArrays[this.mergeEv] ??= []);
+      buf.length = 0;
+      for (let j = 0; j < objs.length; j++) buf.push(objs[j]!);
+      this.mergeBuf = objs = buf;
+    }
     (objs as number[]).push(o);
     return objs;
   }

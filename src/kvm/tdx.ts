@@ -39,7 +39,8 @@ export function isSeptBusy(s: number): boolean {
  */
 export function* seamcall(c: Ctx, name: string, leaf: () => Gen<number>, opts: { locked?: boolean; noInject?: boolean } = {}): Gen<number> {
   // Names accepted in Scenario.inject: "TDH.MEM.PAGE.AUG" or the wrapper name "tdh_mem_page_aug".
-  if (!opts.noInject && (c.inject.has(name) || c.inject.has(name.toLowerCase().replace(/\./g, "_")))) {
+  // (The name's wrapper form is built only when the scenario injects anything: this runs per SEAMCALL.)
+  if (!opts.noInject && c.inject.size > 0 && (c.inject.has(name) || c.inject.has(name.toLowerCase().replace(/\./g, "_")))) {
     const r = yield choose(2, lbl`inject TDX_OPERAND_BUSY into ${name}`, { env: true });
     if (r === 1) return st(C.OPERAND_BUSY, OP.SEPT_TREE);
   }
