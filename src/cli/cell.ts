@@ -125,18 +125,27 @@ export function cellProgram(spec: CellSpec): Program {
 export function guardProgram(p: Program): Program {
   // An invariant that throws (the model's own consistency check) is that invariant's violation at
   // that step, replayable like any other, not a crash.
-  const safe = <A extends unknown[]>(f: (...a: A) => string | null) => (...a: A): string | null => {
+  // One wrapper per arity (no rest parameters: the checks run after every step).
+  const failed = (e: unknown): string => `model exception while checking: ${e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e)}`;
+  const safe = (f: () => string | null) => (): string | null => {
     try {
-      return f(...a);
+      return f();
     } catch (e) {
-      return `model exception while checking: ${e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e)}`;
+      return failed(e);
+    }
+  };
+  const safeKey = (f: (key: number) => string | null) => (key: number): string | null => {
+    try {
+      return f(key);
+    } catch (e) {
+      return failed(e);
     }
   };
   return {
     ...p,
     threads: p.threads.map(guardThread),
     invariants: p.invariants.map((i) => ({ ...i, check: safe(i.check.bind(i)) })),
-    quiescent: p.quiescent.map((q) => ({ ...q, check: safe(q.check.bind(q)) })),
+    quiescent: p.quiescent.map((q) => ({ ...q, check: safeKey(q.check.bind(q)) })),
     final: p.final.map((f) => ({ ...f, check: safe(f.check.bind(f)) })),
   };
 }
