@@ -22,7 +22,11 @@ export interface Budgets {
 /**
  * Bytes one stored state costs, counted, not measured: the fingerprint set's slot (8 bytes of
  * fingerprint + 4 of id at a load of at most 3/4, doubled when it grows: at most 32), the state
- * graph's per-state arrays (16) and about two edges of five words each (80), rounded up.
+ * graph's per-state arrays (8, doubled: 16) and its edges, 12 bytes each (stategraph.ts), about
+ * three per state on the KVM model (zap and convert K = 3: 3.2 and 3.3), doubled when the arrays
+ * grow (72): 120, rounded up to leave room for models with more edges per state. Checked in
+ * session 5 (docs/bench.md): zap K = 3 peaks at about 150 bytes of resident memory per stored
+ * state with the heap, code and thread records included.
  */
 export const BYTES_PER_STATE = 160;
 
