@@ -104,7 +104,7 @@ async function search(init: WorkerInit): Promise<void> {
     if (m.type === "graph") {
       // The part's arrays are fresh copies: moved to the coordinator, not copied again.
       const data = graph?.toData() ?? null;
-      const moved = data === null ? [] : [data.from, data.to, data.tid, data.flags, data.chAt, data.pool, data.enabled, data.parentEdge].map((a) => a.buffer as ArrayBuffer);
+      const moved = data === null ? [] : [data.from, data.to, data.meta, data.chEdge, data.chPos, data.pool, data.enabled, data.parentEdge].map((a) => a.buffer as ArrayBuffer);
       port.postMessage({ type: "graph", data } satisfies FromWorker, moved);
       Atomics.add(ctrl, C_EVT, 1);
       Atomics.notify(ctrl, C_EVT);
