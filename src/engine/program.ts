@@ -192,9 +192,18 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
     const objGroups = new Int32Array(world.objs.length);
     const keyGroups = new Map<number, number>();
     const invBits: number[] = [];
-    // Per object: group bits from masked footprints, their union mask, and bits from unmasked ones.
+    // Per object: group bits from masked footprints, their union mask, and bits from unmasked ones
+    // (a bit is droppable on an object only if every group with that bit there is masked).
     const maskedBits = new Int32Array(world.objs.length);
     const maskUnion = new Int32Array(world.objs.length);
+    const unmasked = new Int32Array(world.objs.length);
+    const note = (o: number, bit: number, m: number): void => {
+      objGroups[o]! |= bit;
+      if (m !== -1 && world.objs[o]!.size === 1) {
+        maskedBits[o]! |= bit;
+        maskUnion[o]! |= m;
+      } else unmasked[o]! |= bit;
+    };
     let g = 0;
     for (const inv of parts.invariants ?? []) {
       if (selected !== null && !selected.has(inv.name)) {
@@ -204,52 +213,15 @@ export function defineProgram(name: string, build: (w: World) => ProgramParts): 
       const bit = 1 << g++ % 31;
       invBits.push(inv.objs !== undefined ? bit : 0);
       const objs = inv.objs ?? world.objs.map((x) => x.id);
-      objs.forEach((o, k) => {
-        objGroups[o]! |= bit;
-        const m = inv.objs !== undefined && inv.masks !== undefined ? inv.masks[k]! : -1;
-        if (m !== -1 && world.objs[o]!.size === 1) {
-          maskedBits[o]! |= bit;
-          maskUnion[o]! |= m;
-        }
-      });
+      objs.forEach((o, k) => note(o, bit, inv.objs !== undefined && inv.masks !== undefined ? inv.masks[k]! : -1));
     }
     for (const q of parts.quiescent ?? []) {
       if (selected !== null && !selected.has(q.name)) continue;
       for (const key of q.keys) {
         const bit = 1 << g++ % 31;
         const masks = q.masksOf?.(key);
-        q.objsOf(key).forEach((o, k) => {
-          objGroups[o]! |= bit;
-          const m = masks !== undefined ? masks[k]! : -1;
-          if (m !== -1 && world.objs[o]!.size === 1) {
-            maskedBits[o]! |= bit;
-            maskUnion[o]! |= m;
-          }
-        });
+        q.objsOf(key).forEach((o, k) => note(o, bit, masks !== undefined ? masks[k]! : -1));
         keyGroups.set(key, (keyGroups.get(key) ?? 0) | bit);
-      }
-    }
-    // A bit is droppable on an object only if every group with that bit there is masked.
-    const unmasked = new Int32Array(world.objs.length);
-    g = 0;
-    for (const inv of parts.invariants ?? []) {
-      if (selected !== null && !selected.has(inv.name)) continue;
-      const bit = 1 << g++ % 31;
-      const objs = inv.objs ?? world.objs.map((x) => x.id);
-      objs.forEach((o, k) => {
-        const m = inv.objs !== undefined && inv.masks !== undefined ? inv.masks[k]! : -1;
-        if (m === -1 || world.objs[o]!.size !== 1) unmasked[o]! |= bit;
-      });
-    }
-    for (const q of parts.quiescent ?? []) {
-      if (selected !== null && !selected.has(q.name)) continue;
-      for (const key of q.keys) {
-        const bit = 1 << g++ % 31;
-        const masks = q.masksOf?.(key);
-        q.objsOf(key).forEach((o, k) => {
-          const m = masks !== undefined ? masks[k]! : -1;
-          if (m === -1 || world.objs[o]!.size !== 1) unmasked[o]! |= bit;
-        });
       }
     }
     const masked = Array.from(maskedBits, (b, o) => {
