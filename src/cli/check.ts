@@ -85,6 +85,14 @@ function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scen
  * The partial-order reduction the stateful search runs with (provenance; cache only; none while
  * livelock is checked; persistent sets give way to a symmetry the scenario declares, docs/design.md).
  */
+/**
+ * Whether fusion runs in the exhaustive phase: DPOR and the partial-order reductions of `cache`
+ * classify a step by its pending op and so run unfused (schedulers/dfs.ts: dfsExplore).
+ */
+function fusionOf(o: RunOpts, por: ReturnType<typeof porOf>): boolean {
+  return o.fusion !== false && o.strategy !== "dpor" && (por.por === undefined || por.por === "off");
+}
+
 function porOf(o: RunOpts, properties: readonly string[] | undefined, symmetry: boolean): { por?: "sleep-sets" | "persistent-sets" | "off" } {
   if (o.strategy !== "cache") return {};
   const livelock = properties === undefined || properties.includes("livelock");
@@ -143,7 +151,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
         preset: null,
         spec,
         label: `demo:${t.name}`,
-        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false } },
+        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: { fusion: fusionOf(opts, porOf(opts, properties ?? prog.properties, false)), restore: opts.restore !== false } },
       });
       continue;
     }
@@ -187,7 +195,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: opts.fusion !== false, restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined) },
+          reductions: { fusion: fusionOf(opts, porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined)), restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined) },
         },
       });
     }

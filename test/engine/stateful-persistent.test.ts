@@ -126,7 +126,7 @@ describe("stateful search with persistent sets", () => {
   it("CLI: --persistent-sets on zap k=2 (safety properties): same verdict, fewer states, recorded in provenance; --no-por and others refused", async () => {
     const file = "bench/scaling/zap-k2.yaml";
     const props = "assertion,deadlock,mirror-sept-agreement,mirror-sept-agreement-final,no-free-while-mapped,no-stale-private-leaf,no-kvm-bug-on";
-    type Cell = { verdict: string; stats: { statesStored: number; por?: { reduced: number } }; provenance: { reductions: { por?: string } } };
+    type Cell = { verdict: string; stats: { statesStored: number; por?: { reduced: number } }; provenance: { reductions: { por?: string; fusion: boolean } } };
     const cell = async (extra: string[]): Promise<Cell> => (JSON.parse((await cli(["check", file, "--json", "--no-shallow", "--properties", props, ...extra])).out) as { cells: Cell[] }).cells[0]!;
     const sleepSets = await cell([]);
     const ps = await cell(["--persistent-sets"]);
@@ -134,6 +134,9 @@ describe("stateful search with persistent sets", () => {
     expect(ps.verdict).toBe("verified");
     expect(sleepSets.provenance.reductions.por).toBe("sleep-sets");
     expect(ps.provenance.reductions.por).toBe("persistent-sets");
+    // Both reductions classify a step by its pending op, so fusion does not run with them (dfs.ts).
+    expect(sleepSets.provenance.reductions.fusion).toBe(false);
+    expect(ps.provenance.reductions.fusion).toBe(false);
     expect(ps.stats.por!.reduced).toBeGreaterThan(0);
     expect(ps.stats.statesStored).toBeLessThan(sleepSets.stats.statesStored);
     for (const extra of [["--no-por"], ["--workers", "2"], ["--strategy", "dpor"]]) {
