@@ -179,6 +179,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
       } catch (e) {
         throw new UsageError(`${t.builtin ? `scenario '${t.name}'` : t.source} under ${p}: ${(e as Error).message.split("\n")[0]}`);
       }
+      const por = porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined);
       cells.push({
         target: t,
         preset: p,
@@ -195,7 +196,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: fusionOf(opts, porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined)), restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined) },
+          reductions: { fusion: fusionOf(opts, por), restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...por },
         },
       });
     }
