@@ -88,7 +88,8 @@ function popcount(m: number): number {
  * sets in pairs (a cache is filled to 2 × levels pages and drained two at a time; the allocator
  * hands out and takes back pairs), so the large form keeps pairs:
  *   - the allocator: a stack of pairs (its height in a cell; a popped cell is cleared) under a
- *     spinlock standing for the page allocator's own lock (zone->lock / the per-CPU list lock):
+ *     spinlock standing for the page allocator's own lock (mm/page_alloc.c: rmqueue(), zone->lock or
+ *     the per-CPU list lock of rmqueue_pcplist()):
  *     lock, height, the pairs, unlock;
  *   - a cache (one owner, D-7): `levels` pair slots, 0 = empty (struct tdx_pamt_cache's list).
  * Which free page the allocator returns is not explored in either form (docs/model.md, "dpamt").
