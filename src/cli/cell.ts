@@ -5,7 +5,7 @@
 // applies only when the user gave one. An exception thrown by model code inside a thread (an
 // internal assertion of the TDX module model, say) is not a crash: the thread code is wrapped so
 // that it becomes a violation of "model-error" at the step that threw, with a replayable schedule.
-import { buildProgram, symmetryGenerators, type Scenario } from "../kvm/index.js";
+import { buildProgram, symmetryGenerators, type BuildOptions, type Scenario } from "../kvm/index.js";
 import { canonicalExplore, explore, minimizeWithin, Symmetry, type Counterexample, type ExploreResult, type MinimizeOptions, type MinimizeResult, type Program, type Stats, type StrategyName, type StrategyOptions, type ThreadApi, type ThreadSpec } from "../engine/index.js";
 import { BUDGET_INFO, DEFAULT_BUDGETS, statesForMemory } from "./budgets.js";
 import { DEMOS } from "./demo.js";
@@ -49,7 +49,17 @@ export interface RunOpts {
 }
 
 export type CellSpec =
-  | { kind: "scenario"; scenario: Scenario; builtin: boolean; source: string; preset: string; overrides: Record<string, string>; opts: RunOpts }
+  | {
+      kind: "scenario";
+      scenario: Scenario;
+      builtin: boolean;
+      source: string;
+      preset: string;
+      overrides: Record<string, string>;
+      opts: RunOpts;
+      /** How the program is built beyond scenario and preset (a simulation's finding: its pools, as simulated). */
+      build?: BuildOptions;
+    }
   | { kind: "demo"; demo: string; opts: RunOpts };
 
 /** A counterexample as a cell reports it: `notMinimal` says why minimization was cut short. */
@@ -117,7 +127,7 @@ function guardThread(s: ThreadSpec): ThreadSpec {
 
 /** The program a cell explores (also what a replay rebuilds), with model exceptions guarded. */
 export function cellProgram(spec: CellSpec): Program {
-  const p = spec.kind === "demo" ? DEMOS.find((d) => d.name === spec.demo)!.make() : buildProgram(spec.scenario, spec.preset, spec.overrides);
+  const p = spec.kind === "demo" ? DEMOS.find((d) => d.name === spec.demo)!.make() : buildProgram(spec.scenario, spec.preset, spec.overrides, spec.build);
   return guardProgram(p);
 }
 

@@ -168,6 +168,7 @@ A budget that stops a run prints what was explored and the option that raises it
       .option("--module-version <version>", "with TARGET SCHEDULE: TDX module version")
       .addOption(new Option("--format <format>", "output: the step table (text), JSON, or ITF (the Apalache/Quint trace format)").choices(["text", "json", "itf"]))
       .option("--max-steps <n>", `longest schedule replayed (default ${DEFAULT_BUDGETS.maxSteps} steps)`, intOption("--max-steps", 1))
+      .option("--resimulate", "a simulation's finding: re-run the simulation from its seed instead of following its schedule")
       .addHelpText(
         "after",
         `

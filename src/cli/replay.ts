@@ -14,6 +14,7 @@ import { formatItf } from "./itf.js";
 import { formatExplain, formatKvmTable } from "./steptable.js";
 import { parseModuleVersion, parsePresets, parseSets, resolveTarget } from "./targets.js";
 import { replayString, replayTrace, type ReplayResolver } from "./view.js";
+import { resolveSim, runResimulate, type SimReplay } from "./simreplay.js";
 
 export interface ReplayOptions {
   explain?: boolean;
@@ -26,6 +27,8 @@ export interface ReplayOptions {
   /** itf: the Informal Trace Format (Apalache ADR-015) instead of the step table. */
   format?: string;
   maxSteps?: number;
+  /** A simulation's finding: re-run the simulation from its seed instead of following the schedule. */
+  resimulate?: boolean;
 }
 
 export interface Resolved {
@@ -38,6 +41,8 @@ export interface Resolved {
   property?: string;
   /** Steps the counterexample file records. */
   steps?: number;
+  /** A simulation's finding (src/cli/simreplay.ts). */
+  sim?: SimReplay;
 }
 
 const opts0 = { strategy: "dpor" as const };
@@ -60,7 +65,7 @@ function specFor(target: string, preset: string | undefined, overrides: Record<s
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-function fromFile(path: string, maxSteps: number): Resolved {
+function fromFile(path: string, maxSteps: number, resimulate = false): Resolved {
   const name = displayName(path);
   let f: CounterexampleFile;
   const text = readInput(path, "counterexample file");
@@ -73,6 +78,8 @@ function fromFile(path: string, maxSteps: number): Resolved {
   if (f.formatVersion !== FORMAT_VERSION) throw new UsageError(`${name}: counterexample format version ${quote(String(f.formatVersion), 20)}; this tdxmc reads version ${FORMAT_VERSION}`);
   if (typeof f.schedule !== "string" || !isObj(f.provenance) || typeof f.provenance.fingerprint !== "string") throw new UsageError(`${name}: counterexample file without schedule or provenance`);
   if (typeof f.property !== "string") throw new UsageError(`${name}: counterexample file without its property`);
+  if (f.simulation !== undefined) return fromSimFile(f, path, name, maxSteps, resimulate);
+  if (resimulate) throw new UsageError(`${name}: --resimulate applies to a simulation's finding (tdxmc simulate); this is a checker counterexample`);
   const schedule = expandSchedule(f.schedule, maxSteps, `${name}: the schedule`);
   const steps = typeof f.steps === "number" ? f.steps : undefined;
   if (f.demo !== undefined) {
@@ -99,6 +106,26 @@ function fromFile(path: string, maxSteps: number): Resolved {
   };
 }
 
+/**
+ * A simulation's finding: its program rebuilt as simulated (pools, threads, at size), followed by the
+ * engine's replay when it can, else re-simulated (src/cli/simreplay.ts).
+ */
+function fromSimFile(f: CounterexampleFile, path: string, name: string, maxSteps: number, resimulate: boolean): Resolved {
+  const sim = resolveSim(f as unknown as Record<string, unknown>, name, resimulate);
+  const rec = sim.record;
+  const what = rec.workload ? `${rec.workload.kind} ${rec.workload.vcpus} vCPUs ${rec.workload.pages} pages${rec.literal ? " at size" : ""}` : safeText(sim.scenario.name);
+  return {
+    spec: { kind: "scenario", scenario: sim.scenario, builtin: false, source: path, preset: rec.preset, overrides: rec.overrides, opts: opts0, build: { simulation: true, lazyTables: rec.literal } },
+    label: `simulation ${what} on ${rec.preset}${Object.keys(rec.overrides).length ? "+" + Object.entries(rec.overrides).map(([k, v]) => `${k}=${v}`).join(",") : ""}`,
+    // The recorded steps are the finding's: the schedule is as long as the run was up to it.
+    schedule: sim.mode === "engine" ? expandSchedule(f.schedule, Math.max(maxSteps, rec.step), `${name}: the schedule`) : "",
+    recorded: f.provenance.fingerprint,
+    property: f.property,
+    steps: rec.step,
+    sim,
+  };
+}
+
 function isRegularFile(a: string): boolean {
   try {
     return statSync(a).isFile();
@@ -121,7 +148,8 @@ export function resolve(args: string[], o: ReplayOptions): Resolved {
   if (given.length) throw new UsageError(`replay: ${given.join(", ")} only go with TARGET SCHEDULE; a counterexample file or replay string records its own preset, switches and module version`);
   const a = args[0]!;
   const isString = /:(v1|v2|z1|z2):/.test(a);
-  if ((a === "-" || isRegularFile(a)) && !isString) return fromFile(a, maxSteps);
+  if ((a === "-" || isRegularFile(a)) && !isString) return fromFile(a, maxSteps, o.resimulate === true);
+  if (o.resimulate) throw new UsageError(`replay: --resimulate applies to a simulation's finding file (tdxmc simulate), not to a replay string`);
   // Not a replay string, and something that exists or reads as a path (a directory, a device, a
   // missing file): say what is wrong with that file, not that it is no replay string.
   if (!isString && (existsSync(a) || a.includes("/") || /\.json$/i.test(a))) readInput(a, "counterexample file");
@@ -140,6 +168,7 @@ export function resolveForView(arg: string): ReturnType<ReplayResolver> {
     if (e instanceof UsageError) throw new UsageError(`view: ${e.message.replace(/^replay: /, "")}`);
     throw e;
   }
+  if (r.sim?.mode === "resimulate") throw new UsageError(`view: the viewer follows the engine's replay; this simulation's finding is re-simulated (${r.sim.why}): tdxmc replay ${arg}`);
   let program;
   try {
     program = cellProgram(r.spec);
@@ -161,6 +190,7 @@ export function resolveForView(arg: string): ReturnType<ReplayResolver> {
 export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => void): number {
   if (args.length === 0 || args.length > 2) throw new UsageError(`replay: expects FILE, a replay string, or TARGET SCHEDULE`);
   const r = resolve(args, o);
+  if (r.sim?.mode === "resimulate") return runResimulate(r.sim, r.label, r.property, r.recorded!, o, out);
   let program;
   try {
     program = cellProgram(r.spec);
@@ -188,7 +218,9 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
     out(formatItf(replayTrace(r.spec, r.label, r.schedule, fp, r.property, replayString(args, r, fp))));
     return code;
   }
-  const reproduced = r.property === undefined ? null : res.violations.some((v) => v.property === r.property);
+  // A simulation's finding is reproduced at the step it was found at (its schedule runs to it).
+  const hit = r.property === undefined ? undefined : res.violations.find((v) => v.property === r.property);
+  const reproduced = r.property === undefined ? null : hit !== undefined && (r.sim === undefined || hit.steps.length === r.sim.record.step);
   if (o.json) {
     out(
       JSON.stringify(
@@ -200,6 +232,7 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
           end: res.end,
           recordedProperty: r.property ?? null,
           reproduced,
+          ...(r.sim ? { mode: "engine", recordedStep: r.sim.record.step, step: hit?.steps.length ?? null } : {}),
           violations: res.violations.map((v) => ({ property: v.property, message: v.message, ...(v.cycleStart !== undefined ? { cycleStart: v.cycleStart } : {}) })),
           steps: res.steps,
           ...(r.spec.kind === "scenario" ? { kvmSteps: kvmSteps(res.steps) } : {}),
@@ -225,7 +258,7 @@ export function runReplay(args: string[], o: ReplayOptions, out: (s: string) => 
   lines.push("");
   if (res.violations.length === 0) lines.push(`no violation (execution ended: ${res.end})`);
   for (const v of res.violations) lines.push(`violated: ${v.property} — ${v.message}`);
-  if (reproduced === false) lines.push(`the recorded violation (${r.property}) did not happen`);
+  if (reproduced === false) lines.push(`the recorded violation (${r.property}${r.sim ? ` at step ${r.sim.record.step}` : ""}) did not happen${hit ? ` (it happened at step ${hit.steps.length})` : ""}`);
   // Control characters from scenario files never reach the terminal raw.
   out(lines.join("\n").split("\n").map(safeText).join("\n") + "\n");
   return code;

@@ -17,6 +17,7 @@ import { DEFAULT_BUDGETS } from "./budgets.js";
 import { UsageError } from "./errors.js";
 import { quote } from "./safe-input.js";
 import type { Provenance } from "./provenance.js";
+import type { SimRecord } from "../sim/record.js";
 
 export interface ReplayRef {
   target: string;
@@ -127,8 +128,13 @@ export interface CounterexampleFile {
   format: typeof CEX_FORMAT;
   formatVersion: number;
   provenance: Provenance;
-  /** The scenario definition as run (absent for engine demos). */
+  /**
+   * The scenario definition as run (absent for engine demos, and for a simulation at size, whose
+   * scenario `simulation.workload` rebuilds).
+   */
   scenario?: Scenario;
+  /** A simulation's finding: what rebuilds its program and re-runs it (src/sim/record.ts). */
+  simulation?: SimRecord;
   demo?: string;
   property: string;
   message: string;

@@ -11,12 +11,11 @@ import { simulateScenario, type Finding } from "../sim/run.js";
 import { builtinSweeps, literalProblem, runSweep, type Protocol, type Sweep, type SweepResult } from "../sim/sweep.js";
 import { chartsOf } from "../sim/svg.js";
 import { WORKLOAD_KINDS, WorkloadError, type WorkloadKind } from "../sim/workloads.js";
-import { cellFingerprint, cellProgram } from "./cell.js";
 import { EXIT, UsageError } from "./errors.js";
 import { startHeartbeat, type Clock } from "./progress.js";
 import { checkOutputDir } from "./safe-input.js";
 import { FORMAT_VERSION, jsonHeader, resolvedSwitches, VERSION, type Provenance } from "./provenance.js";
-import { CEX_FORMAT, type CounterexampleFile } from "./replayspec.js";
+import { CEX_FORMAT, compressSchedule, MAX_SCHEDULE_CHARS, type CounterexampleFile } from "./replayspec.js";
 import { loadScenarioFile } from "./scenario-file.js";
 import { collect, intOption, parseModuleVersion, parsePresets, parseSets } from "./targets.js";
 
@@ -138,21 +137,27 @@ function provenanceOf(f: Finding, fp: string): Provenance {
   };
 }
 
-/** Write each finding as a counterexample file `tdxmc replay` opens; returns the paths. */
-function writeFindings(dir: string, prefix: string, findings: Finding[]): string[] {
+/**
+ * Write each finding as a counterexample file `tdxmc replay` opens; returns the paths. The file
+ * records what rebuilds the simulation's own program (`simulation`: workload point, at-size mode,
+ * seed, costs, budgets; src/sim/record.ts) and its fingerprint; the schedule when it is short
+ * enough to write (a finding deep in a run at size is re-simulated from the seed instead).
+ */
+export function writeFindings(dir: string, prefix: string, findings: Finding[]): string[] {
   return findings.map((f, i) => {
-    const spec = { kind: "scenario" as const, scenario: f.scenario, builtin: false, source: "simulate", preset: f.preset, overrides: f.overrides, opts: { strategy: "dpor" as const } };
-    const fp = cellFingerprint(spec, cellProgram(spec));
+    const z = compressSchedule(f.schedule);
     const file: CounterexampleFile = {
       format: CEX_FORMAT,
       formatVersion: FORMAT_VERSION,
-      provenance: provenanceOf(f, fp),
-      scenario: f.scenario,
+      provenance: provenanceOf(f, f.fingerprint),
+      // At size the scenario has an action per page (262 144 at 1 GiB): the workload point rebuilds it.
+      ...(f.sim.literal && f.sim.workload ? {} : { scenario: f.scenario }),
+      simulation: f.sim,
       property: f.property,
       message: f.message,
       preemptions: 0,
       steps: f.step,
-      schedule: f.schedule,
+      schedule: z.length <= MAX_SCHEDULE_CHARS ? z : "",
       replay: "",
     };
     const path = join(dir, `${prefix}-finding-${i + 1}-${f.property}.json`);

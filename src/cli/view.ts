@@ -97,7 +97,7 @@ function traceProvenance(p: Provenance): TraceProvenance {
 
 function programOf(spec: CellSpec): { program: ReturnType<typeof cellProgram>; model: BuiltModel | null } {
   if (spec.kind === "demo") return { program: cellProgram(spec), model: null };
-  const { program, model } = buildProgramWithModel(spec.scenario, spec.preset, spec.overrides);
+  const { program, model } = buildProgramWithModel(spec.scenario, spec.preset, spec.overrides, spec.build);
   return { program: guardProgram(program), model };
 }
 

@@ -12,7 +12,7 @@ import { buildProgram, type Expect, type Scenario } from "./scenario.js";
 export { SCENARIOS } from "./scenarios.js";
 export { ABLATIONS, ABLATION_PRESET, CANNOT_MATTER, NO_VERDICT_CHANGE, noVerdictChangeReason, cannotMatterReason, type Ablation } from "./ablations.js";
 export { PRESETS, SWITCHES, DEFAULT_PRESET, resolveProtocol, Protocol, type Preset, type Switch, type SwitchValue } from "./protocol.js";
-export { buildProgram, buildProgramWithModel, agreementMessage, type BuiltModel, type Scenario, type ThreadDecl, type Expect } from "./scenario.js";
+export { buildProgram, buildProgramWithModel, agreementMessage, type BuildOptions, type BuiltModel, type Scenario, type ThreadDecl, type Expect } from "./scenario.js";
 export { PROP, KVM_PROPERTY_NAMES } from "./context.js";
 export { symmetryGenerators, type SymmetryDecl } from "./symmetry.js";
 export { DEFAULT_GEOMETRY, type Geometry } from "./geometry.js";

@@ -3,7 +3,10 @@
 // costs (the cost model) and what it means for the metrics (BUSY, retries, mmu_lock, module time).
 import { formatSchedule, K, type Op, type Program } from "../engine/index.js";
 import { timedRun, type TimedCosts, type TimedObserver, type TimedResult } from "../engine/schedulers/timed.js";
-import { buildProgram, type Scenario } from "../kvm/index.js";
+import { buildProgramWithModel, type Scenario } from "../kvm/index.js";
+import { fingerprint, scenarioDefinition } from "../cli/provenance.js";
+import { safeText } from "../cli/safe-input.js";
+import { costsRecord, scheduleDigest, SIM_RECORD_FORMAT, type SimRecord } from "./record.js";
 import { modeOf, VCPU_MODE } from "../kvm/kvm.js";
 import { TDEL } from "../tdx/sept.js";
 import { leafCost, type CostModel } from "./costs.js";
@@ -118,25 +121,60 @@ export interface Finding {
   scenario: Scenario;
   preset: string;
   overrides: Record<string, string>;
+  /** Fingerprint of the simulation's program and scenario definition (what `tdxmc replay` rebuilds must match it). */
+  fingerprint: string;
+  /** Everything that rebuilds the program and re-runs the simulation (src/sim/record.ts). */
+  sim: SimRecord;
+}
+
+/**
+ * The scenario and program a simulation runs: the scenario with the run's module version, zero-step
+ * threshold and environment (injected BUSY, zap yields, from the cost model's probabilities), built
+ * for the timed scheduler (pools sized for the scenario; at size, the mirror's tables from a pool).
+ * `tdxmc replay` rebuilds a finding's program with this same function.
+ */
+export function simProgram(base: Scenario, o: Pick<SimOptions, "preset" | "overrides" | "module" | "zeroStepThreshold" | "literal" | "costs">): { scenario: Scenario; program: Program; pamtPoolPages: number | null } {
+  const scenario = simScenario(base, o);
+  const { program, model } = buildProgramWithModel(scenario, o.preset, o.overrides ?? {}, { lazyTables: o.literal === true, simulation: true });
+  return { scenario, program, pamtPoolPages: model.kvm.pamt?.poolPages ?? null };
+}
+
+/** The scenario of simProgram(). */
+export function simScenario(base: Scenario, o: Pick<SimOptions, "module" | "zeroStepThreshold" | "costs">): Scenario {
+  const scenario: Scenario = { ...base };
+  if (o.module || o.zeroStepThreshold !== undefined)
+    scenario.module = { ...(o.module ? { version: o.module } : {}), ...(o.zeroStepThreshold !== undefined ? { zeroStepThreshold: o.zeroStepThreshold } : {}) };
+  if (o.costs.prob["inject-busy"] > 0) scenario.inject = ["TDH.MEM.PAGE.AUG", "TDH.MEM.SEPT.ADD", "TDH.MEM.RANGE.BLOCK", "TDH.MEM.PAGE.REMOVE"];
+  if (o.costs.prob["zap-yield"] > 0) scenario.zapYields = true;
+  return scenario;
+}
+
+/** The fingerprint `tdxmc replay` computes for a program (thread names as its guarded program has them). */
+export function simFingerprint(program: Program, scenario: Scenario, preset: string, overrides: Record<string, string>): string {
+  const named = { ...program, threads: program.threads.map((t) => ({ ...t, name: safeText(t.name) })) };
+  return fingerprint(named, scenarioDefinition(scenario, preset, overrides));
 }
 
 /** Run one workload point at model size (pages <= SIM_MAX_PAGES; see simulatePoint for larger). */
 export function simulate(w: WorkloadPoint, o: SimOptions): SimResult & { scenario: Scenario; program: Program } {
   const built = buildWorkload(w, { literal: o.literal === true });
   if (built.scale !== 1) throw new Error(`simulate: ${w.pages} pages is more than the model holds; use simulatePoint()`);
-  return simulateScenario(built.scenario, w, built.vcpuThreads, { ...o, literal: built.literal });
+  return simulateScenario(built.scenario, w, built.vcpuThreads, { ...o, literal: built.literal }, true);
 }
 
-/** Run a scenario (a workload's, or a scenario file's) under the timed scheduler. */
-export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: number, o: SimOptions): SimResult & { scenario: Scenario; program: Program } {
+/**
+ * Run a scenario (a workload's, or a scenario file's) under the timed scheduler. `fromWorkload`:
+ * `base` is buildWorkload(w)'s scenario (a finding then records the point, not the scenario).
+ */
+export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: number, o: SimOptions, fromWorkload = false): SimResult & { scenario: Scenario; program: Program } {
+  return simulateBuilt(simProgram(base, o), w, vcpuThreads, o, fromWorkload);
+}
+
+/** simulateScenario() on a program simProgram() built (`tdxmc replay` builds it once, to check its fingerprint first). */
+export function simulateBuilt(b: { scenario: Scenario; program: Program; pamtPoolPages: number | null }, w: WorkloadPoint, vcpuThreads: number, o: SimOptions, fromWorkload = false): SimResult & { scenario: Scenario; program: Program } {
   const built = { simPages: w.pages, scale: 1, vcpuThreads };
-  const scenario: Scenario = { ...base };
-  if (o.module || o.zeroStepThreshold !== undefined)
-    scenario.module = { ...(o.module ? { version: o.module } : {}), ...(o.zeroStepThreshold !== undefined ? { zeroStepThreshold: o.zeroStepThreshold } : {}) };
-  if (o.costs.prob["inject-busy"] > 0) scenario.inject = ["TDH.MEM.PAGE.AUG", "TDH.MEM.SEPT.ADD", "TDH.MEM.RANGE.BLOCK", "TDH.MEM.PAGE.REMOVE"];
-  if (o.costs.prob["zap-yield"] > 0) scenario.zapYields = true;
   const overrides = o.overrides ?? {};
-  const program = buildProgram(scenario, o.preset, overrides, { lazyTables: o.literal === true, simulation: true });
+  const { scenario, program, pamtPoolPages } = b;
   const m = o.costs;
   const n = program.threads.length;
   const seed = o.seed ?? 1;
@@ -380,6 +418,8 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     },
   };
 
+  const maxSteps = o.maxSteps ?? 2_000_000;
+  const invariantStride = o.invariantStride ?? 1;
   const r = timedRun(program, {
     costs,
     observer,
@@ -388,9 +428,9 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     jitter: m.jitter,
     slice: m.slice,
     handoff: m.handoff,
-    maxSteps: o.maxSteps ?? 2_000_000,
+    maxSteps,
     ...(o.stallSteps !== undefined ? { stallSteps: o.stallSteps } : {}),
-    invariantStride: o.invariantStride ?? 1,
+    invariantStride,
   });
   const scale = 1;
   const timeNs = r.time * scale;
@@ -402,7 +442,10 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
   // Dynamic PAMT page pool) is not a finding about the protocol: the point is past what the model
   // holds, and the run ends as `model-limit` (reported, not charted, not a failure).
   const limitHit = r.violations.find((v) => v.message.startsWith("model limit:"));
-  const findings: Finding[] = r.violations.filter((v) => v !== limitHit).map((v) => ({
+  const found = r.violations.filter((v) => v !== limitHit);
+  // Computed only when there is a finding (it hashes every object of the program).
+  const fp = found.length > 0 ? simFingerprint(program, scenario, o.preset, overrides) : "";
+  const findings: Finding[] = found.map((v) => ({
     property: v.property,
     message: v.message,
     thread: v.thread >= 0 ? program.threads[v.thread]!.name : "-",
@@ -412,6 +455,27 @@ export function simulateScenario(base: Scenario, w: WorkloadPoint, vcpuThreads: 
     scenario,
     preset: o.preset,
     overrides,
+    fingerprint: fp,
+    sim: {
+      format: SIM_RECORD_FORMAT,
+      ...(fromWorkload ? { workload: { ...w } } : {}),
+      point: { ...w },
+      vcpuThreads,
+      literal: o.literal === true,
+      preset: o.preset,
+      overrides: { ...overrides },
+      ...(o.module ? { module: o.module } : {}),
+      ...(o.zeroStepThreshold !== undefined ? { zeroStepThreshold: o.zeroStepThreshold } : {}),
+      seed,
+      maxSteps,
+      ...(o.stallSteps !== undefined ? { stallSteps: o.stallSteps } : {}),
+      invariantStride,
+      costs: costsRecord(m),
+      threads: n,
+      pamtPoolPages,
+      step: v.step,
+      scheduleDigest: v.schedule ? scheduleDigest(v.schedule) : "",
+    },
   }));
   return {
     scenario,
