@@ -32,8 +32,8 @@ export const PROPERTY_INFO: readonly PropertyInfo[] = [
     name: "no-stale-private-leaf",
     short: "stale-leaf",
     description:
-      "No private S-EPT leaf (PENDING, MAPPED or blocked) for a GFN whose memory attribute is shared, or that lies inside an in-progress mmu_notifier/guest_memfd invalidation range, whenever no invalidation is between its begin and the end of its zap (checked while the HKID is assigned).",
-    source: "kvm_mmu_invalidate_begin()/mmu_invalidate_retry_gfn() fence and kvm_vm_set_mem_attributes() (virt/kvm/kvm_main.c)",
+      "No private S-EPT leaf (PENDING, MAPPED or blocked) for a GFN whose memory attribute is shared, or that lies inside the range of an in-progress guest_memfd/attribute invalidation that already zapped it (its own range, not the merged range faults retry on), whenever no invalidation is between its begin and the end of its zap (checked while the HKID is assigned).",
+    source: "kvm_mmu_invalidate_begin()/kvm_mmu_invalidate_range_add()/mmu_invalidate_retry_gfn() fence and kvm_vm_set_mem_attributes() (virt/kvm/kvm_main.c)",
   },
   { name: "no-kvm-bug-on", short: "KVM_BUG_ON", description: "No KVM_BUG_ON is reached (a KVM_BUG_ON marks the VM bugged; exploration continues after it).", source: "KVM_BUG_ON sites of the modelled code" },
   { name: "no-warn", short: "WARN", description: "No WARN_ON / WARN_ON_ONCE site and no lockdep assertion of the modelled code fires.", source: "WARN sites of the modelled code" },

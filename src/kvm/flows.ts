@@ -5,6 +5,7 @@ import { waitUntil } from "../engine/index.js";
 import { C, statusCode, statusName, TDX_SUCCESS } from "../tdx/status.js";
 import { kvmBugOn, warnOn, type Ctx, type Gen } from "./context.js";
 import { PAGE, SLOT, staleLeafKey, TD_STATE } from "./kvm.js";
+import { lbl } from "../engine/label.js";
 import { kvmMmuInvalidateBegin, kvmMmuInvalidateEnd, kvmMmuPageFault, kvmUnmapGfnRangePrivate } from "./mmu.js";
 import { kvmTdpMmuMap, RET_PF, tdpMmuTeardownRoot, tdpMmuZapLeafs } from "./tdp_mmu.js";
 import { seamcall, tdxOperandBusy } from "./tdx.js";
@@ -46,8 +47,15 @@ function* invalidateSection(c: Ctx, begin: boolean, start: number, end: number, 
     yield* kvmMmuInvalidateBegin(c, start, end);
     // tdxmc-live-ok: start and end are the thread's one zapped range (no flow runs two zapping sections)
     if (zap) yield* kvmUnmapGfnRangePrivate(c, start, end);
+    // Ghost: from here to its end this invalidation's own range may hold no private leaf.
+    const z = c.kvm.zappedRanges?.[c.t.id] ?? null;
+    if (z !== null) yield z.cell.store(1, lbl`ghost: [${start},${end}) invalidated, in progress`);
     for (let g = start; g < end; g++) c.t.exit(staleLeafKey(g));
-  } else yield* kvmMmuInvalidateEnd(c);
+  } else {
+    yield* kvmMmuInvalidateEnd(c);
+    const z = c.kvm.zappedRanges?.[c.t.id] ?? null;
+    if (z !== null) yield z.cell.store(0, lbl`ghost: [${start},${end}) invalidation ended`);
+  }
   if (post) yield* post();
   yield* k.mmuLock.writeUnlock(c.t.id, `${who}: KVM_MMU_UNLOCK`);
 }

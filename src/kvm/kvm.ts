@@ -155,6 +155,16 @@ export class Kvm {
    * and vCPU threads count themselves out of liveVcpus when they end (their fds closed).
    */
   liveTeardown = false;
+  /**
+   * Ghost (model only, no-stale-private-leaf): per thread id, a cell that is 1 while that thread's
+   * invalidation of [start, end) is in progress past its begin section (its zap done), and its
+   * range; null for threads that never invalidate, and null altogether when no two invalidations
+   * can be in progress at once (the kernel's one range is then the one invalidation's own range).
+   * kvm_mmu_invalidate_range_add() (virt/kvm/kvm_main.c) merges concurrent ranges into one
+   * [min, max) that faults retry on, but what each invalidation zapped is its own range: a GFN in
+   * the gap between two is still legitimately mapped (scenario.ts staleLeafMessage()).
+   */
+  zappedRanges: ({ cell: Atomic; start: number; end: number } | null)[] | null = null;
   /** vCPU threads still running (file descriptors open): kvm_destroy_vm() waits for none. */
   readonly liveVcpus: Counter;
   readonly vcpuMode: Atomic[];
