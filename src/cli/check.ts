@@ -108,6 +108,9 @@ function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
   return b;
 }
 
+const STEPS_VS_WORKERS = (what: string): string =>
+  `${what} and --workers conflict: under --workers the stateful search has no step budget (the depth at which a state is first reached depends on how the workers share the work; every path is bounded by the states stored: use --max-states)`;
+
 /** Build the cells of a check (validating everything first). */
 export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mainJob: boolean } {
   const presets = parsePresets(o.protocol);
@@ -120,6 +123,9 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
   if (o.format !== undefined && o.out === undefined) throw new UsageError(`option --format: needs --out DIR (it is the format of the counterexample files --out writes)`);
   if (o.persistentSets === true && o.por === false) throw new UsageError(`options --persistent-sets and --no-por conflict: persistent sets are a partial-order reduction`);
   if (o.persistentSets === true && o.workers !== undefined && o.workers > 1) throw new UsageError(`options --persistent-sets and --workers ${o.workers} conflict: the parallel search runs sleep sets only (the cycle proviso needs one DFS stack)`);
+  // Under --workers the stateful search's paths are not cut by a step budget (the depth at which a
+  // state is first reached depends on how the workers share the work): a step budget given for it is refused.
+  if (o.workers !== undefined && o.maxSteps !== undefined && (strategy ?? "cache") === "cache") throw new UsageError(STEPS_VS_WORKERS("option --max-steps"));
   if (o.json && (o.expand || o.raw)) throw new UsageError(`options ${o.expand ? "--expand" : "--raw"} and --json conflict: --expand and --raw shape the printed step table; --json carries every step`);
   const targets: Target[] = args.length > 0 ? args.map(resolveTarget) : o.demo ? DEMOS.map((d) => ({ kind: "demo", name: d.name })) : Object.keys(SCENARIOS).map((n) => resolveTarget(n));
   const seen = new Set<string>();
@@ -171,6 +177,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
       ...(properties ? { properties } : {}),
       ...(o.allViolations ? { allViolations: true } : {}),
     };
+    if (o.workers !== undefined && fb.maxSteps !== undefined && opts.strategy === "cache") throw new UsageError(STEPS_VS_WORKERS(`${t.source}: bounds.maxSteps`));
     for (const p of presets ?? file?.presets ?? PRESET_ORDER) {
       const spec: CellSpec = { kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset: p, overrides, opts };
       let prog;

@@ -66,6 +66,9 @@ function exploreOne(program: Program, opts: StrategyOptions): ExploreResult {
         opts = { ...opts };
         delete opts.maxExecutions;
       }
+      // Under --workers (any N, so that N = 1 reports as N > 1 does) the step budget does not cut
+      // the stateful search's paths: it would not decide alike for every N (ExploreOptions.unboundedPaths).
+      if (opts.workers !== undefined) opts = { ...opts, unboundedPaths: true };
       if ((opts.workers ?? 1) > 1 && opts.source !== undefined)
         return parallelCache(program, opts, { workers: opts.workers!, source: opts.source, sleepSets: opts.por !== false, ...(opts.parallelFault ? { fault: opts.parallelFault } : {}), ...(opts.parallelTableLog2 !== undefined ? { tableLog2: opts.parallelTableLog2 } : {}) });
       const r = exhaustiveExplore(program, { ...opts, stateCaching: true, sleepSets: opts.por !== false, persistent: opts.persistent === true && opts.por !== false });

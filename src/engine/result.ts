@@ -14,6 +14,13 @@ export interface ExploreOptions {
   maxMemoryMb?: number;
   /** Counted budget: steps in one execution (stop reason "max-steps"). */
   maxSteps?: number;
+  /**
+   * The stateful search under --workers (explore.ts): maxSteps does not cut its paths (the depth
+   * at which a state is first reached depends on how the workers share the work, so the budget
+   * would not decide alike for every N; every path is bounded by the states stored, which
+   * maxStates counts). maxSteps still bounds the learning walks. docs/design.md.
+   */
+  unboundedPaths?: boolean;
   /** Counted budget: edges of the recorded state graph (state caching; stop reason "max-graph-edges"). */
   maxGraphEdges?: number;
   /** Only these properties are checked/reported (default: all). */
@@ -63,6 +70,16 @@ export interface ExploreOptions {
   shouldStop?: () => boolean;
 }
 
+/** The parallel search's phases (wall ms, on the cell's thread) and each worker thread's time (docs/bench.md). */
+export interface ParallelProfile {
+  /** Wall time of each phase: threads ready (overlaps the learning walks), learning walks, search, graph parts collected, merged, livelock judged. */
+  phasesMs: { start: number; learn: number; search: number; graph: number; merge: number; livelock: number };
+  /** Executions of search rounds a false fusion fact invalidated (thrown away). */
+  wastedExecutions: number;
+  /** Per worker thread, over this search: CPU and run-queue wait (Linux schedstat; -1 elsewhere), wall time exploring items and waiting for one, items explored. */
+  workers: { tid: number; cpuMs: number; runqMs: number; busyMs: number; idleMs: number; items: number }[];
+}
+
 export interface Stats {
   strategy: string;
   /** Executions that ran to the end with every thread finished. */
@@ -99,6 +116,11 @@ export interface Stats {
   wallMs: number;
   /** Milliseconds until the first violation, or -1. */
   firstViolationMs: number;
+  /**
+   * cache under --workers N > 1: where the wall and CPU time went (parallel/search.ts). Machine- and
+   * timing-dependent, like the executions under --workers: --json only, never in the matrix.
+   */
+  parallel?: ParallelProfile;
   /**
    * dpor: retry-loop iterations found to have had no net effect, after which their thread waits
    * (docs/design.md, "Retry loops in DPOR"). Absent for the other strategies.

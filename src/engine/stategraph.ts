@@ -141,17 +141,21 @@ export class StateGraph {
     this.nS = s + 1;
   }
 
-  /** The graph as plain data (the parallel search sends each worker's part to the coordinator). */
-  toData(): StateGraphData {
+  /**
+   * The graph as plain data (the parallel search sends each worker's part to the coordinator).
+   * `copy: false`: views of this graph's own arrays (to be moved, after which this graph is unusable).
+   */
+  toData(copy = true): StateGraphData {
+    const cut = (a: Int32Array, n: number): Int32Array => (copy ? a.slice(0, n) : a.subarray(0, n));
     return {
-      from: this.from.slice(0, this.nE),
-      to: this.to.slice(0, this.nE),
-      meta: this.meta.slice(0, this.nE),
-      chEdge: this.chEdge.slice(0, this.nCh),
-      chPos: this.chPos.slice(0, this.nCh),
-      pool: this.pool.slice(0, this.poolLen),
-      enabled: this.enabled.slice(0, this.nS),
-      parentEdge: this.parentEdge.slice(0, this.nS),
+      from: cut(this.from, this.nE),
+      to: cut(this.to, this.nE),
+      meta: cut(this.meta, this.nE),
+      chEdge: cut(this.chEdge, this.nCh),
+      chPos: cut(this.chPos, this.nCh),
+      pool: cut(this.pool, this.poolLen),
+      enabled: cut(this.enabled, this.nS),
+      parentEdge: cut(this.parentEdge, this.nS),
       rootChoices: [...this.rootChoices],
       truncated: this.truncated,
     };

@@ -125,6 +125,23 @@ describe("what a search with --workers reports does not depend on N or on timing
     for (const w of [1, 2]) expect(explore(q, { ...o(w, 1), properties: ["early", "late"] }).verdict).toBe("verified");
   });
 
+  it("the step budget does not cut the stateful search under --workers (it would not decide alike for every N): one answer for 1, 2 and 3 workers", () => {
+    const q = twoSubtrees({ noise: 6, safe: true });
+    const srcQ = { module: MODULE, export: "twoSubtrees", arg: { noise: 6, safe: true } };
+    // Unfused (fusion would make T0's and T3's private steps one each): the longest path has 17 steps.
+    const full = explore(q, { strategy: "cache", shallow: false, fusion: false });
+    expect(full.verdict).toBe("verified");
+    expect(full.stats.maxDepth).toBeGreaterThan(10);
+    // Without --workers the budget cuts the longest paths: the search stops, undecided.
+    const cut = explore(q, { strategy: "cache", shallow: false, fusion: false, maxSteps: 10 });
+    expect(cut.stopReason).toBe("max-steps");
+    for (const w of [1, 2, 3]) {
+      const r = explore(q, { strategy: "cache", shallow: false, fusion: false, maxSteps: 10, workers: w, ...(w > 1 ? { source: srcQ } : {}) });
+      expect(r.verdict, `${w} workers`).toBe("verified");
+      expect(r.stats.statesStored).toBe(full.stats.statesStored);
+    }
+  });
+
   it("a shared table that starts at 4 slots and grows while 2 and 3 workers insert: the states one worker stores (POR off and on)", () => {
     const ds = fc.sample(progArb({ spin: true }), { numRuns: 24, seed: SEED + 7 });
     let grown = 0;
@@ -159,6 +176,15 @@ describe("check --workers", () => {
     expect(a!.verdict).toBe("verified");
     expect(b!.stats.statesStored).toBe(a!.stats.statesStored);
     expect(a!.stats.statesStored).toBeGreaterThan(20_000);
+  });
+
+  it("a step budget for the stateful search is refused with --workers (one line, exit 2); with another strategy it is not", async () => {
+    const r = await runCli(["check", "seed-race", "--protocol", "seed", "--workers", "2", "--max-steps", "500"]);
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toContain("--max-steps and --workers conflict");
+    const d = await runCli(["check", "seed-race", "--protocol", "seed", "--strategy", "dpor", "--workers", "2", "--max-steps", "500"]);
+    expect(d.code, d.err).toBe(0);
   });
 
   it("POR on, a violation found by the exhaustive search: the same verdict and the same stdout bytes (canonical counterexample) for 1, 2 and 3 workers", async () => {

@@ -1,6 +1,6 @@
 // What the coordinator of a parallel stateful search (search.ts) and its worker threads
 // (worker.ts) share: the layout of the control block and the messages.
-import type { Counterexample, ExploreOptions, Stats } from "../result.js";
+import type { Counterexample, ExploreOptions, ParallelProfile, Stats } from "../result.js";
 import type { WorkItem } from "../schedulers/dfs.js";
 import type { StateGraphData } from "../stategraph.js";
 import type { SharedTableBuffers } from "./shared-fpset.js";
@@ -52,7 +52,7 @@ export interface WorkerInit {
   fault?: ParallelFault;
 }
 
-export type ToWorker = { type: "search"; init: WorkerInit } | { type: "item"; item: WorkItem | null } | { type: "restart" } | { type: "graph" } | { type: "end" };
+export type ToWorker = { type: "search"; init: WorkerInit } | { type: "item"; item: WorkItem | null } | { type: "restart" } | { type: "graph"; want: boolean } | { type: "end" };
 
 export type FromWorker =
   | { type: "ready" }
@@ -68,5 +68,5 @@ export type FromWorker =
       /** The item ended with an exception (an error of the search unless the round is started again). */
       error?: string;
     }
-  | { type: "graph"; data: StateGraphData | null }
+  | { type: "graph"; data: StateGraphData | null; profile: ParallelProfile["workers"][number] }
   | { type: "error"; message: string };

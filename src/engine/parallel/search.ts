@@ -16,6 +16,7 @@
 // false fact, every worker stops, the visited set is cleared, and the search starts again.
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
+import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { FusionState } from "../fusion.js";
@@ -88,18 +89,12 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
   const table = SharedFingerprintSet.create(maxStates, par.tableLog2);
   const ctrlBuf = new SharedArrayBuffer(4 * C_CELLS);
   const ctrl = new Int32Array(ctrlBuf);
-  let fusionBuf: SharedArrayBuffer | null = null;
-  if (fusion) {
-    const f = new FusionState(program);
-    if (opts.fusionLearning !== false) {
-      const known = learntFacts(program, opts);
-      f.touched.set(known.touched);
-      f.nonLock.set(known.nonLock);
-    }
-    fusionBuf = f.share();
-  }
+  // Fusion's facts are shared before they are learnt: the threads start (and rebuild the program)
+  // while this thread runs the learning walks; the facts are in place before any work item is sent.
+  const fus = fusion ? new FusionState(program) : null;
+  const fusionBuf = fus !== null ? fus.share() : null;
   const plain: ExploreOptions = {};
-  for (const k of ["maxExecutions", "maxSteps", "maxGraphEdges", "properties", "allViolations", "fusion", "memo"] as const) if (opts[k] !== undefined) (plain as Record<string, unknown>)[k] = opts[k];
+  for (const k of ["maxExecutions", "maxSteps", "unboundedPaths", "maxGraphEdges", "properties", "allViolations", "fusion", "memo"] as const) if (opts[k] !== undefined) (plain as Record<string, unknown>)[k] = opts[k];
 
   const threads: Thread[] = [];
   while (threads.length < nW) threads.push(spare.pop() ?? startThread());
@@ -132,11 +127,26 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
   };
 
   const stats = newStats(`cache${nW > 1 ? `/${nW} workers` : ""}`);
+  const phasesMs = { start: 0, learn: 0, search: 0, graph: 0, merge: 0, livelock: 0 };
+  const profiles: NonNullable<Stats["parallel"]>["workers"] = [];
+  let wastedExecutions = 0;
+  let tPhase = performance.now();
+  const phase = (k: keyof typeof phasesMs): void => {
+    const t = performance.now();
+    phasesMs[k] += Math.round(t - tPhase);
+    tPhase = t;
+  };
   let violations: Counterexample[] = [];
   const coverage = new Set<string>();
   let stopReason: string | undefined;
   let restarts = 0;
   try {
+    if (fus !== null && opts.fusionLearning !== false) {
+      const known = learntFacts(program, opts);
+      fus.touched.set(known.touched);
+      fus.nonLock.set(known.nonLock);
+    }
+    phase("learn");
     // Every worker has rebuilt the program before the clock of the search starts.
     for (let ready = 0; ready < nW; ) {
       for (const [, m] of waitMessages(1000)) {
@@ -144,6 +154,7 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
         if (m.type === "ready") ready++;
       }
     }
+    phase("start");
     for (;;) {
       const queue: (WorkItem | null)[] = [null];
       const idle = new Set<number>(Array.from({ length: nW }, (_, w) => w));
@@ -208,29 +219,38 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
       if (!invalid) break;
       // A fusion relied on something now known false: start again, knowing more (as dfsExplore).
       restarts++;
+      wastedExecutions += stats.executions;
       table.clear();
       for (let w = 0; w < nW; w++) send(w, { type: "restart" });
     }
+    phase("search");
     stats.statesStored = table.size;
     stats.fusionRestarts = restarts;
     let stop = violations.length > 0 && !opts.allViolations;
-    if (table.full && stopReason === undefined && !stop) stopReason = "max-states";
-    if (livelock && !stop && stopReason === undefined) {
-      for (let w = 0; w < nW; w++) send(w, { type: "graph" });
-      const parts: StateGraphData[] = [];
-      for (let got = 0; got < nW; ) {
-        for (const [, m] of waitMessages(1000)) {
-          if (m.type === "error") fail(m.message);
-          if (m.type === "graph") {
-            got++;
-            if (m.data !== null) parts.push(m.data);
-          }
+    if (table.reached && stopReason === undefined && !stop) stopReason = "max-states";
+    // Each worker's part of the state graph (when livelock is judged) and its profile.
+    const judge = livelock && !stop && stopReason === undefined;
+    for (let w = 0; w < nW; w++) send(w, { type: "graph", want: judge });
+    const parts: StateGraphData[] = [];
+    for (let got = 0; got < nW; ) {
+      for (const [w, m] of waitMessages(1000)) {
+        if (m.type === "error") fail(m.message);
+        if (m.type === "graph") {
+          got++;
+          profiles[w] = m.profile;
+          if (m.data !== null) parts.push(m.data);
         }
       }
+    }
+    phase("graph");
+    if (judge) {
       const graph = StateGraph.merge(parts, opts.maxGraphEdges);
+      parts.length = 0;
+      phase("merge");
       if (graph.truncated) stopReason = "max-graph-edges";
       else {
         const v = livelockOf(program, graph, opts.properties);
+        phase("livelock");
         if (v) {
           if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;
           violations.push(v);
@@ -241,6 +261,7 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
     // The violated properties in the program's order, whichever worker found which first.
     violations.sort((a, b) => program.properties.indexOf(a.property) - program.properties.indexOf(b.property));
     stats.wallMs = Date.now() - t0;
+    stats.parallel = { phasesMs, wastedExecutions, workers: profiles };
     const exhaustive = !stop && stopReason === undefined;
     const res: ExploreResult = {
       program: program.name,

@@ -116,7 +116,16 @@ export class SharedFingerprintSet implements VisitedSet {
     return Atomics.load(this.header, H_SIZE);
   }
 
+  /**
+   * The budget is reached, as the search asks it: right after this thread's insert of a new state
+   * (its id + 1 is the count then; whichever thread inserts the state that reaches the budget sees
+   * it). Read without the shared size, a cache line every insert writes. `reached`: at any time.
+   */
   get full(): boolean {
+    return this.lastId + 1 >= this.maxEntries;
+  }
+
+  get reached(): boolean {
     return this.size >= this.maxEntries;
   }
 

@@ -4,6 +4,8 @@
 // more than a small search). Everything is synchronous: messages are read with
 // receiveMessageOnPort while waiting on the thread's wake cell, so a busy worker's only cost of
 // sharing is one atomic add and a few loads per execution.
+import { readFileSync, readlinkSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { FusionState } from "../fusion.js";
 import type { Program } from "../program.js";
@@ -24,12 +26,36 @@ function send(m: FromWorker): void {
   Atomics.notify(ctrl, C_EVT);
 }
 
+/** Wall time this thread spent waiting for a message (the profile's idle time). */
+let waitedMs = 0;
+
 function receive(): ToWorker {
   for (;;) {
     const seen = Atomics.load(wake, 0);
     const m = receiveMessageOnPort(port);
     if (m !== undefined) return m.message as ToWorker;
+    const t = performance.now();
     Atomics.wait(wake, 0, seen);
+    waitedMs += performance.now() - t;
+  }
+}
+
+/** This thread's kernel id (Linux), or -1. */
+function threadId(): number {
+  try {
+    return Number(readlinkSync("/proc/thread-self").split("/").pop());
+  } catch {
+    return -1;
+  }
+}
+
+/** This thread's CPU time and run-queue wait so far (ns; Linux schedstat), or null elsewhere. */
+function schedNs(): [number, number] | null {
+  try {
+    const f = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ");
+    return [Number(f[0]), Number(f[1])];
+  } catch {
+    return null;
   }
 }
 
@@ -91,6 +117,10 @@ async function search(init: WorkerInit): Promise<void> {
   const cfg = { mode: "exhaustive" as const, sleepSets: init.sleepSets, stateCaching: true };
   const opts = { ...init.opts, maxExecutions: undefined };
   send({ type: "ready" });
+  const sched0 = schedNs();
+  waitedMs = 0;
+  let busyMs = 0;
+  let items = 0;
   for (;;) {
     const m = receive();
     if (m.type === "end") return;
@@ -102,10 +132,19 @@ async function search(init: WorkerInit): Promise<void> {
       continue;
     }
     if (m.type === "graph") {
-      // The part's arrays are fresh copies: moved to the coordinator, not copied again.
-      const data = graph?.toData() ?? null;
-      const moved = data === null ? [] : [data.from, data.to, data.meta, data.chEdge, data.chPos, data.pool, data.enabled, data.parentEdge].map((a) => a.buffer as ArrayBuffer);
-      port.postMessage({ type: "graph", data } satisfies FromWorker, moved);
+      // The part's own arrays (views of them) are moved to the coordinator, not copied.
+      const data = m.want ? (graph?.toData(false) ?? null) : null;
+      const moved = data === null ? [] : [...new Set([data.from, data.to, data.meta, data.chEdge, data.chPos, data.pool, data.enabled, data.parentEdge].map((a) => a.buffer as ArrayBuffer))];
+      const s1 = schedNs();
+      const profile = {
+        tid: threadId(),
+        cpuMs: s1 !== null && sched0 !== null ? Math.round((s1[0] - sched0[0]) / 1e6) : -1,
+        runqMs: s1 !== null && sched0 !== null ? Math.round((s1[1] - sched0[1]) / 1e6) : -1,
+        busyMs: Math.round(busyMs),
+        idleMs: Math.round(waitedMs),
+        items,
+      };
+      port.postMessage({ type: "graph", data, profile } satisfies FromWorker, moved);
       Atomics.add(ctrl, C_EVT, 1);
       Atomics.notify(ctrl, C_EVT);
       graph = null;
@@ -114,12 +153,15 @@ async function search(init: WorkerInit): Promise<void> {
     try {
       // Counted in while it may probe the table (a thread that grows it waits for the others to leave).
       visited.enter();
+      const t = performance.now();
+      items++;
       let r;
       try {
         r = dfsRun(program, cfg, opts, fus, { visited, graph, start: m.item, poll, give });
       } finally {
         visited.leave();
         flush();
+        busyMs += performance.now() - t;
       }
       const out: FromWorker = { type: "idle", stats: r.stats, violations: r.violations, coverage: r.coverage };
       if (r.stopReason !== undefined) out.stopReason = r.stopReason;

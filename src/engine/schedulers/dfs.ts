@@ -603,7 +603,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       }
       if (i >= bestDepth) break; // minimization: no shorter violation below here
       // Counted budget (not the engine's design; see ExploreOptions.maxSteps).
-      if (opts.maxSteps !== undefined && i >= opts.maxSteps) {
+      if (opts.maxSteps !== undefined && i >= opts.maxSteps && opts.unboundedPaths !== true) {
         stopReason = "max-steps";
         break;
       }
@@ -725,7 +725,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       const isNew = shared !== null ? shared.visited.add(ex.fp1, ex.fp2, z0) : sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
       graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.microStart(i + 1) - ex.microStart(i));
       curSid = visited.lastId;
-      stats.statesStored = visited.size;
+      // (Shared: the size is a cache line every insert writes; the coordinator reads it once at the end.)
+      if (shared === null) stats.statesStored = visited.size;
       if (sleepOf && shared !== null) {
         if (!isNew) {
           // Godefroid's rule as below, as one atomic update: another worker may be here too.
