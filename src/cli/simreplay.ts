@@ -68,11 +68,14 @@ export function resolveSim(f: Record<string, unknown>, name: string, resimulate:
   }
   const scenario = simScenario(base, { ...(record.module ? { module: record.module } : {}), ...(record.zeroStepThreshold !== undefined ? { zeroStepThreshold: record.zeroStepThreshold } : {}), costs: costsOf(record.costs) });
   let why: string | undefined;
-  if (resimulate) why = "asked for (--resimulate)";
-  else if (record.threads > MAX_THREADS) why = `${record.threads} threads (the engine's replay follows at most ${MAX_THREADS})`;
-  else if (record.literal) why = "simulated at size (its mirror tables come from a pool: the program runs once, under the timed scheduler)";
-  else if (typeof f.schedule !== "string" || f.schedule === "") why = "the file carries no schedule (too long to write)";
-  else if (record.step > ENGINE_REPLAY_MAX_STEPS) why = `${record.step} steps (the engine's replay follows at most ${ENGINE_REPLAY_MAX_STEPS})`;
+  if (resimulate) why = "as asked: --resimulate";
+  else if (record.threads > MAX_THREADS) why = `${record.threads} threads; the engine's replay follows at most ${MAX_THREADS}`;
+  else if (record.literal) why = "simulated at size; its mirror tables come from a pool, so the program runs once, under the timed scheduler";
+  else if (typeof f.schedule !== "string" || f.schedule === "") why = "the file carries no schedule; it was too long to write";
+  else if (record.step > ENGINE_REPLAY_MAX_STEPS) why = `${record.step} steps; the engine's replay follows at most ${ENGINE_REPLAY_MAX_STEPS}`;
+  // The engine checks every invariant after every step: a run that checked them every n-th step
+  // may have found its violation later than the engine would.
+  else if (record.invariantStride !== 1) why = `invariants were checked every ${record.invariantStride} steps`;
   return { record, scenario, base, mode: why === undefined ? "engine" : "resimulate", ...(why !== undefined ? { why } : {}) };
 }
 
@@ -120,8 +123,12 @@ export function runResimulate(s: SimReplay, label: string, property: string | un
   // The last TAIL steps, kept in a ring.
   const ring: { thread: string; label: string; ns: number }[] = [];
   let n = 0;
+  // Up to the finding's step (a KVM_BUG_ON or a WARN does not end a run): the step budget is only
+  // read between steps, so the run up to it is the recorded one; a finding of the final checks
+  // (its step is the run's last) still gets them, as the run ends `done` before the budget is read.
   const r = simulateBuilt(built, rec.point, rec.vcpuThreads, {
     ...opts,
+    maxSteps: Math.min(rec.maxSteps, Math.max(1, rec.step)),
     trace: (thread, l, ns) => {
       ring[n++ % TAIL] = { thread, label: l, ns };
     },

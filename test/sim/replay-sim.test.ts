@@ -11,9 +11,11 @@ import { buildProgram, type Scenario } from "../../src/kvm/index.js";
 import { defaults } from "../../src/sim/costs.js";
 import { simulateScenario } from "../../src/sim/run.js";
 import { writeFindings } from "../../src/cli/simulate.js";
-import { runResimulate } from "../../src/cli/simreplay.js";
+import { resolveSim, runResimulate } from "../../src/cli/simreplay.js";
 import { readSimRecord } from "../../src/sim/record.js";
 import { run } from "../helpers/run-cli.js";
+import { parseSchedule, replay } from "../../src/engine/index.js";
+import { expandSchedule } from "../../src/cli/replayspec.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "tdxmc-simreplay-"));
 
@@ -23,6 +25,7 @@ interface ReplayJson {
   mode: string;
   recordedStep: number;
   step?: number | null;
+  steps?: number;
   violations: { property: string; step?: number }[];
 }
 
@@ -34,24 +37,27 @@ const oneLine = (r: { code: number; out: string; err: string }): void => {
 
 describe("tdxmc replay of a simulation's finding past the checker's sizes", () => {
   // Dynamic PAMT with 4 vCPUs: the simulation sizes the PAMT page pool for the vCPUs' caches (the
-  // checker builds 30 pages). The ablation pamt-put=before-remove drops the refcount before REMOVE
-  // (src/kvm/ablations.ts): D-2 (pamt-refcount-covers-module) breaks during the conversion storm.
-  it("dpamt with 4 vCPUs and a broken switch: replayed by the engine to the same property and step; the checker's program differs", async () => {
+  // checker builds 30 pages). The ablation pamt-lock=off lets two first gets of a range both issue
+  // PAMT.ADD (src/kvm/ablations.ts): the loser fails (pamt-add-remove-succeed) during the boot.
+  it("dpamt with 4 vCPUs and a broken switch: replayed by the engine to the same property and step, which the checker's program does not reach", async () => {
     const dir = tmp();
-    const sim = await run(["simulate", "--workload", "conversion", "--vcpus", "4", "--writers", "2", "--protocol", "dpamt", "--set", "pamt-put=before-remove", "--charts", dir]);
+    const sim = await run(["simulate", "--workload", "boot", "--vcpus", "4", "--protocol", "dpamt", "--set", "pamt-lock=off", "--charts", dir]);
     expect(sim.code).toBe(1);
-    const name = readdirSync(dir).find((f) => f.includes("finding") && f.includes("pamt-refcount-covers-module"));
+    const name = readdirSync(dir).find((f) => f.includes("finding") && f.includes("pamt-add-remove-succeed"));
     expect(name).toBeTruthy();
     const file = join(dir, name!);
-    const f = JSON.parse(readFileSync(file, "utf8")) as { steps: number; simulation: { pamtPoolPages: number; step: number; workload: { vcpus: number } } };
-    // Not the checker's 30 pages: this program is not what `tdxmc check` builds.
+    const f = JSON.parse(readFileSync(file, "utf8")) as { steps: number; schedule: string; scenario: Scenario; simulation: { pamtPoolPages: number; step: number; workload: { vcpus: number } } };
+    // Not the checker's 30 pages: this program is not what `tdxmc check` builds, and along the same
+    // schedule the checker's program does not violate the property (what `replay` rebuilt before).
     expect(f.simulation.pamtPoolPages).toBeGreaterThan(30);
     expect(f.simulation.step).toBe(f.steps);
+    const checkers = replay(buildProgram(f.scenario, "dpamt", { "pamt-lock": "off" }), parseSchedule(expandSchedule(f.schedule, f.steps)), ["pamt-add-remove-succeed"]);
+    expect(checkers.violations).toEqual([]);
     const rep = await run(["replay", file, "--json"]);
     expect(rep.code).toBe(1);
     const j = JSON.parse(rep.out) as ReplayJson;
     expect(j.mode).toBe("engine");
-    expect(j.recordedProperty).toBe("pamt-refcount-covers-module");
+    expect(j.recordedProperty).toBe("pamt-add-remove-succeed");
     expect(j.reproduced).toBe(true);
     expect(j.step).toBe(f.steps);
     // Re-simulated from the seed and costs: the same property at the same step.
@@ -60,11 +66,17 @@ describe("tdxmc replay of a simulation's finding past the checker's sizes", () =
     const k = JSON.parse(again.out) as ReplayJson;
     expect(k.mode).toBe("re-simulated");
     expect(k.reproduced).toBe(true);
-    expect(k.violations.find((v) => v.property === "pamt-refcount-covers-module")?.step).toBe(f.steps);
+    expect(k.violations.find((v) => v.property === "pamt-add-remove-succeed")?.step).toBe(f.steps);
     // The viewer's trace format opens it as it opens a checker's counterexample.
     const itf = await run(["replay", file, "--format", "itf"]);
     expect(itf.code).toBe(1);
     expect(JSON.parse(itf.out).states.length).toBeGreaterThan(f.steps / 2);
+    // Which replay a finding gets: the engine's up to 30 threads at model size, else re-simulation.
+    const raw = JSON.parse(readFileSync(file, "utf8")) as { simulation: Record<string, unknown> };
+    expect(resolveSim(raw, "f", false).mode).toBe("engine");
+    expect(resolveSim({ ...raw, simulation: { ...raw.simulation, threads: 31 } }, "f", false).why).toMatch(/^31 threads/);
+    expect(resolveSim({ ...raw, simulation: { ...raw.simulation, invariantStride: 4 } }, "f", false).mode).toBe("resimulate");
+    expect(resolveSim({ ...raw, schedule: "" }, "f", false).mode).toBe("resimulate");
     // Mismatched input: the same file with another vCPU count is another program (one line, exit 2).
     const bad = JSON.parse(readFileSync(file, "utf8")) as { simulation: { workload: { vcpus: number }; point: { vcpus: number } } };
     bad.simulation.workload.vcpus = 5;
@@ -106,13 +118,15 @@ describe("tdxmc replay of a simulation's finding past the checker's sizes", () =
     const rec = readSimRecord((JSON.parse(readFileSync(file!, "utf8")) as { simulation: unknown }).simulation, file!);
     const replayOf = (record: typeof rec): { code: number; j: ReplayJson } => {
       let out = "";
-      const code = runResimulate({ record, scenario: finding!.scenario, base: sc, mode: "resimulate", why: "33 threads" }, "many-vcpus", "no-kvm-bug-on", finding!.fingerprint, { json: true }, (s) => (out += s));
+      const code = runResimulate({ record, scenario: finding!.scenario, base: sc, mode: "resimulate", why: "32 threads" }, "many-vcpus", "no-kvm-bug-on", finding!.fingerprint, { json: true }, (s) => (out += s));
       return { code, j: JSON.parse(out) as ReplayJson };
     };
     const { code, j } = replayOf(rec);
     expect(code).toBe(1);
     expect(j.reproduced).toBe(true);
     expect(j.recordedStep).toBe(finding!.step);
+    // The re-simulation stops at the finding's step (a KVM_BUG_ON does not end a run).
+    expect(j.steps).toBe(finding!.step);
     expect(j.violations.find((v) => v.property === "no-kvm-bug-on")?.step).toBe(finding!.step);
     // Another seed is another run: not the recorded finding at its step along its schedule.
     let other: boolean;
