@@ -27,7 +27,8 @@ export interface StrategyOptions extends ExploreOptions {
   shallow?: boolean | ShallowOptions;
   /**
    * cache: partial-order reduction in the stateful search (sleep sets stored with states), on by
-   * default; it is off while livelock is checked (that needs every edge of the state graph).
+   * default; sleep sets are off while livelock is checked (that needs every edge of the state
+   * graph); persistent sets (`persistent`) keep livelock decided (docs/design.md).
    */
   por?: boolean;
   /**

@@ -131,7 +131,7 @@ export interface Stats {
    * expanded fully, and times the search started again because a learnt footprint grew under a
    * reduction that relied on it. Absent when persistent sets are off.
    */
-  por?: { reduced: number; proviso: number; restarts: number };
+  por?: { reduced: number; proviso: number; restarts: number; livelockRounds?: number; forced?: number; quiet?: number };
   /**
    * The shallow-bug phase run before an exhaustive strategy (portfolio.ts): its executions and
    * steps (not included above unless it found the violation), its preemption bound, and whether

@@ -106,6 +106,23 @@ export class StateGraph {
     if (isNew && this.parentEdge[to] === -2) this.parentEdge[to] = e;
   }
 
+  /** The threads enabled in state s (-1: never expanded). */
+  enabledOf(s: number): number {
+    return this.enabled[s]!;
+  }
+
+  /** The discovery path to state s: its root's choices and the steps (thread, choice outcomes) from there. */
+  pathTo(s: number): { rootChoices: number[]; steps: { tid: number; choices: number[] }[] } {
+    const edges: number[] = [];
+    while (this.parentEdge[s]! >= 0) {
+      const e = this.parentEdge[s]!;
+      edges.push(e);
+      s = this.from[e]!;
+    }
+    edges.reverse();
+    return { rootChoices: this.rootChoices.get(s) ?? [], steps: edges.map((e) => ({ tid: this.meta[e]! & M_TID, choices: this.choicesOf(e) })) };
+  }
+
   private choicesOf(e: number): number[] {
     // chEdge is ascending (edges are numbered in the order they are added).
     let lo = 0;
@@ -219,8 +236,14 @@ export class StateGraph {
     return g;
   }
 
-  /** Find a weakly fair non-progress cycle; returns its schedule and where the cycle starts. */
-  findLivelock(): { schedule: Schedule; cycleStart: number } | null {
+  /**
+   * Find a weakly fair non-progress cycle; returns its schedule and where the cycle starts.
+   * Under persistent sets (`explored`: per state, the threads its expansion took; docs/design.md
+   * "Livelock under persistent sets"): when no component is fair, the states of the unfair
+   * components that were not fully expanded (explored[s] !== enabled[s]) are pushed to `refine`:
+   * the search must expand them fully and judge again before "no livelock" is sound.
+   */
+  findLivelock(explored?: Int32Array, refine?: number[]): { schedule: Schedule; cycleStart: number } | null {
     const nS = this.nS;
     // CSR adjacency over the edges that may form a livelock.
     // Beside each entry's edge id, its target and thread (read in edge order here, so that the
@@ -319,7 +342,15 @@ export class StateGraph {
       if (!internal[c] || (always[c]! & ~ran[c]!) !== 0) continue;
       if (best < 0 || first[c]! < first[best]!) best = c;
     }
-    if (best < 0) return null;
+    if (best < 0) {
+      if (explored !== undefined && refine !== undefined)
+        for (let s = 0; s < nS; s++) {
+          const c = comp[s]!;
+          const en = this.enabled[s]!;
+          if (internal[c] && en !== -1 && explored[s] !== en) refine.push(s);
+        }
+      return null;
+    }
     return this.witness(best, comp, deg, adj);
   }
 

@@ -40,7 +40,13 @@ export type Instr =
   // cmpxchg(cell, exp, FROZEN); if (old == FROZEN) continue; if (old != exp) break; y = load(other);
   // if (y == eq) { store(cell, v); break; } store(cell, exp); }  (last = old, or y on success)
   | { k: "retry"; cell: number; exp: number; other: number; eq: number; v: Val }
-  | { k: "window"; body: Instr[] }; // t.enter(0); body; t.exit(0) (a critical window on key 0)
+  | { k: "window"; body: Instr[] } // t.enter(0); body; t.exit(0) (a critical window on key 0)
+  // Loops with loud steps (option `loud`): "busy" is a freeze that the environment may fail
+  // (for (;;) { old = cmpxchg(cell, exp, FROZEN); if (old != exp) break; if (choose(2, env) == 0) {
+  // store(cell, v); break; } store(cell, exp); }: an injected BUSY, restore, retry); "pspin" spins
+  // like "spin" but reports progress on every failed iteration (t.progress()).
+  | { k: "busy"; cell: number; exp: number; v: Val }
+  | { k: "pspin"; cell: number; eq: number };
 
 export interface ProgDesc {
   cells: number;
@@ -65,6 +71,7 @@ export function maxSteps(list: readonly Instr[]): number {
         n += Math.max(maxSteps(i.then), maxSteps(i.els));
         break;
       case "retry":
+      case "busy":
         n += 3;
         break;
       case "window":
@@ -99,7 +106,7 @@ function choiceProduct(list: readonly Instr[]): number {
 }
 
 export function usesChoice(list: readonly Instr[]): boolean {
-  return choiceProduct(list) > 1 || JSON.stringify(list).includes('"choose"');
+  return choiceProduct(list) > 1 || JSON.stringify(list).includes('"choose"') || JSON.stringify(list).includes('"busy"');
 }
 
 /** An upper estimate of the number of interleavings: multinomial of step counts times choices. */
@@ -136,6 +143,8 @@ export interface GenOptions {
   waits?: boolean;
   /** Generate freeze/restore retry loops ("retry"); default false. */
   retry?: boolean;
+  /** Generate loops with loud steps: an environment-failed freeze ("busy"), a spin that reports progress ("pspin"); default false. */
+  loud?: boolean;
 }
 
 const valArb = fc.record({ c: fc.integer({ min: 0, max: 2 }), last: fc.boolean() });
@@ -156,6 +165,12 @@ export function instrArb(cells: number, depth: number, o: GenOptions): fc.Arbitr
   if (o.fatal !== false) leaves.push(fc.record({ k: fc.constant("assert" as const), ne: small }));
   if (o.choices !== false) leaves.push(fc.record({ k: fc.constant("choose" as const), n: fc.integer({ min: 2, max: 3 }), env: fc.boolean() }));
   if (o.spin) leaves.push(fc.record({ k: fc.constant("spin" as const), cell, eq: small }));
+  if (o.loud)
+    leaves.push(
+      fc.record({ k: fc.constant("busy" as const), cell, exp: small, v: valArb }),
+      fc.record({ k: fc.constant("busy" as const), cell, exp: small, v: valArb }),
+      fc.record({ k: fc.constant("pspin" as const), cell, eq: small }),
+    );
   if (o.retry)
     leaves.push(
       ...[0, 1, 2].map(() => fc.record({ k: fc.constant("retry" as const), cell, exp: small, other: cell, eq: small, v: valArb })),
@@ -338,6 +353,38 @@ export function build(d: ProgDesc, disjoint = false, name = "random"): Built {
                 }
                 last = out;
                 regs.push(out);
+                break;
+              }
+              case "busy": {
+                const here = instrId(i);
+                const c = C[i.cell]!;
+                const FROZEN = 7;
+                let out = 0;
+                for (;;) {
+                  t.loopHead(`T${tid}: busy#${here}`, last, ...regs);
+                  const old = yield c.cmpxchg(i.exp, FROZEN, `T${tid}: freeze c${i.cell}`);
+                  out = old;
+                  if (old !== i.exp) break;
+                  const busy = yield choose(2, `T${tid}: BUSY?`, { env: true });
+                  if (busy === 0) {
+                    yield c.store(val(i.v), `T${tid}: commit c${i.cell}`);
+                    out = 100;
+                    break;
+                  }
+                  yield c.store(i.exp, `T${tid}: restore c${i.cell}`);
+                }
+                last = out;
+                regs.push(out);
+                break;
+              }
+              case "pspin": {
+                const here = instrId(i);
+                for (;;) {
+                  t.loopHead(`T${tid}: pspin#${here}`, last, ...regs);
+                  const x = yield C[i.cell]!.load(`T${tid}: pspin c${i.cell}==${i.eq}`);
+                  if (x === i.eq) break;
+                  t.progress();
+                }
                 break;
               }
               case "spin": {

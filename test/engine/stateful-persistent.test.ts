@@ -66,10 +66,12 @@ describe("stateful search with persistent sets", () => {
     });
   }
 
-  it("is off while livelock is checked (no reduction recorded)", () => {
+  it("runs while livelock is checked too, with the livelock refinement's statistics (stateful-persistent-livelock.test.ts)", () => {
     const b = build(fc.sample(progArb({ spin: true }), { numRuns: 1, seed: SEED })[0]!);
     const r = exhaustiveExplore(b.program, { stateCaching: true, persistent: true });
-    expect(r.stats.por).toBeUndefined();
+    expect(r.stats.por).toBeDefined();
+    expect(r.stats.por!.livelockRounds).toBeGreaterThanOrEqual(0);
+    expect(exhaustiveExplore(b.program, { stateCaching: true, persistent: true, properties: safety(b.program) }).stats.por!.livelockRounds).toBeUndefined();
   });
 
   it("the cycle proviso, on the ignoring problem: a spinning thread independent of another must not starve it", () => {

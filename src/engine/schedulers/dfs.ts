@@ -265,8 +265,8 @@ function nextChoices(c: number[], k: number[]): boolean {
  * false the run is abandoned and started again, knowing more. The facts only grow, so this ends.
  */
 /** The livelock the state graph holds, as a counterexample replayed on the program (a witness that does not replay is an engine bug). */
-export function livelockOf(program: Program, graph: StateGraph, properties: ExploreOptions["properties"]): Counterexample | undefined {
-  const lv = graph.findLivelock();
+export function livelockOf(program: Program, graph: StateGraph, properties: ExploreOptions["properties"], explored?: Int32Array, refine?: number[]): Counterexample | undefined {
+  const lv = graph.findLivelock(explored, refine);
   if (!lv) return undefined;
   const v = replay(program, lv.schedule, properties).violations.find((x) => x.property === "livelock");
   if (!v) throw new Error(`internal: livelock witness ${formatSchedule(lv.schedule)} does not replay to a livelock`);
@@ -279,9 +279,11 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
   // without fusion (combining the two is for the sequel).
   const livelockGraph = cfg.stateCaching && (!opts.properties || opts.properties.includes("livelock"));
   const sleepy = cfg.mode === "dpor" || (cfg.sleepSets && cfg.mode !== "bounded" && !livelockGraph);
-  // Persistent sets (persistent.ts): state caching, safety only (livelock needs every edge), no
-  // symmetry; like sleep sets, without fusion (a fused step's footprint is unknown before it runs).
-  if (opts.persistent === true && cfg.mode === "exhaustive" && cfg.stateCaching && !livelockGraph && !opts.symmetry && cfg.cycles !== false) return persistentExplore(program, cfg, opts);
+  // Persistent sets (persistent.ts): state caching, no symmetry; like sleep sets, without fusion (a
+  // fused step's footprint is unknown before it runs). While livelock is checked, without sleep
+  // sets (the fair-cycle analysis needs every edge of the reduced graph) and with the refinement
+  // rounds of docs/design.md "Livelock under persistent sets".
+  if (opts.persistent === true && cfg.mode === "exhaustive" && cfg.stateCaching && !opts.symmetry && cfg.cycles !== false) return persistentExplore(program, cfg, opts, livelockGraph);
   if ((opts.fusion === false || sleepy) && !opts.unsoundFusionForTests) return dfsRun(program, cfg, opts, null);
   const fus = new FusionState(program);
   fus.unsound = opts.unsoundFusionForTests === true;
@@ -321,8 +323,9 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
  * grows where a reduction relied on it, the run is abandoned and started again, knowing more
  * (as with fusion). Seeded random walks learn most footprints first, so restarts are rare.
  */
-function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions): ExploreResult {
+function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions, livelock: boolean): ExploreResult {
   const ps = new PersistentSets(program, opts.persistentFaultForTests);
+  if (livelock) ps.forced = new FingerprintSet(10, 1 << 30);
   const t0 = Date.now();
   {
     const random = rng(0x9e37);
@@ -331,7 +334,7 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, props, { memo: opts.memo, maskedGroups: cfg.maskedGroups !== false });
     ex.por = ps;
     try {
-      for (let k = 0; k < LEARNING_WALKS; k++) {
+      for (let k = 0; k < PERSISTENT_WALKS; k++) {
         ex.reset();
         walk(ex, (en) => randomBit(en, random()), [], Math.min(opts.maxSteps ?? 100_000, 100_000));
       }
@@ -345,6 +348,10 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     const r = dfsRun(program, cfg, left !== undefined ? { ...opts, timeLimitMs: left } : opts, null, null, ps);
     if (!ps.invalid) {
       r.stats.por!.restarts = ps.restarts;
+      if (ps.forced !== null) {
+        r.stats.por!.livelockRounds = ps.rounds;
+        r.stats.por!.forced = ps.forced.size;
+      }
       r.stats.wallMs = Date.now() - t0;
       return r;
     }
@@ -375,6 +382,11 @@ function learnSharing(program: Program, fus: FusionState, walkSteps: number, mem
   }
 }
 
+/**
+ * Random walks that learn footprints before a search with persistent sets: a restart repeats the
+ * whole search, and a walk costs a few hundred steps (zap/convert k=3 restarted 1-2 times with 32).
+ */
+const PERSISTENT_WALKS = 512;
 /** Random walks that learn sharing before an exhaustive search with fusion. */
 const LEARNING_WALKS = 32;
 /** What the learning walks learnt, per program and step bound (they are deterministic). */
@@ -415,9 +427,10 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   let rootChoices: number[] = [];
   let rootChoiceK: number[] = [];
   const visited: VisitedSet | null = shared !== null ? shared.visited : cfg.stateCaching ? new FingerprintSet(10, opts.maxStates ?? 1 << 27) : null;
-  const start = shared?.start ?? null;
+  // (Also set while livelock is judged under persistent sets, to expand a stored state fully: below.)
+  let start = shared?.start ?? null;
   /** Parallel search: the depth of the work item's branch node; nodes above it are only replayed. */
-  const floor = start !== null ? start.path.length - 1 : 0;
+  let floor = start !== null ? start.path.length - 1 : 0;
   if (start !== null) rootChoices = start.rootChoices.slice();
   const cycles = cfg.cycles !== false;
   // With state caching the whole state graph is recorded and livelocks are found as fair
@@ -435,6 +448,19 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   let revisit = -1;
   /** Persistent sets: per stored state, the threads its expansion explores (its persistent set; all enabled once the proviso fired). */
   let ampleOf = amp !== null ? new Int32Array(1024) : null;
+  /** Persistent sets while livelock is judged: per stored state, its fingerprint (two lanes), to force it fully expanded in the next round. */
+  let fpOf = amp !== null && amp.forced !== null && graph !== null ? new Int32Array(2048) : null;
+  const keepFp = (sid: number, a: number, b: number): void => {
+    if (2 * sid + 1 >= fpOf!.length) {
+      const bigger = new Int32Array(Math.max(2 * sid + 2, fpOf!.length * 2));
+      bigger.set(fpOf!);
+      fpOf = bigger;
+    }
+    fpOf![2 * sid] = a;
+    fpOf![2 * sid + 1] = b;
+  };
+  /** Same: per event on the current path, how many events up to it made progress or took an injected failure. */
+  let loud = new Int32Array(fpOf !== null ? 1024 : 0);
   let curSid = -1;
   const onStack = new StackIndex();
   // Bounded mode: states visited, keyed with the thread that just ran, and the fewest preemptions
@@ -548,6 +574,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         curSid = visited.lastId;
         stats.statesStored = visited.size;
         graph?.addRoot(curSid, rootChoices);
+        if (fpOf !== null && isNew) keepFp(curSid, ex.fp1, ex.fp2);
         if (!isNew) {
           stats.cachePruned++;
           return false;
@@ -616,7 +643,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       // Persistent sets: only the threads of a persistent set (the rest is added by the cycle
       // proviso); on a revisit (sleep sets), `revisit` was already cut to the stored set.
       if (ampleOf !== null && pre === null && !revisited) {
-        const a = amp!.choose(ex, enabled);
+        let a = enabled;
+        if (fpOf === null || !amp!.forced!.has(fpOf[2 * curSid]!, fpOf[2 * curSid + 1]!)) a = amp!.choose(ex, enabled);
         if (a !== enabled) stats.por!.reduced++;
         if (curSid >= ampleOf.length) {
           const bigger = new Int32Array(Math.max(curSid + 1, ampleOf.length * 2));
@@ -656,7 +684,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       nd.sid = pre !== null ? (i === floor ? start!.sid : -1) : curSid;
       if (dpor) nd.seqCount.set(seqCount);
       nd.parked = parked;
-      if (pre === null) graph?.setEnabled(curSid, enabled);
+      if (pre === null) graph?.setEnabled(curSid, ampleOf !== null && amp!.fault === "fair-by-explored" ? ampleOf[curSid]! : enabled);
       stack.push(nd);
       if (cycles) onStack.push(i, nd.fp1);
       if (i + 1 > stats.maxDepth) stats.maxDepth = i + 1;
@@ -672,7 +700,10 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       }
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
-      ended = pre !== null && i < floor ? false : afterStep(i);
+      if (pre !== null && i < floor) {
+        if (fpOf !== null) noteLoud(i);
+        ended = false;
+      } else ended = afterStep(i);
     }
     if (ex.violations.some((v) => v.fatal)) stats.violating++;
     if (dpor) analyzeRaces(Math.max(0, replayLen - 1));
@@ -705,6 +736,15 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
     return pg === -1 || (pg & eg) !== 0;
   }
 
+  function noteLoud(i: number): void {
+    if (i >= loud.length) {
+      const bigger = new Int32Array(Math.max(i + 1, loud.length * 2));
+      bigger.set(loud);
+      loud = bigger;
+    }
+    loud[i] = (i > 0 ? loud[i - 1]! : 0) + (ex.evProgress[i] || ex.evEnvFail[i] ? 1 : 0);
+  }
+
   /** Cycle and cache checks after event i. Returns true if the execution ends here. */
   function afterStep(i: number): boolean {
     revisit = -1;
@@ -717,6 +757,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
     }
     if (!cycles && !visited && bvisited === null) return false;
     ex.fingerprint();
+    if (fpOf !== null) noteLoud(i);
     if (visited) {
       // With symmetry the visited set holds canonical fingerprints (symmetry.ts); ex.fp1/fp2 stay the state's own.
       if (sym !== null) sym.canonical(ex);
@@ -727,6 +768,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       curSid = visited.lastId;
       // (Shared: the size is a cache line every insert writes; the coordinator reads it once at the end.)
       if (shared === null) stats.statesStored = visited.size;
+      if (fpOf !== null && isNew) keepFp(curSid, ex.fp1, ex.fp2);
       if (sleepOf && shared !== null) {
         if (!isNew) {
           // Godefroid's rule as below, as one atomic update: another worker may be here too.
@@ -776,6 +818,24 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
               ampleOf[nd.sid] = nd.enabled;
               stats.por!.proviso++;
             }
+            // While livelock is judged: a non-progress cycle closed on the stack (no step from
+            // node j to here made progress or took an injected failure) has its states expanded
+            // fully now, ahead of the round the fair-cycle analysis would otherwise ask for.
+            if (fpOf !== null && amp.fault !== "no-refine")
+              for (let j = onStack.first(ex.fp1); j !== -1; j = onStack.next(j)) {
+                if (stack[j]!.fp2 !== ex.fp2) continue;
+                if (loud[i]! - (j > 0 ? loud[j - 1]! : 0) === 0)
+                  for (let k = j; k <= i; k++) {
+                    const q = stack[k]!;
+                    if (q.sid >= 0 && ampleOf![q.sid] !== q.enabled) {
+                      q.backtrack |= q.enabled;
+                      ampleOf![q.sid] = q.enabled;
+                      amp.forced!.add(fpOf[2 * q.sid]!, fpOf[2 * q.sid + 1]!);
+                      stats.por!.quiet = (stats.por!.quiet ?? 0) + 1;
+                    }
+                  }
+                break;
+              }
           }
         } else stats.cachePruned++;
         return true;
@@ -1185,33 +1245,76 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   }
 
   let stop = false;
-  for (;;) {
-    stop = runOne();
-    // A fusion relied on something now known to be false: the caller starts again.
-    if (fus !== null && fus.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "fusion-restart" };
-    if (amp !== null && amp.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "por-restart" };
-    if (stop) break;
-    if (stopReason) break;
-    if (shared !== null) {
-      const p = shared.poll();
-      if (p === "stop") {
-        stopReason = "stopped";
+  /** The search loop; a result when a run must start again (a fusion or a reduction relied on something false). */
+  const search = (): ExploreResult | null => {
+    for (;;) {
+      stop = runOne();
+      // A fusion relied on something now known to be false: the caller starts again.
+      if (fus !== null && fus.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "fusion-restart" };
+      if (amp !== null && amp.invalid) return { program: program.name, verdict: "incomplete", exhaustive: false, violations: [], stats, coverage: [], notDecided: [], stopReason: "por-restart" };
+      if (stop) break;
+      if (stopReason) break;
+      if (shared !== null) {
+        const p = shared.poll();
+        if (p === "stop") {
+          stopReason = "stopped";
+          break;
+        }
+        if (p === "give") giveAway();
+      }
+      if (!backtrack()) break;
+      if (limitsHit()) break;
+    }
+    return null;
+  };
+  const again = search();
+  if (again !== null) return again;
+  if (graph && shared === null && !stop && stopReason === undefined) {
+    for (;;) {
+      if (graph.truncated) {
+        stopReason = "max-graph-edges";
         break;
       }
-      if (p === "give") giveAway();
-    }
-    if (!backtrack()) break;
-    if (limitsHit()) break;
-  }
-  if (graph && shared === null && !stop && stopReason === undefined) {
-    if (graph.truncated) stopReason = "max-graph-edges";
-    else {
-      const v = livelockOf(program, graph, opts.properties);
+      const refine: number[] = [];
+      const v = livelockOf(program, graph, opts.properties, fpOf !== null ? ampleOf! : undefined, refine);
       if (v) {
         if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;
         violations.push(v);
         stop = !opts.allViolations;
+        break;
       }
+      if (refine.length === 0 || amp!.fault === "no-refine") break;
+      // Persistent sets: no fair non-progress cycle, but unfair ones through states expanded
+      // with a reduced set; "no livelock" is sound only once those are expanded fully (docs/design.md,
+      // "Livelock under persistent sets"). Each is reached again along its discovery path and its
+      // other enabled threads are explored from there, into the same visited set and graph; then
+      // the graph is judged again.
+      amp!.rounds++;
+      for (const sid of refine) {
+        const en = graph.enabledOf(sid);
+        const todo = en & ~ampleOf![sid]!;
+        if (todo === 0) continue; // expanded since, by the proviso
+        ampleOf![sid] = en;
+        amp!.forced!.add(fpOf![2 * sid]!, fpOf![2 * sid + 1]!);
+        const to = graph.pathTo(sid);
+        for (let q = todo; q !== 0 && !stop && stopReason === undefined; q &= q - 1) {
+          start = { rootChoices: to.rootChoices, path: [...to.steps, { tid: lowestBit(q), choices: [] }], sleep: 0, done: 0, sid };
+          floor = start.path.length - 1;
+          rootChoices = start.rootChoices.slice();
+          replayLen = 0;
+          const r = search();
+          if (r !== null) return r;
+          // The replayed nodes above the branch stay on the stack (backtrack leaves them).
+          while (stack.length > 0) {
+            const nd = stack.pop()!;
+            if (cycles) onStack.pop(stack.length, nd.fp1);
+          }
+        }
+        if (stop || stopReason !== undefined) break;
+      }
+      start = null;
+      floor = 0;
+      if (stop || stopReason !== undefined) break;
     }
   }
   stats.replaySteps = ex.refed;

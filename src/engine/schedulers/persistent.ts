@@ -19,6 +19,7 @@
 import { K, M, pendingMode, pendingModeAt, type Op } from "../ops.js";
 import type { Execution } from "../execution.js";
 import type { Program } from "../program.js";
+import { FingerprintSet } from "../fpset.js";
 
 /** Footprint bits per (thread, object): the modes in which the thread may touch the object. */
 const FR = 1;
@@ -52,9 +53,13 @@ function opBits(op: Op): number {
  * Deliberately broken variants, for the tests that show the differential harness catches them:
  * "no-proviso" never expands a state fully when its reduced step closes a cycle onto the stack;
  * "unlearnt" never learns a footprint (no thread is known to touch anything); "visible" ignores
- * observer groups (two steps that write what one invariant reads may commute).
+ * observer groups (two steps that write what one invariant reads may commute); "no-refine" (while
+ * livelock is judged) never expands the states of unfair non-progress cycles fully, so a reduced
+ * graph whose non-progress cycles are all unfair counts as free of livelock; "fair-by-explored"
+ * records a state's explored threads as its enabled ones, so that fairness is judged against the
+ * reduced set (a thread starved by the reduction looks disabled).
  */
-export type PersistentFault = "no-proviso" | "unlearnt" | "visible";
+export type PersistentFault = "no-proviso" | "unlearnt" | "visible" | "no-refine" | "fair-by-explored";
 
 export class PersistentSets {
   readonly n: number;
@@ -78,6 +83,14 @@ export class PersistentSets {
   invalid = false;
   restarts = 0;
   fault: PersistentFault | undefined;
+  /**
+   * While livelock is judged: the states (fingerprints) to expand fully, those of unfair
+   * non-progress cycles of an earlier round's reduced graph (docs/design.md, "Livelock under
+   * persistent sets"); null when livelock is not judged.
+   */
+  forced: FingerprintSet | null = null;
+  /** Rounds searched again because of new forced states. */
+  rounds = 0;
 
   constructor(program: Program, fault?: PersistentFault) {
     const objs = program.world.objs;
