@@ -14,9 +14,11 @@
 //    along the recorded schedule (its digest). For everything else (more than 30 threads, at size,
 //    a schedule too long to write), or when asked (--resimulate).
 // Either way the same violation at the same step, or it is not reproduced.
-import { MAX_THREADS, type Program } from "../engine/index.js";
+import { MAX_THREADS, parseSchedule, ScheduleSyntaxError, type Program } from "../engine/index.js";
+import { DEFAULT_BUDGETS } from "./budgets.js";
+import { expandSchedule } from "./replayspec.js";
 import { buildWorkload, WorkloadError } from "../sim/workloads.js";
-import { costsOf, readSimRecord, type SimRecord } from "../sim/record.js";
+import { costsOf, readSimRecord, scheduleDigest, type SimRecord } from "../sim/record.js";
 import { simFingerprint, simScenario, simulateBuilt, simProgram } from "../sim/run.js";
 import { PRESETS, type Scenario } from "../kvm/index.js";
 import { UsageError } from "./errors.js";
@@ -67,6 +69,17 @@ export function resolveSim(f: Record<string, unknown>, name: string, resimulate:
     base = f.scenario as unknown as Scenario;
   }
   const scenario = simScenario(base, { ...(record.module ? { module: record.module } : {}), ...(record.zeroStepThreshold !== undefined ? { zeroStepThreshold: record.zeroStepThreshold } : {}), costs: costsOf(record.costs) });
+  // The schedule written in the file must be the one the simulation recorded (its digest).
+  if (typeof f.schedule === "string" && f.schedule !== "") {
+    let digest: string;
+    try {
+      digest = scheduleDigest(parseSchedule(expandSchedule(f.schedule, Math.max(DEFAULT_BUDGETS.maxSteps, record.step), `${name}: the schedule`)));
+    } catch (e) {
+      if (e instanceof ScheduleSyntaxError) throw new UsageError(`${name}: the schedule: ${e.message}`);
+      throw e;
+    }
+    if (digest !== record.scheduleDigest) throw new UsageError(`${name}: the schedule is not the one the simulation recorded (digest ${digest}; "simulation.scheduleDigest" is ${record.scheduleDigest})`);
+  }
   let why: string | undefined;
   if (resimulate) why = "as asked: --resimulate";
   else if (record.threads > MAX_THREADS) why = `${record.threads} threads; the engine's replay follows at most ${MAX_THREADS}`;

@@ -85,6 +85,15 @@ describe("tdxmc replay of a simulation's finding past the checker's sizes", () =
     const mis = await run(["replay", join(dir, "bad.json")]);
     oneLine(mis);
     expect(mis.err).toMatch(/recorded against another model or scenario/);
+    // A schedule that is not the recorded one (its digest is in the record): one line, exit 2.
+    const other = JSON.parse(readFileSync(file, "utf8")) as { schedule: string };
+    other.schedule += ".0";
+    writeFileSync(join(dir, "other.json"), JSON.stringify(other));
+    const sch = await run(["replay", join(dir, "other.json")]);
+    oneLine(sch);
+    expect(sch.err).toMatch(/not the one the simulation recorded/);
+    // --resimulate is for a simulation's finding file only.
+    oneLine(await run(["replay", "seed-race@seed:0123456789abcdef:z2:0", "--resimulate"]));
     // A malformed record: one line naming the field.
     const broken = JSON.parse(readFileSync(file, "utf8")) as { simulation: Record<string, unknown> };
     broken.simulation.seed = "one";
