@@ -256,11 +256,14 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     kvm.liveTeardown = scenario.threads.some((t) => t.kind === "teardown");
     // Two invalidations in progress at once (no-stale-private-leaf's ghost cells, Kvm.zappedRanges):
     // set_memory_attributes and guest_memfd release hold slots_lock across theirs, so they never
-    // overlap each other; a punch hole holds only the guest_memfd lock and overlaps either.
+    // overlap each other; a punch hole holds the guest_memfd lock (filemap_invalidate_lock, as the
+    // release does; gmem-lock=on), so it overlaps a conversion, and with gmem-lock=off another
+    // punch hole or the release too.
     const invRange = (t: ThreadDecl): [number, number] | null =>
       t.kind === "set-attributes" || t.kind === "punch-hole" ? [t.start, t.end] : t.kind === "teardown" ? [0, kvm.nGfns] : null;
-    const invalidating = scenario.threads.filter((t) => invRange(t) !== null);
-    if (invalidating.length >= 2 && invalidating.some((t) => t.kind === "punch-hole"))
+    const count = (k: ThreadDecl["kind"]) => scenario.threads.filter((t) => t.kind === k).length;
+    const punches = count("punch-hole");
+    if (punches > 0 && (count("set-attributes") > 0 || (!proto.is("gmem-lock", "on") && punches + count("teardown") >= 2)))
       kvm.zappedRanges = scenario.threads.map((t, i) => {
         const r = invRange(t);
         return r === null ? null : { cell: new Atomic(w, `ghost: ${t.name ?? defaultName(t, i)} invalidated [${r[0]},${r[1]}), in progress`, 0), start: r[0], end: r[1] };

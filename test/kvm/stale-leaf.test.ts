@@ -33,6 +33,12 @@ describe("no-stale-private-leaf: what was zapped, not the merged range", () => {
     expect(r.verdict).toBe("verified");
   });
 
+  it("two punch holes without the guest_memfd lock (gmem-lock=off) overlap too: the GFN between them is no stale leaf", () => {
+    const sc: Scenario = { ...gap, name: "two-punches-gap", threads: [{ kind: "punch-hole", name: "punch0", start: 0, end: 2 }, { kind: "punch-hole", name: "punch1", start: 3, end: 5 }] };
+    const r = checkScenario(sc, "upstream-7.2", { overrides: { "gmem-lock": "off" }, properties: ["no-stale-private-leaf"], minimize: false });
+    expect(r.verdict).toBe("verified");
+  });
+
   it("a fault that does not retry on a GFN one of them zapped is still caught (stale-check=off)", () => {
     const sc: Scenario = { ...gap, name: "two-invalidations-fault", threads: [...gap.threads, { kind: "fault", vcpu: 0, gfn: 3 }], initial: { tables: [{ level: 1, gfn: 0 }], leaves: mapped(5).filter((l) => l.gfn !== 3) } };
     const r = checkScenario(sc, "upstream-7.2", { overrides: { "stale-check": "off" }, properties: ["no-stale-private-leaf"], minimize: false });
