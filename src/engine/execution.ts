@@ -422,6 +422,7 @@ export class Execution {
   /** Start a fresh execution: initial memory, each thread at its start, run to its first visible op. */
   reset(): void {
     this.fpFresh = false;
+    this.due = false;
     this.program.world.reset();
     this.memH1 = this.initH1;
     this.memH2 = this.initH2;
@@ -489,6 +490,7 @@ export class Execution {
    */
   restore(s: Snapshot): void {
     this.fpFresh = false;
+    this.due = false;
     const n = this.n;
     const ints = s.ints;
     const o = 2 * n;
@@ -963,6 +965,7 @@ export class Execution {
    * can run (fusion.ts): one event, one scheduling point, several model steps.
    */
   step(t: number): void {
+    if (this.due) throw new Error("internal: step() while the previous step's checks are due");
     this.fpFresh = false;
     this.mergeBuf = null;
     const e = this.nEv++;
@@ -1022,18 +1025,73 @@ export class Execution {
       this.pending[t] = null;
       if (!this.fatal) this.advance(t, r);
       else this.mixLocal(t, r);
-      if (!this.fatal) this.check(t, mode, op);
       // Go on with t's next op only if it cannot block (so how far a step goes never depends on
       // other threads), t did not pass a loop head (a retry loop must meet the cycle check at a
       // scheduling point), and the op just run is a right mover (fusion.ts).
       // Nor if it wrote what an invariant reads or opened/closed a window (microGroup): the states
       // a fused step skips must look, to every invariant, like states that are visited.
-      if (fus === null || this.fatal || this.done[t] || this.headPassed || this.microGroup !== 0 || span >= MAX_SPAN) break;
-      if (isBlocking(this.pending[t]!.k) || !fus.rightMover(t, op)) break;
+      const last = fus === null || this.fatal || this.done[t] || this.headPassed || this.microGroup !== 0 || span >= MAX_SPAN || isBlocking(this.pending[t]!.k);
+      if (last && this.deferChecks && !this.fatal && this.nEv > 1) {
+        // The checks of the state the step ends in are left to the explorer (checkDue/dropDue).
+        this.due = true;
+        this.dueT = t;
+        this.dueMode = mode;
+        this.dueOp = op;
+        break;
+      }
+      if (!this.fatal) this.check(t, mode, op);
+      // (rightMover records what its answer relied on: asked only where the step could go on.)
+      if (last || this.fatal || !fus!.rightMover(t, op)) break;
     }
     this.evHead[e] = this.headPassed;
     this.lastSpan = span;
     if (this.por !== null) this.por.stepGroups(t, this.evGroup[e]!);
+  }
+
+  /**
+   * A state explorer that stores states (dfs.ts) may leave the invariant checks of the state a
+   * step ends in to be done only if that state is new: a state stored before was checked when it
+   * was first reached, and the checks are a function of the state (the premise of state caching;
+   * an invariant that declares its objects, and a quiescent invariant on a key, hold in every
+   * stored state by induction from the initial state, which `invariantsHoldEverywhere` tests).
+   * With this set, step() leaves the checks of its last model step due (not of the first step of
+   * an execution, which checks every invariant, nor of a fused step's inner model steps), and the
+   * explorer calls checkDue() or dropDue() before anything else reads the violations.
+   */
+  deferChecks = false;
+  private due = false;
+  private dueT = 0;
+  private dueMode: Mode = M.W;
+  private dueOp: Op | null = null;
+
+  /** Run the checks step() left due (the state is new). */
+  checkDue(): void {
+    if (!this.due) return;
+    this.due = false;
+    this.check(this.dueT, this.dueMode, this.dueOp!);
+  }
+
+  /** Drop the checks step() left due (the state was stored before: they held there). */
+  dropDue(): void {
+    if (!this.due) return;
+    this.due = false;
+    if (this.exited.length !== 0) this.exited.length = 0;
+  }
+
+  /**
+   * Do the checked always-invariants hold now, and every checked quiescent invariant on every key
+   * outside its windows? (Reports nothing.) When they do in an initial state, they do in every
+   * state a search reaches from it that passed its checks: what deferChecks relies on.
+   */
+  invariantsHoldEverywhere(): boolean {
+    const p = this.program;
+    for (let k = 0; k < p.invariants.length; k++) if (this.invSel[k] && p.invariants[k]!.check() !== null) return false;
+    for (let qi = 0; qi < p.quiescent.length; qi++) {
+      if (!this.qSel[qi]) continue;
+      const q = p.quiescent[qi]!;
+      for (const k of q.keys) if (!this.inWindow(k) && q.check(k) !== null) return false;
+    }
+    return true;
   }
 
   /** Event e's footprint grows by a fused op: the union of objects, mode W unless all agree. */

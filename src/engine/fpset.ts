@@ -45,6 +45,48 @@ export class FingerprintSet {
     }
   }
 
+  /**
+   * Look a fingerprint up without storing it: its id (also in lastId), or -1 when absent; then
+   * `insertFound` stores it, provided nothing was added in between. As `add`, split in two for an
+   * explorer that decides whether to store a state only once it knows it is new (dfs.ts: a state
+   * whose invariant checks fail is not stored).
+   */
+  find(a: number, b: number): number {
+    if (a === 0 && b === 0) a = 1;
+    // Grown here, as add() would before storing: the free slot found stays valid for insertFound.
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    const l = this.slots;
+    const mask = this.mask;
+    let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+    for (;;) {
+      const p = 3 * i;
+      const x = l[p]!;
+      const y = l[p + 1]!;
+      if (x === 0 && y === 0) {
+        this.free = p;
+        return -1;
+      }
+      if (x === a && y === b) return (this.lastId = l[p + 2]!);
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Store the fingerprint the last `find` did not find (same arguments), with the next dense id. */
+  insertFound(a: number, b: number): void {
+    if (a === 0 && b === 0) a = 1;
+    const l = this.slots;
+    const p = this.free;
+    const id = this.size;
+    l[p] = a;
+    l[p + 1] = b;
+    l[p + 2] = id;
+    this.lastId = id;
+    this.size = id + 1;
+  }
+
+  /** The free slot (its first index) the last unsuccessful `find` ended at. */
+  private free = 0;
+
   has(a: number, b: number): boolean {
     if (a === 0 && b === 0) a = 1;
     const l = this.slots;

@@ -60,6 +60,12 @@ export interface ExploreOptions {
   /** Test hook: every snapshot keeps a full copy of memory, and every restore checks that the undo trails gave it back. */
   checkRestoreForTests?: boolean;
   /**
+   * Test hook (state caching): "immediate" checks every state's invariants after its step (the
+   * reference); "no-initial-test" defers them without testing that the initial states satisfy
+   * every invariant (broken: the tests must catch it). Default: deferred (Execution.deferChecks).
+   */
+  deferredChecksForTests?: "immediate" | "no-initial-test";
+  /**
    * cache: a checked symmetry group (symmetry.ts, `Symmetry.of`); the visited set stores canonical
    * fingerprints. Not applied while livelock is judged (its analysis keeps thread identity).
    */

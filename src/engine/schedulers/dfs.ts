@@ -442,6 +442,11 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   // Symmetry reduction (symmetry.ts): canonical fingerprints in the visited set. Not while
   // livelock is judged: its fair-cycle analysis keeps thread identity (the unreduced graph).
   const sym = visited !== null && graph === null ? (opts.symmetry ?? null) : null;
+  // A state found again in the visited set passed its invariant checks when it was stored: the
+  // checks of a step are run only when the state it ends in is new (Execution.deferChecks). Not
+  // with symmetry (the stored state is another image) nor shared sets (the parallel search), nor
+  // when violations do not end executions (a stored state may then violate an invariant).
+  const own = visited instanceof FingerprintSet && sym === null && ex.stopOnFatal && opts.deferredChecksForTests !== "immediate" ? visited : null;
   /** Per stored state (state caching + sleep sets): the sleep set it was last explored with. */
   let sleepOf = useSleep && visited ? (shared !== null ? shared.visited.sleep : new Int32Array(1024)) : null;
   /** Set by afterStep when a stored state is reached again with a smaller sleep set: the threads to explore now. */
@@ -553,6 +558,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       oracle.replay = rootChoices;
       oracle.pos = 0;
       ex.reset();
+      // Deferred checks rely on every invariant holding in the initial state (Execution.invariantsHoldEverywhere).
+      ex.deferChecks = own !== null && !ex.fatal && (ex.deferChecks || stats.executions === 1) && (opts.deferredChecksForTests === "no-initial-test" || ex.invariantsHoldEverywhere());
       rootChoices = ex.rootChoices.slice();
       rootChoiceK = ex.rootChoiceK.slice();
       if (dpor) {
@@ -763,7 +770,19 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       if (sym !== null) sym.canonical(ex);
       // Shared (parallel search, no symmetry): the new state's sleep set is stored before other workers can see the state.
       const z0 = shared !== null && sleepOf ? childSleep(i + 1) : 0;
-      const isNew = shared !== null ? shared.visited.add(ex.fp1, ex.fp2, z0) : sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
+      let isNew: boolean;
+      if (own !== null) {
+        // The step's invariant checks were left due (Execution.deferChecks): done only for a new state.
+        if (own.find(ex.fp1, ex.fp2) >= 0) {
+          ex.dropDue();
+          isNew = false;
+        } else {
+          ex.checkDue();
+          if (ex.fatal) return true;
+          own.insertFound(ex.fp1, ex.fp2);
+          isNew = true;
+        }
+      } else isNew = shared !== null ? shared.visited.add(ex.fp1, ex.fp2, z0) : sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
       graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.microStart(i + 1) - ex.microStart(i));
       curSid = visited.lastId;
       // (Shared: the size is a cache line every insert writes; the coordinator reads it once at the end.)
