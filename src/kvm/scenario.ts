@@ -327,12 +327,15 @@ export function buildProgramWithModel(scenario: Scenario, preset = DEFAULT_PRESE
     const inject = new Set(scenario.inject ?? []);
     const threads = scenario.threads.map((d, i) => ({
       name: d.name ?? defaultName(d, i),
-      body: function* (t: ThreadApi) {
+      // A plain function returning the flow's generator (not a generator delegating to it: one
+      // level less to forward on every step); the reset runs when the thread is created, just
+      // before its first step, as every caller runs the new generator right away.
+      body: (t: ThreadApi) => {
         kvm.mmuLock.resetThread(t.id);
         // KVM_TDX_INIT_MEM_REGION is a vCPU ioctl (tdx_vcpu_unlocked_ioctl → vcpu_load): vCPU 0 is loaded.
         const runningVcpu = d.kind === "init-mem-region" ? 0 : undefined;
         const c: Ctx = { t, kvm, tdx, proto, vcpu: "vcpu" in d ? d.vcpu : -1, inject, zapYields: scenario.zapYields === true, runningVcpu };
-        yield* flowsFor(c, d);
+        return flowsFor(c, d);
       },
     }));
     const entries = kvm.mirror.allEntries();

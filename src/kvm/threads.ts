@@ -6,7 +6,17 @@ import { otherTdMap, otherTdUnmap } from "./tdx_pamt.js";
 import { tdxHandleEptViolation, vcpuRun } from "./vcpu.js";
 import { lbl } from "../engine/label.js";
 
-export function* flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
+// Each visible step resumes every generator between the thread's body and the step's leaf
+// (`yield*` forwards next() level by level). A vCPU thread with nothing to do around its run loop
+// (the simulator's workloads, most scenario threads) gets vcpuRun()'s own generator: the same ops
+// in the same order, one forwarding level less on each step. The other flows keep the generator
+// below, whose `yield*` calls tools/threadcheck reads to fix their numeric parameters per thread.
+export function flowsFor(c: Ctx, d: ThreadDecl): Gen<void> {
+  if (d.kind === "vcpu" && !c.kvm.vcpuMutexes && !c.kvm.liveTeardown) return vcpuRun(c, d.actions);
+  return flowsAround(c, d);
+}
+
+function* flowsAround(c: Ctx, d: ThreadDecl): Gen<void> {
   // KVM_RUN, KVM_PRE_FAULT_MEMORY and every vCPU ioctl hold vcpu->mutex (kvm_vcpu_ioctl()); modelled
   // only when a tdx_vm_state_guard user could wait for it (Kvm.vcpuMutexes).
   const mv = "vcpu" in d ? d.vcpu : -1;
