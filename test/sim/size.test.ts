@@ -2,7 +2,7 @@
 // below the old caps), the incremental freed-while-mapped check, and the mirror's pool-mode tables.
 // Each is compared with what the checker uses.
 import { describe, expect, it } from "vitest";
-import type { Program } from "../../src/engine/index.js";
+import { waitUntil, type Op, type Program } from "../../src/engine/index.js";
 import { rng32, timedRun, type TimedCosts } from "../../src/engine/schedulers/timed.js";
 import { buildProgram, buildProgramWithModel, SCENARIOS, type Scenario } from "../../src/kvm/index.js";
 import { PT, pamtPack, pamtUnpack, pamtBepoch, pamtBepochBits, withBepoch } from "../../src/tdx/pamt.js";
@@ -123,6 +123,66 @@ describe("Dynamic PAMT with many vCPUs (the 30-page pool in one mask ended 4+ vC
     expect(found).toBeGreaterThan(1);
     expect(missedByBlind).toBe(found);
   });
+});
+
+describe("incremental D-5 (a pool page never both installed and free) = the full check", () => {
+  // No switch breaks D-5, so a test thread does: once the module has installed a pool page, it
+  // hands an installed pair back to the kernel's sets, in each form an incremental check must see:
+  // a vCPU cache's pair slot, a push on the allocator's stack (pair cell, then height), and the
+  // small pool's bit mask (3 vCPUs: the 30-page pool in one cell).
+  type Via = "cache" | "stack" | "mask";
+  const build = (via: Via, blind: boolean): Program => {
+    const built = buildWorkload({ kind: "boot", vcpus: via === "mask" ? 3 : 6, pages: 25 });
+    const { program, model } = buildProgramWithModel(built.scenario, "dpamt", {}, { simulation: true });
+    const p = model.kvm.pamt!;
+    const d = model.tdx.mod.td.dpamt!;
+    const installed = (): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i < p.poolPages && out.length < 2; i++) if (d.bitmapHas(d.poolIndex(p.pfnOf(i)))) out.push(i);
+      return out;
+    };
+    const pair = (): number => {
+      const [a, b] = installed();
+      return (a! + 1) | ((b! + 1) << 14);
+    };
+    const words = d.bitmap;
+    const inject = function* (): Generator<Op, void, number> {
+      yield waitUntil(words, () => installed().length === 2, "test: wait until a pair is installed");
+      for (let k = 0; k < 40; k++) yield words[0]!.load("test: delay");
+      if (via === "cache") yield p.cache[0]!.pairs[0]!.rmw(() => pair(), "test: an installed pair into vcpu0's cache");
+      else if (via === "mask") yield p.free.mask!.rmw((m) => m | (1 << installed()[0]!), "test: an installed page into the free mask");
+      else {
+        const top = p.free.top!;
+        yield p.free.pairs[p.free.pairs.length - 1]!.rmw(() => pair(), "test: an installed pair above the stack");
+        yield top.rmw((h) => h, "test: read the height");
+        for (let k = 0; k < 3; k++) yield top.load("test: delay");
+        // Swap the new pair to the top slot and raise the height (two steps: the pair is a member
+        // only once the height covers it).
+        yield p.free.pairs[top.peek()]!.rmw(() => pair(), "test: the pair into the next slot");
+        yield top.rmw((h) => h + 1, "test: push (height + 1)");
+      }
+    };
+    const threads = [...program.threads, { name: "inject", body: () => inject() }];
+    const invariants = program.invariants.map((i) => (i.name !== "pamt-pair-not-reused" ? i : blind ? { ...i, incremental: () => ({ wrote: () => {}, check: () => null }) } : i));
+    return { ...program, threads, invariants, objGroups: program.objGroups, keyGroups: program.keyGroups };
+  };
+  const full = (p: Program): Program => withInvariants(p, (i) => ({ name: i.name, check: i.check, ...(i.objs ? { objs: i.objs } : {}) }));
+  // After the injection the pool is corrupt and the vCPUs may retry forever: runs are cut at 5 000 steps.
+  const d5 = (p: Program, seed: number): string[] => {
+    const cost = rng32(seed * 7 + 1);
+    const costs: TimedCosts = { stepCost: () => Math.floor(cost() * 1000), spins: () => true, choose: (_t, k, _op, u) => Math.floor(u * k) };
+    const r = timedRun(p, { costs, seed, handoff: 0, recordSchedule: false, stopOnFatal: false, maxSteps: 5_000 });
+    return r.violations.filter((v) => v.property === "pamt-pair-not-reused").map((v) => `${v.step}: ${v.message}`);
+  };
+  for (const via of ["cache", "stack", "mask"] as const)
+    it(`via ${via}: the same report at the same step on 3 seeds; a blind check misses it`, () => {
+      for (let seed = 1; seed <= 3; seed++) {
+        const want = d5(full(build(via, false)), seed);
+        expect(want.length, `seed ${seed}`).toBe(1);
+        expect(d5(build(via, false), seed), `seed ${seed}`).toEqual(want);
+        expect(d5(build(via, true), seed), `seed ${seed}`).toEqual([]);
+      }
+    });
 });
 
 /** A timed run with random step costs (every violation, in order). */
