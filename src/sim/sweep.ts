@@ -65,6 +65,17 @@ export function literalProblem(s: Sweep): string | null {
   return null;
 }
 /**
+ * Pages one operation of a literal point covers, the largest over its threads: a teardown zaps
+ * every page in one operation (one write hold of mmu_lock), a converter or hole puncher its range
+ * (the workload splits the pages among at most 4 writers, src/sim/workloads.ts), a fault or an
+ * accept one page.
+ */
+export function literalOpPages(w: WorkloadPoint): number {
+  if (w.kind === "teardown") return w.pages;
+  if (w.kind === "conversion" || w.kind === "punch-hole") return Math.ceil(w.pages / Math.max(1, Math.min(w.writers ?? 1, 4, w.pages)));
+  return 0;
+}
+/**
  * Default stall budget: a run in which no thread completes an operation (a fault, an accept, a
  * conversion, a teardown) for this many consecutive steps ends as `stalled` (a livelock or a storm
  * that long). The longest operation of the built-in workloads at model size takes a few thousand steps.
@@ -172,7 +183,10 @@ export function runSweep(s: Sweep, costs: CostModel, seed: number, progress?: (d
         seed,
         maxSteps: (s.maxSteps ?? DEFAULT_MAX_STEPS) + (literal ? LITERAL_STEPS_PER_PAGE * w.pages : 0),
         ...(literal ? { literal: true } : {}),
-        stallSteps: s.stallSteps ?? DEFAULT_STALL_STEPS,
+        // A literal teardown or conversion is one operation of up to 262 144 pages: the stall
+        // budget (steps without a completed operation) grows by the step budget of its pages, or
+        // the run ends `stalled` in the middle of a zap that is making progress (it did at 1 GiB).
+        stallSteps: (s.stallSteps ?? DEFAULT_STALL_STEPS) + (literal ? LITERAL_STEPS_PER_PAGE * literalOpPages(w) : 0),
         ...(p.module ? { module: p.module } : {}),
         ...(p.zeroStepThreshold !== undefined ? { zeroStepThreshold: p.zeroStepThreshold } : {}),
       });
