@@ -46,7 +46,8 @@ export function execOp(st: OpState, t: number, op: Op): number {
   let w = NO_WRITE;
   switch (op.k) {
     case K.Load:
-      r = mem[s]!;
+      // A masked load (Atomic.load's `bits`): the thread gets only the bits it reads (op.a: the others).
+      r = mem[s]! & ~op.a;
       mode = M.R;
       break;
     case K.Store:

@@ -895,6 +895,8 @@ export class Execution {
     let r = 0;
     switch (op.k) {
       case K.Load:
+        r = v & ~op.a;
+        break;
       case K.Cas:
       case K.Xchg:
       case K.Rmw:

@@ -3,7 +3,7 @@
 
 /** Operation kinds. Numbers, so the hot path compares small integers. */
 export const K = {
-  Load: 0,
+  Load: 0, // result: the cell's value with the bits in `a` cleared (a masked load; a = 0: every bit)
   Store: 1,
   Cas: 2, // result: the value found (success iff it equals the expected value)
   Xchg: 3, // result: the old value

@@ -50,7 +50,7 @@ import { PAMT_NDA, PT, pamtBepoch, pamtBepochBits, pamtPack } from "./pamt.js";
 import { S, isBlocked, isLeafState, isPending, mkEntry, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
-import { isTlbTracked } from "./tlb.js";
+import { isTlbTracked, trackedBits } from "./tlb.js";
 
 const L = "tdh_mem_page_demote";
 
@@ -74,7 +74,7 @@ export function* tdhMemPageDemote(td: Td, gpa: number, level: number, newPage: n
   if (td.v10 || (running && stateNeedsTracking(cur))) {
     if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
     const pv = yield td.pamt[pfn]!.load(`${L}: pamt_implicit_get(split page): bepoch`);
-    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`, trackedBits(pamtBepoch(pv)));
     if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // 4. the new S-EPT page (check_and_lock_explicit_4k_private_hpa(R8, EX, PT_NDA)).

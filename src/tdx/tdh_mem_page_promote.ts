@@ -36,7 +36,7 @@ import { PAMT_NDA, PT, pamtBepoch, pamtBepochBits, pamtPack } from "./pamt.js";
 import { S, SEPTE_INIT_VALUE, mkEntry, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, SEPT_LEAF_TD_LOCKS, Td } from "./td.js";
-import { isTlbTracked } from "./tlb.js";
+import { isTlbTracked, trackedBits } from "./tlb.js";
 
 const L = "tdh_mem_page_promote";
 
@@ -66,7 +66,7 @@ export function* tdhMemPagePromote(td: Td, gpa: number, level: number): Gen<Prom
   const oldPage = pfnOf(lk.value);
   if (running || td.v10) {
     const pv = yield td.pamt[oldPage]!.load(`${L}: PAMT of the S-EPT page: bepoch`);
-    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`, trackedBits(pamtBepoch(pv)));
     if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return fail(yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L));
   }
   // 3. uniform children: one state (MAPPED or PENDING), contiguous PFNs from a 2M-aligned head.

@@ -9,7 +9,7 @@ import type { Atomic } from "../engine/index.js";
 import { ALLOWED, SEPTE_INIT_VALUE, isBlocked, isLeafState, pfnOf, stateNeedsTracking, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
-import { isTlbTracked } from "./tlb.js";
+import { isTlbTracked, trackedBits } from "./tlb.js";
 
 const L = "tdh_mem_page_remove";
 
@@ -31,7 +31,7 @@ export function* tdhMemPageRemove(td: Td, gpa: number, level: number): Gen<Statu
   // 4. blocked + tracked while running
   if (running && stateNeedsTracking(cur)) {
     if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
-    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`, trackedBits(pamtBepoch(pv)));
     if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // Commit: entry := FREE (TDHP kept, TDEL released by the write); chldcnt; PAMT := PT_NDA.
@@ -60,7 +60,7 @@ function* remove10(td: Td, held: Held, cell: Atomic, copy: number, level: number
   if (!isBlocked(cur)) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
   const pfn = pfnOf(copy);
   const pv = yield td.pamt[pfn]!.load(`${L}: PAMT entry of removed page`);
-  const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+  const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`, trackedBits(pamtBepoch(pv)));
   if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   yield* td.commitEntry(held, cell, copy, SEPTE_INIT_VALUE, true, L);
   const n = td.geo.span(level);

@@ -10,7 +10,7 @@ import type { Atomic } from "../engine/index.js";
 import { ALLOWED, S, blockedOf, isBlocked, pfnOf, stateOf, withAcceptCounter, withState, type SeptState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, type Td } from "./td.js";
-import { epochOf } from "./tlb.js";
+import { EPOCH_BITS, epochOf } from "./tlb.js";
 
 const L = "tdh_mem_range_block";
 
@@ -31,7 +31,7 @@ export function* tdhMemRangeBlock(td: Td, gpa: number, level: number): Gen<Statu
   yield* entryCommit(cell, lk.value, blocked, false, L);
   // 4: after the write, sample td_epoch and store it into PAMT.bepoch of the mapped page (leaf,
   // PAMT entry at the leaf size = its first PFN) or of the child S-EPT page (non-leaf).
-  const e = yield td.epoch.load(`${L}: read td_epoch`);
+  const e = yield td.epoch.load(`${L}: read td_epoch`, EPOCH_BITS);
   const pfn = pfnOf(lk.value);
   yield td.pamt[pfn]!.rmw((v) => withBepoch(v, epochOf(e)), `${L}: PAMT.bepoch := td_epoch (no PAMT lock)`);
   // 5: release the entry lock, then the rest.
@@ -53,7 +53,7 @@ function* block10(td: Td, held: Held, cell: Atomic, copy: number, cur: SeptState
   const blocked = withAcceptCounter(withState(copy, blockedOf(cur)), 0);
   const seen = yield cell.cmpxchg(copy, blocked, `${L}: cmpxchg entry copy -> blocked`);
   if (seen !== copy) return yield* td.finish(held, st(C.OPERAND_BUSY, OP.RCX), L);
-  const e = yield td.epoch.load(`${L}: read td_epoch`);
+  const e = yield td.epoch.load(`${L}: read td_epoch`, EPOCH_BITS);
   yield td.pamt[pfnOf(copy)]!.rmw((v) => withBepoch(v, epochOf(e)), `${L}: PAMT.bepoch := td_epoch`);
   return yield* td.finish(held, TDX_SUCCESS, L);
 }

@@ -6,7 +6,7 @@ import { pamtBepoch, pamtBepochBits } from "./pamt.js";
 import { ALLOWED, pfnOf, stateNeedsTracking, stateOf, unblockedOf, withState } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
-import { isTlbTracked } from "./tlb.js";
+import { isTlbTracked, trackedBits } from "./tlb.js";
 
 const L = "tdh_mem_range_unblock";
 
@@ -20,7 +20,7 @@ export function* tdhMemRangeUnblock(td: Td, gpa: number, level: number): Gen<Sta
   if (!ALLOWED.RANGE_UNBLOCK!.includes(cur)) return yield* td.finish(held, st(C.EPT_ENTRY_STATE_INCORRECT, OP.RCX), L);
   if (running && stateNeedsTracking(cur)) {
     const pv = yield td.pamt[pfnOf(lk.value)]!.load(`${L}: read PAMT.bepoch`);
-    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`, trackedBits(pamtBepoch(pv)));
     if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   // Restore NL_MAPPED/MAPPED/PENDING; the same write releases TDEL.

@@ -7,7 +7,7 @@ import { PAMT_NDA, pamtBepoch, pamtBepochBits } from "./pamt.js";
 import { ALLOWED, S, SEPTE_INIT_VALUE, pfnOf, stateOf } from "./sept.js";
 import { C, OP, TDX_SUCCESS, st, type Status } from "./status.js";
 import { Held, Td } from "./td.js";
-import { isTlbTracked } from "./tlb.js";
+import { isTlbTracked, trackedBits } from "./tlb.js";
 
 const L = "tdh_mem_sept_remove";
 
@@ -23,7 +23,7 @@ export function* tdhMemSeptRemove(td: Td, gpa: number, level: number): Gen<Statu
   const pv = yield td.pamt[tablePfn]!.load(`${L}: PAMT entry of child S-EPT page`);
   if (running) {
     if (cur !== S.NL_BLOCKED) return yield* td.finish(held, st(C.GPA_RANGE_NOT_BLOCKED, OP.RCX), L);
-    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`);
+    const e = yield td.epoch.load(`${L}: is_tlb_tracked (atomic epoch+refcount read)`, trackedBits(pamtBepoch(pv)));
     if (!isTlbTracked(e, pamtBepoch(pv), pamtBepochBits(pv))) return yield* td.finish(held, st(C.TLB_TRACKING_NOT_DONE, OP.RCX), L);
   }
   const g = td.geo;

@@ -18,6 +18,16 @@ export function refcountOf(v: number, i: number): number {
 export function packEpoch(epoch: number, rc0 = 0, rc1 = 0): number {
   return (epoch << 16) | (rc1 << 8) | rc0;
 }
+/**
+ * The bits of the epoch cell that hold td_epoch. TDH.MEM.RANGE.BLOCK samples td_epoch alone (into
+ * PAMT.bepoch): it loads these bits only (a masked load, Atomic.load), so that DPOR knows a vCPU's
+ * refcount change in between cannot alter what BLOCK does (docs/design.md, "Masked loads").
+ */
+export const EPOCH_BITS = 0xffff0000 | 0;
+/** The bits is_tlb_tracked(bepoch) reads: td_epoch and refcount[bepoch & 1] (see isTlbTracked). */
+export function trackedBits(bepoch: number): number {
+  return EPOCH_BITS | (0xff << ((bepoch & 1) * 8));
+}
 export function formatEpoch(v: number): string {
   return `epoch=${epochOf(v)} refcount=[${refcountOf(v, 0)},${refcountOf(v, 1)}]`;
 }

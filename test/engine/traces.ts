@@ -11,14 +11,14 @@ import type { Program } from "../../src/engine/index.js";
  * executed steps, so a failed compare-exchange, an RMW that changed nothing and a failed try-lock
  * are reads, and lock operations are writes.
  */
-export function foata(ex: Execution): string {
+export function foata(ex: Execution, conflict: (ex: Execution, f: number, e: number) => boolean = eventsConflict): string {
   const len = ex.length;
   const level = new Array<number>(len).fill(0);
   const nth = new Array<number>(ex.n).fill(0);
   const names: string[] = [];
   for (let e = 0; e < len; e++) {
     let l = 0;
-    for (let f = 0; f < e; f++) if (ex.evTid[f] === ex.evTid[e] || eventsConflict(ex, f, e)) l = Math.max(l, level[f]! + 1);
+    for (let f = 0; f < e; f++) if (ex.evTid[f] === ex.evTid[e] || conflict(ex, f, e)) l = Math.max(l, level[f]! + 1);
     level[e] = l;
     const t = ex.evTid[e]!;
     names.push(`${t}.${nth[t]!++}:${ex.evLabel[e]}:${ex.evRead[e]}>${ex.evWrite[e]}`);
@@ -29,7 +29,7 @@ export function foata(ex: Execution): string {
 }
 
 /** Traces of complete executions, and how many interleavings (complete executions) there are. */
-export function countTraces(program: Program): { traces: number; interleavings: number } {
+export function countTraces(program: Program, conflict: (ex: Execution, f: number, e: number) => boolean = eventsConflict): { traces: number; interleavings: number } {
   const oracle = { choose: (): number => 0 };
   const ex = new Execution(program, oracle);
   ex.stopOnFatal = false;
@@ -43,7 +43,7 @@ export function countTraces(program: Program): { traces: number; interleavings: 
     if (en === 0) {
       if (ex.allDone()) {
         interleavings++;
-        seen.add(foata(ex));
+        seen.add(foata(ex, conflict));
       }
       return;
     }

@@ -16,8 +16,13 @@ export class Atomic {
   get id(): number {
     return this.info.id;
   }
-  load(label = "load"): Op {
-    return mkOp(K.Load, this.info.id, this.info.base, 0, 0, label);
+  /**
+   * READ_ONCE. With `bits`, a masked load: the thread gets `value & bits` (the other bits read as
+   * 0), so what it does next cannot depend on them, and DPOR treats the load as independent of a
+   * write that changes none of `bits` (docs/design.md, "Masked loads"). Default: every bit.
+   */
+  load(label = "load", bits = -1): Op {
+    return mkOp(K.Load, this.info.id, this.info.base, ~bits, 0, label);
   }
   store(v: number, label = "store"): Op {
     return mkOp(K.Store, this.info.id, this.info.base, v, 0, label);

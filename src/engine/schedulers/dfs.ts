@@ -18,6 +18,7 @@ import type { SharedFingerprintSet, VisitedSet } from "../parallel/shared-fpset.
 import { replay } from "./replay.js";
 import { randomBit, rng, walk } from "./walk.js";
 import { K, M, isBlocking, pendingMode, type Op } from "../ops.js";
+import { NO_WRITE } from "../exec-op.js";
 import { PersistentSets } from "./persistent.js";
 import type { Program } from "../program.js";
 import { makeCounterexample, newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
@@ -45,9 +46,11 @@ export interface DfsConfig {
    * lets a retry-loop iteration wait although another thread touched what it wrote meanwhile;
    * "read-any-value" lets it wait although another thread read a value it wrote (not only the
    * value from before the iteration); "masked-any-write" lets every write to a cell with a
-   * masked invariant footprint leave the invariant's group untouched, whatever bits it changed.
+   * masked invariant footprint leave the invariant's group untouched, whatever bits it changed;
+   * "masked-load-any-write" makes a masked load independent of every write to its cell, whatever
+   * bits the write changed.
    */
-  fault?: "lost-wakeup" | "irreversible-waits" | "observed-iteration" | "read-any-value" | "masked-any-write";
+  fault?: "lost-wakeup" | "irreversible-waits" | "observed-iteration" | "read-any-value" | "masked-any-write" | "masked-load-any-write";
   /**
    * DPOR: a retry-loop iteration with no net effect makes its thread wait for the rest of the
    * execution (await loops; docs/design.md, "Retry loops in DPOR"). Default on in "dpor" mode.
@@ -59,6 +62,11 @@ export interface DfsConfig {
    * group (docs/design.md, "Invariants are observers"). Default on in "dpor" mode.
    */
   maskedGroups?: boolean;
+  /**
+   * DPOR: a masked load (Atomic.load with `bits`) is independent of a write to its cell that
+   * changes none of those bits (docs/design.md, "Masked loads"). Default on in "dpor" mode.
+   */
+  maskedLoads?: boolean;
 }
 
 /**
@@ -492,6 +500,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   // Await loops (DPOR): threads parked after an iteration with no net effect; per event, the
   // thread's local state after a loop head it passed; per thread, its local state at its start.
   const awaitLoops = dpor && cfg.awaitLoops !== false;
+  const maskedLoads = dpor && cfg.maskedLoads !== false;
   if (awaitLoops) stats.awaits = 0;
   let parked = 0;
   const headL1: number[] = [];
@@ -736,7 +745,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
    * the record of t's code, Execution.pendingGroups; unknown counts as "yes").
    */
   function pendingConflictsPredicted(t: number, e: number): boolean {
-    if (ex.pendingTouches(t, e)) return true;
+    if (pendingTouchesDpor(t, e)) return true;
     const eg = ex.evGroup[e]!;
     if (eg === 0) return false;
     const pg = ex.pendingGroups(t);
@@ -905,6 +914,88 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
     return false;
   }
 
+  /**
+   * Masked loads. Is write event w independent of the masked load `ld` (pending or executed) on
+   * the same one-cell object, because it changes none of the bits `ld` reads? w's old value is the
+   * value the W events on the object ordered before it left there (every W step on the object
+   * conflicts with w), so the answer is the same in every equivalent execution, and `ld` returns
+   * the same value before and after w (docs/design.md, "Masked loads").
+   */
+  function maskedIndependent(ld: Op, w: number): boolean {
+    if (!maskedLoads || ld.k !== K.Load || ld.a === 0) return false;
+    if (ex.evMode[w] !== M.W || ex.evObjs[w] !== null || ex.evObj[w] !== ld.o) return false;
+    const nw = ex.evWrite[w]!;
+    if (nw === NO_WRITE) return false;
+    if (cfg.fault === "masked-load-any-write") return true;
+    const old = oldValue(w, ld.o);
+    return old !== null && ((old ^ nw) & ~ld.a) === 0;
+  }
+
+  /** The value one-cell object o held before W event w (null: not known from the events). */
+  function oldValue(w: number, o: number): number | null {
+    const k = ex.evKind[w]!;
+    if (k === K.Cas || k === K.Xchg || k === K.Rmw) return ex.evRead[w]!;
+    for (let f = w - 1; f >= 0; f--) {
+      const fm = ex.evMode[f]!;
+      if (fm !== M.W && fm !== M.S) continue;
+      const objs = ex.evObjs[f];
+      if (objs !== null) {
+        if (objs.includes(o)) return null;
+        continue;
+      }
+      if (ex.evObj[f] !== o) continue;
+      if (fm !== M.W || ex.evWrite[f] === NO_WRITE) return null;
+      return ex.evWrite[f]!;
+    }
+    const info = program.world.objs[o]!;
+    return info.size === 1 ? program.world.initial[info.base]! : null;
+  }
+
+  /** DPOR's dependence between executed events: eventsConflict, less a masked load and a write that leaves its bits alone. */
+  function conflictDpor(e: number, f: number): boolean {
+    if (!eventsConflict(ex, e, f)) return false;
+    if (!maskedLoads || (ex.evGroup[e]! & ex.evGroup[f]!) !== 0) return true;
+    return !maskedIndependent(ex.evOp[e]!, f) && !maskedIndependent(ex.evOp[f]!, e);
+  }
+
+  /**
+   * Thread t's pending op and event e, one a masked load and the other a write to its cell that
+   * changes none of its bits (the pending op's write as it would run now, in the current memory).
+   */
+  function pendingMaskedIndependent(t: number, e: number): boolean {
+    if (!maskedLoads) return false;
+    const op = ex.pending[t]!;
+    if (op.k === K.Load) return maskedIndependent(op, e);
+    const ld = ex.evOp[e]!;
+    if (ld.k !== K.Load || ld.a === 0 || op.objs !== undefined || op.o !== ld.o) return false;
+    const old = ex.mem[op.s]!;
+    let nw: number;
+    switch (op.k) {
+      case K.Store:
+      case K.Xchg:
+        nw = op.a;
+        break;
+      case K.Cas:
+        nw = old === op.a ? op.b : old;
+        break;
+      case K.Rmw:
+        nw = op.fn!(old) | 0;
+        break;
+      default:
+        return false;
+    }
+    return cfg.fault === "masked-load-any-write" || ((old ^ nw) & ~ld.a) === 0;
+  }
+
+  /** Thread t's pending op against event e, as Execution.pendingConflictsWith / pendingTouches, with the masked-load exception. */
+  function pendingConflictsDpor(t: number, e: number): boolean {
+    if (!ex.pendingConflictsWith(t, e)) return false;
+    return ex.evGroup[e] !== 0 || !pendingMaskedIndependent(t, e);
+  }
+  function pendingTouchesDpor(t: number, e: number): boolean {
+    return ex.pendingTouches(t, e) && !pendingMaskedIndependent(t, e);
+  }
+
   function objsOfEvent(e: number): readonly number[] {
     return ex.evObjs[e] ?? (ex.evObj[e]! >= 0 ? [ex.evObj[e]!] : []);
   }
@@ -985,7 +1076,9 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
     if (ex.evObjs[f] !== null) return false;
     const k = ex.evKind[f]!;
     if (k !== K.Load && k !== K.Cas && k !== K.Rmw && k !== K.WaitLoad) return false;
-    return ex.evRead[f] === before[ex.evOp[f]!.s];
+    const op = ex.evOp[f]!;
+    // A masked load returned only its bits: it could not tell the cells apart where only the others differ.
+    return ex.evRead[f] === (k === K.Load ? before[op.s]! & ~op.a : before[op.s]);
   }
 
   /** Source-DPOR race detection over the events from `from` on (earlier ones were analysed before). */
@@ -1028,7 +1121,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         if (p >= 0) for (let u = 0; u < n; u++) vc[row + u] = vc[p * n + u]!;
         else for (let u = 0; u < n; u++) vc[row + u] = 0;
         candidates(e, (f) => {
-          if (ex.evTid[f] === t || !eventsConflict(ex, f, e)) return;
+          if (ex.evTid[f] === t || !conflictDpor(f, e)) return;
           const fr = f * n;
           for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
         });
@@ -1036,7 +1129,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         // Races e1 -> e: conflicting, other thread, not ordered before e through e's own thread.
         candidates(e, (e1) => {
           const t1 = ex.evTid[e1]!;
-          if (t1 === t || !eventsConflict(ex, e1, e)) return;
+          if (t1 === t || !conflictDpor(e1, e)) return;
           if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) return;
           if (neverCoEnabled(e1, t, p, ex.evOp[e]!)) return;
           addBacktrack(e1, e, t, row, seq[e]!);
@@ -1056,15 +1149,15 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       else for (let u = 0; u < n; u++) vc[row + u] = 0;
       const sq = (p >= 0 ? seq[p]! : 0) + 1;
       for (let f = 0; f < len; f++) {
-        if (ex.evTid[f] === q || !ex.pendingConflictsWith(q, f)) continue;
-        if (!ex.pendingTouches(q, f)) continue; // a group-only conflict orders nothing yet
+        if (ex.evTid[f] === q || !pendingConflictsDpor(q, f)) continue;
+        if (!pendingTouchesDpor(q, f)) continue; // a group-only conflict orders nothing yet
         const fr = f * n;
         for (let u = 0; u < n; u++) if (vc[fr + u]! > vc[row + u]!) vc[row + u] = vc[fr + u]!;
       }
       vc[row + q] = sq;
       for (let e1 = 0; e1 < len; e1++) {
         const t1 = ex.evTid[e1]!;
-        if (t1 === q || !ex.pendingConflictsWith(q, e1)) continue;
+        if (t1 === q || !pendingConflictsDpor(q, e1)) continue;
         if (p >= 0 && vc[p * n + t1]! >= seq[e1]!) continue;
         const op = ex.pending[q]!;
         if (neverCoEnabled(e1, q, p, op)) continue;

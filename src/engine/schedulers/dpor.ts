@@ -9,13 +9,15 @@ import { dfsExplore, type DfsConfig } from "./dfs.js";
 export interface DporOptions extends ExploreOptions {
   /** Park a thread after a retry-loop iteration with no net effect (default true; false: explore every iteration). */
   awaitLoops?: boolean;
+  /** A masked load is independent of a write that changes none of its bits (default true; false: of no write to its cell). */
+  maskedLoads?: boolean;
 }
 
 export function dporExplore(program: Program, opts: DporOptions = {}): ExploreResult {
-  return dfsExplore(program, { mode: "dpor", sleepSets: true, stateCaching: false, awaitLoops: opts.awaitLoops !== false }, opts);
+  return dfsExplore(program, { mode: "dpor", sleepSets: true, stateCaching: false, awaitLoops: opts.awaitLoops !== false, maskedLoads: opts.maskedLoads !== false }, opts);
 }
 
 /** DPOR with a deliberately broken reduction (tests only: the oracle must catch it). */
 export function dporExploreBroken(program: Program, fault: NonNullable<DfsConfig["fault"]>, opts: DporOptions = {}): ExploreResult {
-  return dfsExplore(program, { mode: "dpor", sleepSets: true, stateCaching: false, fault, awaitLoops: opts.awaitLoops !== false }, opts);
+  return dfsExplore(program, { mode: "dpor", sleepSets: true, stateCaching: false, fault, awaitLoops: opts.awaitLoops !== false, maskedLoads: opts.maskedLoads !== false }, opts);
 }
