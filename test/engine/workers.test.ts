@@ -125,6 +125,23 @@ describe("what a search with --workers reports does not depend on N or on timing
     for (const w of [1, 2]) expect(explore(q, { ...o(w, 1), properties: ["early", "late"] }).verdict).toBe("verified");
   });
 
+  it("the states budget decides exactly as one worker's (ids handed out in blocks, the count added in batches): a search storing S states completes at --max-states S + 1 and stops at S, for 1, 2 and 3 workers", () => {
+    const q = twoSubtrees({ noise: 6, safe: true });
+    const srcQ = { module: MODULE, export: "twoSubtrees", arg: { noise: 6, safe: true } };
+    const o = (w: number, max: number): StrategyOptions => ({ strategy: "cache", shallow: false, workers: w, maxStates: max, ...(w > 1 ? { source: srcQ } : {}) });
+    const S = explore(q, { strategy: "cache", shallow: false }).stats.statesStored;
+    expect(S).toBeGreaterThan(100);
+    for (const w of [1, 2, 3])
+      for (let i = 0; i < (w === 1 ? 1 : 3); i++) {
+        const above = explore(q, o(w, S + 1));
+        expect(above.verdict, `${w} workers, --max-states ${S + 1}`).toBe("verified");
+        expect(above.stats.statesStored).toBe(S);
+        const at = explore(q, o(w, S));
+        expect(at.verdict, `${w} workers, --max-states ${S}`).toBe("incomplete");
+        expect(at.stopReason).toBe("max-states");
+      }
+  });
+
   it("the step budget does not cut the stateful search under --workers (it would not decide alike for every N): one answer for 1, 2 and 3 workers", () => {
     const q = twoSubtrees({ noise: 6, safe: true });
     const srcQ = { module: MODULE, export: "twoSubtrees", arg: { noise: 6, safe: true } };

@@ -1,33 +1,46 @@
 // A visited set of 64-bit fingerprints that several worker threads share (SharedArrayBuffers),
 // for the parallel stateful search (docs/design.md, "All cores on one cell"). Same contract as
 // FingerprintSet (fpset.ts): add() says whether the fingerprint was new and leaves the state's
-// dense id in `lastId`. Open addressing with linear probing.
+// id in `lastId` (unique, not dense: below). Open addressing with linear probing.
 //
 // A slot is four cells side by side, [tag, lane 1, lane 2, unused], so a probe reads one cache
 // line (a slot never straddles one). The tag is the claim: 0 = empty, -1 = being written,
 // id + 1 = holds a fingerprint. A thread claims an empty slot by compare-exchange 0 -> -1, writes
-// both lanes, takes the next dense id (one atomic add on the shared size) and publishes id + 1.
+// both lanes, takes the next id of its own block of ids and publishes id + 1. The ids are handed
+// out ID_BLOCK at a time and the count of states stored is added to once per block and when a
+// thread leaves (an atomic add per insert on one shared cell made its cache line travel between
+// the cores at every insert); ids a thread never used are gaps (states never stored: the graph
+// and the sleep array leave them empty).
 // A thread that meets a slot being written waits for it to be published before it compares the
 // lanes (the writer is between two stores). Atomics are sequentially consistent, so lanes stored
 // before the tag is published are seen by whoever sees the tag. Two threads inserting the same
 // fingerprint: one wins the claim, the other sees the published slot and gets `false` with the
 // same id; every fingerprint is stored once, and every state gets exactly one id.
 //
-// The table grows, as the sequential one does: it starts at 2^16 slots and doubles when 3/4
-// full, so it touches memory in proportion to the states stored, not to the state budget (a table
+// The table grows, as the sequential one does: it starts at 2^16 slots and doubles when the ids
+// handed out (at least the states stored) pass 3/4 of it, so it touches memory in proportion to the states stored, not to the state budget (a table
 // sized once from the budget spread 3 M states over 2^26 slots: a cache and TLB miss and often a
 // page fault per probe; docs/bench.md). Growing stops the world: every thread that uses the table
-// counts itself in `ACTIVE` while it does (enter/leave around a work item); the thread whose insert
-// crosses 3/4 full raises `RESIZE`, waits until the others have left (each leaves at its next
+// counts itself in `ACTIVE` while it does (enter/leave around a work item); the thread whose new
+// block of ids crosses 3/4 (taken before a probe, never between a claim and its publication) raises `RESIZE`, waits until the others have left (each leaves at its next
 // add(), or when its item ends) and rehashes into the other of two regions, allocated once at the
 // largest size the budget needs (virtual memory; only the part in use is ever touched). The
 // others wait until `RESIZE` drops, then enter again. Entering is Dekker-style on two SC cells
 // (count yourself in, then look at RESIZE; the resizer raises RESIZE, then looks at the count), so
 // no thread probes a table that is being rehashed.
 
-// The size, written by every insert, has a cache line of its own: the cells every add() reads
-// (RESIZE, LOG2) would otherwise be invalidated in the other cores' caches at each insert.
+// State ids are handed out in blocks (ID_BLOCK per thread at a time) and the count of states
+// stored is added to in batches, so that the line holding both is written once per ID_BLOCK
+// inserts, not at every insert by every core. That line is apart from the cells every add()
+// reads (RESIZE, LOG2), which would otherwise be invalidated in the other cores' caches.
+/** States stored (exact once every thread has left: each adds its unflushed count when it leaves). */
 const H_SIZE = 0;
+/** Ids handed out (a multiple of ID_BLOCK; at least the states stored). */
+const H_NEXT = 1;
+/** Ids a thread takes at once: the ids are unique but not dense (a thread's unused ids are never stored). */
+const ID_BLOCK = 64;
+/** Room for the unused ids of up to this many threads (the sleep array). */
+const MAX_THREADS = 64;
 const H_LOG2 = 16;
 /** Which region holds the table (0 or 1). */
 const H_REGION = 17;
@@ -68,6 +81,12 @@ export class SharedFingerprintSet implements VisitedSet {
   /** Per state id: the sleep set it was last explored with (stateful POR), shared too. */
   readonly sleep: Int32Array;
   lastId = -1;
+  /** This thread's block of ids: the next to give and the end. */
+  private idNext = 0;
+  private idEnd = 0;
+  /** States this thread stored and has not yet added to the shared count, and the count it last saw. */
+  private unflushed = 0;
+  private sizeSeen = 0;
   /** Tables grown (this thread's view; statistics for tests). */
   grows = 0;
   /**
@@ -78,9 +97,11 @@ export class SharedFingerprintSet implements VisitedSet {
 
   /** A new table for up to `maxEntries` states; `initialLog2`: its first size (tests: many grows). */
   static create(maxEntries: number, initialLog2 = INITIAL_LOG2): SharedFingerprintSet {
-    const want = Math.max(1 << initialLog2, Math.ceil((maxEntries * 4) / 3) + 256);
+    // Room beyond the budget for the ids of the blocks handed out and a block per thread of inserts
+    // past it before a thread sees it (`full`).
+    const want = Math.max(1 << initialLog2, Math.ceil((maxEntries * 4) / 3) + 4 * ID_BLOCK * MAX_THREADS);
     const maxLog2 = Math.min(28, Math.ceil(Math.log2(want)));
-    const head = new SharedArrayBuffer(4 * (HEADER + maxEntries + 64));
+    const head = new SharedArrayBuffer(4 * (HEADER + maxEntries + ID_BLOCK * (MAX_THREADS + 1)));
     const regions: [SharedArrayBuffer, SharedArrayBuffer] = [new SharedArrayBuffer(4 * W * (1 << maxLog2)), new SharedArrayBuffer(4 * W * (1 << maxLog2))];
     const h = new Int32Array(head, 0, HEADER);
     h[H_LOG2] = Math.min(initialLog2, maxLog2);
@@ -112,17 +133,20 @@ export class SharedFingerprintSet implements VisitedSet {
     this.lost = new Map();
   }
 
+  /** States stored: exact when no thread is in (each adds its count when it leaves). */
   get size(): number {
     return Atomics.load(this.header, H_SIZE);
   }
 
   /**
-   * The budget is reached, as the search asks it: right after this thread's insert of a new state
-   * (its id + 1 is the count then; whichever thread inserts the state that reaches the budget sees
-   * it). Read without the shared size, a cache line every insert writes. `reached`: at any time.
+   * The budget is reached, as the search asks it after an insert: from the count this thread last
+   * saw plus its own unflushed inserts (a lower bound of the count; it lags by less than a block
+   * per thread). A search that stores the budget's states without any thread seeing it here still
+   * ends with `reached` (the coordinator's check once every thread has left), so the decision is
+   * exact; the table may hold up to a block per thread more than the budget.
    */
   get full(): boolean {
-    return this.lastId + 1 >= this.maxEntries;
+    return this.sizeSeen + this.unflushed >= this.maxEntries;
   }
 
   get reached(): boolean {
@@ -146,10 +170,40 @@ export class SharedFingerprintSet implements VisitedSet {
     this.refresh();
   }
 
-  /** This thread stops using the table (until enter()). */
+  /** This thread stops using the table (until enter()); its inserts are counted. */
   leave(): void {
+    this.flush();
     Atomics.sub(this.header, H_ACTIVE, 1);
     Atomics.notify(this.header, H_ACTIVE);
+  }
+
+  /** Add this thread's inserts to the shared count. */
+  private flush(): void {
+    if (this.unflushed !== 0) {
+      this.sizeSeen = Atomics.add(this.header, H_SIZE, this.unflushed) + this.unflushed;
+      this.unflushed = 0;
+    }
+  }
+
+  /** Forget this thread's block of ids (after clear(): the ids start again from 0). */
+  resetIds(): void {
+    this.idNext = this.idEnd = 0;
+    this.unflushed = 0;
+    this.sizeSeen = 0;
+  }
+
+  /**
+   * A new block of ids for this thread (it has used its last one). Taken before a probe, never
+   * between a claim and its publication: it may grow the table, which it does when the ids handed
+   * out pass 3/4 of it (the states stored are at most the ids handed out, so the table is never
+   * more than 3/4 full).
+   */
+  private newBlock(): void {
+    this.flush();
+    const first = Atomics.add(this.header, H_NEXT, ID_BLOCK);
+    this.idNext = first;
+    this.idEnd = first + ID_BLOCK;
+    if (4 * this.idEnd > 3 * (this.mask + 1) && Atomics.load(this.header, H_LOG2) < this.maxLog2) this.grow();
   }
 
   /** Forget every state (no thread may be using it): a search started again. */
@@ -157,11 +211,13 @@ export class SharedFingerprintSet implements VisitedSet {
     const h = this.header;
     const used = W << Atomics.load(h, H_LOG2);
     this.region[Atomics.load(h, H_REGION)]!.fill(0, 0, used);
-    this.sleep.fill(0, 0, Math.min(this.sleep.length, Atomics.load(h, H_SIZE) + 64));
+    this.sleep.fill(0, 0, Math.min(this.sleep.length, Atomics.load(h, H_NEXT)));
     Atomics.store(h, H_LOG2, h[H_INITIAL]!);
     Atomics.store(h, H_REGION, 0);
     this.region[0].fill(0, 0, W << h[H_INITIAL]!);
     Atomics.store(h, H_SIZE, 0);
+    Atomics.store(h, H_NEXT, 0);
+    this.resetIds();
     this.refresh();
   }
 
@@ -182,11 +238,14 @@ export class SharedFingerprintSet implements VisitedSet {
         return false;
       }
       if (this.lookup(a, b)) return false;
-      this.lastId = Atomics.add(this.header, H_SIZE, 1);
+      if (this.idNext === this.idEnd) this.newBlock();
+      this.lastId = this.idNext++;
+      this.unflushed++;
       Atomics.store(this.sleep, this.lastId, sleep);
       this.lost.set(key, this.lastId);
       return true;
     }
+    if (this.idNext === this.idEnd) this.newBlock();
     const s = this.slots;
     const mask = this.mask;
     let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
@@ -205,12 +264,13 @@ export class SharedFingerprintSet implements VisitedSet {
         if (tag === 0) {
           s[p + 1] = a;
           s[p + 2] = b;
-          const id = Atomics.add(this.header, H_SIZE, 1);
+          // An id of this thread's block (add() took a block before probing if it had none left).
+          const id = this.idNext++;
+          this.unflushed++;
           this.sleep[id] = sleep;
           // Publishes the lanes (an SC store after plain ones: whoever loads the tag sees them).
           Atomics.store(s, p, id + 1);
           this.lastId = id;
-          if (4 * (id + 1) > 3 * (mask + 1) && Atomics.load(this.header, H_LOG2) < this.maxLog2) this.grow();
           return true;
         }
       }
@@ -232,10 +292,9 @@ export class SharedFingerprintSet implements VisitedSet {
     }
   }
 
-  /** Double the table (this thread's insert made it 3/4 full); another thread may already be at it. */
+  /** Grow the table (the ids handed out passed 3/4 of it); another thread may already be at it. */
   private grow(): void {
     const h = this.header;
-    const log2 = Atomics.load(h, H_LOG2);
     if (Atomics.compareExchange(h, H_RESIZE, 0, 1) !== 0) {
       // Someone else grows it: wait for that, then go on.
       this.leave();
@@ -249,12 +308,15 @@ export class SharedFingerprintSet implements VisitedSet {
       if (n === 0) break;
       Atomics.wait(h, H_ACTIVE, n);
     }
-    // Alone. Another thread may have grown the table between our insert and our raise.
-    if (Atomics.load(h, H_LOG2) === log2 && 4 * Atomics.load(h, H_SIZE) > 3 << log2) {
+    // Alone. Another thread may have grown the table since our check: the size it needs now.
+    const log2 = Atomics.load(h, H_LOG2);
+    let want = log2;
+    while (want < this.maxLog2 && 4 * Atomics.load(h, H_NEXT) > 3 << want) want++;
+    if (want > log2) {
       const from = this.region[Atomics.load(h, H_REGION)]!;
       const toR = 1 - Atomics.load(h, H_REGION);
       const to = this.region[toR]!;
-      const cap = 2 << log2;
+      const cap = 1 << want;
       const mask = cap - 1;
       to.fill(0, 0, W * cap);
       const oldCells = W << log2;
@@ -270,7 +332,7 @@ export class SharedFingerprintSet implements VisitedSet {
         to[W * i + 2] = b;
       }
       Atomics.store(h, H_REGION, toR);
-      Atomics.store(h, H_LOG2, log2 + 1);
+      Atomics.store(h, H_LOG2, want);
       this.grows++;
     }
     Atomics.add(h, H_ACTIVE, 1);

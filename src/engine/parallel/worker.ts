@@ -126,6 +126,8 @@ async function search(init: WorkerInit): Promise<void> {
     if (m.type === "end") return;
     if (m.type === "search") throw new Error("internal: a search while one runs");
     if (m.type === "restart") {
+      // The coordinator cleared the table: ids start again from 0.
+      visited.resetIds();
       if (fus !== null) fus.invalid = false;
       graph = init.livelock ? new StateGraph(init.opts.maxGraphEdges) : null;
       given = 0;
