@@ -105,6 +105,7 @@ interface Row {
   workerIdleS?: number[];
   otherThreadsCpuS?: number;
   phasesMs?: NonNullable<Stats["parallel"]>["phasesMs"];
+  phasesCpuMs?: NonNullable<Stats["parallel"]>["phasesCpuMs"];
   /** Predicted wall on an idle machine: the cell thread's CPU + the busiest worker's CPU (+ the other threads' CPU spread over the cores). */
   predictedQuietWallS?: number;
 }
@@ -136,6 +137,7 @@ function run(cell: string, workers: number): Row {
       row.workerRunqS = o.parallel.workers.map((w) => w.runqMs / 1000);
       row.workerIdleS = o.parallel.workers.map((w) => w.idleMs / 1000);
       row.phasesMs = o.parallel.phasesMs;
+      row.phasesCpuMs = o.parallel.phasesCpuMs;
       row.predictedQuietWallS = round(row.cellThreadCpuS + Math.max(...row.workerCpuS) + other / 1000 / 2);
     } else row.predictedQuietWallS = round(row.cellThreadCpuS + other / 1000 / 2);
     return row;
@@ -152,6 +154,7 @@ function run(cell: string, workers: number): Row {
       row.workerRunqS = c.stats.parallel.workers.map((w) => w.runqMs / 1000);
       row.workerIdleS = c.stats.parallel.workers.map((w) => w.idleMs / 1000);
       row.phasesMs = c.stats.parallel.phasesMs;
+      row.phasesCpuMs = c.stats.parallel.phasesCpuMs;
     }
     return row;
   }

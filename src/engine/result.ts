@@ -80,6 +80,8 @@ export interface ExploreOptions {
 export interface ParallelProfile {
   /** Wall time of each phase: threads ready (overlaps the learning walks), learning walks, search, graph parts collected, merged, livelock judged. */
   phasesMs: { start: number; learn: number; search: number; graph: number; merge: number; livelock: number };
+  /** The cell's thread's CPU time in each phase (Linux schedstat; 0 elsewhere). */
+  phasesCpuMs: { start: number; learn: number; search: number; graph: number; merge: number; livelock: number };
   /** Executions of search rounds a false fusion fact invalidated (thrown away). */
   wastedExecutions: number;
   /** Per worker thread, over this search: CPU and run-queue wait (Linux schedstat; -1 elsewhere), wall time exploring items and waiting for one, items explored. */

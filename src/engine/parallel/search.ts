@@ -14,6 +14,7 @@
 // workers' messages with receiveMessageOnPort, so the caller keeps a synchronous explore().
 // Fusion's learnt facts are shared too (FusionState.share): when a fusion turns out to rely on a
 // false fact, every worker stops, the visited set is cleared, and the search starts again.
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -128,13 +129,18 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
 
   const stats = newStats(`cache${nW > 1 ? `/${nW} workers` : ""}`);
   const phasesMs = { start: 0, learn: 0, search: 0, graph: 0, merge: 0, livelock: 0 };
+  const phasesCpuMs = { start: 0, learn: 0, search: 0, graph: 0, merge: 0, livelock: 0 };
   const profiles: NonNullable<Stats["parallel"]>["workers"] = [];
   let wastedExecutions = 0;
   let tPhase = performance.now();
+  let cPhase = threadCpuMs();
   const phase = (k: keyof typeof phasesMs): void => {
     const t = performance.now();
+    const c = threadCpuMs();
     phasesMs[k] += Math.round(t - tPhase);
+    phasesCpuMs[k] += Math.round(c - cPhase);
     tPhase = t;
+    cPhase = c;
   };
   let violations: Counterexample[] = [];
   const coverage = new Set<string>();
@@ -261,7 +267,7 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
     // The violated properties in the program's order, whichever worker found which first.
     violations.sort((a, b) => program.properties.indexOf(a.property) - program.properties.indexOf(b.property));
     stats.wallMs = Date.now() - t0;
-    stats.parallel = { phasesMs, wastedExecutions, workers: profiles };
+    stats.parallel = { phasesMs, phasesCpuMs, wastedExecutions, workers: profiles };
     const exhaustive = !stop && stopReason === undefined;
     const res: ExploreResult = {
       program: program.name,
@@ -285,6 +291,15 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
       for (let w = 0; w < nW; w++) send(w, { type: "end" });
       spare.push(...threads);
     }
+  }
+}
+
+/** This thread's CPU time so far (ms; Linux schedstat), or 0 elsewhere. */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return 0;
   }
 }
 
