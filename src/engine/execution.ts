@@ -263,12 +263,10 @@ export class Execution {
   // evMicro[e] .. evMicro[e+1]-1 (the last event: up to microLength).
   readonly evMicro: number[] = [];
   readonly mTid: number[] = [];
-  readonly mKind: number[] = [];
-  readonly mObj: number[] = [];
-  readonly mObjs: (readonly number[] | null)[] = [];
+  /** The op of each model step (its kind, object(s) and label). */
+  readonly mOp: Op[] = [];
   readonly mRead: number[] = [];
   readonly mWrite: number[] = [];
-  readonly mLabel: string[] = [];
   readonly mChoices: (number[] | null)[] = [];
   readonly mEnvFail: boolean[] = [];
   private nMicro = 0;
@@ -991,12 +989,9 @@ export class Execution {
       const w = this.xWrite;
       const m = this.nMicro++;
       this.mTid[m] = t;
-      this.mKind[m] = op.k;
-      this.mObj[m] = op.o;
-      this.mObjs[m] = op.objs ?? null;
+      this.mOp[m] = op;
       this.mRead[m] = r;
       this.mWrite[m] = w;
-      this.mLabel[m] = op.label;
       this.mChoices[m] = null;
       this.mEnvFail[m] = false;
       if (span++ === 0) {

@@ -234,12 +234,13 @@ export function stepRecords(ex: Execution, upTo = ex.length): StepRecord[] {
   const out: StepRecord[] = [];
   const end = ex.microStart(upTo);
   for (let i = 0; i < end; i++) {
-    const k = ex.mKind[i]!;
+    const op = ex.mOp[i]!;
+    const k = op.k;
     const t = ex.mTid[i]!;
-    const objs = ex.mObjs[i];
-    const obj = objs ? objs.map((o) => w.name(o)).join(",") : w.name(ex.mObj[i]!);
-    const fmt = objs ? String : (w.objs[ex.mObj[i]!]?.fmt ?? String);
-    const rec: StepRecord = { index: i, thread: t, threadName: ex.program.threads[t]!.name, op: KIND_NAMES[k]!, object: obj, label: ex.mLabel[i]! };
+    const objs = op.objs;
+    const obj = objs ? objs.map((o) => w.name(o)).join(",") : w.name(op.o);
+    const fmt = objs ? String : (w.objs[op.o]?.fmt ?? String);
+    const rec: StepRecord = { index: i, thread: t, threadName: ex.program.threads[t]!.name, op: KIND_NAMES[k]!, object: obj, label: op.label };
     if (k === K.Load || k === K.Cas || k === K.Xchg || k === K.Rmw || k === K.WaitLoad) rec.read = fmt(ex.mRead[i]!);
     if (k === K.TryEx || k === K.TryShared) rec.read = ex.mRead[i] ? "acquired" : "busy";
     if (ex.mWrite[i] !== 0x7fffffff && !(k === K.Lock || k === K.Unlock || k === K.WAnnounce || k === K.WAcquire || k === K.WUnlock || k === K.TryEx || k === K.ReleaseEx))

@@ -539,6 +539,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
   function recordViolations(): boolean {
     // returns true if exploration should stop
     let stop = false;
+    if (ex.violations.length === 0) return false;
     for (const v of ex.violations) {
       if (cfg.onlyProperty !== undefined && v.property !== cfg.onlyProperty) continue;
       if (cfg.shortest) {
@@ -721,7 +722,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
         ended = false;
       } else ended = afterStep(i);
     }
-    if (ex.violations.some((v) => v.fatal)) stats.violating++;
+    if (ex.violations.length !== 0 && ex.violations.some((v) => v.fatal)) stats.violating++;
     if (dpor) analyzeRaces(Math.max(0, replayLen - 1));
     return recordViolations();
   }
@@ -792,7 +793,7 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
           isNew = true;
         }
       } else isNew = shared !== null ? shared.visited.add(ex.fp1, ex.fp2, z0) : sym !== null ? visited.add(sym.c1, sym.c2) : visited.add(ex.fp1, ex.fp2);
-      graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.microStart(i + 1) - ex.microStart(i));
+      graph?.addEdge(stack[i]!.sid, visited.lastId, ex.evTid[i]!, ex.evChoices[i] ?? null, ex.evProgress[i]!, ex.evEnvFail[i]!, isNew, ex.lastSpan); // (event i is the last one: its span is the last step's)
       curSid = visited.lastId;
       // (Shared: the size is a cache line every insert writes; the coordinator reads it once at the end.)
       if (shared === null) stats.statesStored = visited.size;
