@@ -34,9 +34,9 @@ function firstCaught(o: GenOptions, count: number, seed: number, f: (b: Built) =
 
 describe("persistent sets while livelock is checked", () => {
   for (const [name, o, runs] of [
-    ["spin loops", { spin: true }, 50],
-    ["freeze/restore retry loops", { retry: true }, 50],
-    ["environment-failed retries and progress-reporting spins", { loud: true, spin: true, maxThreads: 3 }, 50],
+    ["spin loops", { spin: true }, 40],
+    ["freeze/restore retry loops", { retry: true }, 40],
+    ["environment-failed retries and progress-reporting spins", { loud: true, spin: true, maxThreads: 3 }, 40],
   ] as [string, GenOptions, number][]) {
     it(`same livelock verdict as the unreduced search, same final states and safety verdicts as plain enumeration (${name})`, () => {
       let found = 0;
