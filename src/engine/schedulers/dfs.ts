@@ -718,6 +718,8 @@ export function dfsRun(program: Program, cfg: DfsConfig, opts: ExploreOptions, f
       stats.steps += ex.lastSpan;
       stats.fusedSteps += ex.lastSpan - 1;
       if (pre !== null && i < floor) {
+        // A replayed step ends in a stored state (it passed its checks when it was stored).
+        ex.dropDue();
         if (fpOf !== null) noteLoud(i);
         ended = false;
       } else ended = afterStep(i);
