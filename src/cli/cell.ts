@@ -80,6 +80,51 @@ export interface CellResult {
   fingerprint: string;
   /** An error outside the model's threads (building the program): no schedule to replay. */
   error?: string;
+  /**
+   * The provenance figures that need the built program (its fingerprint, the reductions that
+   * ran), computed where the cell ran so that the program is built once (check.ts). Absent when
+   * the program could not be built.
+   */
+  built?: { fingerprint: string; reductions: Reductions };
+}
+
+/** The engine's reductions as a cell runs them (provenance `reductions`; each can be switched off). */
+export interface Reductions {
+  fusion: boolean;
+  restore?: boolean;
+  symmetry?: boolean;
+  por?: "sleep-sets" | "persistent-sets" | "off";
+}
+
+/**
+ * The partial-order reduction the stateful search runs with (provenance; cache only; while livelock
+ * is checked only persistent sets run, when asked for; persistent sets give way to a symmetry the
+ * scenario declares, docs/design.md).
+ */
+export function porOf(o: RunOpts, properties: readonly string[] | undefined, symmetry: boolean): { por?: "sleep-sets" | "persistent-sets" | "off" } {
+  if (o.strategy !== "cache") return {};
+  const livelock = properties === undefined || properties.includes("livelock");
+  // Persistent sets keep livelock decided (docs/design.md, "Livelock under persistent sets"); sleep sets do not.
+  if (o.por === false) return { por: "off" };
+  if (o.persistent === true && !symmetry) return { por: "persistent-sets" };
+  return { por: livelock ? "off" : "sleep-sets" };
+}
+
+/**
+ * Whether fusion runs in the exhaustive phase: DPOR and the partial-order reductions of `cache`
+ * classify a step by its pending op and so run unfused (schedulers/dfs.ts: dfsExplore).
+ */
+export function fusionOf(o: RunOpts, por: ReturnType<typeof porOf>): boolean {
+  return o.fusion !== false && o.strategy !== "dpor" && (por.por === undefined || por.por === "off");
+}
+
+/** The reductions a cell's search runs with, for its provenance (needs the built program: the properties it checks). */
+export function cellReductions(spec: CellSpec, program: Program): Reductions {
+  const o = spec.opts;
+  if (spec.kind === "demo") return { fusion: fusionOf(o, porOf(o, o.properties ?? program.properties, false)), restore: o.restore !== false };
+  const sc = spec.scenario;
+  const por = porOf(o, cellProperties(spec, program), sc.symmetry !== undefined && o.symmetry !== false && o.workers === undefined);
+  return { fusion: fusionOf(o, por), restore: o.restore !== false, ...(sc.symmetry ? { symmetry: o.symmetry !== false && o.strategy === "cache" } : {}), ...por };
 }
 
 export interface CellHooks {
@@ -280,11 +325,17 @@ export function runCell(spec: CellSpec, h: CellHooks = {}): CellResult {
   } catch (e) {
     return errorResult(spec, fp, e);
   }
+  let built: CellResult["built"];
   try {
-    return spec.kind === "demo" ? runDemo(spec, program, fp, h) : runScenario(spec, program, fp, h);
+    built = { fingerprint: fp, reductions: cellReductions(spec, program) };
+  } catch (e) {
+    return errorResult(spec, fp, e);
+  }
+  try {
+    return { ...(spec.kind === "demo" ? runDemo(spec, program, fp, h) : runScenario(spec, program, fp, h)), built };
   } catch (e) {
     // Not from thread code (guarded above): the engine itself. Still a result, never a crash.
-    return errorResult(spec, fp, e);
+    return { ...errorResult(spec, fp, e), built };
   }
 }
 

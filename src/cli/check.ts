@@ -5,7 +5,8 @@ import { formatStepTable, type Counterexample, type StrategyName } from "../engi
 import { DEFAULT_GEOMETRY, kvmSteps, SCENARIOS, type Scenario } from "../kvm/index.js";
 import { moduleVersionFor } from "../kvm/protocol.js";
 import { describeStop } from "./budgets.js";
-import { cellFingerprint, cellProgram, cellProperties, type CellCounterexample, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
+import { cellFingerprint, cellProgram, cellReductions, type CellCounterexample, type CellResult, type CellSpec, type RunOpts } from "./cell.js";
+import { cellCost } from "./cell-costs.js";
 import { DEMOS } from "./demo.js";
 import { EXIT, UsageError, worstExit } from "./errors.js";
 import { createPool, defaultJobs } from "./pool.js";
@@ -81,28 +82,6 @@ function effectiveScenario(s: Scenario, moduleVersion: string | undefined): Scen
   return { ...s, module: { ...(s.module ?? {}), version: moduleVersion as NonNullable<Scenario["module"]>["version"] } };
 }
 
-/**
- * The partial-order reduction the stateful search runs with (provenance; cache only; while livelock
- * is checked only persistent sets run, when asked for; persistent sets give way to a symmetry the
- * scenario declares, docs/design.md).
- */
-/**
- * Whether fusion runs in the exhaustive phase: DPOR and the partial-order reductions of `cache`
- * classify a step by its pending op and so run unfused (schedulers/dfs.ts: dfsExplore).
- */
-function fusionOf(o: RunOpts, por: ReturnType<typeof porOf>): boolean {
-  return o.fusion !== false && o.strategy !== "dpor" && (por.por === undefined || por.por === "off");
-}
-
-function porOf(o: RunOpts, properties: readonly string[] | undefined, symmetry: boolean): { por?: "sleep-sets" | "persistent-sets" | "off" } {
-  if (o.strategy !== "cache") return {};
-  const livelock = properties === undefined || properties.includes("livelock");
-  // Persistent sets keep livelock decided (docs/design.md, "Livelock under persistent sets"); sleep sets do not.
-  if (o.por === false) return { por: "off" };
-  if (o.persistent === true && !symmetry) return { por: "persistent-sets" };
-  return { por: livelock ? "off" : "sleep-sets" };
-}
-
 function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
   const b: Record<string, number | boolean | string[]> = {};
   for (const k of ["preemptions", "seed", "maxExecutions", "maxStates", "maxSteps", "maxGraphEdges", "maxMemoryMb", "timeLimitMs", "properties", "allViolations", "por", "shallow"] as const) {
@@ -115,8 +94,15 @@ function boundsOf(o: RunOpts): Record<string, number | boolean | string[]> {
 const STEPS_VS_WORKERS = (what: string): string =>
   `${what} and --workers conflict: under --workers the stateful search has no step budget (the depth at which a state is first reached depends on how the workers share the work; every path is bounded by the states stored: use --max-states)`;
 
-/** Build the cells of a check (validating everything first). */
-export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mainJob: boolean } {
+/**
+ * Build the cells of a check (validating everything first). With `deferBuild`, a built-in
+ * scenario's cell under a preset with no --set or --module-version is not built here: its program
+ * cannot fail to build on user input (the main job builds every one), so it is built once, where
+ * the cell runs, and the provenance figures that need it (fingerprint, reductions) come back with
+ * the result (completeProvenance). Otherwise every program is built here, so that bad input is
+ * refused before any search starts.
+ */
+export function planCells(args: string[], o: CheckOptions, deferBuild = false): { cells: Cell[]; mainJob: boolean } {
   const presets = parsePresets(o.protocol);
   const overrides = parseSets(o.set);
   const moduleVersion = parseModuleVersion(o.moduleVersion);
@@ -161,7 +147,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
         preset: null,
         spec,
         label: `demo:${t.name}`,
-        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: { fusion: fusionOf(opts, porOf(opts, properties ?? prog.properties, false)), restore: opts.restore !== false } },
+        provenance: { tdxmc: VERSION, formatVersion: FORMAT_VERSION, fingerprint: cellFingerprint(spec, prog), scenario: `demo:${t.name}`, preset: null, overrides: {}, switches: {}, moduleVersion: null, strategy: opts.strategy, bounds: boundsOf(opts), reductions: cellReductions(spec, prog) },
       });
       continue;
     }
@@ -182,15 +168,10 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
       ...(o.allViolations ? { allViolations: true } : {}),
     };
     if (o.workers !== undefined && fb.maxSteps !== undefined && opts.strategy === "cache") throw new UsageError(STEPS_VS_WORKERS(`${t.source}: bounds.maxSteps`));
+    const defer = deferBuild && t.builtin && Object.keys(overrides).length === 0 && moduleVersion === undefined;
     for (const p of presets ?? file?.presets ?? PRESET_ORDER) {
       const spec: CellSpec = { kind: "scenario", scenario: sc, builtin: t.builtin, source: t.source, preset: p, overrides, opts };
-      let prog;
-      try {
-        prog = cellProgram(spec);
-      } catch (e) {
-        throw new UsageError(`${t.builtin ? `scenario '${t.name}'` : t.source} under ${p}: ${(e as Error).message.split("\n")[0]}`);
-      }
-      const por = porOf(opts, cellProperties(spec, prog), sc.symmetry !== undefined && opts.symmetry !== false && opts.workers === undefined);
+      const built = defer ? undefined : buildChecked(spec, t.name);
       cells.push({
         target: t,
         preset: p,
@@ -199,7 +180,8 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
         provenance: {
           tdxmc: VERSION,
           formatVersion: FORMAT_VERSION,
-          fingerprint: cellFingerprint(spec, prog),
+          // Filled in from the run when the build is deferred (same place in the JSON either way).
+          fingerprint: built?.fingerprint ?? "",
           scenario: t.name,
           preset: p,
           overrides,
@@ -207,7 +189,7 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
           moduleVersion: moduleVersionFor(sc.module?.version, p),
           strategy: opts.strategy,
           bounds: boundsOf(opts),
-          reductions: { fusion: fusionOf(opts, por), restore: opts.restore !== false, ...(sc.symmetry ? { symmetry: opts.symmetry !== false && opts.strategy === "cache" } : {}), ...por },
+          reductions: built?.reductions ?? { fusion: false },
         },
       });
     }
@@ -225,6 +207,29 @@ export function planCells(args: string[], o: CheckOptions): { cells: Cell[]; mai
     if (o.persistentSets === true && st !== "cache") throw new UsageError(`option --persistent-sets applies to --strategy cache only (${c.label} uses ${st})`);
   }
   return { cells, mainJob };
+}
+
+/** Build a scenario cell's program (bad input: a UsageError naming the cell) for its provenance. */
+function buildChecked(spec: Extract<CellSpec, { kind: "scenario" }>, name: string): NonNullable<CellResult["built"]> {
+  let prog;
+  try {
+    prog = cellProgram(spec);
+  } catch (e) {
+    throw new UsageError(`${spec.builtin ? `scenario '${name}'` : spec.source} under ${spec.preset}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  return { fingerprint: cellFingerprint(spec, prog), reductions: cellReductions(spec, prog) };
+}
+
+/**
+ * A deferred cell's provenance from its run (planCells). A program that did not build where the
+ * cell ran is built here again, to refuse it as planCells would have (a tdxmc bug for a built-in
+ * scenario on a preset).
+ */
+function completeProvenance(c: Cell, r: CellResult): void {
+  if (c.provenance.fingerprint !== "" || c.spec.kind !== "scenario") return;
+  const b = r.built ?? buildChecked(c.spec, c.target.name);
+  c.provenance.fingerprint = b.fingerprint;
+  c.provenance.reductions = b.reductions;
 }
 
 function cliBounds(o: CheckOptions): Partial<RunOpts> {
@@ -458,18 +463,26 @@ export interface CheckIo {
 }
 
 export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Promise<number> {
-  const { cells, mainJob } = planCells(args, o);
+  const jobs = o.jobs ?? defaultJobs();
+  // The pool's first worker starts (loads its modules) while the cells are planned.
+  const pool = createPool(jobs);
+  let cells: Cell[];
+  let mainJob: boolean;
+  try {
+    ({ cells, mainJob } = planCells(args, o, true));
+    // Before the run: an --out, --view or --junit that cannot be written is bad input now, not after an hour of search.
+    if (o.format !== undefined && o.format !== "json" && o.format !== "itf") throw new UsageError(`option --format: ${quote(o.format)} is not json or itf`);
+    if (o.out !== undefined) checkOutputDir(o.out, "--out");
+    if (o.view !== undefined) checkOutputDir(o.view, "--view");
+    if (o.junit !== undefined) checkOutputFile(o.junit, "--junit");
+  } catch (e) {
+    await pool.close();
+    throw e;
+  }
   // The exit-code table holds for every run, not only the main job: a cell with an expected verdict
   // (a built-in scenario on a preset, no --set) is judged by it; a cell without one by its verdict.
   const compare = true;
-  // Before the run: an --out, --view or --junit that cannot be written is bad input now, not after an hour of search.
-  if (o.format !== undefined && o.format !== "json" && o.format !== "itf") throw new UsageError(`option --format: ${quote(o.format)} is not json or itf`);
-  if (o.out !== undefined) checkOutputDir(o.out, "--out");
-  if (o.view !== undefined) checkOutputDir(o.view, "--view");
-  if (o.junit !== undefined) checkOutputFile(o.junit, "--junit");
-  const jobs = o.jobs ?? defaultJobs();
   for (const c of cells) c.provenance.parallel = { jobs, workers: c.spec.opts.workers ?? 1 };
-  const pool = createPool(jobs);
   const t0 = Date.now();
   const progress = createProgress(io.tty && !o.json);
   let interrupted = false;
@@ -485,6 +498,8 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
       cells.map((c) => c.spec),
       cells.map((c) => c.label),
       {
+        // Longest first after a warm-up on small cells, by a counted estimate (cell-costs.ts; pool.ts: dispatchOrder).
+        costs: cells.map((c) => cellCost(c.spec)),
         onProgress: (done, total, execs, running) => {
           const ms = Date.now() - t0;
           beat.status(`${done}/${total} cells, ${execs} executions${running.length ? ` (running: ${running.join(", ")})` : ""}`);
@@ -498,6 +513,7 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
     off?.();
   }
   cells.forEach((c, i) => (c.result = results[i]!));
+  for (const c of cells) completeProvenance(c, c.result!);
   const totalMs = Date.now() - t0;
   let code: number = EXIT.ok;
   for (const c of cells) code = worstExit(code, cellExit(c.result!, compare, o.requireExhaustive === true));

@@ -8,12 +8,20 @@ import { runCell, type CellResult, type CellSpec } from "./cell.js";
 export interface PoolHooks {
   /** Called on progress and when a cell finishes: cells done, total, executions so far (all cells). */
   onProgress?: (done: number, total: number, executions: number, running: string[]) => void;
+  /**
+   * Per spec, an estimate of its cost (counted, never timed: cell-costs.ts), for the order cells
+   * start in (dispatchOrder): the longest do not come last and leave one worker alone at the end.
+   * Only the order they start in changes: results come back in spec order.
+   */
+  costs?: number[];
 }
 
 export interface Pool {
   run(specs: CellSpec[], labels: string[], hooks?: PoolHooks): Promise<CellResult[]>;
   /** Ask running cells to stop (Ctrl-C); cells not started yet are not started. */
   stop(): void;
+  /** End the workers of a pool that will not run (the check was refused before it started). */
+  close(): Promise<void>;
 }
 
 export function defaultJobs(): number {
@@ -42,11 +50,49 @@ function notRun(spec: CellSpec): CellResult {
   };
 }
 
+/**
+ * The order cells start in. Without costs, spec order. With costs: first the cheapest quarter of
+ * the cells (cheapest first), then the others in decreasing cost; ties in spec order. Longest
+ * first, because the job's wall is set by its tail (a long cell started last runs alone); but not
+ * from the very start: each worker thread's JIT warms up on its first cells, and warming up on the
+ * largest cells cost 1.5-2 s more CPU over the main job than on small ones (docs/bench.md,
+ * "Session 6: the main job").
+ */
+export function dispatchOrder(n: number, costs?: readonly number[]): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (costs === undefined) return order;
+  order.sort((a, b) => costs[a]! - costs[b]! || a - b);
+  const warm = order.slice(0, Math.floor(n / 4));
+  const rest = order.slice(warm.length).sort((a, b) => costs[b]! - costs[a]! || a - b);
+  return [...warm, ...rest];
+}
+
+type Msg = { type: string; id: number; executions?: number; result?: CellResult };
+
+/**
+ * A worker thread, started when the pool is created (the first one) or when a run needs it: its
+ * module loading overlaps the planning of the cells on the main thread.
+ */
+function startWorker(stopBuf: SharedArrayBuffer): { w: Worker; error: Error | undefined; onMessage: ((m: Msg) => void) | undefined; onError: ((e: Error) => void) | undefined } {
+  const rec: ReturnType<typeof startWorker> = { w: new Worker(WORKER_URL, { workerData: { stop: stopBuf } }), error: undefined, onMessage: undefined, onError: undefined };
+  rec.w.on("message", (m: Msg) => rec.onMessage?.(m));
+  rec.w.on("error", (e) => {
+    rec.error ??= e;
+    rec.onError?.(e);
+  });
+  return rec;
+}
+
 export function createPool(jobs: number): Pool {
   const stopBuf = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stopBuf);
+  // Compiled, cells always run on workers: the main thread stays free to take Ctrl-C.
+  const idle = IN_PROCESS ? [] : [startWorker(stopBuf)];
   return {
     stop: () => void Atomics.store(stopFlag, 0, 1),
+    async close() {
+      await Promise.all(idle.splice(0).map((r) => r.w.terminate()));
+    },
     async run(specs, labels, hooks = {}) {
       const results: (CellResult | undefined)[] = new Array(specs.length);
       const execs = new Array<number>(specs.length).fill(0);
@@ -54,9 +100,9 @@ export function createPool(jobs: number): Pool {
       const running = new Set<number>();
       const report = (): void => hooks.onProgress?.(done, specs.length, execs.reduce((a, b) => a + b, 0), [...running].map((i) => labels[i]!));
       const stopped = (): boolean => Atomics.load(stopFlag, 0) !== 0;
-      // Compiled, cells always run on workers: the main thread stays free to take Ctrl-C.
+      const order = dispatchOrder(specs.length, hooks.costs);
       if (IN_PROCESS) {
-        for (let i = 0; i < specs.length; i++) {
+        for (const i of order) {
           if (stopped()) {
             results[i] = notRun(specs[i]!);
             continue;
@@ -74,39 +120,51 @@ export function createPool(jobs: number): Pool {
       }
       let next = 0;
       const nWorkers = Math.max(1, Math.min(jobs, specs.length));
+      const workers = idle.splice(0, nWorkers);
+      while (workers.length < nWorkers) workers.push(startWorker(stopBuf));
+      // Workers started but not needed (fewer cells than jobs) end now.
+      await Promise.all(idle.splice(0).map((r) => r.w.terminate()));
       await Promise.all(
-        Array.from({ length: nWorkers }, () =>
-          new Promise<void>((resolve, reject) => {
-            const w = new Worker(WORKER_URL, { workerData: { stop: stopBuf } });
-            let current = -1;
-            const feed = (): void => {
-              while (next < specs.length && stopped()) results[next] = notRun(specs[next++]!);
-              if (next >= specs.length) {
-                void w.terminate().then(() => resolve());
-                return;
-              }
-              current = next++;
-              running.add(current);
-              w.postMessage({ id: current, spec: specs[current] });
-            };
-            w.on("message", (m: { type: string; id: number; executions?: number; result?: CellResult }) => {
-              if (m.type === "progress") {
-                execs[m.id] = m.executions!;
+        workers.map(
+          (rec) =>
+            new Promise<void>((resolve, reject) => {
+              const w = rec.w;
+              let current = -1;
+              const feed = (): void => {
+                while (next < order.length && stopped()) {
+                  const i = order[next++]!;
+                  results[i] = notRun(specs[i]!);
+                }
+                if (next >= order.length) {
+                  void w.terminate().then(() => resolve());
+                  return;
+                }
+                current = order[next++]!;
+                running.add(current);
+                w.postMessage({ id: current, spec: specs[current] });
+              };
+              rec.onMessage = (m) => {
+                if (m.type === "progress") {
+                  execs[m.id] = m.executions!;
+                  report();
+                  return;
+                }
+                results[m.id] = m.result!;
+                execs[m.id] = m.result!.stats.executions;
+                running.delete(m.id);
+                done++;
                 report();
+                feed();
+              };
+              rec.onError = (e) => {
+                if (current >= 0 && results[current] === undefined) reject(e);
+              };
+              if (rec.error !== undefined) {
+                reject(rec.error);
                 return;
               }
-              results[m.id] = m.result!;
-              execs[m.id] = m.result!.stats.executions;
-              running.delete(m.id);
-              done++;
-              report();
               feed();
-            });
-            w.on("error", (e) => {
-              if (current >= 0 && results[current] === undefined) reject(e);
-            });
-            feed();
-          }),
+            }),
         ),
       );
       return results as CellResult[];

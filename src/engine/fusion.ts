@@ -49,10 +49,7 @@ export class FusionState {
     this.nonLock = new Uint8Array(objs.length);
     this.reliedPrivate = new Uint8Array(objs.length);
     this.reliedLock = new Uint8Array(objs.length);
-    let cells = 0;
-    for (const o of objs) cells = Math.max(cells, o.base + o.size);
-    this.cellObj = new Int32Array(cells).fill(-1);
-    for (const o of objs) for (let i = 0; i < o.size; i++) this.cellObj[o.base + i] = o.id;
+    this.cellObj = cellOwners(program);
   }
 
   /**
@@ -154,6 +151,25 @@ export class FusionState {
     }
     return false;
   }
+}
+
+/**
+ * Per cell, the object that owns it: the same for every search of a program (a cell's default
+ * strategy makes a FusionState per preemption bound, per exhaustive run and per minimization
+ * bound), so made once per program and shared (never written).
+ */
+const owners = new WeakMap<Program, Int32Array>();
+function cellOwners(program: Program): Int32Array {
+  let c = owners.get(program);
+  if (c === undefined) {
+    const objs = program.world.objs;
+    let cells = 0;
+    for (const o of objs) cells = Math.max(cells, o.base + o.size);
+    c = new Int32Array(cells).fill(-1);
+    for (const o of objs) for (let i = 0; i < o.size; i++) c[o.base + i] = o.id;
+    owners.set(program, c);
+  }
+  return c;
 }
 
 /** Operations of the lock primitives (spinlock/mutex, qrwlock), the only ones a "lock-only" object sees. */
