@@ -31,7 +31,7 @@ export function* logEpf(td: Td, v: number, gpa: number, rip: number, label: stri
   }
   if (count < td.zeroStepThreshold) count++;
   else if (popcount(list) < EPF_GPA_LIST_SIZE) {
-    if (gpa > 30) throw new Error(`zero-step model: GPA ${gpa} does not fit the 31-bit EPF list cell`);
+    if (gpa > 30) throw new Error(`model limit: the zero-step EPF list is a 31-bit cell (GPAs 0..30); GPA ${gpa} does not fit`);
     list |= 1 << gpa;
   }
   const next = packStepping(count, rip, entryRipOf(cur), hpBusyOf(cur));

@@ -185,6 +185,28 @@ describe("incremental D-5 (a pool page never both installed and free) = the full
     });
 });
 
+describe("a model limit thrown by the model ends the run as model-limit", () => {
+  it("the zero-step storm on 64 pages fills the EPF list past GPA 30: model-limit, not a crash", () => {
+    const costs = defaults();
+    // The workload's scenario on a 2 x 8 geometry (64 pages; the literal one builds 1 GiB's layout).
+    const base = buildWorkload({ kind: "faults", vcpus: 8, pages: 64 }, { literal: true }).scenario;
+    const sc: Scenario = { ...base, geometry: { levels: 2, fanout: 8 }, initial: { tables: Array.from({ length: 8 }, (_, i) => ({ level: 1, gfn: 8 * i })) } };
+    const r = simulateScenario(sc, { kind: "faults", vcpus: 8, pages: 64 }, 8, {
+      preset: "upstream-6.19",
+      overrides: { "local-retry": "off" },
+      costs: { ...costs, prob: { ...costs.prob, "inject-busy": 0.3 } },
+      seed: 1,
+      module: "1.5.16",
+      zeroStepThreshold: 1,
+      maxSteps: 300_000,
+      stallSteps: 20_000,
+    });
+    expect(r.end).toBe("model-limit");
+    expect(r.limit).toMatch(/^model limit: the zero-step EPF list is a 31-bit cell \(GPAs 0\.\.30\); GPA \d+ does not fit$/);
+    expect(r.findings).toEqual([]);
+  });
+});
+
 /** A timed run with random step costs (every violation, in order). */
 function randomCostRun(p: Program, seed: number): string[] {
   const cost = rng32(seed * 7 + 1);

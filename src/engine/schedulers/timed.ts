@@ -384,8 +384,11 @@ export function timedRun(program: Program, opts: TimedOptions): TimedResult {
       try {
         res = gen.next(val);
       } catch (err) {
-        if (err instanceof TimedAssertion) {
-          addViolation(err.property, err.message, t, true);
+        // A model that throws "model limit: ..." (a fixed-size table or encoding it cannot grow)
+        // ends the run as an assertion would: the caller reads it as past what the model holds,
+        // not as a crash of the simulator.
+        if (err instanceof TimedAssertion || (err instanceof Error && err.message.startsWith("model limit:"))) {
+          addViolation(err instanceof TimedAssertion ? err.property : "assertion", err.message, t, true);
           finish(t);
           return;
         }
