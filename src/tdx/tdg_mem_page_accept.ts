@@ -29,7 +29,7 @@ function* setHpBusy(td: Td, v: number, on: boolean, label: string): Gen<void> {
 export function* setLastRip(td: Td, v: number, rip: number, label: string): Gen<void> {
   const cell = td.stepping[v]!;
   const cur = cell.peek();
-  if (lastRipOf(cur) === rip) return;
+  if (lastRipOf(cur) === (rip & 0xff)) return; // the cell keeps 8 bits (zero_step.ts logEpf)
   yield cell.store(packStepping(stepCountOf(cur), rip, entryRipOf(cur), hpBusyOf(cur)), lbl`${label}: guest RIP := ${rip}`);
 }
 

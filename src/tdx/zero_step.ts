@@ -24,7 +24,12 @@ export function* logEpf(td: Td, v: number, gpa: number, rip: number, label: stri
   const cur = cell.peek();
   let count = stepCountOf(cur);
   let list = td.epfList[v]!.peek();
-  if (rip !== entryRipOf(cur)) {
+  // The cell keeps a RIP in 8 bits (td.ts packStepping). The model's RIP is the action's GPA, so a
+  // TD above 256 pages compared its full RIP with the kept 8 bits: never equal, the count reset at
+  // every exit and the mitigation never engaged on GPAs >= 256. Compared in the kept bits: two
+  // consecutive actions of a vCPU are never 256 (or a multiple) apart in any workload, so no
+  // progress is taken for none; below 256 (every checker geometry) nothing changes.
+  if ((rip & 0xff) !== entryRipOf(cur)) {
     // guest progress since the last TDH.VP.ENTER: reset the tracking
     count = 0;
     list = 0;
