@@ -66,12 +66,13 @@ export function literalProblem(s: Sweep): string | null {
 }
 /**
  * Pages one operation of a literal point covers, the largest over its threads: a teardown zaps
- * every page in one operation (one write hold of mmu_lock), a converter or hole puncher its range
- * (the workload splits the pages among at most 4 writers, src/sim/workloads.ts), a fault or an
- * accept one page.
+ * the VM's whole address space in one operation (the literal geometry's 262 144 GFNs, whatever
+ * the pages mapped: kvm_gmem_release's invalidation and the root teardown walk all of it), a
+ * converter or hole puncher its range (the workload splits the pages among at most 4 writers,
+ * src/sim/workloads.ts), a fault or an accept one page.
  */
 export function literalOpPages(w: WorkloadPoint): number {
-  if (w.kind === "teardown") return w.pages;
+  if (w.kind === "teardown") return SIM_MAX_LITERAL_PAGES;
   if (w.kind === "conversion" || w.kind === "punch-hole") return Math.ceil(w.pages / Math.max(1, Math.min(w.writers ?? 1, 4, w.pages)));
   return 0;
 }
