@@ -20,29 +20,9 @@ export class FingerprintSet {
 
   /** Insert; returns true if it was new. Fingerprint (0,0) is mapped to (1,0) (0,0 marks empty). `id`: its dense id (default: insertion order). */
   add(a: number, b: number, id = this.size): boolean {
-    if (a === 0 && b === 0) a = 1;
-    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
-    const l = this.slots;
-    const mask = this.mask;
-    let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
-    for (;;) {
-      const p = 3 * i;
-      const x = l[p]!;
-      const y = l[p + 1]!;
-      if (x === 0 && y === 0) {
-        l[p] = a;
-        l[p + 1] = b;
-        l[p + 2] = id;
-        this.lastId = id;
-        this.size++;
-        return true;
-      }
-      if (x === a && y === b) {
-        this.lastId = l[p + 2]!;
-        return false;
-      }
-      i = (i + 1) & mask;
-    }
+    if (this.find(a, b) >= 0) return false;
+    this.insertFound(a, b, id);
+    return true;
   }
 
   /**
@@ -71,17 +51,16 @@ export class FingerprintSet {
     }
   }
 
-  /** Store the fingerprint the last `find` did not find (same arguments), with the next dense id. */
-  insertFound(a: number, b: number): void {
+  /** Store the fingerprint the last `find` did not find (same arguments), with its id (default: the next dense id). */
+  insertFound(a: number, b: number, id = this.size): void {
     if (a === 0 && b === 0) a = 1;
     const l = this.slots;
     const p = this.free;
-    const id = this.size;
     l[p] = a;
     l[p + 1] = b;
     l[p + 2] = id;
     this.lastId = id;
-    this.size = id + 1;
+    this.size++;
   }
 
   /** The free slot (its first index) the last unsuccessful `find` ended at. */
