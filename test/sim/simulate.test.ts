@@ -9,6 +9,7 @@ import { defaults, parseCosts } from "../../src/sim/costs.js";
 import { DEFAULT_COSTS_YAML } from "../../src/sim/default-costs.js";
 import type { Scenario, ThreadDecl } from "../../src/kvm/index.js";
 import { simulate, simulatePoint, simulateScenario } from "../../src/sim/run.js";
+import { DEFAULT_MAX_STEPS, DEFAULT_STALL_STEPS, LITERAL_STEPS_PER_PAGE, literalOpPages } from "../../src/sim/sweep.js";
 
 import { run } from "../helpers/run-cli.js";
 
@@ -323,12 +324,17 @@ describe("tdxmc simulate: kicks and stalls", () => {
 });
 
 describe("tdxmc simulate --literal", () => {
-  it("simulates a point above 25 pages at size (not extrapolated); without --literal it is extrapolated", async () => {
-    // One literal program (the 1 GiB geometry: ≈ 3 s of CPU to build, whatever the pages simulated).
+  it("simulates a point above 25 pages at size (not extrapolated), the same run as simulate(..., literal); without --literal it is extrapolated", async () => {
+    // Two literal programs (the 1 GiB geometry: ≈ 3 s of CPU each to build, whatever the pages simulated).
     const r = await run(["simulate", "--workload", "boot", "--vcpus", "2", "--pages", "600", "--protocol", "upstream-7.2", "--literal", "--no-charts", "--json"]);
     expect(r.code).toBe(0);
     const row = (JSON.parse(r.out) as { results: { extrapolated: boolean; simPages: number; faults: number; end: string; steps: number }[] }).results[0]!;
     expect(row).toMatchObject({ extrapolated: false, simPages: 600, faults: 600, end: "done" });
+    // The CLI runs the library's simulation, with the budgets a literal point gets (sweep.ts).
+    const point = { kind: "boot", vcpus: 2, pages: 600 } as const;
+    const budgets = { maxSteps: DEFAULT_MAX_STEPS + LITERAL_STEPS_PER_PAGE * 600, stallSteps: DEFAULT_STALL_STEPS + LITERAL_STEPS_PER_PAGE * literalOpPages(point) };
+    const direct = simulate(point, { preset: "upstream-7.2", costs: defaults(), seed: 1, literal: true, ...budgets });
+    expect(row.steps).toBe(direct.steps);
     expect(row.steps).toBeGreaterThan(600 * 50);
     // Without --literal the same point is sampled and extrapolated.
     const s = await run(["simulate", "--workload", "boot", "--vcpus", "2", "--pages", "600", "--protocol", "upstream-7.2", "--no-charts", "--json"]);
