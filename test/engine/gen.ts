@@ -57,6 +57,8 @@ export interface ProgDesc {
   quiet?: { cell: number; cell2: number; ne: number };
   /** Optional end-of-execution check: cell[finCell] != finVal. */
   fin?: { cell: number; ne: number };
+  /** Optional initial cell values (default all 0); with them an invariant may be false from the start. */
+  init?: number[];
 }
 
 /** Longest number of visible steps a thread list can take (spin counts once). */
@@ -145,6 +147,8 @@ export interface GenOptions {
   retry?: boolean;
   /** Generate loops with loud steps: an environment-failed freeze ("busy"), a spin that reports progress ("pspin"); default false. */
   loud?: boolean;
+  /** Generate initial cell values 0..2 (`init`), so an invariant may be violated in the initial state; default false. */
+  initValues?: boolean;
 }
 
 const valArb = fc.record({ c: fc.integer({ min: 0, max: 2 }), last: fc.boolean() });
@@ -207,6 +211,8 @@ export function progArb(o: GenOptions = {}): fc.Arbitrary<ProgDesc> {
           ? fc.record({ cell: fc.integer({ min: 0, max: cells - 1 }), cell2: fc.integer({ min: 0, max: cells - 1 }), ne: fc.integer({ min: 1, max: 4 }) })
           : fc.constant(undefined),
         fin: fc.option(fc.record({ cell: fc.integer({ min: 0, max: cells - 1 }), ne: fc.integer({ min: 0, max: 3 }) }), { nil: undefined }),
+        // (Only with the option: a record without the key draws exactly what it drew before, so the seeded tests keep their programs.)
+        ...(o.initValues ? { init: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: cells, maxLength: cells }) } : {}),
       }),
     )
     .filter((d) => totalSteps(d) <= (o.maxTotal ?? 12) && totalSteps(d) >= 2 && interleavingEstimate(d) <= (o.maxEstimate ?? 4000));
@@ -250,7 +256,7 @@ export function build(d: ProgDesc, disjoint = false, name = "random"): Built {
     const rws: RwLock[] = [];
     const tls: TryLock[] = [];
     for (let c = 0; c < copies; c++) {
-      cells.push(Array.from({ length: d.cells }, (_, i) => new Atomic(w, `c${i}${disjoint ? `.${c}` : ""}`, 0)));
+      cells.push(Array.from({ length: d.cells }, (_, i) => new Atomic(w, `c${i}${disjoint ? `.${c}` : ""}`, d.init?.[i] ?? 0)));
       locks.push([0, 1].map((i) => new SpinLock(w, `L${i}${disjoint ? `.${c}` : ""}`)));
       rws.push(new RwLock(w, `rw${disjoint ? `.${c}` : ""}`));
       tls.push(new TryLock(w, `tl${disjoint ? `.${c}` : ""}`));
@@ -451,4 +457,25 @@ export function build(d: ProgDesc, disjoint = false, name = "random"): Built {
 /** Violated properties of a run, sorted. */
 export function violated(r: ExploreResult): string[] {
   return [...new Set(r.violations.map((v) => v.property))].sort();
+}
+
+/**
+ * Programs made of loops: each thread 1-3 instructions drawn mostly from freeze/restore retry
+ * loops, spins and environment-failed freezes (plus plain loads and stores), on `cells` cells.
+ * Their state graphs are dense with non-progress cycles that meet through states stored before
+ * (cross edges), the shape in which the livelock refinement of persistent sets has to expand
+ * states the DFS stack never held (stateful-persistent-livelock.test.ts).
+ */
+export function loopProgArb(cells: number, threads: number): fc.Arbitrary<ProgDesc> {
+  const cell = fc.integer({ min: 0, max: cells - 1 });
+  const small = fc.integer({ min: 0, max: 2 });
+  const instr: fc.Arbitrary<Instr> = fc.oneof(
+    fc.record({ k: fc.constant("retry" as const), cell, exp: small, other: cell, eq: small, v: valArb }),
+    fc.record({ k: fc.constant("retry" as const), cell, exp: small, other: cell, eq: small, v: valArb }),
+    fc.record({ k: fc.constant("spin" as const), cell, eq: small }),
+    fc.record({ k: fc.constant("busy" as const), cell, exp: small, v: valArb }),
+    fc.record({ k: fc.constant("store" as const), cell, v: valArb }),
+    fc.record({ k: fc.constant("load" as const), cell }),
+  );
+  return fc.record({ cells: fc.constant(cells), threads: fc.array(fc.array(instr, { minLength: 1, maxLength: 3 }), { minLength: threads, maxLength: threads }) });
 }
