@@ -126,6 +126,16 @@ export function raceFixed(n: number, m: number, opts: FixedOptions = {}): Progra
   });
 }
 
+/**
+ * The options of the bench's \`cache-safety\` row: what SPIN's -DSAFETY pan checks (assertions,
+ * invalid end states, and here the final/quiescent invariants SPIN asserts), i.e. every property
+ * of the program but livelock (no non-progress or acceptance cycles); without livelock no state
+ * graph is recorded and the sleep sets stored with states are on (docs/bench.md, "Session 7").
+ */
+export function safetyOnly(program: Program): { stateCaching: true; sleepSets: true; properties: string[] } {
+  return { stateCaching: true, sleepSets: true, properties: program.properties.filter((p) => p !== "livelock") };
+}
+
 export type RaceModel = "race" | "race-quiescent" | "race-fixed" | "race-fixed-leak";
 export const RACE_MODELS: readonly RaceModel[] = ["race", "race-quiescent", "race-fixed", "race-fixed-leak"];
 

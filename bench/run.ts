@@ -2,7 +2,7 @@
 // in its own child process with a time cap, plus SPIN on the same Promela files when `spin` is
 // installed. Writes bench/results.json (fields documented in docs/bench.md).
 //
-//   node dist/bench/run.js [--quick] [--no-spin] [--only MODEL[:NxM]] [--out FILE] [--cap SECONDS]
+//   node dist/bench/run.js [--quick] [--no-spin] [--only MODEL[:NxM]] [--strategies S,S..] [--out FILE] [--cap SECONDS]
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,16 +10,19 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Execution, boundedExplore, dporExplore, exhaustiveExplore, type ExploreResult } from "../src/engine/index.js";
-import { EXPECTED, RACE_MODELS, SIZES, raceModel, spinSource, type RaceModel } from "./race.js";
+import { EXPECTED, RACE_MODELS, SIZES, raceModel, safetyOnly, spinSource, type RaceModel } from "./race.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root: this file runs from dist/bench/ (compiled) or bench/ (tsx). */
 const ROOT = path.basename(path.dirname(HERE)) === "dist" ? path.resolve(HERE, "../..") : path.resolve(HERE, "..");
 
-export type Strategy = "dpor" | "cache" | "exhaustive" | "bounded2";
+export type Strategy = "dpor" | "cache-safety" | "cache" | "exhaustive" | "bounded2";
+export const STRATEGIES: readonly Strategy[] = ["dpor", "cache-safety", "cache", "exhaustive", "bounded2"];
 export const STRATEGY_DESCRIPTIONS: Record<Strategy, string> = {
   dpor: "stateless DFS, source-set DPOR + sleep sets, cycle detection on the current path",
-  cache: "stateful DFS: plain enumeration + visited set of 64-bit state fingerprints (no POR), cycle detection",
+  "cache-safety":
+    "stateful DFS, safety only (what SPIN -DSAFETY checks: assertions, the final/quiescent invariants, deadlock; no livelock): visited set of 64-bit state fingerprints + sleep sets stored with states, no state graph",
+  cache: "stateful DFS deciding livelock too: plain enumeration + visited set of 64-bit state fingerprints (no POR) + the whole state graph (fair non-progress cycles)",
   exhaustive: "stateless DFS, plain enumeration of all interleavings, cycle detection",
   bounded2: "iterative preemption bounding 0, 1, 2 (not exhaustive: 'no-violation-found' at best)",
 };
@@ -30,12 +33,16 @@ interface ChildJob {
   m: number;
   strategy: Strategy;
   timeLimitMs: number;
+  /** Counted budget on stored states (the engine's default, 2^27, when absent): stops a row deterministically. */
+  maxStates?: number;
 }
 
 export interface EngineRun {
   strategy: Strategy;
   engineStrategy: string;
   timeLimitMs: number;
+  /** The counted states budget the row was given, or null (the engine's default). */
+  maxStates: number | null;
   verdict: string;
   /** Verdict (and violated property) is the expected one. */
   ok: boolean;
@@ -113,6 +120,11 @@ export interface RaceEntry {
     /** best.cpuMs / spin.cpuMs: less sensitive than wall time to other load on the machine. */
     ratioToSpinCpu: number | null;
   } | null;
+  /**
+   * Per engine run that reached the expected verdict: its CPU / SPIN's CPU in this run (null when
+   * SPIN did not reach it). `cache-safety` checks what SPIN's -DSAFETY pan checks; `cache` decides livelock too.
+   */
+  cpuRatioToSpin: Partial<Record<Strategy, number | null>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,12 +132,18 @@ export interface RaceEntry {
 
 function runChild(job: ChildJob): EngineRun {
   const program = raceModel(job.model, job.n, job.m);
-  const opts = { timeLimitMs: job.timeLimitMs };
+  const opts = { timeLimitMs: job.timeLimitMs, ...(job.maxStates !== undefined ? { maxStates: job.maxStates } : {}) };
   const cpu0 = process.cpuUsage();
   let r: ExploreResult;
   switch (job.strategy) {
     case "dpor":
       r = dporExplore(program, opts);
+      break;
+    case "cache-safety":
+      // Like-for-like with SPIN's -DSAFETY pan: every property but livelock (SPIN checks no
+      // non-progress or acceptance cycles there), so no state graph is recorded and sleep sets
+      // (stored with states) are on, as under `tdxmc check` with livelock deselected.
+      r = exhaustiveExplore(program, { ...opts, ...safetyOnly(program) });
       break;
     case "cache":
       r = exhaustiveExplore(program, { ...opts, stateCaching: true });
@@ -150,6 +168,7 @@ function runChild(job: ChildJob): EngineRun {
     strategy: job.strategy,
     engineStrategy: s.strategy,
     timeLimitMs: job.timeLimitMs,
+    maxStates: job.maxStates ?? null,
     verdict: r.verdict,
     ok,
     stopReason: r.stopReason ?? null,
@@ -200,7 +219,7 @@ function spawnEngine(job: ChildJob): EngineRun {
   if (res.status === 0 && line.startsWith("{")) return JSON.parse(line) as EngineRun;
   const why = res.error ? String(res.error) : `exit ${res.status ?? res.signal}: ${(res.stderr ?? "").trim().split("\n").slice(-3).join(" | ")}`;
   return {
-    strategy: job.strategy, engineStrategy: job.strategy, timeLimitMs: job.timeLimitMs, verdict: "error", ok: false, stopReason: "error", violations: [],
+    strategy: job.strategy, engineStrategy: job.strategy, timeLimitMs: job.timeLimitMs, maxStates: job.maxStates ?? null, verdict: "error", ok: false, stopReason: "error", violations: [],
     complete: 0, blocked: 0, cycles: 0, sleepPruned: 0, cachePruned: 0, executions: 0, statesStored: 0, steps: 0, replaySteps: 0, freshSteps: 0, replayMode: "re-execute",
     maxDepth: 0, wallMs: 0, cpuMs: 0, stepsPerSec: 0, freshStepsPerSec: 0, executionsPerSec: 0, firstViolationMs: null, coverage: 0, heapMb: 0, rssMb: 0,
     error: why,
@@ -302,9 +321,12 @@ function runSpin(dir: string, model: RaceModel, n: number, m: number, capMs: num
 interface Plan {
   sizes: readonly (readonly [number, number])[];
   models: readonly RaceModel[];
-  strategies(model: RaceModel, n: number, m: number): { strategy: Strategy; capMs: number }[];
+  strategies(model: RaceModel, n: number, m: number): { strategy: Strategy; capMs: number; maxStates?: number }[];
   spinCapMs: number;
 }
+
+/** The states budget of the rows past 24 threads × slots (race-fixed 4×8). */
+export const BIG_ROW_STATES = 12_000_000;
 
 function fullPlan(capMs: number): Plan {
   return {
@@ -315,13 +337,18 @@ function fullPlan(capMs: number): Plan {
       const small = n * m <= 4;
       if (model !== "race-fixed") {
         // The bugs are found within milliseconds by every strategy; the caps only guard against surprises.
-        return (["dpor", "cache", "exhaustive", "bounded2"] as const).map((strategy) => ({ strategy, capMs: Math.min(capMs, 60_000) }));
+        return (["dpor", "cache-safety", "cache", "exhaustive", "bounded2"] as const).map((strategy) => ({ strategy, capMs: Math.min(capMs, 60_000) }));
       }
       // race-fixed must be explored completely. Plain stateless enumeration (with or without DPOR)
       // unrolls the BUSY/CAS-failure retries into ever longer paths and is hopeless beyond 2×2:
-      // it gets a short cap to show that; state caching is the strategy that must verify.
+      // it gets a short cap to show that; state caching is the strategy that must verify:
+      // `cache-safety` (what SPIN checks) beside `cache` (livelock decided too). 4×8 is far beyond
+      // what fits (docs/bench.md, "Session 7: race-fixed"): both rows stop at a counted states
+      // budget, which keeps the full run within minutes.
+      const big = n * m > 24 ? { maxStates: BIG_ROW_STATES } : {};
       return [
-        { strategy: "cache", capMs },
+        { strategy: "cache-safety", capMs, ...big },
+        { strategy: "cache", capMs, ...big },
         { strategy: "dpor", capMs: small ? capMs : n * m <= 12 ? 60_000 : 30_000 },
         { strategy: "exhaustive", capMs: n * m <= 2 ? capMs : 20_000 },
       ];
@@ -336,8 +363,8 @@ function quickPlan(capMs: number): Plan {
     spinCapMs: 30_000,
     strategies: (model, n, m) =>
       model === "race-fixed" && n * m > 4
-        ? [{ strategy: "cache", capMs }, { strategy: "dpor", capMs: 5_000 }]
-        : [{ strategy: "cache", capMs }, { strategy: "dpor", capMs }],
+        ? [{ strategy: "cache-safety", capMs }, { strategy: "cache", capMs }, { strategy: "dpor", capMs: 5_000 }]
+        : [{ strategy: "cache-safety", capMs }, { strategy: "cache", capMs }, { strategy: "dpor", capMs }],
   };
 }
 
@@ -412,6 +439,12 @@ function main(argv: string[]): number {
   };
   const capMs = Number(opt("--cap") ?? (quick ? 20 : 150)) * 1000;
   const only = opt("--only");
+  const onlyStrategies = opt("--strategies")?.split(",");
+  for (const st of onlyStrategies ?? [])
+    if (!(STRATEGIES as readonly string[]).includes(st)) {
+      process.stderr.write(`--strategies: unknown strategy '${st}' (known: ${STRATEGIES.join(", ")})\n`);
+      return 2;
+    }
   const out = opt("--out") ?? (quick ? path.join(os.tmpdir(), "tdxmc-bench-quick.json") : path.join(ROOT, "bench/results.json"));
   const plan = quick ? quickPlan(capMs) : fullPlan(capMs);
   const version = noSpin ? null : spinVersion();
@@ -427,12 +460,13 @@ function main(argv: string[]): number {
       const size = `${n}x${m}`;
       if (only && only !== model && only !== `${model}:${size}`) continue;
       const exp = EXPECTED[model];
-      const entry: RaceEntry = { model, size, n, m, expected: { verdict: exp.verdict, property: exp.property ?? null }, runs: {}, spin: null, best: null };
-      for (const { strategy, capMs: cap } of plan.strategies(model, n, m)) {
-        const r = spawnEngine({ model, n, m, strategy, timeLimitMs: cap });
+      const entry: RaceEntry = { model, size, n, m, expected: { verdict: exp.verdict, property: exp.property ?? null }, runs: {}, spin: null, best: null, cpuRatioToSpin: {} };
+      for (const { strategy, capMs: cap, maxStates } of plan.strategies(model, n, m)) {
+        if (onlyStrategies && !onlyStrategies.includes(strategy)) continue;
+        const r = spawnEngine({ model, n, m, strategy, timeLimitMs: cap, ...(maxStates !== undefined ? { maxStates } : {}) });
         entry.runs[strategy] = r;
         log(
-          `  ${model.padEnd(16)} ${size.padEnd(4)} ${strategy.padEnd(10)} ${r.verdict.padEnd(10)} ${r.ok ? "ok " : r.verdict === "incomplete" ? "-- " : "BAD"} ${fmtMs(r.wallMs).padStart(7)}` +
+          `  ${model.padEnd(16)} ${size.padEnd(4)} ${strategy.padEnd(12)} ${r.verdict.padEnd(10)} ${r.ok ? "ok " : r.verdict === "incomplete" ? "-- " : "BAD"} ${fmtMs(r.wallMs).padStart(7)} (CPU ${fmtMs(r.cpuMs)})` +
             `  steps ${fmtNum(r.steps).padStart(7)} (${fmtNum(r.stepsPerSec)}/s)  states ${fmtNum(r.statesStored).padStart(7)}  execs ${fmtNum(r.executions).padStart(7)}` +
             `${r.stopReason ? `  stop: ${r.stopReason}` : ""}${r.error ? `  ERROR ${r.error}` : ""}`,
         );
@@ -441,7 +475,7 @@ function main(argv: string[]): number {
         const s = runSpin(dir, model, n, m, plan.spinCapMs);
         entry.spin = s;
         log(
-          `  ${model.padEnd(16)} ${size.padEnd(4)} ${"SPIN".padEnd(10)} ${s.verdict.padEnd(10)} ${s.ok ? "ok " : s.verdict === "incomplete" ? "-- " : "BAD"} ${fmtMs(s.wallMs).padStart(7)}` +
+          `  ${model.padEnd(16)} ${size.padEnd(4)} ${"SPIN".padEnd(12)} ${s.verdict.padEnd(10)} ${s.ok ? "ok " : s.verdict === "incomplete" ? "-- " : "BAD"} ${fmtMs(s.wallMs).padStart(7)} (CPU ${fmtMs(s.cpuMs)})` +
             `  states ${fmtNum(s.states)}  mem ${s.memoryMb ?? "-"} MB${s.stopReason ? `  stop: ${s.stopReason}` : ""}${s.error ? `  ERROR ${s.error}` : ""}`,
         );
       }
@@ -458,6 +492,8 @@ function main(argv: string[]): number {
         if (entry.spin.cpuMs !== null) best.ratioToSpinCpu = ratio(best.cpuMs, entry.spin.cpuMs);
       }
       entry.best = best;
+      for (const r of Object.values(entry.runs))
+        if (r.ok && r.strategy !== "bounded2") entry.cpuRatioToSpin[r.strategy] = entry.spin?.ok && entry.spin.cpuMs !== null ? ratio(r.cpuMs, entry.spin.cpuMs) : null;
       entries.push(entry);
     }
   }

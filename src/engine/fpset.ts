@@ -1,7 +1,14 @@
 // A visited set of 64-bit fingerprints in typed arrays (open addressing, linear probing).
-// V8's Set/Map stop at 2^24 entries; this grows to `maxEntries` (default 2^27).
+// V8's Set/Map stop at 2^24 entries; this grows to `maxEntries` (default 2^27), at most
+// MAX_FPSET_ENTRIES: a typed array holds at most 2^32 elements, so the table stops at 2^30 slots
+// (12 GiB) and its 3/4 load (805 306 368 entries).
 // Each slot holds lane 1, lane 2 and the entry's dense id side by side, so a probe that finds its
 // fingerprint reads the id from the same cache line.
+
+/** Largest table: 2^30 slots of three 32-bit lanes (a typed array's length is below 2^32). */
+const MAX_LOG2 = 30;
+/** The most entries a FingerprintSet can hold (3/4 of its largest table): `full` beyond. */
+export const MAX_FPSET_ENTRIES = 3 << (MAX_LOG2 - 2);
 
 export class FingerprintSet {
   /** Per slot: lane 1, lane 2, id ((0, 0) marks an empty slot). */
@@ -10,12 +17,12 @@ export class FingerprintSet {
   size = 0;
   /** Id of the fingerprint passed to the last `add` (new or already stored). */
   lastId = -1;
-  constructor(
-    initialLog2 = 16,
-    readonly maxEntries = 1 << 27,
-  ) {
-    this.slots = new Int32Array(3 << initialLog2);
-    this.mask = (1 << initialLog2) - 1;
+  readonly maxEntries: number;
+  constructor(initialLog2 = 16, maxEntries = 1 << 27) {
+    this.maxEntries = Math.min(maxEntries, MAX_FPSET_ENTRIES);
+    initialLog2 = Math.min(initialLog2, MAX_LOG2);
+    this.slots = new Int32Array(3 * 2 ** initialLog2);
+    this.mask = 2 ** initialLog2 - 1;
   }
 
   /** Insert; returns true if it was new. Fingerprint (0,0) is mapped to (1,0) (0,0 marks empty). `id`: its dense id (default: insertion order). */
@@ -34,7 +41,8 @@ export class FingerprintSet {
   find(a: number, b: number): number {
     if (a === 0 && b === 0) a = 1;
     // Grown here, as add() would before storing: the free slot found stays valid for insertFound.
-    if ((this.size + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    // (At the largest table the load may pass 3/4 until `full` stops the search.)
+    if ((this.size + 1) * 4 > (this.mask + 1) * 3 && this.mask + 1 < 2 ** MAX_LOG2) this.grow();
     const l = this.slots;
     const mask = this.mask;
     let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
@@ -89,16 +97,28 @@ export class FingerprintSet {
     return this.slots.byteLength;
   }
 
+  /**
+   * Double the table. The entries are distinct and the new table is at most half full, so each goes
+   * to the first free slot of its probe sequence with no comparison and no load check (a rehash
+   * through add() cost a lookup per entry: 3 % of race-fixed 3×8's CPU, docs/bench.md Session 7).
+   */
   private grow(): void {
     const old = this.slots;
     const cap = (this.mask + 1) * 2;
-    this.slots = new Int32Array(3 * cap);
-    this.mask = cap - 1;
-    this.size = 0;
-    for (let i = 0; i < old.length; i += 3) {
-      const a = old[i]!;
-      const b = old[i + 1]!;
-      if (a !== 0 || b !== 0) this.add(a, b, old[i + 2]!);
+    const l = new Int32Array(3 * cap);
+    const mask = cap - 1;
+    for (let j = 0; j < old.length; j += 3) {
+      const a = old[j]!;
+      const b = old[j + 1]!;
+      if (a === 0 && b === 0) continue;
+      let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+      while (l[3 * i] !== 0 || l[3 * i + 1] !== 0) i = (i + 1) & mask;
+      const p = 3 * i;
+      l[p] = a;
+      l[p + 1] = b;
+      l[p + 2] = old[j + 2]!;
     }
+    this.slots = l;
+    this.mask = mask;
   }
 }

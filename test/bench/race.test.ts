@@ -1,11 +1,15 @@
 // Verdicts of the benchmark family (bench/race.ts) at small sizes. No timings are asserted here.
 import { describe, expect, it } from "vitest";
 import { dporExplore, exhaustiveExplore, type ExploreResult } from "../../src/engine/index.js";
-import { EXPECTED, RACE_MODELS, raceModel, type RaceModel } from "../../bench/race.js";
+import { EXPECTED, RACE_MODELS, raceModel, safetyOnly, type RaceModel } from "../../bench/race.js";
 
 const STRATEGIES: Record<string, (model: RaceModel, n: number, m: number) => ExploreResult> = {
   dpor: (model, n, m) => dporExplore(raceModel(model, n, m)),
   cache: (model, n, m) => exhaustiveExplore(raceModel(model, n, m), { stateCaching: true }),
+  "cache-safety": (model, n, m) => {
+    const p = raceModel(model, n, m);
+    return exhaustiveExplore(p, safetyOnly(p));
+  },
 };
 
 describe("race benchmark models", () => {
@@ -18,6 +22,20 @@ describe("race benchmark models", () => {
           if (EXPECTED[model].property) expect(r.violations.map((v) => v.property)).toContain(EXPECTED[model].property);
           else expect(r.violations).toEqual([]);
         });
+
+  it("cache-safety (the row beside SPIN) stores exactly cache's states, with fewer executions, and does not judge livelock", () => {
+    for (const [n, m] of [[2, 4], [3, 3]] as const) {
+      const p = raceModel("race-fixed", n, m);
+      const full = exhaustiveExplore(p, { stateCaching: true });
+      const safe = exhaustiveExplore(p, safetyOnly(p));
+      expect(safe.verdict).toBe("verified");
+      expect(safe.stats.statesStored).toBe(full.stats.statesStored);
+      expect(safe.stats.executions).toBeLessThan(full.stats.executions);
+      expect(safe.stats.sleepPruned).toBeGreaterThan(0);
+      expect(safetyOnly(p).properties).not.toContain("livelock");
+      expect(safetyOnly(p).properties).toEqual(expect.arrayContaining(["assertion", "deadlock", "mirror-equals-sept"]));
+    }
+  });
 
   it("plain enumeration agrees on race-fixed 2x1 (every interleaving, retries cut as cycles)", () => {
     const r = exhaustiveExplore(raceModel("race-fixed", 2, 1));
