@@ -111,11 +111,12 @@ export function porOf(o: RunOpts, properties: readonly string[] | undefined, sym
 }
 
 /**
- * Whether fusion runs in the exhaustive phase: DPOR and the partial-order reductions of `cache`
- * classify a step by its pending op and so run unfused (schedulers/dfs.ts: dfsExplore).
+ * Whether fusion runs in the exhaustive phase: DPOR and sleep sets classify a step by its pending
+ * op and so run unfused; persistent sets run with fusion that goes on only with private ops
+ * (schedulers/dfs.ts: dfsExplore, persistentExplore).
  */
 export function fusionOf(o: RunOpts, por: ReturnType<typeof porOf>): boolean {
-  return o.fusion !== false && o.strategy !== "dpor" && (por.por === undefined || por.por === "off");
+  return o.fusion !== false && o.strategy !== "dpor" && por.por !== "sleep-sets";
 }
 
 /** The reductions a cell's search runs with, for its provenance (needs the built program: the properties it checks). */

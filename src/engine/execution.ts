@@ -570,6 +570,8 @@ export class Execution {
 
   /** Observer groups touched by the current model step (its writes, the windows its code opened or closed). */
   private microGroup = 0;
+  /** The current model step's code opened or closed a window (trailing fusion learns it: fusion.ts, winObj). */
+  private microWin = false;
   /** Thread code passed a loop head since the last op (ends a fused step). */
   private headPassed = false;
 
@@ -879,7 +881,9 @@ export class Execution {
   pendingGroups(t: number): number {
     const op = this.pending[t];
     if (!op) return 0;
-    if (!this.memo || this.fus !== null) return -1;
+    // (With `trailing` fusion the ops a step goes on with are private, write no observer group, and
+    // their code touches no window: fusion.ts, winObj.)
+    if (!this.memo || (this.fus !== null && !this.fus.trailing)) return -1;
     const mem = this.mem;
     let g = 0;
     const pm = pendingModeAt(op, mem);
@@ -950,7 +954,8 @@ export class Execution {
     const op = this.pending[t];
     if (!op) return false;
     // With fusion, the step t takes next may run more ops after this one: unknown until it runs.
-    if (this.fus !== null && this.fus.couldFuse(t, op)) return true;
+    // (With `trailing` fusion it goes on only with ops on objects no other thread touches.)
+    if (this.fus !== null && !this.fus.trailing && this.fus.couldFuse(t, op)) return true;
     const pm = pendingModeAt(op, this.mem);
     if (pm === M.None) return false;
     const em = this.evMode[e]!;
@@ -1014,6 +1019,7 @@ export class Execution {
       }
       this.evGroup[e]! |= grp;
       this.microGroup = grp;
+      this.microWin = false;
       const nd = this.cur[t]!;
       if (nd.covered !== this.id) {
         nd.covered = this.id;
@@ -1027,6 +1033,10 @@ export class Execution {
       // scheduling point), and the op just run is a right mover (fusion.ts).
       // Nor if it wrote what an invariant reads or opened/closed a window (microGroup): the states
       // a fused step skips must look, to every invariant, like states that are visited.
+      if (this.microWin) {
+        this.microWin = false;
+        if (fus !== null && fus.trailing) fus.windowAfter(t, op);
+      }
       const last = fus === null || this.fatal || this.done[t] || this.headPassed || this.microGroup !== 0 || span >= MAX_SPAN || isBlocking(this.pending[t]!.k);
       if (last && this.deferChecks && !this.fatal && this.nEv > 1) {
         // The checks of the state the step ends in are left to the explorer (checkDue/dropDue).
@@ -1038,11 +1048,29 @@ export class Execution {
       }
       if (!this.fatal) this.check(t, mode, op);
       // (rightMover records what its answer relied on: asked only where the step could go on.)
-      if (last || this.fatal || !fus!.rightMover(t, op)) break;
+      if (last || this.fatal || !(fus!.trailing ? this.trailingOk(t) : fus!.rightMover(t, op))) break;
     }
     this.evHead[e] = this.headPassed;
     this.lastSpan = span;
     if (this.por !== null) this.por.stepGroups(t, this.evGroup[e]!);
+  }
+
+  /**
+   * Trailing fusion (fusion.ts, `trailing`): may the step go on with thread t's pending op? Only if
+   * it writes no observer group, every object it names is private to t, and no op of t on them was
+   * seen followed by code that opens or closes a window (fusion.ts, winObj): the step's groups are
+   * then its first op's.
+   */
+  private trailingOk(t: number): boolean {
+    const op = this.pending[t]!;
+    const pm = pendingModeAt(op, this.mem);
+    if (pm === M.W || pm === M.S) {
+      const g = this.objGroups;
+      if (op.objs) {
+        for (const o of op.objs) if (g[o] !== 0) return false;
+      } else if (op.o >= 0 && g[op.o] !== 0) return false;
+    }
+    return this.fus!.leftMover(t, op);
   }
 
   /**
@@ -1221,6 +1249,7 @@ export class Execution {
     const e = this.nEv - 1;
     const g = this.keyGroups.get(key) ?? 0;
     this.microGroup |= g;
+    this.microWin = true;
     if (e >= 0) this.evGroup[e]! |= g;
   }
 

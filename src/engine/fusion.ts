@@ -42,6 +42,29 @@ export class FusionState {
   unsound = false;
   /** Only record touches, fuse nothing (the learning walks before an exhaustive search). */
   learnOnly = false;
+  /**
+   * Fusion for the search with persistent sets ("op, then private ops"; docs/design.md, "Persistent
+   * sets with fusion"): a step runs the thread's pending op, then goes on with its next ops while
+   * each is private to the thread (a both-mover: Lipton's L), never after a lock acquisition. The
+   * step's footprint is then its first op's plus objects no other thread touches, known before it
+   * runs, which is what a persistent set's conflict check needs. Execution.step asks `leftMover`.
+   */
+  trailing = false;
+  /**
+   * Test hook only (with `trailing`): go on with the next op whatever it touches, so that a fused
+   * step's footprint is more than its first op's (what the persistent sets' check assumes). The
+   * differential tests use it to show that they catch a combination that ignores the fused ops.
+   */
+  trailingUnsound = false;
+  /**
+   * Per object (trailing fusion): bitmask of threads an op of which on the object was followed by
+   * code that opened or closed a window. A step goes on only with ops on objects whose bit is clear,
+   * so a step's observer groups are its first op's (Execution.pendingGroups), and how far a step
+   * goes depends on the state and on these learnt facts only (a replayed path fuses alike).
+   */
+  winObj: Int32Array;
+  /** Per object: threads for which a step went on relying on winObj's bit being clear. */
+  reliedWin: Int32Array;
 
   constructor(program: Program) {
     const objs = program.world.objs;
@@ -49,6 +72,8 @@ export class FusionState {
     this.nonLock = new Uint8Array(objs.length);
     this.reliedPrivate = new Uint8Array(objs.length);
     this.reliedLock = new Uint8Array(objs.length);
+    this.winObj = new Int32Array(objs.length);
+    this.reliedWin = new Int32Array(objs.length);
     this.cellObj = cellOwners(program);
   }
 
@@ -124,6 +149,42 @@ export class FusionState {
     if (o < 0) return false;
     if ((this.touched[o]! & ~bit) === 0) return true;
     return (op.k === K.Lock || op.k === K.WAnnounce || op.k === K.WAcquire) && this.nonLock[o] === 0;
+  }
+
+  /**
+   * May thread t's pending `op` run in the step that ran t's previous op (`trailing` fusion)? Only
+   * if every object it names is private to t (it commutes with every step of every other thread,
+   * and no other thread changes whether it can run). Records what the answer relied on.
+   */
+  leftMover(t: number, op: Op): boolean {
+    if (this.learnOnly) return false;
+    if (this.trailingUnsound) return op.o >= 0 || op.objs !== undefined;
+    const bit = 1 << t;
+    if (op.objs) {
+      for (const o of op.objs) if ((this.touched[o]! & ~bit) !== 0 || (this.winObj[o]! & bit) !== 0) return false;
+      let ok = true;
+      for (const o of op.objs) {
+        this.reliedWin[o]! |= bit;
+        if (!this.relyPrivate(o, bit)) ok = false;
+      }
+      return ok;
+    }
+    const o = op.o;
+    if (o < 0 || (this.touched[o]! & ~bit) !== 0 || (this.winObj[o]! & bit) !== 0) return false;
+    this.reliedWin[o]! |= bit;
+    return this.relyPrivate(o, bit);
+  }
+
+  /** Thread t's code opened or closed a window right after its op `op` (trailing fusion learns winObj). */
+  windowAfter(t: number, op: Op): void {
+    const bit = 1 << t;
+    const mark = (o: number): void => {
+      if ((this.winObj[o]! & bit) !== 0) return;
+      this.winObj[o]! |= bit;
+      if ((this.reliedWin[o]! & bit) !== 0) this.invalid = true;
+    };
+    if (op.objs) for (const o of op.objs) mark(o);
+    else if (op.o >= 0) mark(op.o);
   }
 
   /**

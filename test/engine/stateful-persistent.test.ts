@@ -43,6 +43,7 @@ describe("stateful search with persistent sets", () => {
   ] as [string, GenOptions, number][]) {
     it(`same final states and violated properties as plain enumeration, never more states (${name})`, () => {
       let fewer = 0;
+      let fused = 0;
       fc.assert(
         fc.property(progArb(o), (d) => {
           const b = build(d);
@@ -51,6 +52,7 @@ describe("stateful search with persistent sets", () => {
           let least = full.stats.statesStored;
           for (const f of [persistent, persistentSleep]) {
             const got = run(b, f, ["livelock"]);
+            if (got.result.stats.fusedSteps > 0) fused++;
             expect(got.result.exhaustive).toBe(true);
             expect(got.finals).toEqual(ref.finals);
             expect(got.violated).toEqual(ref.violated);
@@ -63,6 +65,8 @@ describe("stateful search with persistent sets", () => {
         { numRuns: runs, seed: SEED + name.length },
       );
       expect(fewer).toBeGreaterThan(runs / 10);
+      // Fusion runs with persistent sets (fusion.ts, trailing): the combination is what is compared.
+      expect(fused).toBeGreaterThan(0);
     });
   }
 
@@ -121,6 +125,9 @@ describe("stateful search with persistent sets", () => {
   it("a footprint that is never learnt is caught within 10 programs", () => {
     expect(firstCaught({}, 10, SEED, faulty("unlearnt"))).toBeGreaterThanOrEqual(0);
   });
+  it("fused steps judged by their first op only (fusion going on with shared ops) are caught within 40 programs", () => {
+    expect(firstCaught({}, 40, SEED, faulty("fused-footprint"))).toBeGreaterThanOrEqual(0);
+  });
   it("steps that write one invariant's objects, allowed to commute, are caught within 60 programs", () => {
     expect(firstCaught({ invTwoCells: true }, 60, SEED, faulty("visible"))).toBeGreaterThanOrEqual(0);
   });
@@ -128,7 +135,7 @@ describe("stateful search with persistent sets", () => {
   it("CLI: --persistent-sets on zap k=2 (safety properties): same verdict, fewer states, recorded in provenance; --no-por and others refused", async () => {
     const file = "bench/scaling/zap-k2.yaml";
     const props = "assertion,deadlock,mirror-sept-agreement,mirror-sept-agreement-final,no-free-while-mapped,no-stale-private-leaf,no-kvm-bug-on";
-    type Cell = { verdict: string; stats: { statesStored: number; por?: { reduced: number } }; provenance: { reductions: { por?: string; fusion: boolean } } };
+    type Cell = { verdict: string; stats: { statesStored: number; fusedSteps: number; por?: { reduced: number } }; provenance: { reductions: { por?: string; fusion: boolean } } };
     const cell = async (extra: string[]): Promise<Cell> => (JSON.parse((await cli(["check", file, "--json", "--no-shallow", "--properties", props, ...extra])).out) as { cells: Cell[] }).cells[0]!;
     const sleepSets = await cell([]);
     const ps = await cell(["--persistent-sets"]);
@@ -136,9 +143,11 @@ describe("stateful search with persistent sets", () => {
     expect(ps.verdict).toBe("verified");
     expect(sleepSets.provenance.reductions.por).toBe("sleep-sets");
     expect(ps.provenance.reductions.por).toBe("persistent-sets");
-    // Both reductions classify a step by its pending op, so fusion does not run with them (dfs.ts).
+    // Sleep sets classify a step by its pending op, so fusion does not run with them (dfs.ts);
+    // persistent sets run with fusion that goes on only with private ops (fusion.ts, trailing).
     expect(sleepSets.provenance.reductions.fusion).toBe(false);
-    expect(ps.provenance.reductions.fusion).toBe(false);
+    expect(ps.provenance.reductions.fusion).toBe(true);
+    expect(ps.stats.fusedSteps).toBeGreaterThan(0);
     expect(ps.stats.por!.reduced).toBeGreaterThan(0);
     expect(ps.stats.statesStored).toBeLessThan(sleepSets.stats.statesStored);
     for (const extra of [["--no-por"], ["--workers", "2"], ["--strategy", "dpor"]]) {

@@ -334,6 +334,14 @@ export function dfsExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
 function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOptions, livelock: boolean): ExploreResult {
   const ps = new PersistentSets(program, opts.persistentFaultForTests);
   if (livelock) ps.forced = new FingerprintSet(10, 1 << 30);
+  // Fusion with persistent sets: a step goes on only with private ops (fusion.ts, `trailing`), so its
+  // footprint is known before it runs (docs/design.md, "Persistent sets with fusion").
+  const fus = opts.fusion === false ? null : new FusionState(program);
+  if (fus !== null) {
+    fus.trailing = true;
+    fus.trailingUnsound = opts.persistentFaultForTests === "fused-footprint";
+    fus.learnOnly = true;
+  }
   const t0 = Date.now();
   {
     const random = rng(0x9e37);
@@ -341,21 +349,53 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     const props = opts.properties ? new Set(opts.properties) : null;
     const ex = new Execution(program, { choose: (_t, k) => Math.floor(random() * k) }, props, { memo: opts.memo, maskedGroups: cfg.maskedGroups !== false });
     ex.por = ps;
+    ex.fus = fus;
+    const walkSteps = Math.min(opts.maxSteps ?? 100_000, 100_000);
     try {
       for (let k = 0; k < PERSISTENT_WALKS; k++) {
         ex.reset();
-        walk(ex, (en) => randomBit(en, random()), [], Math.min(opts.maxSteps ?? 100_000, 100_000));
+        walk(ex, (en) => randomBit(en, random()), [], walkSteps);
       }
+      // Uniform walks rarely run one thread far ahead of another, which is where a thread meets
+      // what another left behind (convert k=3: a vCPU writing the page table another vCPU's fault
+      // installed, learnt only by the search itself, twice, the second time after 80 % of it).
+      // Bursty walks stay with a thread while it can run (19 times in 20); ordered walks run the
+      // threads one after another in every order (at most 6 threads: 720 orders).
+      let cur = -1;
+      const sticky = (en: number): number => {
+        if (cur < 0 || (en & (1 << cur)) === 0 || random() >= 0.95) cur = randomBit(en, random());
+        return cur;
+      };
+      for (let k = 0; k < PERSISTENT_BURSTS; k++) {
+        ex.reset();
+        cur = -1;
+        walk(ex, sticky, [], walkSteps);
+      }
+      if (program.threads.length <= 6)
+        for (const order of permutations(program.threads.length)) {
+          ex.reset();
+          walk(ex, (en) => {
+            for (const t of order) if ((en & (1 << t)) !== 0) return t;
+            return randomBit(en, random());
+          }, [], walkSteps);
+        }
     } catch {
       // A model error shows up again, and is reported, in the search itself.
     }
+    if (fus !== null) fus.learnOnly = false;
   }
   for (;;) {
     ps.newRun();
+    if (fus !== null) fus.invalid = false;
     const left = opts.timeLimitMs !== undefined ? Math.max(1, opts.timeLimitMs - (Date.now() - t0)) : undefined;
-    const r = dfsRun(program, cfg, left !== undefined ? { ...opts, timeLimitMs: left } : opts, null, null, ps);
+    const r = dfsRun(program, cfg, left !== undefined ? { ...opts, timeLimitMs: left } : opts, fus, null, ps);
+    if (fus !== null && fus.invalid) {
+      fus.restarts++;
+      continue;
+    }
     if (!ps.invalid) {
       r.stats.por!.restarts = ps.restarts;
+      if (fus !== null) r.stats.fusionRestarts = fus.restarts;
       if (ps.forced !== null) {
         r.stats.por!.livelockRounds = ps.rounds;
         r.stats.por!.forced = ps.forced.size;
@@ -395,6 +435,19 @@ function learnSharing(program: Program, fus: FusionState, walkSteps: number, mem
  * whole search, and a walk costs a few hundred steps (zap/convert k=3 restarted 1-2 times with 32).
  */
 const PERSISTENT_WALKS = 512;
+/** Bursty random walks (a thread keeps running while it can, 19 times in 20) before a search with persistent sets. */
+const PERSISTENT_BURSTS = 256;
+
+/** Every order of 0..n-1 (lexicographic). */
+function permutations(n: number): number[][] {
+  const out: number[][] = [];
+  const go = (pre: number[], rest: number[]): void => {
+    if (rest.length === 0) out.push(pre);
+    for (let i = 0; i < rest.length; i++) go([...pre, rest[i]!], [...rest.slice(0, i), ...rest.slice(i + 1)]);
+  };
+  go([], Array.from({ length: n }, (_, i) => i));
+  return out;
+}
 /** Random walks that learn sharing before an exhaustive search with fusion. */
 const LEARNING_WALKS = 32;
 /** What the learning walks learnt, per program and step bound (they are deterministic). */

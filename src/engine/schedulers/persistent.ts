@@ -57,9 +57,11 @@ function opBits(op: Op): number {
  * livelock is judged) never expands the states of unfair non-progress cycles fully, so a reduced
  * graph whose non-progress cycles are all unfair counts as free of livelock; "fair-by-explored"
  * records a state's explored threads as its enabled ones, so that fairness is judged against the
- * reduced set (a thread starved by the reduction looks disabled).
+ * reduced set (a thread starved by the reduction looks disabled); "fused-footprint" (with fusion)
+ * lets a fused step go on with ops that other threads touch, while the conflict check still sees
+ * only its first op (a fused step's footprint taken as its first op's, not the union of its ops').
  */
-export type PersistentFault = "no-proviso" | "unlearnt" | "visible" | "no-refine" | "fair-by-explored";
+export type PersistentFault = "no-proviso" | "unlearnt" | "visible" | "no-refine" | "fair-by-explored" | "fused-footprint";
 
 export class PersistentSets {
   readonly n: number;
@@ -216,6 +218,7 @@ export class PersistentSets {
     if (this.fault === "visible") return 0; // broken on purpose: steps seen by invariants or windows commute
     if (!enabled) return ALL_GROUPS;
     const g = ex.pendingGroups(t);
+    // (With trailing fusion a step goes on only with ops that touch no group: fusion.ts.)
     return g < 0 ? ALL_GROUPS : g;
   }
 
