@@ -2,6 +2,7 @@
 // TypeScript sources, as under the test runner). Results come back in the order of the specs,
 // whatever order the cells finish in, so the output stays deterministic.
 import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import { runCell, type CellResult, type CellSpec } from "./cell.js";
 
@@ -83,7 +84,29 @@ function startWorker(stopBuf: SharedArrayBuffer): { w: Worker; error: Error | un
   return rec;
 }
 
+/**
+ * V8's interrupt budget (bytes of bytecode a function runs between tiering checks) for the pool's
+ * worker isolates. Each worker is a fresh isolate that optimizes the engine and the model from
+ * scratch on background threads: with V8 11.3's default (132 KiB) that optimizing, and the
+ * re-optimizing after deopts on type feedback gathered too early, was about half the main job's CPU
+ * (per thread, quiet or loaded: each worker thread 2.8-3.0 s, V8's compile threads 6 s in all;
+ * with --no-concurrent-recompilation each worker thread 6 s). With a larger budget fewer functions
+ * are optimized, each on riper feedback. 800 KiB was the lowest main-job CPU measured
+ * (docs/bench.md, "Session 7: the main job"); 4 MiB costs more again (too long interpreted).
+ * Performance only: no result depends on it. Set before the first worker starts (V8 reads it when
+ * a function's feedback is allocated); it also holds for this thread from then on.
+ */
+export const WORKER_INTERRUPT_BUDGET = 800 * 1024;
+
+let flagsSet = false;
+function tuneWorkerJit(): void {
+  if (flagsSet) return;
+  flagsSet = true;
+  setFlagsFromString(`--interrupt-budget=${WORKER_INTERRUPT_BUDGET}`);
+}
+
 export function createPool(jobs: number): Pool {
+  if (!IN_PROCESS) tuneWorkerJit();
   const stopBuf = new SharedArrayBuffer(4);
   const stopFlag = new Int32Array(stopBuf);
   // Compiled, cells always run on workers: the main thread stays free to take Ctrl-C.
