@@ -25,6 +25,14 @@ export interface StateGraphData {
   parentEdge: Int32Array;
   rootChoices: [number, number[]][];
   truncated: boolean;
+  /** The part's adjacency over the edges a livelock may use (partCsr), when its worker built it. */
+  csr?: Csr;
+}
+
+/** Adjacency in CSR form: state s's entries are to[deg[s]] .. to[deg[s + 1] - 1], in edge order. */
+export interface Csr {
+  deg: Int32Array;
+  to: Int32Array;
 }
 
 /** Edge meta word: thread (bits 0-4), progress (bit 5), environment failure (bit 6), span - 1 (bits 7-30). */
@@ -244,114 +252,45 @@ export class StateGraph {
    * the search must expand them fully and judge again before "no livelock" is sound.
    */
   findLivelock(explored?: Int32Array, refine?: number[]): { schedule: Schedule; cycleStart: number } | null {
-    const nS = this.nS;
-    // CSR adjacency over the edges that may form a livelock.
-    // Beside each entry's edge id, its target and thread (read in edge order here, so that the
-    // search below and the component judgement read them in adjacency order, not scattered).
-    const deg = new Int32Array(nS + 1);
-    const E = this.nE;
-    const from = this.from;
-    const meta = this.meta;
-    for (let e = 0; e < E; e++) if ((meta[e]! & M_FLAGS) === 0) deg[from[e]! + 1]!++;
-    for (let s = 0; s < nS; s++) deg[s + 1]! += deg[s]!;
-    const adj = new Int32Array(deg[nS]!);
-    const adjTo = new Int32Array(deg[nS]!);
-    const adjTid = new Uint8Array(deg[nS]!);
-    const fill = deg.slice(0, nS);
-    const to = this.to;
-    for (let e = 0; e < E; e++) {
-      const m = meta[e]!;
-      if ((m & M_FLAGS) !== 0) continue;
-      const k = fill[from[e]!]!++;
-      adj[k] = e;
-      adjTo[k] = to[e]!;
-      adjTid[k] = m & M_TID;
+    const en = this.enabled;
+    const segs = [this.segment()];
+    const c = judge(this.nS, segs, (s) => en[s]!, explored, refine);
+    if (c === null) return null;
+    const { deg } = csrOf(this.nS, segs);
+    return this.witness(c.comp, c.rindex, deg, edgeIds(segs, deg, this.nS));
+  }
+
+  /**
+   * findLivelock over the parts of a parallel search (one shared state numbering; see merge) without
+   * merging them first: the components are found on the parts' own arrays; only a livelock's
+   * witness needs the merged graph (edge ids are the merge's: the parts' edges concatenated).
+   */
+  static findLivelockInParts(parts: readonly StateGraphData[], maxEdges?: number): { truncated: true } | { truncated: false; livelock: { schedule: Schedule; cycleStart: number } | null } {
+    let nE = 0;
+    let nS = 0;
+    for (const p of parts) {
+      if (p.truncated) return { truncated: true };
+      nE += p.from.length;
+      nS = Math.max(nS, p.enabled.length);
     }
-    // Iterative Tarjan (stacks in typed arrays: a state is at most once on each).
-    const index = new Int32Array(nS).fill(-1);
-    const low = new Int32Array(nS);
-    const onStk = new Uint8Array(nS);
-    const stk = new Int32Array(nS);
-    let sp = 0;
-    const comp = new Int32Array(nS).fill(-1);
-    let counter = 0;
-    let nComp = 0;
-    const callS = new Int32Array(nS);
-    const callI = new Int32Array(nS);
-    let cp = 0;
-    for (let r = 0; r < nS; r++) {
-      if (index[r] !== -1) continue;
-      callS[0] = r;
-      callI[0] = deg[r]!;
-      cp = 1;
-      index[r] = low[r] = counter++;
-      stk[sp++] = r;
-      onStk[r] = 1;
-      while (cp > 0) {
-        const v = callS[cp - 1]!;
-        const i = callI[cp - 1]!;
-        if (i < deg[v + 1]!) {
-          callI[cp - 1] = i + 1;
-          const w = adjTo[i]!;
-          if (index[w] === -1) {
-            index[w] = low[w] = counter++;
-            stk[sp++] = w;
-            onStk[w] = 1;
-            callS[cp] = w;
-            callI[cp] = deg[w]!;
-            cp++;
-          } else if (onStk[w] && index[w]! < low[v]!) low[v] = index[w]!;
-          continue;
-        }
-        cp--;
-        if (cp > 0) {
-          const u = callS[cp - 1]!;
-          if (low[v]! < low[u]!) low[u] = low[v]!;
-        }
-        if (low[v] === index[v]) {
-          for (;;) {
-            const w = stk[--sp]!;
-            onStk[w] = 0;
-            comp[w] = nComp;
-            if (w === v) break;
-          }
-          nComp++;
-        }
-      }
-    }
-    // Judge each component with at least one internal edge, in order of its smallest state id.
-    const always = new Int32Array(nComp).fill(-1);
-    const ran = new Int32Array(nComp);
-    const internal = new Uint8Array(nComp);
-    const first = new Int32Array(nComp).fill(-1);
-    for (let s = 0; s < nS; s++) {
-      const c = comp[s]!;
-      if (first[c] === -1) first[c] = s;
-      always[c]! &= this.enabled[s]! === -1 ? 0 : this.enabled[s]!;
-    }
-    for (let v = 0; v < nS; v++) {
-      const c = comp[v]!;
-      for (let i = deg[v]!, end = deg[v + 1]!; i < end; i++)
-        if (comp[adjTo[i]!] === c) {
-          internal[c] = 1;
-          ran[c]! |= 1 << adjTid[i]!;
-        }
-    }
-    let best = -1;
-    for (let c = 0; c < nComp; c++) {
-      if (!internal[c] || (always[c]! & ~ran[c]!) !== 0) continue;
-      if (best < 0 || first[c]! < first[best]!) best = c;
-    }
-    if (best < 0) {
-      if (explored !== undefined && refine !== undefined)
-        for (let s = 0; s < nS; s++) {
-          const c = comp[s]!;
-          const en = this.enabled[s]!;
-          if (internal[c] && en !== -1 && explored[s] !== en) refine.push(s);
-        }
-      return null;
-    }
-    return this.witness(best, comp, deg, adj);
+    if (maxEdges !== undefined && nE > maxEdges) return { truncated: true };
+    const segs = parts.map((p) => ({ from: p.from, to: p.to, meta: p.meta, n: p.from.length }));
+    // A state's enabled mask is in the part of the worker that expanded it (-1 in the others).
+    const enabledOf = (s: number): number => {
+      let m = -1;
+      for (const p of parts) if (s < p.enabled.length && p.enabled[s] !== -1) m = p.enabled[s]!;
+      return m;
+    };
+    const csrs = parts.every((p) => p.csr !== undefined) ? parts.map((p) => p.csr!) : undefined;
+    const c = judge(nS, segs, enabledOf, undefined, undefined, csrs);
+    if (c === null) return { truncated: false, livelock: null };
+    const g = StateGraph.merge(parts, maxEdges);
+    const { deg } = csrOf(nS, segs);
+    return { truncated: false, livelock: g.witness(c.comp, c.rindex, deg, edgeIds(segs, deg, nS)) };
+  }
+
+  private segment(): EdgeSegment {
+    return { from: this.from, to: this.to, meta: this.meta, n: this.nE };
   }
 
   private witness(c: number, comp: Int32Array, deg: Int32Array, adj: Int32Array): { schedule: Schedule; cycleStart: number } {
@@ -427,4 +366,210 @@ function grown(a: Int32Array<ArrayBuffer>, min: number): Int32Array<ArrayBuffer>
   const b = new Int32Array(Math.max(min, a.length * 2));
   b.set(a);
   return b;
+}
+
+/** A run of recorded edges (a graph's own arrays, or one part of a parallel search's graph). */
+interface EdgeSegment {
+  from: Int32Array;
+  to: Int32Array;
+  meta: Int32Array;
+  n: number;
+}
+
+/** Test hook: a deliberately broken component search (the differential test must catch it). */
+export const judgeFaults = { skipSelfLoops: false };
+
+/**
+ * The fair non-progress component to report (the one holding the smallest state id among the
+ * fair ones), or null; docs/design.md "Livelock: the component search".
+ * Components of the non-progress edges by Pearce's space-efficient variant of Tarjan's algorithm
+ * (D. J. Pearce, "A space-efficient algorithm for finding strongly connected components", IPL
+ * 116(1), 2016), iterative: one word per state (`rindex`: 0 unvisited; > 0 the DFS index, then the
+ * low link while active; < 0 done, -(component + 1)) instead of index, low link, on-stack flag and
+ * component arrays. Each state and edge is read a constant number of times, and the arrays the
+ * search touches are the adjacency (targets only) and `rindex`: the graphs this judges have tens of
+ * millions of states, where it is memory traffic that costs. Components with no internal edge (a
+ * single state without a self-loop: all of them when the non-progress graph is acyclic) are not
+ * judged at all; the others are judged in a second pass, only when there are any.
+ */
+function judge(nS: number, segs: readonly EdgeSegment[], enabledOf: (s: number) => number, explored?: Int32Array, refine?: number[], csrs?: readonly Csr[]): { comp: number; rindex: Int32Array } | null {
+  // The adjacency: one CSR, or the parts' own (a state's entries are part 0's, then part 1's, ...).
+  const parts = csrs ?? [csrOf(nS, segs)];
+  const K = parts.length;
+  const D = parts.map((p) => p.deg);
+  const T = parts.map((p) => p.to);
+  const L = parts.map((p) => Math.min(nS, p.deg.length - 1));
+  const rindex = new Int32Array(nS);
+  // Call frames (state, next entry, end of the current part's entries, that part, whether it is
+  // still a component root) and the stack of visited states not yet in a component; arrays of nS
+  // entries, touched only as deep as the search goes.
+  const callS = new Int32Array(nS);
+  const callI = new Int32Array(nS);
+  const callE = new Int32Array(nS);
+  const callK = new Uint8Array(nS);
+  const root = new Uint8Array(nS);
+  const stk = new Int32Array(nS);
+  let sp = 0;
+  let next = 1;
+  let nComp = 0;
+  /** Components with an internal edge (more than one state, or a self-loop). */
+  const cyclic: number[] = [];
+  /** Frame f enters state v: its first part with entries (K when none). */
+  const enter = (f: number, v: number): void => {
+    rindex[v] = next++;
+    callS[f] = v;
+    root[f] = 1;
+    for (let k = 0; k < K; k++) {
+      if (v >= L[k]!) continue;
+      const d = D[k]!;
+      if (d[v]! < d[v + 1]!) {
+        callK[f] = k;
+        callI[f] = d[v]!;
+        callE[f] = d[v + 1]!;
+        return;
+      }
+    }
+    callK[f] = K;
+    callI[f] = callE[f] = 0;
+  };
+  const selfLoop = (v: number): boolean => {
+    for (let k = 0; k < K; k++) {
+      if (v >= L[k]!) continue;
+      const t = T[k]!;
+      for (let i = D[k]![v]!, end = D[k]![v + 1]!; i < end; i++) if (t[i] === v) return true;
+    }
+    return false;
+  };
+  for (let r = 0; r < nS; r++) {
+    if (rindex[r] !== 0) continue;
+    enter(0, r);
+    let cp = 1;
+    while (cp > 0) {
+      const f = cp - 1;
+      const v = callS[f]!;
+      const i = callI[f]!;
+      if (i < callE[f]!) {
+        callI[f] = i + 1;
+        const w = T[callK[f]!]![i]!;
+        const rw = rindex[w]!;
+        if (rw === 0) enter(cp++, w);
+        else if (rw > 0 && rw < rindex[v]!) {
+          rindex[v] = rw;
+          root[f] = 0;
+        }
+        continue;
+      }
+      // The next part with entries for v, if any.
+      let k = callK[f]! + 1;
+      for (; k < K; k++) if (v < L[k]! && D[k]![v]! < D[k]![v + 1]!) break;
+      if (k < K) {
+        callK[f] = k;
+        callI[f] = D[k]![v]!;
+        callE[f] = D[k]![v + 1]!;
+        continue;
+      }
+      cp--;
+      let rv = rindex[v]!;
+      if (root[f]) {
+        // v and the states above it on the stack (all with rindex >= v's) form a component.
+        const id = -(nComp + 1);
+        let size = 1;
+        while (sp > 0 && rindex[stk[sp - 1]!]! >= rv) {
+          rindex[stk[--sp]!] = id;
+          size++;
+        }
+        rindex[v] = id;
+        rv = id;
+        if (size > 1 || (!judgeFaults.skipSelfLoops && selfLoop(v))) cyclic.push(nComp);
+        nComp++;
+      } else stk[sp++] = v;
+      if (cp > 0) {
+        const u = callS[cp - 1]!;
+        if (rv > 0 && rv < rindex[u]!) {
+          rindex[u] = rv;
+          root[cp - 1] = 0;
+        }
+      }
+    }
+  }
+  if (cyclic.length === 0) return null;
+  // Judge the components with an internal edge: fair iff every thread enabled in all of its
+  // states has an edge inside it.
+  const slot = new Map<number, number>(cyclic.map((c, k) => [c, k]));
+  const nC = cyclic.length;
+  const always = new Int32Array(nC).fill(-1);
+  const ran = new Int32Array(nC);
+  const first = new Int32Array(nC).fill(-1);
+  for (let s = 0; s < nS; s++) {
+    const k = slot.get(-rindex[s]! - 1);
+    if (k === undefined) continue;
+    if (first[k] === -1) first[k] = s;
+    const m = enabledOf(s);
+    always[k]! &= m === -1 ? 0 : m;
+  }
+  for (const g of segs) {
+    const { from, to, meta, n } = g;
+    for (let e = 0; e < n; e++) {
+      const m = meta[e]!;
+      if ((m & M_FLAGS) !== 0) continue;
+      const c = rindex[from[e]!]!;
+      if (c !== rindex[to[e]!]) continue;
+      const k = slot.get(-c - 1);
+      if (k !== undefined) ran[k]! |= 1 << (m & M_TID);
+    }
+  }
+  let best = -1;
+  for (let k = 0; k < nC; k++) {
+    if ((always[k]! & ~ran[k]!) !== 0) continue;
+    if (best < 0 || first[k]! < first[best]!) best = k;
+  }
+  if (best < 0) {
+    if (explored !== undefined && refine !== undefined)
+      for (let s = 0; s < nS; s++) {
+        const en = enabledOf(s);
+        if (en !== -1 && explored[s] !== en && slot.has(-rindex[s]! - 1)) refine.push(s);
+      }
+    return null;
+  }
+  return { comp: -(cyclic[best]! + 1), rindex };
+}
+
+/** CSR adjacency (targets) over the edges that may form a livelock, in edge order per state. */
+function csrOf(nS: number, segs: readonly EdgeSegment[]): Csr {
+  const deg = new Int32Array(nS + 1);
+  for (const g of segs) {
+    const { from, meta, n } = g;
+    for (let e = 0; e < n; e++) if ((meta[e]! & M_FLAGS) === 0) deg[from[e]! + 1]!++;
+  }
+  for (let s = 0; s < nS; s++) deg[s + 1]! += deg[s]!;
+  const to = new Int32Array(deg[nS]!);
+  for (const g of segs) {
+    const { from, to: t, meta, n } = g;
+    for (let e = 0; e < n; e++) if ((meta[e]! & M_FLAGS) === 0) to[deg[from[e]!]!++] = t[e]!;
+  }
+  // deg[s] is now where state s's entries end: shift back to where they start.
+  deg.copyWithin(1, 0, nS);
+  deg[0] = 0;
+  return { deg, to };
+}
+
+/**
+ * One part's adjacency (a worker of a parallel search builds its own, all workers at once, before
+ * sending its part); the coordinator's component search reads them as they are.
+ */
+export function partCsr(p: StateGraphData): Csr {
+  return csrOf(p.enabled.length, [{ from: p.from, to: p.to, meta: p.meta, n: p.from.length }]);
+}
+
+/** The edge ids of the CSR adjacency `deg` (as judge() built it), for a witness. */
+function edgeIds(segs: readonly EdgeSegment[], deg: Int32Array, nS: number): Int32Array {
+  const adj = new Int32Array(deg[nS]!);
+  const at = deg.slice(0, nS);
+  let base = 0;
+  for (const g of segs) {
+    const { from, meta, n } = g;
+    for (let e = 0; e < n; e++) if ((meta[e]! & M_FLAGS) === 0) adj[at[from[e]!]!++] = base + e;
+    base += n;
+  }
+  return adj;
 }

@@ -23,7 +23,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from "
 import { FusionState } from "../fusion.js";
 import type { Program } from "../program.js";
 import { newStats, type Counterexample, type ExploreOptions, type ExploreResult, type Stats } from "../result.js";
-import { learntFacts, livelockOf, type WorkItem } from "../schedulers/dfs.js";
+import { learntFacts, livelockReplayed, type WorkItem } from "../schedulers/dfs.js";
 import { StateGraph, type StateGraphData } from "../stategraph.js";
 import { C_CELLS, C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ParallelFault, type ProgramSource, type ToWorker, type WorkerInit } from "./protocol.js";
 import { SharedFingerprintSet } from "./shared-fpset.js";
@@ -250,12 +250,14 @@ export function parallelCache(program: Program, opts: ExploreOptions, par: Paral
     }
     phase("graph");
     if (judge) {
-      const graph = StateGraph.merge(parts, opts.maxGraphEdges);
-      parts.length = 0;
+      // Judged on the parts as the workers sent them (no merged copy; docs/design.md "Livelock: the
+      // component search"): the merge phase is only a livelock witness's, inside `livelock`.
       phase("merge");
-      if (graph.truncated) stopReason = "max-graph-edges";
+      const j = StateGraph.findLivelockInParts(parts, opts.maxGraphEdges);
+      parts.length = 0;
+      if (j.truncated) stopReason = "max-graph-edges";
       else {
-        const v = livelockOf(program, graph, opts.properties);
+        const v = j.livelock === null ? undefined : livelockReplayed(program, j.livelock.schedule, opts.properties);
         phase("livelock");
         if (v) {
           if (stats.firstViolationMs < 0) stats.firstViolationMs = Date.now() - t0;

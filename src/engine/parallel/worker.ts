@@ -11,7 +11,7 @@ import { FusionState } from "../fusion.js";
 import type { Program } from "../program.js";
 import { newStats } from "../result.js";
 import { dfsRun, type WorkItem } from "../schedulers/dfs.js";
-import { StateGraph } from "../stategraph.js";
+import { StateGraph, partCsr } from "../stategraph.js";
 import { C_CELLS, C_EVT, C_EXECS, C_GIVE, C_STOP, type FromWorker, type ThreadInit, type ToWorker, type WorkerInit } from "./protocol.js";
 import { SharedFingerprintSet } from "./shared-fpset.js";
 
@@ -136,7 +136,9 @@ async function search(init: WorkerInit): Promise<void> {
     if (m.type === "graph") {
       // The part's own arrays (views of them) are moved to the coordinator, not copied.
       const data = m.want ? (graph?.toData(false) ?? null) : null;
-      const moved = data === null ? [] : [...new Set([data.from, data.to, data.meta, data.chEdge, data.chPos, data.pool, data.enabled, data.parentEdge].map((a) => a.buffer as ArrayBuffer))];
+      // The part's livelock adjacency is built here, all workers at once (the coordinator joins them).
+      if (data !== null) data.csr = partCsr(data);
+      const moved = data === null ? [] : [...new Set([data.from, data.to, data.meta, data.chEdge, data.chPos, data.pool, data.enabled, data.parentEdge, data.csr!.deg, data.csr!.to].map((a) => a.buffer as ArrayBuffer))];
       const s1 = schedNs();
       const profile = {
         tid: threadId(),

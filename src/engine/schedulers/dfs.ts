@@ -12,7 +12,7 @@ import { Execution, eventsConflict, type Oracle, type Snapshot } from "../execut
 import { FingerprintSet } from "../fpset.js";
 import { mix32 } from "../hash.js";
 import { FusionState } from "../fusion.js";
-import { formatSchedule } from "../schedule.js";
+import { formatSchedule, type Schedule } from "../schedule.js";
 import { StateGraph } from "../stategraph.js";
 import type { SharedFingerprintSet, VisitedSet } from "../parallel/shared-fpset.js";
 import { replay } from "./replay.js";
@@ -275,9 +275,13 @@ function nextChoices(c: number[], k: number[]): boolean {
 /** The livelock the state graph holds, as a counterexample replayed on the program (a witness that does not replay is an engine bug). */
 export function livelockOf(program: Program, graph: StateGraph, properties: ExploreOptions["properties"], explored?: Int32Array, refine?: number[]): Counterexample | undefined {
   const lv = graph.findLivelock(explored, refine);
-  if (!lv) return undefined;
-  const v = replay(program, lv.schedule, properties).violations.find((x) => x.property === "livelock");
-  if (!v) throw new Error(`internal: livelock witness ${formatSchedule(lv.schedule)} does not replay to a livelock`);
+  return lv === null ? undefined : livelockReplayed(program, lv.schedule, properties);
+}
+
+/** A livelock witness found in the state graph, replayed on the program into a counterexample. */
+export function livelockReplayed(program: Program, schedule: Schedule, properties: ExploreOptions["properties"]): Counterexample {
+  const v = replay(program, schedule, properties).violations.find((x) => x.property === "livelock");
+  if (!v) throw new Error(`internal: livelock witness ${formatSchedule(schedule)} does not replay to a livelock`);
   return v;
 }
 
