@@ -376,8 +376,12 @@ interface EdgeSegment {
   n: number;
 }
 
-/** Test hook: a deliberately broken component search (the differential test must catch it). */
-export const judgeFaults = { skipSelfLoops: false };
+/**
+ * Test hooks: deliberately broken component searches (test/engine/workers-livelock.test.ts must
+ * catch each): a single state with a self-loop taken for a component without an internal edge;
+ * the parts of a parallel search read as if the first part's adjacency were all.
+ */
+export const judgeFaults = { skipSelfLoops: false, firstPartOnly: false };
 
 /**
  * The fair non-progress component to report (the one holding the smallest state id among the
@@ -394,7 +398,7 @@ export const judgeFaults = { skipSelfLoops: false };
  */
 function judge(nS: number, segs: readonly EdgeSegment[], enabledOf: (s: number) => number, explored?: Int32Array, refine?: number[], csrs?: readonly Csr[]): { comp: number; rindex: Int32Array } | null {
   // The adjacency: one CSR, or the parts' own (a state's entries are part 0's, then part 1's, ...).
-  const parts = csrs ?? [csrOf(nS, segs)];
+  const parts = csrs === undefined ? [csrOf(nS, segs)] : judgeFaults.firstPartOnly ? csrs.slice(0, 1) : csrs;
   const K = parts.length;
   const D = parts.map((p) => p.deg);
   const T = parts.map((p) => p.to);
