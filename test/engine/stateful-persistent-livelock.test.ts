@@ -80,8 +80,8 @@ describe("persistent sets while livelock is checked", () => {
   // loops (seed 99: the 102nd and the 292nd; the first 110 are run here, 0.8 s CPU). Since
   // persistent sets run fused, the rounds fire on none of 2 400 loop programs (4 seeds), only on
   // convert k=2 (the CLI test below): this test runs unfused (--no-fusion). No variant without the
-  // refinement ("no-refine") has been caught on random programs (0 of 4 000 loop programs, 0 of
-  // 1 200 of the generator above; docs/design.md "Proof obligations").
+  // refinement ("no-refine") has been caught on random programs (0 of 7 200 loop programs, fused and
+  // unfused; 0 of 1 200 of the generator above; docs/design.md "Proof obligations").
   it("programs made of loops, unfused: the refinement rounds fire, and the livelock verdict is still the unreduced search's", () => {
     const ds = fc.sample(loopProgArb(2, 3), { numRuns: 110, seed: 99 });
     const fired: number[] = [];
