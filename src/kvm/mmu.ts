@@ -34,7 +34,7 @@ function* invalidateRetryGfn(c: Ctx, gfn: number, label: string): Gen<boolean> {
  *   (-EFAULT), kvm_gmem_get_pfn() (allocates a folio for a hole);
  *   read_lock(mmu_lock); is_page_fault_stale() → retry; kvm_tdp_mmu_map(); read_unlock().
  */
-export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<number> {
+export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false, frame: readonly number[] = []): Gen<number> {
   const k = c.kvm;
   // mmu_topup_memory_caches() → topup_external_cache (Dynamic PAMT, d7fe610e6a66): every attempt.
   yield* tdxTopupPamtCache(c);
@@ -70,6 +70,11 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false): Gen<num
   }
   if (stale) r = RET_PF.RETRY;
   else r = yield* kvmTdpMmuMap(c, gfn, pfn, maxLevel);
+  // After the walk only its result is live: kvm_tdp_mmu_page_fault() unlocks and returns r
+  // (arch/x86/kvm/mmu/tdp_mmu.c kvm_tdp_mmu_map() returns ret; mmu.c kvm_tdp_mmu_page_fault(),
+  // kvm-x86/linux 09c6f74ecb86): the SPTEs the walk read, the snapshot of mmu_invalidate_seq, the
+  // pfn and the SEAMCALLs' internal observations are dead. `frame`: the caller's live locals.
+  c.t.loopHead("kvm_tdp_mmu_page_fault: map done", gfn, r, prefetch ? 1 : 0, ...frame);
   yield* k.mmuLock.readUnlock(c.t.id, "kvm_tdp_mmu_page_fault: read_unlock(&kvm->mmu_lock)");
   return r;
 }

@@ -196,7 +196,7 @@ export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js")
  */
 export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number, frame: readonly number[] = []): Gen<void> {
   for (;;) {
-    // `frame`: the walk's position (level, range), which the loop head's reset would otherwise drop.
+    // `frame`: the walk's position (level, range, the mirror pages above), which the loop head's reset would otherwise drop.
     c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn, iter.oldSpte, ...frame);
     if (!isShadowPresent(iter.oldSpte) || !isLeaf(iter.oldSpte)) return;
     const r = yield* tdpMmuSetSpteAtomic(c, iter, SPTE_NP);
@@ -231,7 +231,7 @@ export function* tdpMmuZapLeafShared(c: Ctx, sptep: import("../engine/index.js")
  * (tdp_mmu_iter_cond_resched(): drop and re-take mmu_lock, then re-walk from the root at the next
  * GFN) when the scenario enables it (Scenario.zapYields); otherwise it never yields.
  */
-export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
+export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number, frame: readonly number[] = []): Gen<void> {
   const mirror = c.kvm.mirror;
   const shared = c.proto.is("zap-lock", "read");
   const geo = mirror.geo;
@@ -259,7 +259,9 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
     const hkid = yield c.kvm.hkid.load("kvm_flush_remote_tlbs → tdx_sept_tlb_remote_flush: is_hkid_assigned(kvm_tdx)");
     if (hkid !== 0) yield* tdxTrack(c);
   }
-  function* visit(level: number, table: import("./mirror.js").PageTable, base: number, lo: number, hi: number): Gen<void> {
+  // `path`: the mirror pages the walk stands in above `table` and `table` itself (-1: the root),
+  // live at the loop head below: the walk goes on in them after a leaf.
+  function* visit(level: number, table: import("./mirror.js").PageTable, base: number, lo: number, hi: number, path: readonly number[]): Gen<void> {
     const span = pagesPerEntry(geo, level);
     for (let i = 0; i < geo.fanout; i++) {
       const g = base + i * span;
@@ -268,7 +270,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       const v = yield cell.load(lbl`tdp_mmu_zap_leafs: read L${level} SPTE (gfn ${g})`);
       if (isShadowPresent(v) && isTable(v)) {
         // tdxmc-live-ok: i and base locate the entry above the leaf the loop heads below reach: functions of that leaf's gfn and level, which they hash
-        yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g, lo, hi);
+        yield* visit(level - 1, mirror.sp(spteToSp(v)).spt, g, lo, hi, [...path, spteToSp(v)]);
         continue;
       }
       // FROZEN is not shadow-present: the zap skips it like any non-present entry (the kernel only
@@ -284,19 +286,25 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       if (shared && c.proto.is("install", "freeze") && !c.proto.is("removal-failure", "v11")) {
         const it = TdpIter.at(mirror, g, level, cell, v);
         // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
-        yield* tdpMmuZapLeafAtomic(c, it, g, [level, lo, hi]);
+        yield* tdpMmuZapLeafAtomic(c, it, g, [level, lo, hi, ...path]);
         // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
-      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g, [level, lo, hi]);
+      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g, [level, lo, hi, ...path]);
       else {
         checkPreciseZap(c, level, g, lo, hi);
         yield* tdpMmuZapLeafLocked(c, cell, g, v, level);
         pendingFlush = flushes;
+        // The leaf is zapped: what the removal observed (the S-EPT walk, locks, epochs, the kick's
+        // vCPU modes) is dead; the walk goes on from the next entry of the same pages
+        // (tdp_mmu_zap_leafs() keeps only the iterator, whose position is g, level and the pages
+        // above; arch/x86/kvm/mmu/tdp_mmu.c, kvm-x86/linux 09c6f74ecb86), and flush_on_ret.
+        // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
+        c.t.loopHead("tdp_mmu_zap_leafs: leaf zapped", g, level, lo, hi, pendingFlush ? 1 : 0, ...frame, ...path);
       }
     }
   }
   if (!c.zapYields || end - start <= 1) {
-    // tdxmc-live-ok: pendingFlush is set only by write-lock zaps; the loop heads below run only under the read lock
-    yield* visit(geo.levels, mirror.root, 0, start, end);
+    // tdxmc-live-ok: pendingFlush is set only by write-lock zaps, whose loop head ("leaf zapped") hashes it; the read-lock ones never set it
+    yield* visit(geo.levels, mirror.root, 0, start, end, [-1]);
     yield* flush();
     return;
   }
@@ -313,7 +321,7 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number): Gen<void> {
       }
     }
     // tdxmc-live-ok: pendingFlush as above; start and end are the thread's one zapped range (each flow zaps once)
-    yield* visit(geo.levels, mirror.root, 0, g, g + 1);
+    yield* visit(geo.levels, mirror.root, 0, g, g + 1, [-1]);
   }
   yield* flush();
 }

@@ -25,6 +25,10 @@ function* flowsAround(c: Ctx, d: ThreadDecl): Gen<void> {
   yield* flowBody(c, d);
   if (m) yield m.unlock(lbl`kvm_vcpu_ioctl: mutex_unlock(&vcpu${mv}->mutex)`);
   if (c.kvm.liveTeardown && mv >= 0 && d.kind !== "vp-init") yield c.kvm.liveVcpus.add(-1, lbl`vCPU${mv}: close(vcpu fd) → kvm_put_kvm()`);
+  // The thread has ended: nothing it observed is read again (the ioctl has returned; the final
+  // checks read only World objects, ProgramParts.finalWorldOnly), so its local state is reset to
+  // one value whatever its history (dead-variable reduction; docs/model.md, "Thread-local state").
+  c.t.loopHead("thread ended");
 }
 
 function* flowBody(c: Ctx, d: ThreadDecl): Gen<void> {

@@ -39,11 +39,15 @@ export function* tdxHandleEptViolation(c: Ctx, gfn: number, opts: FaultOptions =
   }
   for (;;) {
     c.t.loopHead("tdx_handle_ept_violation: local retry", gfn, ...frame);
-    const ret = yield* kvmMmuPageFault(c, gfn);
+    const ret = yield* kvmMmuPageFault(c, gfn, false, frame);
     if (ret !== RET_PF.RETRY || !localRetry) {
       if (ret !== RET_PF.RETRY) c.t.progress();
       return ret;
     }
+    // RET_PF_RETRY with local retry: what the attempt observed is dead from here (the loop below
+    // reads only gfn, the caller's frame and the VM/memslot flags it loads again;
+    // arch/x86/kvm/vmx/tdx.c tdx_handle_ept_violation(), kvm-x86/linux 09c6f74ecb86).
+    c.t.loopHead("tdx_handle_ept_violation: RET_PF_RETRY", gfn, ret, ...frame);
     if (opts.events) {
       const ev = yield choose(2, "tdx_handle_ept_violation: kvm_vcpu_has_events() || signal_pending()");
       if (ev === 1) return ret;
