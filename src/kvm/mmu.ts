@@ -69,7 +69,13 @@ export function* kvmMmuPageFault(c: Ctx, gfn: number, prefetch = false, frame: r
     }
   }
   if (stale) r = RET_PF.RETRY;
-  else r = yield* kvmTdpMmuMap(c, gfn, pfn, maxLevel);
+  else {
+    // Not stale: from here kvm_tdp_mmu_map() reads only the fault (gfn, pfn, max level) and the
+    // SPTEs it walks; the seq snapshot, the memslot flags, the attribute and the cache top-up
+    // results are dead (arch/x86/kvm/mmu/mmu.c kvm_tdp_mmu_page_fault(), kvm-x86/linux 09c6f74ecb86).
+    c.t.loopHead("kvm_tdp_mmu_page_fault: not stale", gfn, pfn, maxLevel, prefetch ? 1 : 0, ...frame);
+    r = yield* kvmTdpMmuMap(c, gfn, pfn, maxLevel, [prefetch ? 1 : 0, ...frame]);
+  }
   // After the walk only its result is live: kvm_tdp_mmu_page_fault() unlocks and returns r
   // (arch/x86/kvm/mmu/tdp_mmu.c kvm_tdp_mmu_map() returns ret; mmu.c kvm_tdp_mmu_page_fault(),
   // kvm-x86/linux 09c6f74ecb86): the SPTEs the walk read, the snapshot of mmu_invalidate_seq, the

@@ -133,13 +133,18 @@ export function* tdpMmuMapHandleTargetLevel(c: Ctx, iter: TdpIter, pfn: number, 
  * one load per level; FROZEN → RET_PF_RETRY; a missing table is allocated and linked (SEPT.ADD);
  * at the goal level, tdp_mmu_map_handle_target_level().
  */
-export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number, maxLevel = 1): Gen<number> {
+export function* kvmTdpMmuMap(c: Ctx, gfn: number, pfn: number, maxLevel = 1, frame: readonly number[] = []): Gen<number> {
   const mirror = c.kvm.mirror;
   // S-EPT huge pages: kvm_mmu_hugepage_adjust() (lpage_info under mmu_lock); 4K otherwise.
   let goal = maxLevel > 1 ? yield* hugeGoalLevel(c, gfn, maxLevel) : GOAL_LEVEL;
   const iter = new TdpIter(mirror, gfn);
   yield* iter.start(lbl`kvm_tdp_mmu_map: tdp_iter_start: read L${mirror.geo.levels} SPTE (gfn ${gfn})`);
   for (;;) {
+    // tdp_mmu_for_each_pte() only goes down: the entries above the iterator and what linking a
+    // table observed (SEPT.ADD's walk and locks) are dead; the iterator (level, entry, old_spte),
+    // the goal and the fault stay live (arch/x86/kvm/mmu/tdp_mmu.c kvm_tdp_mmu_map(), kvm-x86/linux
+    // 09c6f74ecb86). `frame`: the caller's live locals.
+    c.t.loopHead("kvm_tdp_mmu_map: walk", gfn, pfn, goal, maxLevel, iter.level, iter.sptep.info.id, iter.oldSpte, iter.valid ? 1 : 0, ...frame);
     // "If SPTE has been frozen by another thread, just give up and retry."
     if (isFrozen(iter.oldSpte)) return RET_PF.RETRY;
     // RFC v5 31/45 disallowed_hugepage_adjust() for mirror roots: a present page table where the huge
