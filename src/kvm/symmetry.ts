@@ -147,12 +147,22 @@ const KNOWN: readonly [RegExp, string][] = [
 const GFNISH = /gfn|gpa|pfn|lpage|folio|huge|pamt|sept\.|page\[/i;
 
 /** Loop-head locals (ThreadApi.loopHead) by label: which are GFNs, PFNs, SPTEs (the rest stay). */
-const LOCALS: Record<string, readonly ("gfn" | "pfn" | "spte")[]> = {
+// ("obj": an object id, moved as the cells are; "sp": a mirror page id, renamed as a table SPTE's child.)
+const LOCALS: Record<string, readonly ("gfn" | "pfn" | "spte" | "obj" | "sp" | "")[]> = {
   "kvm_tdp_mmu_map_private_pfn: retry": ["gfn", "pfn"],
   "kvm_tdp_page_prefault: retry": ["gfn"],
   "tdx_handle_ept_violation: local retry": ["gfn"],
   "zap: tdp_mmu_set_spte_atomic retry": ["gfn", "spte"],
   "seed zap: xchg until not REMOVED": ["gfn"],
+  // Dead-state heads (docs/model.md, "Thread-local state"): gfn, ret, frame.
+  "thread ended": [],
+  "tdx_handle_ept_violation: RET_PF_RETRY": ["gfn"],
+  // gfn, r, prefetch, frame
+  "kvm_tdp_mmu_page_fault: map done": ["gfn"],
+  // gfn, pfn, max level, prefetch, frame
+  "kvm_tdp_mmu_page_fault: not stale": ["gfn", "pfn"],
+  // gfn, pfn, goal, max level, level, the iterator's entry, its old_spte, valid, frame
+  "kvm_tdp_mmu_map: walk": ["gfn", "pfn", "", "", "", "obj", "spte"],
 };
 
 /** The cell permutation, value renaming and locals renaming of a GFN renaming `pi` with threads `tp`. */
@@ -280,7 +290,7 @@ function gfnRenaming(scenario: Scenario, program: Program, where: string, tp: re
   const locals = (label: string, loc: readonly number[]): readonly number[] | null => {
     const kinds = LOCALS[label];
     if (kinds === undefined) return null;
-    return loc.map((v, j) => (kinds[j] === "gfn" ? (v >= 0 && v < n ? pi[v]! : v) : kinds[j] === "pfn" ? rho(v) : kinds[j] === "spte" ? spte(v) : v));
+    return loc.map((v, j) => (kinds[j] === "gfn" ? (v >= 0 && v < n ? pi[v]! : v) : kinds[j] === "pfn" ? rho(v) : kinds[j] === "spte" ? spte(v) : kinds[j] === "obj" ? op[v]! : kinds[j] === "sp" ? (v >= 0 ? sigma(v) : v) : v));
   };
   return { objs: op, values: (c, v) => fns[c]!(v), valueCells, locals };
 }

@@ -201,7 +201,7 @@ export function* tdpMmuZapLeafLocked(c: Ctx, sptep: import("../engine/index.js")
  */
 export function* tdpMmuZapLeafAtomic(c: Ctx, iter: TdpIter, gfn: number, frame: readonly number[] = []): Gen<void> {
   for (;;) {
-    // `frame`: the walk's position (level, range, the mirror pages above), which the loop head's reset would otherwise drop.
+    // `frame`: the walk's position (level, range), which the loop head's reset would otherwise drop.
     c.t.loopHead("zap: tdp_mmu_set_spte_atomic retry", gfn, iter.oldSpte, ...frame);
     if (!isShadowPresent(iter.oldSpte) || !isLeaf(iter.oldSpte)) return;
     const r = yield* tdpMmuSetSpteAtomic(c, iter, SPTE_NP);
@@ -291,9 +291,9 @@ export function* tdpMmuZapLeafs(c: Ctx, start: number, end: number, frame: reado
       if (shared && c.proto.is("install", "freeze") && !c.proto.is("removal-failure", "v11")) {
         const it = TdpIter.at(mirror, g, level, cell, v);
         // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
-        yield* tdpMmuZapLeafAtomic(c, it, g, [level, lo, hi, ...path]);
+        yield* tdpMmuZapLeafAtomic(c, it, g, [level, lo, hi]);
         // tdxmc-live-ok: i and base locate g's entry at this level, so g and level (hashed) determine them
-      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g, [level, lo, hi, ...path]);
+      } else if (shared) yield* tdpMmuZapLeafShared(c, cell, g, [level, lo, hi]);
       else {
         checkPreciseZap(c, level, g, lo, hi);
         yield* tdpMmuZapLeafLocked(c, cell, g, v, level);
