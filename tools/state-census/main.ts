@@ -60,6 +60,8 @@ let lastEx: { mem: Int32Array; l1: Int32Array; n: number; cur: Node[] } | null =
 const exProto = Execution.prototype as unknown as { fingerprint: () => void };
 const fp = exProto.fingerprint;
 exProto.fingerprint = function (this: never) {
+  // The execution whose state the search is about to store (a debugging tool's patch, not the engine's).
+  // eslint-disable-next-line @typescript-eslint/no-this-alias
   lastEx = this;
   fp.call(this);
 };
