@@ -450,6 +450,9 @@ function main(argv: string[]): number {
   const version = noSpin ? null : spinVersion();
   const dir = version ? spinDir() : null;
   const snap = snapshotBuild();
+  // Read when the build is copied, not at the end: a checkout or rebase during a long run must not
+  // relabel the engine the children ran.
+  const source = gitInfo();
   const t0 = Date.now();
   const load0 = Math.round(os.loadavg()[0]! * 100) / 100;
   const entries: RaceEntry[] = [];
@@ -501,7 +504,7 @@ function main(argv: string[]): number {
     schema: "tdxmc-bench/1",
     generatedAt: new Date().toISOString(),
     quick,
-    source: gitInfo(),
+    source,
     totalWallMs: Date.now() - t0,
     machine: {
       cpus: os.cpus().length,
