@@ -6,7 +6,7 @@ import { dporExplore } from "./schedulers/dpor.js";
 import { exhaustiveExplore } from "./schedulers/exhaustive.js";
 import { pctExplore } from "./schedulers/pct.js";
 import { randomExplore } from "./schedulers/random.js";
-import { shallowFirst, type ShallowOptions } from "./schedulers/portfolio.js";
+import { SHALLOW_DEFAULTS, shallowFirst, type ShallowOptions } from "./schedulers/portfolio.js";
 import { parallelCache, type ProgramSource } from "./parallel/search.js";
 import type { ParallelFault } from "./parallel/protocol.js";
 
@@ -49,8 +49,17 @@ export function explore(program: Program, opts: StrategyOptions = {}): ExploreRe
   if (program.threads.length > MAX_THREADS) throw new Error(`program '${program.name}': ${program.threads.length} threads; exploration handles at most ${MAX_THREADS} (a simulation-only program)`);
   const strategy = opts.strategy ?? "dpor";
   if (opts.shallow !== false && (strategy === "dpor" || strategy === "exhaustive" || strategy === "cache"))
-    return shallowFirst(program, opts, opts.shallow === true || opts.shallow === undefined ? {} : opts.shallow, (o) => exploreOne(program, { ...opts, ...o, strategy }));
+    return shallowFirst(program, opts, { ...(probeFits(strategy, opts) ? {} : { probeStates: 0 }), ...(opts.shallow === true || opts.shallow === undefined ? {} : opts.shallow) }, (o) => exploreOne(program, { ...opts, ...o, strategy }));
   return exploreOne(program, opts);
+}
+
+/**
+ * The shallow phase's probe (portfolio.ts) runs for the plain stateful search only: a states
+ * budget no larger than the probe's, a time limit, persistent sets or --workers keep the two
+ * phases as they were.
+ */
+function probeFits(strategy: string, opts: StrategyOptions): boolean {
+  return strategy === "cache" && (opts.maxStates === undefined || opts.maxStates > SHALLOW_DEFAULTS.probeStates) && opts.timeLimitMs === undefined && opts.persistent !== true && opts.workers === undefined;
 }
 
 function exploreOne(program: Program, opts: StrategyOptions): ExploreResult {

@@ -143,9 +143,10 @@ export interface Stats {
   /**
    * The shallow-bug phase run before an exhaustive strategy (portfolio.ts): its executions and
    * steps (not included above unless it found the violation), its preemption bound, and whether
-   * it found the violation reported.
+   * it found the violation reported. `probeStates`: the phase was not run, the stateful search
+   * ended within this many stored states (portfolio.ts: the probe).
    */
-  shallow?: { executions: number; steps: number; preemptions: number; found: boolean };
+  shallow?: { executions: number; steps: number; preemptions: number; found: boolean; probeStates?: number };
 }
 
 export function newStats(strategy: string): Stats {

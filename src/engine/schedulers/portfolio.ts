@@ -8,6 +8,14 @@
 // thread. So the default first runs iterative preemption bounding 0..2 within a counted budget of
 // executions, then the exhaustive strategy. The budget is counted, never timed: the verdict
 // depends only on the program and the options.
+//
+// A cell whose whole stateful search is tiny needs no first phase: before it, the stateful search
+// runs within a counted budget of stored states (the probe, `cache` only); when it ends within it
+// (a verdict, or a violation), that is the result, exactly what the unbounded search gives (the
+// same deterministic search, never stopped). Otherwise the probe's work is dropped and the two
+// phases run as before. Whatever the thread order, the work before a shallow bug is reported grows
+// by at most the probe's budget (both budgets are counted). On the main job the probe decides 226
+// of 256 cells and saves the bounded phase's executions there (docs/bench.md, "Session 7").
 import type { Program } from "../program.js";
 import type { ExploreOptions, ExploreResult } from "../result.js";
 import { boundedExplore } from "./bounded.js";
@@ -17,9 +25,14 @@ export interface ShallowOptions {
   preemptions?: number;
   /** Executions the first phase may use in all (default 1000). */
   maxExecutions?: number;
+  /**
+   * States the probe (the stateful search run first within this budget) may store; 0: no probe.
+   * Only for `cache` with no caller budget, no persistent sets, one thread (explore.ts decides).
+   */
+  probeStates?: number;
 }
 
-export const SHALLOW_DEFAULTS: Required<ShallowOptions> = { preemptions: 2, maxExecutions: 1000 };
+export const SHALLOW_DEFAULTS: Required<ShallowOptions> = { preemptions: 2, maxExecutions: 1000, probeStates: 3000 };
 
 /**
  * Run the preemption-bounded phase, then `exhaustive` if it found nothing. A violation found by the
@@ -31,6 +44,15 @@ export function shallowFirst(program: Program, opts: ExploreOptions, shallow: Sh
   if (opts.allViolations) return exhaustive(opts);
   const sh = { ...SHALLOW_DEFAULTS, ...shallow };
   const t0 = Date.now();
+  if (sh.probeStates > 0) {
+    // The caller's other budgets hold in the probe too; any stop (the probe's budget or the
+    // caller's) drops it, and the two phases run as they would have without it.
+    const probe = exhaustive({ ...opts, maxStates: Math.min(sh.probeStates, opts.maxStates ?? Infinity) });
+    if (probe.stopReason === undefined) {
+      probe.stats.shallow = { executions: 0, steps: 0, preemptions: sh.preemptions, found: false, probeStates: sh.probeStates };
+      return probe;
+    }
+  }
   const budget = Math.min(sh.maxExecutions, opts.maxExecutions ?? Infinity);
   const first = boundedExplore(program, sh.preemptions, { ...opts, maxExecutions: budget });
   const cost = { executions: first.stats.executions, steps: first.stats.steps, preemptions: sh.preemptions, found: first.violations.length > 0 };
