@@ -9,13 +9,14 @@
 // executions, then the exhaustive strategy. The budget is counted, never timed: the verdict
 // depends only on the program and the options.
 //
-// A cell whose whole stateful search is tiny needs no first phase: before it, the stateful search
-// runs within a counted budget of stored states (the probe, `cache` only); when it ends within it
-// (a verdict, or a violation), that is the result, exactly what the unbounded search gives (the
-// same deterministic search, never stopped). Otherwise the probe's work is dropped and the two
-// phases run as before. Whatever the thread order, the work before a shallow bug is reported grows
-// by at most the probe's budget (both budgets are counted). On the main job the probe decides 226
-// of 256 cells and saves the bounded phase's executions there (docs/bench.md, "Session 7").
+// A cell whose whole stateful search is tiny and verifies needs no first phase: before it, the
+// stateful search runs within a counted budget of stored states (the probe, `cache` only); when it
+// ends within it with no violation, that is the result, exactly what the unbounded search gives
+// (the same deterministic search, never stopped). Otherwise (a violation, or the budget reached)
+// the probe's work is dropped and the two phases run as before, so every violation reported, and
+// its counterexample, is the one the two phases give. Whatever the thread order, the work before
+// a shallow bug is reported grows by at most the probe's budget (both budgets are counted). On the
+// main job the probe decides the small verified cells (docs/bench.md, "Session 7").
 import type { Program } from "../program.js";
 import type { ExploreOptions, ExploreResult } from "../result.js";
 import { boundedExplore } from "./bounded.js";
@@ -48,7 +49,7 @@ export function shallowFirst(program: Program, opts: ExploreOptions, shallow: Sh
     // The caller's other budgets hold in the probe too; any stop (the probe's budget or the
     // caller's) drops it, and the two phases run as they would have without it.
     const probe = exhaustive({ ...opts, maxStates: Math.min(sh.probeStates, opts.maxStates ?? Infinity) });
-    if (probe.stopReason === undefined) {
+    if (probe.stopReason === undefined && probe.violations.length === 0) {
       probe.stats.shallow = { executions: 0, steps: 0, preemptions: sh.preemptions, found: false, probeStates: sh.probeStates };
       return probe;
     }
