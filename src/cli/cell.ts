@@ -7,6 +7,7 @@
 // that it becomes a violation of "model-error" at the step that threw, with a replayable schedule.
 import { buildProgram, symmetryGenerators, type BuildOptions, type Scenario } from "../kvm/index.js";
 import { canonicalExplore, explore, minimizeWithin, Symmetry, type Counterexample, type ExploreResult, type MinimizeOptions, type MinimizeResult, type Program, type Stats, type StrategyName, type StrategyOptions, type ThreadApi, type ThreadSpec } from "../engine/index.js";
+import { PERSISTENT_MIN_THREADS } from "../engine/schedulers/persistent.js";
 import { BUDGET_INFO, DEFAULT_BUDGETS, statesForMemory } from "./budgets.js";
 import { DEMOS } from "./demo.js";
 import { fingerprint, scenarioDefinition } from "./provenance.js";
@@ -98,16 +99,27 @@ export interface Reductions {
 
 /**
  * The partial-order reduction the stateful search runs with (provenance; cache only; while livelock
- * is checked only persistent sets run, when asked for; persistent sets give way to a symmetry the
- * scenario declares, docs/design.md).
+ * is checked only persistent sets run, when asked for or by default; persistent sets give way to a
+ * symmetry the scenario declares, docs/design.md). `threads`: a scenario program's threads, for the
+ * default (persistentByDefault).
  */
-export function porOf(o: RunOpts, properties: readonly string[] | undefined, symmetry: boolean): { por?: "sleep-sets" | "persistent-sets" | "off" } {
+export function porOf(o: RunOpts, properties: readonly string[] | undefined, symmetry: boolean, threads?: number): { por?: "sleep-sets" | "persistent-sets" | "off" } {
   if (o.strategy !== "cache") return {};
   const livelock = properties === undefined || properties.includes("livelock");
   // Persistent sets keep livelock decided (docs/design.md, "Livelock under persistent sets"); sleep sets do not.
   if (o.por === false) return { por: "off" };
   if (o.persistent === true && !symmetry) return { por: "persistent-sets" };
+  if (persistentByDefault(o, symmetry, threads)) return { por: "persistent-sets" };
   return { por: livelock ? "off" : "sleep-sets" };
+}
+
+/**
+ * Persistent sets without --persistent-sets: a scenario's stateful search, one worker, no symmetry
+ * applied, POR on, and at least PERSISTENT_MIN_THREADS threads (a counted rule by the program's
+ * shape, never by time; schedulers/persistent.ts says why that many).
+ */
+export function persistentByDefault(o: RunOpts, symmetry: boolean, threads: number | undefined): boolean {
+  return o.strategy === "cache" && o.por !== false && o.persistent === undefined && o.workers === undefined && !symmetry && threads !== undefined && threads >= PERSISTENT_MIN_THREADS;
 }
 
 /**
@@ -124,7 +136,7 @@ export function cellReductions(spec: CellSpec, program: Program): Reductions {
   const o = spec.opts;
   if (spec.kind === "demo") return { fusion: fusionOf(o, porOf(o, o.properties ?? program.properties, false)), restore: o.restore !== false };
   const sc = spec.scenario;
-  const por = porOf(o, cellProperties(spec, program), sc.symmetry !== undefined && o.symmetry !== false && o.workers === undefined);
+  const por = porOf(o, cellProperties(spec, program), sc.symmetry !== undefined && o.symmetry !== false && o.workers === undefined, program.threads.length);
   return { fusion: fusionOf(o, por), restore: o.restore !== false, ...(sc.symmetry ? { symmetry: o.symmetry !== false && o.strategy === "cache" } : {}), ...por };
 }
 
@@ -370,7 +382,9 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
   // decide alike for every N.
   const sym = s.symmetry && o.symmetry !== false && o.strategy === "cache" && o.workers === undefined ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
   // The first counterexample with the properties explored; the others (--all-violations) among the violated ones.
-  const { r, cex } = search(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(sym ? { symmetry: sym } : {}), ...parallelSource(spec) }, o, h, properties, (x) => o.properties ?? x.violations.map((v) => v.property));
+  // Persistent sets by default where they pay (persistentByDefault; provenance says so: porOf).
+  const ps = persistentByDefault(o, s.symmetry !== undefined && o.symmetry !== false && o.workers === undefined, program.threads.length);
+  const { r, cex } = search(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(ps ? { persistent: true } : {}), ...(sym ? { symmetry: sym } : {}), ...parallelSource(spec) }, o, h, properties, (x) => o.properties ?? x.violations.map((v) => v.property));
   const missing = (s.witnesses ?? []).filter((w) => !r.coverage.some((l) => l.includes(w)));
   let verdict: string = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict === "verified" && missing.length ? "vacuous" : r.verdict;
   const out: CellResult = { ...base(r, fp, o), verdict, missingWitnesses: missing };

@@ -118,7 +118,7 @@ ${exitCodeTable()}`,
       .option("--properties <a,b>", "check only these properties")
       .option("--all-violations", "one counterexample per violated property (not only the first)")
       .option("--no-por", "no partial-order reduction in the stateful search (sleep sets, persistent sets)")
-      .option("--persistent-sets", "cache: explore persistent sets of threads with the cycle proviso instead of sleep sets (fewer states; with livelock checked too, docs/design.md \"Livelock under persistent sets\")")
+      .option("--persistent-sets", "cache: explore persistent sets of threads with the cycle proviso instead of sleep sets (fewer states; with livelock checked too, docs/design.md \"Livelock under persistent sets\"; the default for a scenario with 4 threads or more, one worker, no symmetry)")
       .option("--no-shallow", "no preemption-bounded search (bound 2, 1 000 executions) before the exhaustive one")
       .option("--require-exhaustive", "a non-exhaustive strategy that finds nothing exits 3 instead of 0")
       .option("--json", "machine-readable output (with provenance)")

@@ -35,6 +35,8 @@ export class FusionState {
   invalid = false;
   /** How many times the exploration was started again. */
   restarts = 0;
+  /** Facts learnt so far (touches, non-lock uses, windows after ops): the learning walks of persistent sets stop when it stays put. */
+  learnt = 0;
   /**
    * Test hook only: treat every op as a right mover (fuses across steps other threads can see).
    * The differential tests use it to show that they catch an unsound fusion.
@@ -109,10 +111,12 @@ export class FusionState {
     const m = this.touched[o]!;
     if ((m & bit) === 0) {
       const before = Atomics.or(this.touched, o, bit);
+      this.learnt++;
       if ((before & ~bit) !== 0 && Atomics.load(this.reliedPrivate, o) === 1) this.invalid = true;
     }
     if (!lockOp && this.nonLock[o] === 0) {
       Atomics.store(this.nonLock, o, 1);
+      this.learnt++;
       if (Atomics.load(this.reliedLock, o) === 1) this.invalid = true;
     }
   }
@@ -181,6 +185,7 @@ export class FusionState {
     const mark = (o: number): void => {
       if ((this.winObj[o]! & bit) !== 0) return;
       this.winObj[o]! |= bit;
+      this.learnt++;
       if ((this.reliedWin[o]! & bit) !== 0) this.invalid = true;
     };
     if (op.objs) for (const o of op.objs) mark(o);

@@ -9,6 +9,7 @@ import type { PersistentFault } from "../../src/engine/schedulers/persistent.js"
 import { build, progArb, type Built, type GenOptions } from "./gen.js";
 import { plain, replaysAll, run } from "./helpers.js";
 import { run as cli } from "../helpers/run-cli.js";
+import { fusionOf, persistentByDefault, porOf, type RunOpts } from "../../src/cli/cell.js";
 
 const SEED = 20261203;
 /** Every property but livelock (persistent sets are off while livelock is checked). */
@@ -130,6 +131,19 @@ describe("stateful search with persistent sets", () => {
   });
   it("steps that write one invariant's objects, allowed to commute, are caught within 60 programs", () => {
     expect(firstCaught({ invTwoCells: true }, 60, SEED, faulty("visible"))).toBeGreaterThanOrEqual(0);
+  });
+
+  it("persistent sets are the default for a scenario with 4 threads or more (one worker, no symmetry, POR on), and provenance says so", () => {
+    const o = { strategy: "cache" } as RunOpts;
+    expect(porOf(o, undefined, false, 4)).toEqual({ por: "persistent-sets" });
+    expect(porOf(o, ["assertion"], false, 3)).toEqual({ por: "sleep-sets" });
+    expect(porOf(o, undefined, false, 3)).toEqual({ por: "off" });
+    expect(porOf({ ...o, por: false }, undefined, false, 5)).toEqual({ por: "off" });
+    expect(porOf(o, undefined, true, 5)).toEqual({ por: "off" });
+    expect(porOf({ ...o, workers: 1 }, undefined, false, 5)).toEqual({ por: "off" });
+    expect(porOf(o, undefined, false, undefined)).toEqual({ por: "off" });
+    expect(persistentByDefault({ ...o, strategy: "dpor" } as RunOpts, false, 5)).toBe(false);
+    expect(fusionOf(o, porOf(o, undefined, false, 4))).toBe(true);
   });
 
   it("CLI: --persistent-sets on zap k=2 (safety properties): same verdict, fewer states, recorded in provenance; --no-por and others refused", async () => {

@@ -355,11 +355,20 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
     ex.por = ps;
     ex.fus = fus;
     const walkSteps = Math.min(opts.maxSteps ?? 100_000, 100_000);
-    try {
-      for (let k = 0; k < PERSISTENT_WALKS; k++) {
+    // Each kind of walk stops once PERSISTENT_PATIENCE walks in a row learnt nothing (a counted rule:
+    // the same walks for the same program; the main job's small cells learn all in a few dozen).
+    const facts = (): number => ps.learnt + (fus !== null ? fus.learnt : 0);
+    const learn = (count: number, one: (k: number) => void): void => {
+      let quiet = 0;
+      for (let k = 0; k < count && quiet < PERSISTENT_PATIENCE; k++) {
+        const before = facts();
         ex.reset();
-        walk(ex, (en) => randomBit(en, random()), [], walkSteps);
+        one(k);
+        quiet = facts() === before ? quiet + 1 : 0;
       }
+    };
+    try {
+      learn(PERSISTENT_WALKS, () => walk(ex, (en) => randomBit(en, random()), [], walkSteps));
       // Uniform walks rarely run one thread far ahead of another, which is where a thread meets
       // what another left behind (convert k=3: a vCPU writing the page table another vCPU's fault
       // installed, learnt only by the search itself, twice, the second time after 80 % of it).
@@ -370,19 +379,17 @@ function persistentExplore(program: Program, cfg: DfsConfig, opts: ExploreOption
         if (cur < 0 || (en & (1 << cur)) === 0 || random() >= 0.95) cur = randomBit(en, random());
         return cur;
       };
-      for (let k = 0; k < PERSISTENT_BURSTS; k++) {
-        ex.reset();
+      learn(PERSISTENT_BURSTS, () => {
         cur = -1;
         walk(ex, sticky, [], walkSteps);
-      }
-      if (program.threads.length <= 6)
-        for (const order of permutations(program.threads.length)) {
-          ex.reset();
-          walk(ex, (en) => {
-            for (const t of order) if ((en & (1 << t)) !== 0) return t;
-            return randomBit(en, random());
-          }, [], walkSteps);
-        }
+      });
+      const orders = program.threads.length <= 6 ? permutations(program.threads.length) : [];
+      learn(orders.length, (k) =>
+        walk(ex, (en) => {
+          for (const t of orders[k]!) if ((en & (1 << t)) !== 0) return t;
+          return randomBit(en, random());
+        }, [], walkSteps),
+      );
     } catch {
       // A model error shows up again, and is reported, in the search itself.
     }
@@ -441,6 +448,8 @@ function learnSharing(program: Program, fus: FusionState, walkSteps: number, mem
 const PERSISTENT_WALKS = 512;
 /** Bursty random walks (a thread keeps running while it can, 19 times in 20) before a search with persistent sets. */
 const PERSISTENT_BURSTS = 256;
+/** A kind of learning walk stops after this many walks in a row that learnt nothing. */
+const PERSISTENT_PATIENCE = 48;
 
 /** Every order of 0..n-1 (lexicographic). */
 function permutations(n: number): number[][] {

@@ -63,6 +63,16 @@ function opBits(op: Op): number {
  */
 export type PersistentFault = "no-proviso" | "unlearnt" | "visible" | "no-refine" | "fair-by-explored" | "fused-footprint";
 
+/**
+ * Persistent sets run by default in a scenario's stateful search (src/cli/cell.ts) when the program
+ * has at least this many threads: a counted rule by the program's shape. The learning walks cost
+ * about the same on every program; the reduction grows with the threads (scaling series, 4 threads:
+ * zap k=3 3 023 292 -> 1 549 697 states), while the built-in scenarios (2 and 3 threads) are
+ * cheaper without (main job 12.0-12.9 s CPU unreduced vs 14.6-15.7 s reduced: docs/bench.md,
+ * "Session 7: persistent sets + fusion").
+ */
+export const PERSISTENT_MIN_THREADS = 4;
+
 export class PersistentSets {
   readonly n: number;
   readonly nObj: number;
@@ -84,6 +94,8 @@ export class PersistentSets {
   /** A reduction of this run relied on something now known to be false: start again. */
   invalid = false;
   restarts = 0;
+  /** Facts learnt so far (footprint bits, groups): the learning walks stop when it stays put. */
+  learnt = 0;
   fault: PersistentFault | undefined;
   /**
    * While livelock is judged: the states (fingerprints) to expand fully, those of unfair
@@ -125,6 +137,7 @@ export class PersistentSets {
     const add = bits & ~this.fp[k]!;
     if (add === 0) return;
     this.fp[k]! |= add;
+    this.learnt++;
     if ((this.relied[k]! & add) !== 0) this.invalid = true;
   }
 
@@ -155,6 +168,7 @@ export class PersistentSets {
     const add = g & ~this.gw[t]!;
     if (add === 0) return;
     this.gw[t]! |= add;
+    this.learnt++;
     if ((this.gRelied[t]! & add) !== 0) this.invalid = true;
   }
 
