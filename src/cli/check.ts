@@ -444,9 +444,25 @@ function timingsText(cells: Cell[]): string[] {
   return out;
 }
 
-function statsForJson(r: CellResult): Record<string, unknown> {
+/**
+ * The cell's figures for --json. Under --workers N only what the threads' timing cannot change is
+ * standard output (the states stored of a completed search, the shallow phase run before the
+ * threads start): executions, steps, pruning and cycle counts and the per-thread profile depend on
+ * which thread explored what first; they go under `timings.stats`, with --timings.
+ */
+function statsForJson(r: CellResult, parallel: boolean): { stats: Record<string, unknown>; timed: Record<string, unknown> | null } {
   const { wallMs: _w, firstViolationMs: _f, ...rest } = r.stats;
-  return rest;
+  if (!parallel) return { stats: rest, timed: null };
+  const { strategy, statesStored, shallow, ...timed } = rest;
+  const stats: Record<string, unknown> = { strategy };
+  if (r.verdict !== "incomplete") stats["statesStored"] = statesStored;
+  if (shallow !== undefined) stats["shallow"] = shallow;
+  return { stats, timed: r.verdict === "incomplete" ? { statesStored, ...timed } : timed };
+}
+
+function timedStats(r: CellResult, c: Cell): { stats?: Record<string, unknown> } {
+  const { timed } = statsForJson(r, c.spec.opts.workers !== undefined && c.spec.opts.workers > 1);
+  return timed === null ? {} : { stats: timed };
 }
 
 export interface CheckIo {
@@ -569,8 +585,8 @@ export async function runCheck(args: string[], o: CheckOptions, io: CheckIo): Pr
               notDecided: r.notDecided,
               missingWitnesses: r.missingWitnesses,
               error: r.error ?? null,
-              stats: statsForJson(r),
-              ...(o.timings ? { timings: { wallMs: r.stats.wallMs, firstViolationMs: r.stats.firstViolationMs } } : {}),
+              stats: statsForJson(r, c.spec.opts.workers !== undefined && c.spec.opts.workers > 1).stats,
+              ...(o.timings ? { timings: { wallMs: r.stats.wallMs, firstViolationMs: r.stats.firstViolationMs, ...timedStats(r, c) } } : {}),
               counterexamples: r.counterexamples.map((x) => ({
                 property: x.property,
                 message: x.message,
