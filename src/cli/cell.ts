@@ -113,6 +113,11 @@ export function porOf(o: RunOpts, properties: readonly string[] | undefined, sym
   return { por: livelock ? "off" : "sleep-sets" };
 }
 
+/** The scenario declares a symmetry and it is applied: not turned off, one worker (the parallel search has none). */
+function symmetryOn(sc: Scenario, o: RunOpts): boolean {
+  return sc.symmetry !== undefined && o.symmetry !== false && o.workers === undefined;
+}
+
 /**
  * Persistent sets without --persistent-sets: a scenario's stateful search, one worker, no symmetry
  * applied, POR on, and at least PERSISTENT_MIN_THREADS threads (a counted rule by the program's
@@ -136,7 +141,7 @@ export function cellReductions(spec: CellSpec, program: Program): Reductions {
   const o = spec.opts;
   if (spec.kind === "demo") return { fusion: fusionOf(o, porOf(o, o.properties ?? program.properties, false)), restore: o.restore !== false };
   const sc = spec.scenario;
-  const por = porOf(o, cellProperties(spec, program), sc.symmetry !== undefined && o.symmetry !== false && o.workers === undefined, program.threads.length);
+  const por = porOf(o, cellProperties(spec, program), symmetryOn(sc, o), program.threads.length);
   return { fusion: fusionOf(o, por), restore: o.restore !== false, ...(sc.symmetry ? { symmetry: o.symmetry !== false && o.strategy === "cache" } : {}), ...por };
 }
 
@@ -380,10 +385,10 @@ function runScenario(spec: Extract<CellSpec, { kind: "scenario" }>, program: Pro
   // Symmetry (cache only): checked on this program; a wrong declaration is an error, not a verdict.
   // Not with --workers (any N): the parallel search stores full states, and the states budget must
   // decide alike for every N.
-  const sym = s.symmetry && o.symmetry !== false && o.strategy === "cache" && o.workers === undefined ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
+  const sym = symmetryOn(s, o) && o.strategy === "cache" ? Symmetry.of(program, symmetryGenerators(s, program)) : undefined;
   // The first counterexample with the properties explored; the others (--all-violations) among the violated ones.
   // Persistent sets by default where they pay (persistentByDefault; provenance says so: porOf).
-  const ps = persistentByDefault(o, s.symmetry !== undefined && o.symmetry !== false && o.workers === undefined, program.threads.length);
+  const ps = persistentByDefault(o, symmetryOn(s, o), program.threads.length);
   const { r, cex } = search(program, { ...engineOpts({ ...o, ...(properties ? { properties } : {}) }, h), ...(ps ? { persistent: true } : {}), ...(sym ? { symmetry: sym } : {}), ...parallelSource(spec) }, o, h, properties, (x) => o.properties ?? x.violations.map((v) => v.property));
   const missing = (s.witnesses ?? []).filter((w) => !r.coverage.some((l) => l.includes(w)));
   let verdict: string = r.verdict === "violated" ? `violated:${r.violations[0]!.property}` : r.verdict === "verified" && missing.length ? "vacuous" : r.verdict;

@@ -147,8 +147,8 @@ const KNOWN: readonly [RegExp, string][] = [
 const GFNISH = /gfn|gpa|pfn|lpage|folio|huge|pamt|sept\.|page\[/i;
 
 /** Loop-head locals (ThreadApi.loopHead) by label: which are GFNs, PFNs, SPTEs (the rest stay). */
-// ("obj": an object id, moved as the cells are; "sp": a mirror page id, renamed as a table SPTE's child.)
-const LOCALS: Record<string, readonly ("gfn" | "pfn" | "spte" | "obj" | "sp" | "")[]> = {
+// ("obj": an object id, moved as the cells are; "": kept as it is.)
+const LOCALS: Record<string, readonly ("gfn" | "pfn" | "spte" | "obj" | "")[]> = {
   "kvm_tdp_mmu_map_private_pfn: retry": ["gfn", "pfn"],
   "kvm_tdp_page_prefault: retry": ["gfn"],
   "tdx_handle_ept_violation: local retry": ["gfn"],
@@ -290,7 +290,7 @@ function gfnRenaming(scenario: Scenario, program: Program, where: string, tp: re
   const locals = (label: string, loc: readonly number[]): readonly number[] | null => {
     const kinds = LOCALS[label];
     if (kinds === undefined) return null;
-    return loc.map((v, j) => (kinds[j] === "gfn" ? (v >= 0 && v < n ? pi[v]! : v) : kinds[j] === "pfn" ? rho(v) : kinds[j] === "spte" ? spte(v) : kinds[j] === "obj" ? op[v]! : kinds[j] === "sp" ? (v >= 0 ? sigma(v) : v) : v));
+    return loc.map((v, j) => (kinds[j] === "gfn" ? (v >= 0 && v < n ? pi[v]! : v) : kinds[j] === "pfn" ? rho(v) : kinds[j] === "spte" ? spte(v) : kinds[j] === "obj" ? op[v]! : v));
   };
   return { objs: op, values: (c, v) => fns[c]!(v), valueCells, locals };
 }
